@@ -1,0 +1,50 @@
+# Two commands matter: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8080
+DATA_DIR ?= ./.data
+# The all-in-one controller is one process: the in-process message bus and the
+# simulated compute hosts live in it. Scale out with more nodes behind nginx.
+WORKERS ?= 1
+PYTEST_ARGS ?=
+
+export NIMBUS_HOST := $(HOST)
+export NIMBUS_PORT := $(PORT)
+export NIMBUS_DATA_DIR := $(DATA_DIR)
+ifdef ADMIN_PASSWORD
+export NIMBUS_ADMIN_PASSWORD := $(ADMIN_PASSWORD)
+endif
+
+.PHONY: run test lint bench venv venv-dev clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.runtime
+venv-dev: $(VENV)/.dev
+
+run: venv
+	$(PY) -m core.manage bootstrap
+	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py --workers $(WORKERS) wsgi:app
+
+test: venv-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv-dev
+	$(VENV)/bin/ruff check core gateway tests bench
+	$(VENV)/bin/mypy core gateway
+
+bench: venv-dev
+	$(PY) -m bench.identity
+
+clean:
+	rm -rf $(VENV) .pytest_cache

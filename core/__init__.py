@@ -1,0 +1,1 @@
+"""The controller's domain services. Knows nothing about HTTP, JSON or XML."""

@@ -1,0 +1,5 @@
+"""Imports every domain's models so that Base.metadata knows every table."""
+
+
+def import_all_models() -> None:
+    import core.identity.models  # noqa: F401

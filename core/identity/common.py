@@ -1,0 +1,68 @@
+"""Helpers shared by the identity services: policy targets, lookups, filters."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Protocol, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import errors
+from core.context import RequestContext
+
+T = TypeVar("T")
+
+
+class PolicyEnforcer(Protocol):
+    def enforce(self, rule: str, target: dict, context: RequestContext) -> None: ...
+
+
+def target(**entities: Any) -> dict[str, Any]:
+    """A policy target as Keystone builds it: ``{"target": {"project": {...}}}``
+    plus the same values flattened (``target.project.id``) and any plain keys."""
+    out: dict[str, Any] = {}
+    nested: dict[str, Any] = {}
+    for key, value in entities.items():
+        if isinstance(value, dict):
+            nested[key] = value
+            for attr, v in value.items():
+                out[f"target.{key}.{attr}"] = v
+        else:
+            out[key] = value
+    if nested:
+        out["target"] = nested
+    return out
+
+
+def get_or_404(session: Session, model: type[T], ident: str | None, kind: str) -> T:
+    obj = session.get(model, ident) if ident else None
+    if obj is None:
+        raise errors.NotFound(f"Could not find {kind}: {ident}.")
+    return obj
+
+
+def commit_unique(session: Session, message: str) -> None:
+    """Flush, turning a unique-constraint violation into a Conflict."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise errors.Conflict(message) from exc
+
+
+def parse_bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise errors.InvalidInput(f"Invalid value for {name}: {value!r}; expected a boolean.")
+
+
+def apply_updates(obj: Any, updates: dict[str, Any], allowed: Iterable[str],
+                  convert: Callable[[str, Any], Any] | None = None) -> None:
+    for key in allowed:
+        if key in updates:
+            setattr(obj, key, convert(key, updates[key]) if convert else updates[key])

@@ -1,0 +1,351 @@
+"""Authentication and tokens: issue, validate, revoke.
+
+Tokens are Fernet tokens carrying only who, which scope, when and the audit
+ids (see core.identity.fernet). Everything else — the user's state, the
+project's, the effective roles — is read from the database when a token is
+validated, so any API node validates a token issued by another with nothing
+but the shared key repository and database. Revocation is by events: one per
+revoked token (its audit id) or per user (every token issued before a moment).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from core import errors
+from core.context import RequestContext
+from core.db import Database
+from core.db.base import utcnow
+from core.identity.assignment import AssignmentService
+from core.identity.common import PolicyEnforcer, target
+from core.identity.fernet import TokenFormatter, TokenPayload, new_audit_id
+from core.identity.models import (ApplicationCredential, Domain, Project, RevocationEvent,
+                                  Role, User)
+from core.identity.passwords import PasswordHasher
+
+AUTH_FAILED = "The request you have made requires authentication."
+SUPPORTED_METHODS = ("password", "token", "application_credential")
+
+
+@dataclass
+class Token:
+    """A validated token and everything it stands for."""
+
+    id: str
+    payload: TokenPayload
+    user: User
+    user_domain: Domain
+    roles: list[Role] = field(default_factory=list)
+    project: Project | None = None
+    project_domain: Domain | None = None
+    domain: Domain | None = None
+    app_cred: ApplicationCredential | None = None
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return self.payload.methods
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.payload.expires_at
+
+    @property
+    def issued_at(self) -> datetime:
+        return self.payload.issued_at or utcnow()
+
+    @property
+    def audit_ids(self) -> tuple[str, ...]:
+        return self.payload.audit_ids
+
+    def context(self, is_admin: bool = False, request_id: str | None = None) -> RequestContext:
+        return RequestContext(
+            user_id=self.user.id, user_name=self.user.name, user_domain_id=self.user.domain_id,
+            project_id=self.project.id if self.project else None,
+            project_name=self.project.name if self.project else None,
+            project_domain_id=self.project.domain_id if self.project else None,
+            domain_id=self.domain.id if self.domain else None,
+            system_scope=self.payload.system,
+            roles=tuple(r.name for r in self.roles), role_ids=tuple(r.id for r in self.roles),
+            is_admin=is_admin, audit_ids=self.audit_ids,
+            app_cred_id=self.app_cred.id if self.app_cred else None,
+            request_id=request_id, auth_methods=self.methods)
+
+
+class TokenService:
+    def __init__(self, db: Database, policy: PolicyEnforcer, formatter: TokenFormatter,
+                 hasher: PasswordHasher, assignments: AssignmentService,
+                 expiration: int) -> None:
+        self.db = db
+        self.policy = policy
+        self.formatter = formatter
+        self.hasher = hasher
+        self.assignments = assignments
+        self.expiration = expiration
+
+    # ---- authentication --------------------------------------------------
+    def authenticate(self, auth: dict[str, Any]) -> Token:
+        """Authenticate a ``POST /v3/auth/tokens`` body's ``auth`` and issue a token."""
+        identity = auth.get("identity") or {}
+        methods = list(identity.get("methods") or [])
+        if not methods:
+            raise errors.InvalidInput("Expecting to find identity methods in auth.")
+        for m in methods:
+            if m not in SUPPORTED_METHODS:
+                raise errors.Unauthorized("Attempted to authenticate with an unsupported "
+                                          f"method: {m}.")
+            if m not in identity:
+                raise errors.InvalidInput(f"Expecting to find {m} in identity.")
+        with self.db.session() as s:
+            user_id, expires_at, audit_chain, app_cred, all_methods = None, None, [], None, []
+            for m in methods:
+                if m == "password":
+                    uid = self._password(s, identity["password"])
+                elif m == "token":
+                    parent = self._validate(s, str((identity["token"] or {}).get("id", "")))
+                    uid, expires_at = parent.user.id, parent.expires_at
+                    audit_chain = [parent.audit_ids[-1]]
+                    all_methods.extend(parent.methods)
+                else:
+                    app_cred = self._app_credential(s, identity["application_credential"])
+                    uid = app_cred.user_id
+                if user_id is not None and uid != user_id:
+                    raise errors.Unauthorized("User IDs do not match.")
+                user_id = uid
+                all_methods.append(m)
+            user = s.get(User, user_id)
+            scope = auth.get("scope")
+            if app_cred is not None:
+                if scope:
+                    raise errors.Unauthorized(
+                        "Application credentials cannot request a scope.")
+                scope = {"project": {"id": app_cred.project_id}}
+            if scope is None and user.default_project_id:
+                # An unusable default project gives an unscoped token, as keystone does.
+                p = s.get(Project, user.default_project_id)
+                if p is not None and p.enabled and \
+                        self.assignments.effective_role_ids(s, user.id, p.id):
+                    scope = {"project": {"id": p.id}}
+            payload = TokenPayload(
+                user_id=user.id, methods=tuple(dict.fromkeys(all_methods)),
+                expires_at=expires_at or (utcnow() + timedelta(seconds=self.expiration)),
+                audit_ids=tuple([new_audit_id(), *audit_chain]),
+                app_cred_id=app_cred.id if app_cred else None,
+                **self._scope(s, user, scope))
+            self._wait_past_revocations(s, user.id)
+        token_id = self.formatter.create(payload)
+        return self.validate(token_id)
+
+    def _password(self, s: Session, body: dict) -> str:
+        user_ref = body.get("user") or {}
+        password = user_ref.get("password")
+        if not isinstance(password, str):
+            raise errors.InvalidInput("Expecting to find password in user.")
+        user = self._find_user(s, user_ref)
+        ok = self.hasher.verify(password, user.password_hash if user else None)
+        if user is None or not ok:
+            raise errors.Unauthorized(AUTH_FAILED)
+        self._check_user_enabled(s, user)
+        return user.id
+
+    def _find_user(self, s: Session, ref: dict) -> User | None:
+        if ref.get("id"):
+            return s.get(User, str(ref["id"]))
+        name = ref.get("name")
+        domain = ref.get("domain") or {}
+        if not name or not (domain.get("id") or domain.get("name")):
+            raise errors.InvalidInput("Expecting to find user id, or name and domain.")
+        dom = self._find_domain(s, domain)
+        if dom is None:
+            return None
+        return s.scalar(select(User).where(User.name == name, User.domain_id == dom.id))
+
+    @staticmethod
+    def _find_domain(s: Session, ref: dict) -> Domain | None:
+        if ref.get("id"):
+            return s.get(Domain, str(ref["id"]))
+        return s.scalar(select(Domain).where(Domain.name == str(ref.get("name"))))
+
+    def _check_user_enabled(self, s: Session, user: User) -> None:
+        dom = s.get(Domain, user.domain_id)
+        if not user.enabled or dom is None or not dom.enabled:
+            # Same answer as a wrong password: a disabled account reveals nothing.
+            raise errors.Unauthorized(AUTH_FAILED)
+
+    def _app_credential(self, s: Session, body: dict) -> ApplicationCredential:
+        secret = body.get("secret")
+        if not isinstance(secret, str):
+            raise errors.InvalidInput("Expecting to find secret in application_credential.")
+        cred = None
+        if body.get("id"):
+            cred = s.get(ApplicationCredential, str(body["id"]))
+        elif body.get("name"):
+            user = self._find_user(s, body.get("user") or {})
+            if user is not None:
+                cred = s.scalar(select(ApplicationCredential).where(
+                    ApplicationCredential.user_id == user.id,
+                    ApplicationCredential.name == body["name"]))
+        else:
+            raise errors.InvalidInput("Expecting to find id or name in application_credential.")
+        ok = self.hasher.verify(secret, cred.secret_hash if cred else None)
+        if cred is None or not ok:
+            raise errors.Unauthorized(AUTH_FAILED)
+        if cred.expires_at is not None and cred.expires_at <= utcnow():
+            raise errors.Unauthorized(AUTH_FAILED)
+        self._check_user_enabled(s, s.get(User, cred.user_id))
+        return cred
+
+    def _scope(self, s: Session, user: User, scope: Any) -> dict[str, Any]:
+        if scope in (None, "unscoped"):
+            return {}
+        if not isinstance(scope, dict) or len(scope) != 1:
+            raise errors.InvalidInput("Specify one of project, domain or system as the scope.")
+        if "project" in scope:
+            ref = scope["project"] or {}
+            if ref.get("id"):
+                project = s.get(Project, str(ref["id"]))
+            elif ref.get("name") and isinstance(ref.get("domain"), dict):
+                dom = self._find_domain(s, ref["domain"])
+                project = dom and s.scalar(select(Project).where(
+                    Project.name == ref["name"], Project.domain_id == dom.id))
+            else:
+                raise errors.InvalidInput("Scoping to a project requires its id, or its name "
+                                          "and domain.")
+            if not project:
+                raise errors.Unauthorized(f"Could not find project: {ref.get('id') or ref.get('name')}.")
+            pdom = s.get(Domain, project.domain_id)
+            if not project.enabled or not pdom.enabled:
+                raise errors.Unauthorized(f"Project {project.id} is disabled.")
+            if not self.assignments.effective_role_ids(s, user.id, project.id):
+                raise errors.Unauthorized(f"User {user.id} has no access to project "
+                                          f"{project.id}.")
+            return {"project_id": project.id}
+        if "domain" in scope:
+            dom = self._find_domain(s, scope["domain"] or {})
+            if dom is None or not dom.enabled:
+                raise errors.Unauthorized("Could not find domain or it is disabled.")
+            if not self.assignments.effective_role_ids(s, user.id, dom.id):
+                raise errors.Unauthorized(f"User {user.id} has no access to domain {dom.id}.")
+            return {"domain_id": dom.id}
+        if "system" in scope:
+            raise errors.Unauthorized(f"User {user.id} has no access to the system.")
+        if "OS-TRUST:trust" in scope:
+            raise errors.Unauthorized("Trusts are not supported.")
+        raise errors.InvalidInput("Specify one of project, domain or system as the scope.")
+
+    def _wait_past_revocations(self, s: Session, user_id: str) -> None:
+        """Fernet timestamps count whole seconds: never issue a token in the same
+        second as a revocation of its user, or the new token would look revoked."""
+        start = datetime.now(timezone.utc).replace(microsecond=0)
+        latest = s.scalar(select(func.max(RevocationEvent.issued_before)).where(
+            RevocationEvent.user_id == user_id, RevocationEvent.issued_before >= start))
+        if latest is not None:
+            wait = (latest.replace(microsecond=0) + timedelta(seconds=1)
+                    - datetime.now(timezone.utc)).total_seconds()
+            if wait > 0:
+                time.sleep(wait)
+
+    # ---- validation ------------------------------------------------------
+    def validate(self, token_id: str, allow_expired: bool = False) -> Token:
+        """The token's full state, or Unauthorized if it is not valid now."""
+        with self.db.session() as s:
+            return self._validate(s, token_id, allow_expired)
+
+    def _validate(self, s: Session, token_id: str, allow_expired: bool = False) -> Token:
+        payload = self.formatter.parse(token_id)
+        now = utcnow()
+        if payload.expires_at <= now and not allow_expired:
+            raise errors.Unauthorized("The token has expired.")
+        issued = (payload.issued_at or now).replace(microsecond=0)
+        conds = [RevocationEvent.audit_id.in_(payload.audit_ids),
+                 (RevocationEvent.user_id == payload.user_id)
+                 & (RevocationEvent.issued_before >= issued)]
+        if s.scalar(select(RevocationEvent.id).where(or_(*conds)).limit(1)) is not None:
+            raise errors.Unauthorized("The token has been revoked.")
+        user = s.get(User, payload.user_id)
+        if user is None:
+            raise errors.Unauthorized("The token's user no longer exists.")
+        user_domain = s.get(Domain, user.domain_id)
+        if not user.enabled or not user_domain.enabled:
+            raise errors.Unauthorized("The token's user is disabled.")
+        token = Token(id=token_id, payload=payload, user=user, user_domain=user_domain)
+        scope_id = None
+        if payload.project_id:
+            token.project = s.get(Project, payload.project_id)
+            if token.project is None:
+                raise errors.Unauthorized("The token's project no longer exists.")
+            token.project_domain = s.get(Domain, token.project.domain_id)
+            if not token.project.enabled or not token.project_domain.enabled:
+                raise errors.Unauthorized("The token's project is disabled.")
+            scope_id = token.project.id
+        elif payload.domain_id:
+            token.domain = s.get(Domain, payload.domain_id)
+            if token.domain is None or not token.domain.enabled:
+                raise errors.Unauthorized("The token's domain is disabled or gone.")
+            scope_id = token.domain.id
+        if scope_id:
+            role_ids = self.assignments.effective_role_ids(s, user.id, scope_id)
+            if payload.app_cred_id:
+                token.app_cred = s.get(ApplicationCredential, payload.app_cred_id)
+                if token.app_cred is None or (token.app_cred.expires_at is not None
+                                              and token.app_cred.expires_at <= now):
+                    raise errors.Unauthorized("The application credential is gone.")
+                allowed = set(self.assignments._implied_closure(s, token.app_cred.role_ids))
+                role_ids = [r for r in role_ids if r in allowed]
+            if not role_ids:
+                raise errors.Unauthorized("The token's user has no roles in its scope.")
+            roles = {r.id: r for r in s.scalars(select(Role).where(Role.id.in_(role_ids)))}
+            token.roles = [roles[r] for r in role_ids if r in roles]
+        return token
+
+    # ---- token API -------------------------------------------------------
+    def validate_subject(self, ctx: RequestContext, subject: str, rule: str,
+                         allow_expired: bool = False) -> Token:
+        """Validate another token for ``GET``/``HEAD /v3/auth/tokens``."""
+        try:
+            token = self.validate(subject, allow_expired=allow_expired)
+        except errors.Unauthorized:
+            self.policy.enforce(rule, target(token={"user_id": None}), ctx)
+            raise errors.NotFound("Could not find token: the token is not valid.") from None
+        self.policy.enforce(rule, target(token={"user_id": token.user.id}), ctx)
+        return token
+
+    def revoke(self, ctx: RequestContext, subject: str) -> None:
+        token = self.validate_subject(ctx, subject, "identity:revoke_token")
+        with self.db.session() as s:
+            s.add(RevocationEvent(audit_id=token.audit_ids[0], issued_before=utcnow()))
+
+    def revoke_user(self, user_id: str) -> None:
+        """Invalidate every token of a user issued up to now."""
+        now = utcnow()
+        with self.db.session() as s:
+            s.add(RevocationEvent(user_id=user_id, issued_before=now))
+            # Events older than any token can be are useless: prune them.
+            horizon = now - timedelta(seconds=self.expiration + 3600)
+            s.execute(delete(RevocationEvent).where(RevocationEvent.revoked_at < horizon))
+
+    def auth_projects(self, ctx: RequestContext) -> list[Project]:
+        self.policy.enforce("identity:get_auth_projects", target(), ctx)
+        with self.db.session() as s:
+            return [p for p in self.assignments.projects_for_user(s, ctx.user_id) if p.enabled]
+
+    def auth_domains(self, ctx: RequestContext) -> list[Domain]:
+        self.policy.enforce("identity:get_auth_domains", target(), ctx)
+        with self.db.session() as s:
+            return [d for d in self.assignments.domains_for_user(s, ctx.user_id) if d.enabled]
+
+    def issue_for(self, s: Session, user: User, project: Project, methods: tuple[str, ...]
+                  ) -> str:
+        """Issue a project-scoped token for an already authenticated user (ec2tokens)."""
+        self._check_user_enabled(s, user)
+        self._scope(s, user, {"project": {"id": project.id}})
+        self._wait_past_revocations(s, user.id)
+        return self.formatter.create(TokenPayload(
+            user_id=user.id, methods=methods, project_id=project.id,
+            expires_at=utcnow() + timedelta(seconds=self.expiration),
+            audit_ids=(new_audit_id(),)))

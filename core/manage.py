@@ -1,0 +1,120 @@
+"""Operator commands: ``python -m core.manage <command>``.
+
+  migrate          bring the database schema up to date
+  bootstrap        migrate, then create the default domain, roles, admin and
+                   demo accounts, the catalog and client files (idempotent)
+  fernet-rotate    rotate the token key repository (staged → primary)
+  fernet-setup     create the key repositories if missing
+  policy-sample    print the full default policy (YAML, or --json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.db import Database
+from core.db.migrate import upgrade
+from core.settings import Settings, load_settings
+
+
+def cmd_migrate(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    upgrade(db)
+    db.dispose()
+
+
+def cmd_bootstrap(settings: Settings, quiet: bool = False) -> None:
+    # The gateway knows which APIs this build serves; the bootstrap lists them.
+    from core.identity.bootstrap import bootstrap
+    from core.identity.service import IdentityService
+    from core.policy import Enforcer
+    from core.policy.defaults import all_defaults
+    from gateway.app import API_SERVICES
+
+    cmd_migrate(settings)
+    db = Database(settings.effective_database_url)
+    identity = IdentityService(settings, db,
+                               Enforcer(all_defaults(), settings.effective_policy_file))
+    result = bootstrap(settings, identity, API_SERVICES)
+    db.dispose()
+    if not quiet:
+        print_welcome(settings, result)
+
+
+def print_welcome(settings: Settings, result) -> None:
+    public = settings.effective_public_url
+    data = settings.data_dir
+    print(f"""
+Nimbus is ready.
+
+  Identity (Keystone v3)  {public}/identity
+
+  admin password          {result.admin_password}   (stored in {data}/admin-password)
+  demo password           {result.demo_password}   (stored in {data}/demo-password)
+  demo EC2 access key     {result.demo_ec2.access}
+
+Use it with the OpenStack clients:
+  export OS_CLIENT_CONFIG_FILE={result.clouds_yaml}
+  openstack --os-cloud admin project list
+  openstack --os-cloud demo token issue
+
+Use it with the AWS CLI (EC2 endpoint {public}/ec2/ once the EC2 API is served):
+  export AWS_CONFIG_FILE={result.aws_config} AWS_SHARED_CREDENTIALS_FILE={result.aws_credentials}
+  aws --profile demo ec2 describe-instances
+""", flush=True)
+
+
+def cmd_fernet_rotate(settings: Settings) -> None:
+    from core.identity.fernet import KeyRepository
+
+    repo = KeyRepository(settings.effective_key_repository, settings.max_active_keys)
+    repo.initialize()
+    repo.rotate()
+    print(f"rotated {settings.effective_key_repository}")
+
+
+def cmd_fernet_setup(settings: Settings) -> None:
+    from core.identity.fernet import KeyRepository
+
+    for path in (settings.effective_key_repository, settings.effective_credential_key_repository):
+        KeyRepository(path, settings.max_active_keys).initialize()
+
+
+def cmd_policy_sample(fmt: str) -> None:
+    from core.policy.defaults import all_defaults
+    from core.policy.sample import render_sample
+
+    sys.stdout.write(render_sample(all_defaults(), fmt=fmt))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.manage", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate")
+    boot = sub.add_parser("bootstrap")
+    boot.add_argument("--quiet", action="store_true")
+    sub.add_parser("fernet-rotate")
+    sub.add_parser("fernet-setup")
+    sample = sub.add_parser("policy-sample")
+    sample.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "policy-sample":
+        cmd_policy_sample("json" if args.json else "yaml")
+        return 0
+    settings = load_settings()
+    if args.command == "migrate":
+        cmd_migrate(settings)
+    elif args.command == "bootstrap":
+        cmd_bootstrap(settings, quiet=args.quiet)
+    elif args.command == "fernet-rotate":
+        cmd_fernet_rotate(settings)
+    elif args.command == "fernet-setup":
+        cmd_fernet_setup(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""Policy: rules in code, overridable by a policy file, one enforcer per app."""
+
+from core.policy.defaults import RuleDefault
+from core.policy.enforcer import Enforcer
+
+__all__ = ["Enforcer", "RuleDefault"]

@@ -1,0 +1,144 @@
+"""One typed, frozen settings object for every process.
+
+Built once at start-up from environment variables prefixed ``NIMBUS_`` and an
+optional TOML config file (``NIMBUS_CONFIG_FILE``); environment variables win.
+Every field is documented below and validated when the object is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "NIMBUS_"
+
+
+def _doc(text: str, **kw: Any) -> Any:
+    return field(metadata={"doc": text}, **kw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = _doc("Directory for the SQLite database, keys and generated client files.",
+                          default=Path(".data"))
+    host: str = _doc("Address the all-in-one server listens on.", default="127.0.0.1")
+    port: int = _doc("Port the all-in-one server listens on.", default=8080)
+    public_url: str = _doc("Base URL clients use to reach the APIs (catalog endpoints are built "
+                           "from it). Default: http://HOST:PORT.", default="")
+    database_url: str = _doc("SQLAlchemy URL. Default: SQLite file in DATA_DIR (WAL mode).",
+                             default="")
+    transport_url: str = _doc("Message bus URL (memory://, amqp://, sqla+...).",
+                              default="memory://")
+    region: str = _doc("Region name used in the service catalog.", default="RegionOne")
+    token_expiration: int = _doc("Token lifetime in seconds.", default=3600)
+    key_repository: Path | None = _doc("Fernet key repository for tokens. Default: "
+                                       "DATA_DIR/fernet-keys.", default=None)
+    credential_key_repository: Path | None = _doc(
+        "Fernet key repository encrypting stored credential secrets. Default: "
+        "DATA_DIR/credential-keys.", default=None)
+    max_active_keys: int = _doc("Keys kept in a repository by rotation (staged + primary + "
+                                "secondaries).", default=3)
+    policy_file: Path | None = _doc("policy.json / policy.yaml overriding the defaults; re-read "
+                                    "when it changes. Default: DATA_DIR/policy.yaml if present.",
+                                    default=None)
+    bcrypt_rounds: int = _doc("bcrypt cost factor for stored passwords and secrets.", default=12)
+    ec2_auth_ttl: int = _doc("Seconds an EC2 signature timestamp stays acceptable.", default=900)
+    admin_password: str | None = _doc("Password of the bootstrap admin user. Default: "
+                                      "generated once and stored in DATA_DIR.", default=None)
+    validate_responses: bool = _doc("Validate every response against the OpenAPI spec "
+                                    "(tests turn this on).", default=False)
+    log_level: str = _doc("Root log level.", default="INFO")
+
+    # ---- derived values -------------------------------------------------
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'nimbus.db').resolve()}"
+
+    @property
+    def effective_key_repository(self) -> Path:
+        return self.key_repository or self.data_dir / "fernet-keys"
+
+    @property
+    def effective_credential_key_repository(self) -> Path:
+        return self.credential_key_repository or self.data_dir / "credential-keys"
+
+    @property
+    def effective_policy_file(self) -> Path:
+        return self.policy_file or self.data_dir / "policy.yaml"
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(name: str, typ: Any, raw: Any) -> Any:
+    text = str(raw)
+    if typ in (bool, "bool"):
+        if isinstance(raw, bool):
+            return raw
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}: not a boolean: {text!r}")
+    if typ in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()}: not an integer: {text!r}") from None
+    if "Path" in str(typ):
+        return Path(text) if text else None
+    if "None" in str(typ) and text == "":
+        return None
+    return text
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build and validate the settings from the environment and config file."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = env.get(ENV_PREFIX + "CONFIG_FILE")
+    if config_file:
+        with open(config_file, "rb") as fh:
+            values.update(tomllib.load(fh))
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ValueError(f"unknown settings in {config_file}: {sorted(unknown)}")
+    for name in fields:
+        key = ENV_PREFIX + name.upper()
+        if key in env:
+            values[name] = env[key]
+    values.update(overrides)
+    typed = {n: _convert(n, fields[n].type, v) for n, v in values.items()}
+    settings = Settings(**typed)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    if not 0 < s.port < 65536:
+        raise ValueError(f"port out of range: {s.port}")
+    if s.token_expiration < 300:
+        # keystoneauth re-authenticates when less than 120 s remain.
+        raise ValueError("token_expiration must be at least 300 seconds")
+    if s.max_active_keys < 2:
+        raise ValueError("max_active_keys must be at least 2")
+    if not 4 <= s.bcrypt_rounds <= 31:
+        raise ValueError("bcrypt_rounds must be between 4 and 31")
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(env var, default, doc) for every setting, for the README and --help."""
+    out = []
+    for f in dataclasses.fields(Settings):
+        default = f.default if f.default is not dataclasses.MISSING else ""
+        out.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata.get("doc", "")))
+    return out

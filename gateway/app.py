@@ -1,0 +1,76 @@
+"""The application factory: settings in, ASGI app out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import connexion
+from connexion.exceptions import ProblemException
+from starlette.exceptions import HTTPException
+
+from core import errors
+from core.db import Database
+from core.identity.bootstrap import ApiService
+from core.identity.service import IdentityService
+from core.policy import Enforcer
+from core.policy.defaults import all_defaults
+from core.settings import Settings
+from gateway.jsonutil import jsonifier
+from gateway.middleware import EdgeMiddleware
+from gateway.openstack.auth import Authenticator
+from gateway.openstack.faults import FaultRenderer
+from gateway.openstack.identity import IdentityDeps, build_handlers
+from gateway.openstack.identity.views import IdentityViews
+from gateway.openstack.resolver import HandlerResolver
+
+SPECS = Path(__file__).resolve().parent.parent / "openapi"
+
+# The APIs this build serves, as the catalog lists them. Only implemented
+# services are listed: clients query every service in the catalog.
+API_SERVICES = [ApiService("identity", "keystone", "/identity")]
+
+
+@dataclass
+class Services:
+    """Everything built once per process and shared by the handlers."""
+
+    settings: Settings
+    db: Database
+    policy: Enforcer
+    identity: IdentityService
+
+
+def build_services(settings: Settings) -> Services:
+    db = Database(settings.effective_database_url)
+    policy = Enforcer(all_defaults(), settings.effective_policy_file)
+    return Services(settings, db, policy, IdentityService(settings, db, policy))
+
+
+def create_app(settings: Settings, services: Services | None = None):
+    """The ASGI application serving every API under its path prefix."""
+    services = services or build_services(settings)
+    public = settings.effective_public_url
+    app = connexion.AsyncApp(__name__, specification_dir=str(SPECS), jsonifier=jsonifier(),
+                             swagger_ui_options=None)
+    deps = IdentityDeps(settings, services.identity,
+                        Authenticator(services.identity.tokens, services.policy),
+                        IdentityViews(f"{public}/identity/v3"))
+    app.add_api("identity-v3.yaml", base_path="/identity",
+                resolver=HandlerResolver(build_handlers(deps)),
+                validate_responses=settings.validate_responses,
+                strict_validation=False, swagger_ui_options=_no_swagger())
+    faults = FaultRenderer(public)
+    app.add_error_handler(errors.CoreError, faults.core_error)
+    app.add_error_handler(ProblemException, faults.problem)
+    app.add_error_handler(HTTPException, faults.http_error)
+    app.add_error_handler(Exception, faults.unexpected)
+    edge = EdgeMiddleware(app, tuple(s.path for s in API_SERVICES))
+    edge.services = services  # type: ignore[attr-defined]  # for tests and tools
+    return edge
+
+
+def _no_swagger():
+    from connexion.options import SwaggerUIOptions
+
+    return SwaggerUIOptions(swagger_ui=False, serve_spec=False)

@@ -1,0 +1,1 @@
+"""The OpenStack REST dialect: connexion APIs, handlers, JSON views, faults."""

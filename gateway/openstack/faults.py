@@ -1,0 +1,86 @@
+"""The one table mapping errors to OpenStack fault bodies.
+
+Identity answers in Keystone's envelope ``{"error": {"code", "title",
+"message"}}``; the other services (added later) use Nova/Glance style
+``{"<kind>": {"code", "message"}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from starlette.exceptions import HTTPException
+
+from core import errors
+from gateway.jsonutil import dumps
+
+log = logging.getLogger(__name__)
+
+STATUS = [  # most specific first
+    (errors.QuotaExceeded, 403),
+    (errors.InvalidInput, 400),
+    (errors.Unauthorized, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.PayloadTooLarge, 413),
+    (errors.ServiceUnavailable, 503),
+]
+
+TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+          405: "Method Not Allowed", 406: "Not Acceptable", 409: "Conflict",
+          413: "Request Entity Too Large", 415: "Unsupported Media Type",
+          500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def status_of(exc: errors.CoreError) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+class FaultRenderer:
+    """Renders any exception as the right dialect's fault for the request path."""
+
+    def __init__(self, public_url: str) -> None:
+        self.public_url = public_url
+
+    def response(self, request: ConnexionRequest, status: int, message: str,
+                 headers: dict[str, str] | None = None) -> ConnexionResponse:
+        headers = dict(headers or {})
+        title = TITLES.get(status, "Error")
+        body = {"error": {"code": status, "title": title, "message": message}}
+        if status == 401:
+            headers.setdefault("WWW-Authenticate", f'Keystone uri="{self.public_url}/identity"')
+        if status == 503:
+            headers.setdefault("Retry-After", "1")
+        return ConnexionResponse(status_code=status, mimetype="application/json",
+                                 content_type="application/json", body=dumps(body),
+                                 headers=headers)
+
+    def core_error(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, errors.CoreError)
+        return self.response(request, status_of(exc), exc.message)
+
+    def problem(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, ProblemException)
+        status = exc.status or 400
+        message = str(exc.detail or exc.title or TITLES.get(status, "Error"))
+        if status == 400:
+            message = f"Invalid input: {message}"
+        return self.response(request, status, message, dict(exc.headers or {}))
+
+    def http_error(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, HTTPException)
+        message = {404: "The resource could not be found.",
+                   405: "The method is not allowed for the requested URL."}.get(
+            exc.status_code, str(exc.detail))
+        return self.response(request, exc.status_code, message, dict(exc.headers or {}))
+
+    def unexpected(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        log.error("unexpected error", exc_info=exc)
+        return self.response(request, 500, "An unexpected error prevented the server from "
+                                           "fulfilling your request.")

@@ -1,0 +1,22 @@
+"""Resolves a spec's ``operationId`` (``"projects.create"``) to a method of a
+handler instance built by the app factory — no module-level state."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from connexion.resolver import Resolver
+
+
+class HandlerResolver(Resolver):
+    def __init__(self, handlers: Mapping[str, Any]) -> None:
+        self.handlers = dict(handlers)
+        super().__init__(function_resolver=self.lookup)
+
+    def lookup(self, operation_id: str) -> Callable:
+        group, _, method = operation_id.partition(".")
+        handler = self.handlers.get(group)
+        fn = getattr(handler, method, None) if handler is not None else None
+        if not callable(fn):
+            raise ImportError(f"operationId {operation_id!r} does not resolve to a handler")
+        return fn
