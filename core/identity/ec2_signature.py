@@ -145,8 +145,12 @@ def verify(
     """Check ``req`` was signed with ``secret`` within ``ttl_seconds`` of ``now``.
 
     The signature checked is ``expected_signature`` if given, else the one the
-    request carries. A host with a port is retried without it (some clients
-    sign without). A presigned request must also be within its X-Amz-Expires.
+    request carries. If the host (the Host header for SigV4) has a port and the
+    check fails, it is retried without the port, as keystone does for clients
+    that sign without it. Only a matching request is then checked for age:
+    X-Amz-Date / Timestamp must be within ``ttl_seconds`` of ``now`` (either
+    way), a presigned request must also be before X-Amz-Date + X-Amz-Expires,
+    and a SigV2 ``Expires`` must lie between ``now`` and ``now + ttl_seconds``.
     Raises MalformedSignature, SignatureMismatch or StaleRequest.
     """
     if now.tzinfo is None:

@@ -8,7 +8,8 @@ from core.identity.assignment import AssignmentService
 from core.identity.catalog import CatalogService
 from core.identity.common import PolicyEnforcer
 from core.identity.ec2_credentials import Ec2CredentialService
-from core.identity.fernet import KeyRepository, SecretCipher, TokenFormatter
+from core.identity.fernet import (DEFAULT_AUTH_METHODS, KeyRepository, SecretCipher,
+                                  TokenFormatter)
 from core.identity.passwords import PasswordHasher
 from core.identity.resource import ResourceService
 from core.identity.role_assignments import RoleAssignmentLister
@@ -33,7 +34,11 @@ class IdentityService:
         self.assignments = AssignmentService(db, policy)
         self.role_assignments = RoleAssignmentLister(db, policy, self.assignments)
         self.catalog = CatalogService(db, policy)
-        self.tokens = TokenService(db, policy, TokenFormatter(self.token_keys), self.hasher,
+        # Keystone's method bitmask, plus the marker it gives tokens minted from
+        # EC2 signatures; every node must use the same list.
+        formatter = TokenFormatter(self.token_keys,
+                                   auth_methods=(*DEFAULT_AUTH_METHODS, "ec2credential"))
+        self.tokens = TokenService(db, policy, formatter, self.hasher,
                                    self.assignments, settings.token_expiration)
         self.users = UserService(db, policy, self.hasher, self.resources,
                                  self.tokens.revoke_user)

@@ -97,20 +97,14 @@ class RoleCheck(BaseCheck):
         return False
 
 
-_NOT_LITERAL = object()
-
-
 @dataclass(frozen=True, slots=True)
 class GenericCheck(BaseCheck):
-    """``left:right``: a Python literal compared as text, or a path into creds.
-
-    ``literal_error``: ``left`` is not even Python; oslo raises on evaluation.
-    """
+    """``left:right``: ``str(literal) == right``, or a path into creds (``path``)."""
 
     kind: str
     match: str
-    literal: object = _NOT_LITERAL
-    literal_error: str | None = None
+    literal: str | None = None
+    literal_error: str | None = None  # left is not even Python: oslo raises
     path: tuple[str, ...] = ()
 
     @classmethod
@@ -130,7 +124,7 @@ class GenericCheck(BaseCheck):
             return False
         if self.literal_error is not None:
             raise ValueError(f"left side {self.kind!r}: {self.literal_error}")
-        if self.literal is not _NOT_LITERAL:
+        if self.literal is not None:
             return match == self.literal
         return _find_in_dict(ev.creds, self.path, match)
 
@@ -175,19 +169,13 @@ class OrCheck(BaseCheck):
 
 def evaluate(check: BaseCheck, target: Mapping[str, Any], creds: Mapping[str, Any],
              rules: Mapping[str, BaseCheck]) -> bool:
-    """Decide ``check`` for ``creds`` on ``target``; never raises, errors deny.
-
-    ``rules`` resolves ``rule:NAME``. Logs the error type, never creds or target.
-    """
+    """Decide ``check`` (``rules`` resolve ``rule:NAME``); errors deny, never raise."""
     try:
         return bool(check.check(Evaluation(target, creds, rules)))
     except Exception as exc:  # noqa: BLE001 - a broken rule must deny, not crash
         detail = str(exc) if isinstance(exc, PolicyCycleError) else type(exc).__name__
         LOG.error("Policy check failed with an error, denying: %s", detail)
         return False
-
-
-# ---------------------------------------------------------------- parsing
 
 
 def parse_check(atom: str) -> BaseCheck:
@@ -280,7 +268,7 @@ def _parse_text_rule(rule: str) -> BaseCheck:
     for token in _tokenize(rule):
         stack.append(token)
         _reduce(stack)
-    if len(stack) == 1 and stack[0][0] in _CHECKISH:
+    if len(stack) == 1 and isinstance(stack[0][1], BaseCheck):  # a check, not a stray token
         return stack[0][1]
     LOG.warning("Failed to understand policy rule %r; it never passes", rule)
     return FalseCheck()

@@ -1,5 +1,9 @@
 """Resolves a spec's ``operationId`` (``"projects.create"``) to a method of a
-handler instance built by the app factory — no module-level state."""
+handler instance built by the app factory — no module-level state.
+
+operationIds are unique in a spec, but one handler method may serve several
+operations (the four grant paths): ``"grants.create@project_user"`` resolves
+to ``grants.create``."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ class HandlerResolver(Resolver):
         super().__init__(function_resolver=self.lookup)
 
     def lookup(self, operation_id: str) -> Callable:
-        group, _, method = operation_id.partition(".")
+        group, _, method = operation_id.partition("@")[0].partition(".")
         handler = self.handlers.get(group)
         fn = getattr(handler, method, None) if handler is not None else None
         if not callable(fn):

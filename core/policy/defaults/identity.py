@@ -8,7 +8,7 @@ Targets are flat dicts with Keystone's dotted keys (``target.project.id``,
 ``target.user.domain_id``, ``user_id`` for the user in the path, ...). Omit a key
 rather than set it to ``None``: ``None`` interpolates as the text ``"None"``,
 which equals the unset ``domain_id`` of a project-scoped token, so
-``{"domain_id": None}`` would let any project reader list users.
+``{"target.domain_id": None}`` would let any project reader list users.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Differential test: our rule engine against oslo.policy 6.0.1 as the oracle.
 
 Random rule strings (grammar-built, then sometimes mangled), legacy lists, rule
-sets referring to each other, and odd credentials and targets. For each case
-oslo's ``_parser.parse_rule`` tree is called with a fake enforcer holding the
-same rules. Agreement means: the same bool, or - where oslo raises out of the
-evaluation - a denial from us (``evaluate`` turns errors into "no").
+sets referring to each other, and odd credentials and targets. For each rule
+the two parse trees must have the same shape, and for each case oslo's tree is
+called with a fake enforcer holding the same rules. Agreement means: the same
+bool, or - where oslo raises out of the evaluation - a denial from us
+(``evaluate`` turns errors into "no").
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from oslo_policy import _checks as oslo_checks
 from oslo_policy import _parser as oslo_parser
 
+from core.policy import checks
 from core.policy.checks import evaluate, parse_rule
 
 RULE_NAMES = ("r0", "r1", "r2", "r3")
@@ -158,19 +160,32 @@ def random_rule_set(rng: random.Random) -> dict[str, Any]:
     return rules
 
 
-def oslo_decision(rule: Any, rules: dict[str, Any], target: dict[str, Any],
+def oslo_decision(check: Any, rules: dict[str, Any], target: dict[str, Any],
                   creds: dict[str, Any]) -> bool | str:
-    enforcer = FakeEnforcer({name: oslo_parser.parse_rule(text) for name, text in rules.items()})
+    """oslo's answer for a parsed oslo ``check``, or how it raised."""
     try:
-        return bool(oslo_parser.parse_rule(rule)(target, creds, enforcer))
+        return bool(check(target, creds, FakeEnforcer(rules)))
     except Exception as exc:  # noqa: BLE001 - the oracle raising is an outcome we compare
         return f"raises {type(exc).__name__}"
 
 
-def our_decision(rule: Any, rules: dict[str, Any], target: dict[str, Any],
-                 creds: dict[str, Any]) -> bool:
-    return evaluate(parse_rule(rule), target, creds,
-                    {name: parse_rule(text) for name, text in rules.items()})
+def same_tree(oslo: Any) -> checks.BaseCheck:
+    """The tree our parser should build for an oslo parse tree."""
+    if isinstance(oslo, oslo_checks.NotCheck):
+        return checks.NotCheck(same_tree(oslo.rule))
+    if isinstance(oslo, oslo_checks.AndCheck | oslo_checks.OrCheck):
+        ours = checks.AndCheck if isinstance(oslo, oslo_checks.AndCheck) else checks.OrCheck
+        return ours(tuple(same_tree(rule) for rule in oslo.rules))
+    if isinstance(oslo, oslo_checks.RuleCheck):
+        return checks.RuleCheck(oslo.match)
+    if isinstance(oslo, oslo_checks.RoleCheck):
+        return checks.RoleCheck(oslo.match)
+    if isinstance(oslo, oslo_checks.GenericCheck):
+        return checks.GenericCheck.build(oslo.kind, oslo.match)
+    if isinstance(oslo, oslo_checks.TrueCheck):
+        return checks.TrueCheck()
+    assert isinstance(oslo, oslo_checks.FalseCheck | AlwaysFalseRemote), oslo
+    return checks.FalseCheck()
 
 
 def agrees(oslo: bool | str, ours: bool) -> bool:
@@ -179,29 +194,37 @@ def agrees(oslo: bool | str, ours: bool) -> bool:
 
 def test_random_rules_agree_with_oslo_policy() -> None:
     rng = random.Random(20240611)
-    cases = mismatches = 0
     outcomes = {"allow": 0, "deny": 0, "oslo raises": 0}
     failures = []
     started = time.perf_counter()
-    for _ in range(3000):
-        rules = random_rule_set(rng)
-        rule = random_rule(rng, ATOMS + tuple(f"rule:{n}" for n in RULE_NAMES))
-        for _ in range(3):
-            creds, target = random_mapping(rng, CREDS_CHOICES), random_mapping(rng, TARGET_CHOICES)
-            oslo = oslo_decision(rule, rules, target, creds)
-            ours = our_decision(rule, rules, target, creds)
-            cases += 1
-            outcomes["oslo raises" if isinstance(oslo, str) else "allow" if oslo else "deny"] += 1
-            if not agrees(oslo, ours):
-                mismatches += 1
-                failures.append((rule, rules, target, creds, oslo, ours))
-    elapsed = time.perf_counter() - started
-    print(f"oracle: {cases} cases in {elapsed:.2f}s, {outcomes}")
-    assert not failures, f"{mismatches} disagreements, first: {failures[:3]}"
+    for _ in range(500):
+        rule_set = random_rule_set(rng)
+        oslo_rules = {name: oslo_parser.parse_rule(text) for name, text in rule_set.items()}
+        our_rules = {name: parse_rule(text) for name, text in rule_set.items()}
+        for _ in range(5):
+            rule = random_rule(rng, ATOMS + tuple(f"rule:{n}" for n in RULE_NAMES))
+            oslo_check, our_check = oslo_parser.parse_rule(rule), parse_rule(rule)
+            if our_check != same_tree(oslo_check):
+                failures.append((rule, "parse trees differ", our_check, str(oslo_check)))
+            for _ in range(4):
+                creds = random_mapping(rng, CREDS_CHOICES)
+                target = random_mapping(rng, TARGET_CHOICES)
+                oslo = oslo_decision(oslo_check, oslo_rules, target, creds)
+                ours = evaluate(our_check, target, creds, our_rules)
+                outcome = "oslo raises" if isinstance(oslo, str) else "allow" if oslo else "deny"
+                outcomes[outcome] += 1
+                if not agrees(oslo, ours):
+                    failures.append((rule, rule_set, target, creds, oslo, ours))
+    cases = sum(outcomes.values())
+    print(f"oracle: {cases} cases in {time.perf_counter() - started:.2f}s, {outcomes}")
+    assert not failures, f"{len(failures)} disagreements, first: {failures[:3]}"
     # The generator must exercise every kind of outcome, not just denials.
     assert min(outcomes.values()) > cases // 50
 
 
+SOUP_RULES = {"r0": "role:admin or rule:r1", "r1": "user_id:%(user_id)s", "r2": "rule:r2"}
+SOUP_OSLO_RULES = {name: oslo_parser.parse_rule(text) for name, text in SOUP_RULES.items()}
+SOUP_OUR_RULES = {name: parse_rule(text) for name, text in SOUP_RULES.items()}
 TOKEN_SOUP = st.lists(st.sampled_from(OPERATORS + ATOMS + ("rule:r0", "rule:r1")), max_size=12)
 
 
@@ -212,9 +235,10 @@ def test_token_soup_agrees_with_oslo_policy(tokens: list[str], glue: bool, seed:
     """Arbitrary token sequences (mostly malformed): shrinks to a minimal case."""
     rng = random.Random(seed)
     rule = "".join(tokens) if glue else " ".join(tokens)
-    rules = {"r0": "role:admin or rule:r1", "r1": "user_id:%(user_id)s", "r2": "rule:r2"}
+    oslo_check, our_check = oslo_parser.parse_rule(rule), parse_rule(rule)
+    assert our_check == same_tree(oslo_check), (rule, our_check, str(oslo_check))
     for _ in range(4):
         creds, target = random_mapping(rng, CREDS_CHOICES), random_mapping(rng, TARGET_CHOICES)
-        oslo = oslo_decision(rule, rules, target, creds)
-        ours = our_decision(rule, rules, target, creds)
+        oslo = oslo_decision(oslo_check, SOUP_OSLO_RULES, target, creds)
+        ours = evaluate(our_check, target, creds, SOUP_OUR_RULES)
         assert agrees(oslo, ours), (rule, target, creds, oslo, ours)
