@@ -117,7 +117,7 @@ def demo_session(server):
     return ksa_session(server, "demo", server.password("demo"), "demo")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def identity_url(server) -> str:
     return f"{server.url}/identity/v3"
 

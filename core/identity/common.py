@@ -23,11 +23,15 @@ def target(**entities: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     nested: dict[str, Any] = {}
     for key, value in entities.items():
+        # An unknown value is left out, never passed as None: policy renders
+        # None as the text "None", which would match a caller's missing
+        # domain_id and grant access (``domain_id:%(target.domain_id)s``).
         if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if v is not None}
             nested[key] = value
             for attr, v in value.items():
                 out[f"target.{key}.{attr}"] = v
-        else:
+        elif value is not None:
             out[key] = value
     if nested:
         out["target"] = nested

@@ -101,6 +101,8 @@ class TokenService:
                                           f"method: {m}.")
             if m not in identity:
                 raise errors.InvalidInput(f"Expecting to find {m} in identity.")
+        scope = auth.get("scope")
+        _check_scope_shape(scope)
         with self.db.session() as s:
             user_id, expires_at, audit_chain, app_cred, all_methods = None, None, [], None, []
             for m in methods:
@@ -119,7 +121,6 @@ class TokenService:
                 user_id = uid
                 all_methods.append(m)
             user = s.get(User, user_id)
-            scope = auth.get("scope")
             if app_cred is not None:
                 if scope:
                     raise errors.Unauthorized(
@@ -310,7 +311,7 @@ class TokenService:
         try:
             token = self.validate(subject, allow_expired=allow_expired)
         except errors.Unauthorized:
-            self.policy.enforce(rule, target(token={"user_id": None}), ctx)
+            # Keystone answers 404 to any authenticated caller here.
             raise errors.NotFound("Could not find token: the token is not valid.") from None
         self.policy.enforce(rule, target(token={"user_id": token.user.id}), ctx)
         return token
@@ -349,3 +350,22 @@ class TokenService:
             user_id=user.id, methods=methods, project_id=project.id,
             expires_at=utcnow() + timedelta(seconds=self.expiration),
             audit_ids=(new_audit_id(),)))
+
+
+def _check_scope_shape(scope: Any) -> None:
+    """Reject a malformed scope before authenticating, as Keystone does (400)."""
+    if scope is None or scope == "unscoped":
+        return
+    if not isinstance(scope, dict) or len(scope) != 1:
+        raise errors.InvalidInput("Specify one of project, domain or system as the scope.")
+    kind, ref = next(iter(scope.items()))
+    if kind not in ("project", "domain", "system", "OS-TRUST:trust"):
+        raise errors.InvalidInput(f"Unknown scope: {kind}.")
+    if kind == "project":
+        if not isinstance(ref, dict) or not (ref.get("id") or (
+                ref.get("name") and isinstance(ref.get("domain"), dict)
+                and (ref["domain"].get("id") or ref["domain"].get("name")))):
+            raise errors.InvalidInput("Scoping to a project requires its id, or its name "
+                                      "and its domain's id or name.")
+    if kind == "domain" and not (isinstance(ref, dict) and (ref.get("id") or ref.get("name"))):
+        raise errors.InvalidInput("Scoping to a domain requires its id or name.")

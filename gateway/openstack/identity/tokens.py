@@ -66,5 +66,10 @@ class Tokens(Handler):
                                      "auth/domains")
 
     def ec2tokens(self, body: dict):
+        # Current Keystone asks the caller (the EC2 API service) to be an
+        # admin or service user, as for s3tokens; the signature then names
+        # the user the new token is for.
+        ctx = self.auth.context()
+        self.identity.tokens.policy.enforce("identity:ec2tokens_validate", {}, ctx)
         token = self.identity.ec2.authenticate(body)
         return self._token_response(token, 200)
