@@ -18,6 +18,7 @@ from core.policy.defaults import all_defaults
 from core.settings import Settings
 from gateway.jsonutil import jsonifier
 from gateway.middleware import EdgeMiddleware
+from gateway.openstack.allowed_methods import AllowedMethods
 from gateway.openstack.auth import Authenticator
 from gateway.openstack.faults import FaultRenderer
 from gateway.openstack.identity import IdentityDeps, build_handlers
@@ -60,10 +61,13 @@ def create_app(settings: Settings, services: Services | None = None):
                 resolver=HandlerResolver(build_handlers(deps)),
                 validate_responses=settings.validate_responses,
                 strict_validation=False, swagger_ui_options=_no_swagger())
-    faults = FaultRenderer(public)
+    allowed = AllowedMethods()
+    allowed.add_spec(SPECS / "identity-v3.yaml", "/identity")
+    faults = FaultRenderer(public, allowed)
     app.add_error_handler(errors.CoreError, faults.core_error)
     app.add_error_handler(ProblemException, faults.problem)
     app.add_error_handler(HTTPException, faults.http_error)
+    app.add_error_handler(UnicodeDecodeError, faults.bad_encoding)
     app.add_error_handler(Exception, faults.unexpected)
     edge = EdgeMiddleware(app, tuple(s.path for s in API_SERVICES))
     edge.services = services  # type: ignore[attr-defined]  # for tests and tools

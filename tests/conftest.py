@@ -71,15 +71,13 @@ def cli(server) -> Cli:
 
 
 def sdk_connection(server: Server, cloud: str):
-    import openstack
+    """An openstacksdk Connection built from the clouds.yaml bootstrap wrote."""
+    import openstack.config
+    import openstack.connection
 
-    return openstack.connect(cloud=cloud, load_yaml_config=False,
-                             **_sdk_args(server.cloud(cloud)))
-
-
-def _sdk_args(cloud_cfg: dict) -> dict:
-    return {"auth": cloud_cfg["auth"], "region_name": cloud_cfg["region_name"],
-            "identity_api_version": "3", "interface": "public"}
+    config = openstack.config.OpenStackConfig(config_files=[str(server.clouds_yaml)],
+                                              vendor_files=[], secure_files=[])
+    return openstack.connection.Connection(config=config.get_one(cloud=cloud))
 
 
 @pytest.fixture(scope="session")

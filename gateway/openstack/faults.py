@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from core import errors
 from gateway.jsonutil import dumps
+from gateway.openstack.allowed_methods import AllowedMethods
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ def status_of(exc: errors.CoreError) -> int:
 class FaultRenderer:
     """Renders any exception as the right dialect's fault for the request path."""
 
-    def __init__(self, public_url: str) -> None:
+    def __init__(self, public_url: str, allowed: AllowedMethods | None = None) -> None:
         self.public_url = public_url
+        self.allowed = allowed or AllowedMethods()
 
     def response(self, request: ConnexionRequest, status: int, message: str,
                  headers: dict[str, str] | None = None) -> ConnexionResponse:
@@ -78,7 +80,17 @@ class FaultRenderer:
         message = {404: "The resource could not be found.",
                    405: "The method is not allowed for the requested URL."}.get(
             exc.status_code, str(exc.detail))
-        return self.response(request, exc.status_code, message, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            methods = self.allowed.for_path(request.url.path)
+            if methods:
+                headers["Allow"] = ", ".join(methods)
+        return self.response(request, exc.status_code, message, headers)
+
+    def bad_encoding(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        # connexion decodes JSON bodies before validating them.
+        return self.response(request, 400, "Invalid input: the request body is not valid "
+                                           "UTF-8.")
 
     def unexpected(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         log.error("unexpected error", exc_info=exc)

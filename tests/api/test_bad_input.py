@@ -35,7 +35,8 @@ def _password_auth(user="demo", password="x", **extra):
         "name": user, "domain": {"id": "default"}, "password": password}}}, **extra}}
 
 
-@pytest.mark.parametrize("data", [b"{not json", b"", b"[]", b'"auth"', b"null"])
+@pytest.mark.parametrize("data", [b"{not json", b"", b"[]", b'"auth"', b"null",
+                                  b"\xd2\x33\xff{}"])
 def test_malformed_json_is_400(identity_url, data):
     _assert_error(_post(f"{identity_url}/auth/tokens", data=data), 400)
 

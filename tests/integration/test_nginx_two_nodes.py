@@ -50,9 +50,18 @@ class Cluster:
     def identity(self) -> str:
         return f"{self.url}/identity/v3"
 
-    def access_log(self) -> list[dict]:
-        text = (self.run_dir / "access.log").read_text()
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    def access_log(self, until_ids: set[str] = frozenset(), timeout: float = 5.0
+                   ) -> list[dict]:
+        """nginx's access log, once it holds every upstream request id in
+        ``until_ids`` (nginx logs a request just after sending its response)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = (self.run_dir / "access.log").read_text()
+            entries = [json.loads(line) for line in text.splitlines() if line.strip()]
+            logged = {e["upstream_request_id"] for e in entries}
+            if until_ids <= logged or time.monotonic() > deadline:
+                return entries
+            time.sleep(0.05)
 
     def password(self, name: str) -> str:
         return self.nodes[0].password(name)
@@ -147,7 +156,7 @@ def test_request_ids_through_nginx(cluster):
     sent[resp.headers["x-openstack-request-id"]] = None
     assert own in sent  # a client's own id comes back unchanged
 
-    by_upstream_id = {e["upstream_request_id"]: e for e in cluster.access_log()}
+    by_upstream_id = {e["upstream_request_id"]: e for e in cluster.access_log(set(sent))}
     for returned, client_id in sent.items():
         entry = by_upstream_id[returned]
         if client_id is None:
@@ -164,6 +173,7 @@ class _Load:
         self.cluster = cluster
         self.stop = threading.Event()
         self.counts: Counter[tuple[str, int | str]] = Counter()
+        self.without_request_id = 0
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self._run, daemon=True)
                         for _ in range(LOAD_THREADS)]
@@ -180,16 +190,17 @@ class _Load:
             method = "POST" if i % 4 == 3 else "GET"
             try:
                 if method == "POST":
-                    status: int | str = sess.post(f"{self.cluster.identity}/auth/tokens",
-                                                  json=body, authenticated=False,
-                                                  raise_exc=False).status_code
+                    resp = sess.post(f"{self.cluster.identity}/auth/tokens", json=body,
+                                     authenticated=False, raise_exc=False)
                 else:
-                    status = sess.get(f"{self.cluster.identity}/projects",
-                                      raise_exc=False).status_code
+                    resp = sess.get(f"{self.cluster.identity}/projects", raise_exc=False)
+                status: int | str = resp.status_code
+                has_id = "x-openstack-request-id" in resp.headers
             except ksa_exc.ClientException as exc:
-                status = type(exc).__name__
+                status, has_id = type(exc).__name__, True
             with self.lock:
                 self.counts[(method, status)] += 1
+                self.without_request_id += not has_id
 
     def __enter__(self) -> _Load:
         for t in self.threads:
@@ -211,7 +222,7 @@ def _cli_loop(cli: Cli, stop: threading.Event, results: list) -> None:
         results.append((started, args, proc.returncode, proc.stderr[-300:]))
 
 
-def test_node_killed_under_load_loses_no_get(cluster):
+def test_node_killed_under_load_loses_no_get(cluster, record_property):
     first, second = cluster.nodes
     cli = Cli(first)
     cli_runs: list = []
@@ -236,10 +247,11 @@ def test_node_killed_under_load_loses_no_get(cluster):
     post_502 = counts[("POST", 502)]
     log = cluster.access_log()
     retried = [e for e in log if "," in e["upstream"]]
-    print(f"\nnginx two nodes, one killed -9: {gets} GETs, {posts} POSTs, "
-          f"statuses {dict(counts)}, POST 502s {post_502}, "
-          f"requests nginx retried on the other node {len(retried)}, "
-          f"CLI runs {[(' '.join(a), rc) for _, a, rc, _ in cli_runs]}")
+    summary = (f"{gets} GETs, {posts} POSTs, statuses {dict(counts)}, POST 502s {post_502}, "
+               f"requests nginx retried on the other node {len(retried)}, "
+               f"CLI runs {[(' '.join(a), rc) for _, a, rc, _ in cli_runs]}")
+    print(f"\nnginx, two nodes, one killed -9: {summary}")
+    record_property("load_summary", summary)
 
     assert gets > 50 and posts > 10
     assert counts[("GET", 200)] == gets, dict(counts)
@@ -247,6 +259,7 @@ def test_node_killed_under_load_loses_no_get(cluster):
     # POSTs); nothing else may fail.
     assert counts[("POST", 201)] + post_502 == posts, dict(counts)
     assert post_502 <= LOAD_THREADS
+    assert load.without_request_id == 0
     for _, args, rc, err in cli_runs:
         # Each CLI run starts with a POST (authentication): it may meet a 502.
         assert rc == 0 or "502" in err, (args, err)

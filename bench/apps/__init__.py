@@ -1,0 +1,1 @@
+"""Trivial peer applications: one GET answering a small JSON document."""
