@@ -4,6 +4,9 @@
   bootstrap        migrate, then create the default domain, roles, admin and
                    demo accounts, the catalog and client files (idempotent)
   fernet-rotate    rotate the token key repository (staged → primary)
+  credential-rotate
+                   rotate the credential key repository and re-encrypt every
+                   stored credential secret under the new primary key
   fernet-setup     create the key repositories if missing
   policy-sample    print the full default policy (YAML, or --json)
 """
@@ -75,6 +78,26 @@ def cmd_fernet_rotate(settings: Settings) -> None:
     print(f"rotated {settings.effective_key_repository}")
 
 
+def cmd_credential_rotate(settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from core.identity.fernet import KeyRepository, SecretCipher
+    from core.identity.models import Credential
+
+    repo = KeyRepository(settings.effective_credential_key_repository, settings.max_active_keys)
+    repo.initialize()
+    repo.rotate()
+    cipher = SecretCipher(repo)
+    db = Database(settings.effective_database_url)
+    with db.session() as s:
+        rows = list(s.scalars(select(Credential)))
+        for row in rows:
+            row.encrypted_blob = cipher.reencrypt(row.encrypted_blob)
+    db.dispose()
+    print(f"rotated {settings.effective_credential_key_repository}; "
+          f"re-encrypted {len(rows)} credentials")
+
+
 def cmd_fernet_setup(settings: Settings) -> None:
     from core.identity.fernet import KeyRepository
 
@@ -97,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     boot = sub.add_parser("bootstrap")
     boot.add_argument("--quiet", action="store_true")
     sub.add_parser("fernet-rotate")
+    sub.add_parser("credential-rotate")
     sub.add_parser("fernet-setup")
     sample = sub.add_parser("policy-sample")
     sample.add_argument("--json", action="store_true")
@@ -111,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_bootstrap(settings, quiet=args.quiet)
     elif args.command == "fernet-rotate":
         cmd_fernet_rotate(settings)
+    elif args.command == "credential-rotate":
+        cmd_credential_rotate(settings)
     elif args.command == "fernet-setup":
         cmd_fernet_setup(settings)
     return 0

@@ -51,9 +51,13 @@ class AssignmentService:
             return list(s.scalars(q))
 
     def get_role(self, ctx: RequestContext, role_id: str) -> Role:
-        self.policy.enforce("identity:get_role", target(role={"id": role_id}), ctx)
         with self.db.session() as s:
-            return get_or_404(s, Role, role_id, "role")
+            role = s.get(Role, role_id)
+        self.policy.enforce("identity:get_role",
+                            target(role=role_target(role) if role else {"id": role_id}), ctx)
+        if role is None:
+            raise errors.NotFound(f"Could not find role: {role_id}.")
+        return role
 
     def create_role(self, ctx: RequestContext, name: str, description: str | None = None,
                     role_id: str | None = None) -> Role:

@@ -268,19 +268,21 @@ class TokenService:
                  & (RevocationEvent.issued_before >= issued)]
         if s.scalar(select(RevocationEvent.id).where(or_(*conds)).limit(1)) is not None:
             raise errors.Unauthorized("The token has been revoked.")
-        user = s.get(User, payload.user_id)
-        if user is None:
+        row = s.execute(select(User, Domain).join(Domain, Domain.id == User.domain_id)
+                        .where(User.id == payload.user_id)).first()
+        if row is None:
             raise errors.Unauthorized("The token's user no longer exists.")
-        user_domain = s.get(Domain, user.domain_id)
+        user, user_domain = row
         if not user.enabled or not user_domain.enabled:
             raise errors.Unauthorized("The token's user is disabled.")
         token = Token(id=token_id, payload=payload, user=user, user_domain=user_domain)
         scope_id = None
         if payload.project_id:
-            token.project = s.get(Project, payload.project_id)
-            if token.project is None:
+            row = s.execute(select(Project, Domain).join(Domain, Domain.id == Project.domain_id)
+                            .where(Project.id == payload.project_id)).first()
+            if row is None:
                 raise errors.Unauthorized("The token's project no longer exists.")
-            token.project_domain = s.get(Domain, token.project.domain_id)
+            token.project, token.project_domain = row
             if not token.project.enabled or not token.project_domain.enabled:
                 raise errors.Unauthorized("The token's project is disabled.")
             scope_id = token.project.id
@@ -306,18 +308,24 @@ class TokenService:
 
     # ---- token API -------------------------------------------------------
     def validate_subject(self, ctx: RequestContext, subject: str, rule: str,
-                         allow_expired: bool = False) -> Token:
-        """Validate another token for ``GET``/``HEAD /v3/auth/tokens``."""
+                         allow_expired: bool = False, caller: Token | None = None) -> Token:
+        """Validate another token for ``GET``/``HEAD /v3/auth/tokens``.
+
+        ``caller`` is the already validated token of the request: when a client
+        checks its own token (the common case) it is not validated twice."""
         try:
-            token = self.validate(subject, allow_expired=allow_expired)
+            if caller is not None and caller.id == subject:
+                token = caller
+            else:
+                token = self.validate(subject, allow_expired=allow_expired)
         except errors.Unauthorized:
             # Keystone answers 404 to any authenticated caller here.
             raise errors.NotFound("Could not find token: the token is not valid.") from None
         self.policy.enforce(rule, target(token={"user_id": token.user.id}), ctx)
         return token
 
-    def revoke(self, ctx: RequestContext, subject: str) -> None:
-        token = self.validate_subject(ctx, subject, "identity:revoke_token")
+    def revoke(self, ctx: RequestContext, subject: str, caller: Token | None = None) -> None:
+        token = self.validate_subject(ctx, subject, "identity:revoke_token", caller=caller)
         with self.db.session() as s:
             s.add(RevocationEvent(audit_id=token.audit_ids[0], issued_before=utcnow()))
 

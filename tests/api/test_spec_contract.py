@@ -45,6 +45,16 @@ def test_every_operation_names_a_registered_policy_rule():
         assert op.get("x-policy") in rules, f"{method.upper()} {path}"
 
 
+def test_head_is_listed_before_get():
+    """Starlette lets a GET route answer HEAD and connexion adds routes in spec
+    order: a HEAD listed after GET would run the GET operation and its rule."""
+    spec = yaml.safe_load(SPEC.read_text())
+    for path, item in spec["paths"].items():
+        methods = [m for m in item if m in METHODS]
+        if "head" in methods and "get" in methods:
+            assert methods.index("head") < methods.index("get"), path
+
+
 def test_unknown_operation_id_does_not_resolve():
     with pytest.raises(ImportError):
         HandlerResolver({}).lookup("projects.nope")

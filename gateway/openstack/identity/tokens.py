@@ -23,13 +23,18 @@ class Tokens(Handler):
         token = self.identity.tokens.authenticate(body["auth"])
         return self._token_response(token, 201)
 
-    def _subject(self, rule: str) -> Token:
-        ctx = self.auth.context()
+    @staticmethod
+    def _subject_header() -> str:
         subject = request.headers.get("x-subject-token")
         if not subject:
             raise errors.NotFound("Could not find token: no X-Subject-Token given.")
+        return subject.strip()
+
+    def _subject(self, rule: str) -> Token:
+        ctx, caller = self.auth.token()
         allow_expired = bool(self.query_bool("allow_expired"))
-        return self.identity.tokens.validate_subject(ctx, subject.strip(), rule, allow_expired)
+        return self.identity.tokens.validate_subject(ctx, self._subject_header(), rule,
+                                                     allow_expired, caller=caller)
 
     def validate(self):
         return self._token_response(self._subject("identity:validate_token"), 200)
@@ -39,11 +44,8 @@ class Tokens(Handler):
         return NoContent, 200, {"X-Subject-Token": token.id}
 
     def revoke(self):
-        ctx = self.auth.context()
-        subject = request.headers.get("x-subject-token")
-        if not subject:
-            raise errors.NotFound("Could not find token: no X-Subject-Token given.")
-        self.identity.tokens.revoke(ctx, subject.strip())
+        ctx, caller = self.auth.token()
+        self.identity.tokens.revoke(ctx, self._subject_header(), caller=caller)
         return NO_CONTENT
 
     def catalog(self):
