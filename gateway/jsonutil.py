@@ -7,7 +7,6 @@ import json as _json
 from typing import Any
 
 import orjson
-
 from connexion.jsonifier import Jsonifier
 
 
@@ -41,6 +40,6 @@ def isotime(value: datetime.datetime | None, micro: bool = True) -> str | None:
     """Keystone's timestamp format: ``2026-01-01T12:00:00.000000Z``."""
     if value is None:
         return None
-    value = value.astimezone(datetime.timezone.utc)
+    value = value.astimezone(datetime.UTC)
     fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ"
     return value.strftime(fmt)

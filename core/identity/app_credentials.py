@@ -44,7 +44,7 @@ class AppCredentialService:
         secret = secret or secrets.token_urlsafe(64)
         with self.db.session() as s:
             get_or_404(s, User, user_id, "user")
-            held = {r.lower(): rid for r, rid in zip(ctx.roles, ctx.role_ids)}
+            held = set(ctx.role_ids)
             chosen: list[Role] = []
             for ref in roles or [{"id": rid} for rid in ctx.role_ids]:
                 role = None
@@ -52,7 +52,7 @@ class AppCredentialService:
                     role = s.get(Role, ref["id"])
                 elif ref.get("name"):
                     role = s.scalar(select(Role).where(Role.name == ref["name"]))
-                if role is None or role.id not in held.values():
+                if role is None or role.id not in held:
                     raise errors.Forbidden(f"Cannot delegate role {ref.get('id') or ref.get('name')}"
                                            ": the current token does not have it.")
                 if role not in chosen:

@@ -11,8 +11,16 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.identity.common import PolicyEnforcer, commit_unique, get_or_404, target
-from core.identity.models import (Assignment, Domain, Group, GroupMembership, ImpliedRole,
-                                  Project, Role, User)
+from core.identity.models import (
+    Assignment,
+    Domain,
+    Group,
+    GroupMembership,
+    ImpliedRole,
+    Project,
+    Role,
+    User,
+)
 
 USER_PROJECT, GROUP_PROJECT = "UserProject", "GroupProject"
 USER_DOMAIN, GROUP_DOMAIN = "UserDomain", "GroupDomain"
@@ -166,17 +174,18 @@ class AssignmentService:
                user_id: str | None = None, group_id: str | None = None,
                project_id: str | None = None, domain_id: str | None = None,
                s: Session) -> tuple[str, str, str]:
-        actor_model, actor_id = (User, user_id) if user_id else (Group, group_id)
-        target_model, target_id = (Project, project_id) if project_id else (Domain, domain_id)
-        actor = get_or_404(s, actor_model, actor_id, "user" if user_id else "group")
-        tgt = get_or_404(s, target_model, target_id, "project" if project_id else "domain")
+        actor: User | Group = (get_or_404(s, User, user_id, "user") if user_id
+                               else get_or_404(s, Group, group_id, "group"))
+        tgt: Project | Domain = (get_or_404(s, Project, project_id, "project") if project_id
+                                 else get_or_404(s, Domain, domain_id, "domain"))
         role = get_or_404(s, Role, role_id, "role") if role_id else None
         kind = ("User" if user_id else "Group") + ("Project" if project_id else "Domain")
         self.policy.enforce(rule, target(
             role={"id": role.id, "name": role.name, "domain_id": None} if role else {},
             user={"id": actor.id, "domain_id": actor.domain_id} if user_id else {},
             group={"id": actor.id, "domain_id": actor.domain_id} if group_id else {},
-            project={"id": tgt.id, "domain_id": tgt.domain_id} if project_id else {},
+            project={"id": tgt.id, "domain_id": getattr(tgt, "domain_id", None)}
+            if project_id else {},
             domain={"id": tgt.id} if domain_id else {}), ctx)
         return kind, actor.id, tgt.id
 

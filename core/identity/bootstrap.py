@@ -6,8 +6,8 @@ from __future__ import annotations
 import configparser
 import os
 import secrets
-from io import StringIO
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 
 import yaml

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, Boolean, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import Base, UTCDateTime, new_id, utcnow
 
 ID = String(64)
 NAME = String(255)
+# On MariaDB: 4-byte UTF-8, and binary NO PAD comparison so that names match
+# exactly ("Web" and "web", "admin" and "admin ") as on SQLite and PostgreSQL.
+MYSQL = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_nopad_bin"}
 
 
 class Domain(Base):
     __tablename__ = "domains"
+    __table_args__ = MYSQL
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(NAME, unique=True)
     description: Mapped[str | None] = mapped_column(Text)
@@ -26,7 +29,7 @@ class Domain(Base):
 
 class Project(Base):
     __tablename__ = "projects"
-    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    __table_args__ = (UniqueConstraint("domain_id", "name"), MYSQL)
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(NAME, index=True)
     domain_id: Mapped[str] = mapped_column(ID, ForeignKey("domains.id"), index=True)
@@ -40,7 +43,7 @@ class Project(Base):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    __table_args__ = (UniqueConstraint("domain_id", "name"), MYSQL)
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(NAME, index=True)
     domain_id: Mapped[str] = mapped_column(ID, ForeignKey("domains.id"), index=True)
@@ -56,7 +59,7 @@ class User(Base):
 
 class Group(Base):
     __tablename__ = "groups"
-    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    __table_args__ = (UniqueConstraint("domain_id", "name"), MYSQL)
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(NAME, index=True)
     domain_id: Mapped[str] = mapped_column(ID, ForeignKey("domains.id"), index=True)
@@ -65,6 +68,7 @@ class Group(Base):
 
 class GroupMembership(Base):
     __tablename__ = "group_memberships"
+    __table_args__ = MYSQL
     user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"),
                                          primary_key=True)
     group_id: Mapped[str] = mapped_column(ID, ForeignKey("groups.id", ondelete="CASCADE"),
@@ -73,6 +77,7 @@ class GroupMembership(Base):
 
 class Role(Base):
     __tablename__ = "roles"
+    __table_args__ = MYSQL
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(NAME, unique=True)
     description: Mapped[str | None] = mapped_column(Text)
@@ -80,6 +85,7 @@ class Role(Base):
 
 class ImpliedRole(Base):
     __tablename__ = "implied_roles"
+    __table_args__ = MYSQL
     prior_role_id: Mapped[str] = mapped_column(ID, ForeignKey("roles.id", ondelete="CASCADE"),
                                                primary_key=True)
     implied_role_id: Mapped[str] = mapped_column(ID, ForeignKey("roles.id", ondelete="CASCADE"),
@@ -90,7 +96,7 @@ class Assignment(Base):
     """A role granted to an actor (user or group) on a target (project or domain)."""
 
     __tablename__ = "assignments"
-    __table_args__ = (Index("ix_assignments_target", "target_id"),)
+    __table_args__ = (Index("ix_assignments_target", "target_id"), MYSQL)
     type: Mapped[str] = mapped_column(String(16), primary_key=True)  # UserProject, ...
     actor_id: Mapped[str] = mapped_column(ID, primary_key=True)
     target_id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -100,6 +106,7 @@ class Assignment(Base):
 
 class Region(Base):
     __tablename__ = "regions"
+    __table_args__ = MYSQL
     id: Mapped[str] = mapped_column(NAME, primary_key=True)
     description: Mapped[str | None] = mapped_column(Text)
     parent_region_id: Mapped[str | None] = mapped_column(NAME)
@@ -107,6 +114,7 @@ class Region(Base):
 
 class Service(Base):
     __tablename__ = "services"
+    __table_args__ = MYSQL
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     type: Mapped[str] = mapped_column(NAME, index=True)
     name: Mapped[str | None] = mapped_column(NAME)
@@ -116,6 +124,7 @@ class Service(Base):
 
 class Endpoint(Base):
     __tablename__ = "endpoints"
+    __table_args__ = MYSQL
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     service_id: Mapped[str] = mapped_column(ID, ForeignKey("services.id", ondelete="CASCADE"),
                                             index=True)
@@ -129,6 +138,7 @@ class Credential(Base):
     """A stored credential; EC2 ones have id = sha256(access) and an encrypted blob."""
 
     __tablename__ = "credentials"
+    __table_args__ = MYSQL
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"),
                                          index=True)
@@ -140,7 +150,7 @@ class Credential(Base):
 
 class ApplicationCredential(Base):
     __tablename__ = "application_credentials"
-    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    __table_args__ = (UniqueConstraint("user_id", "name"), MYSQL)
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(NAME)
     user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"),
@@ -159,6 +169,7 @@ class RevocationEvent(Base):
     for every token issued at or before ``issued_before``."""
 
     __tablename__ = "revocation_events"
+    __table_args__ = MYSQL
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     audit_id: Mapped[str | None] = mapped_column(String(32), index=True)
     user_id: Mapped[str | None] = mapped_column(ID, index=True)

@@ -10,8 +10,15 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.identity.common import PolicyEnforcer, commit_unique, get_or_404, target
-from core.identity.models import (ApplicationCredential, Assignment, Credential, Domain,
-                                  Group, Project, User)
+from core.identity.models import (
+    ApplicationCredential,
+    Assignment,
+    Credential,
+    Domain,
+    Group,
+    Project,
+    User,
+)
 
 DEFAULT_DOMAIN_ID = "default"
 

@@ -10,8 +10,16 @@ from core.context import RequestContext
 from core.db import Database
 from core.identity.assignment import AssignmentService, RoleAssignment
 from core.identity.common import PolicyEnforcer, target
-from core.identity.models import (Assignment, Domain, Group, GroupMembership, ImpliedRole,
-                                  Project, Role, User)
+from core.identity.models import (
+    Assignment,
+    Domain,
+    Group,
+    GroupMembership,
+    ImpliedRole,
+    Project,
+    Role,
+    User,
+)
 
 
 class RoleAssignmentLister:
@@ -21,7 +29,7 @@ class RoleAssignmentLister:
         self.policy = policy
         self.assignments = assignments
 
-    def list(self, ctx: RequestContext, *, user_id: str | None = None,
+    def list_assignments(self, ctx: RequestContext, *, user_id: str | None = None,
              group_id: str | None = None, role_id: str | None = None,
              project_id: str | None = None, domain_id: str | None = None,
              effective: bool = False, include_names: bool = False) -> list[RoleAssignment]:
@@ -67,9 +75,12 @@ class RoleAssignmentLister:
 
     @staticmethod
     def _row(a: Assignment) -> RoleAssignment:
-        actor = "user_id" if a.type.startswith("User") else "group_id"
-        scope = "project_id" if a.type.endswith("Project") else "domain_id"
-        return RoleAssignment(role_id=a.role_id, **{actor: a.actor_id, scope: a.target_id})
+        by_user, on_project = a.type.startswith("User"), a.type.endswith("Project")
+        return RoleAssignment(role_id=a.role_id,
+                              user_id=a.actor_id if by_user else None,
+                              group_id=None if by_user else a.actor_id,
+                              project_id=a.target_id if on_project else None,
+                              domain_id=None if on_project else a.target_id)
 
     @staticmethod
     def _expand_groups(s: Session, rows: list[RoleAssignment]) -> list[RoleAssignment]:
@@ -79,7 +90,7 @@ class RoleAssignmentLister:
             for m in s.scalars(select(GroupMembership)
                                .where(GroupMembership.group_id.in_(group_ids))):
                 members.setdefault(m.group_id, []).append(m.user_id)
-        out = []
+        out: list[RoleAssignment] = []
         for r in rows:
             if r.group_id:
                 out.extend(RoleAssignment(role_id=r.role_id, user_id=u, project_id=r.project_id,

@@ -8,8 +8,7 @@ from core.identity.assignment import AssignmentService
 from core.identity.catalog import CatalogService
 from core.identity.common import PolicyEnforcer
 from core.identity.ec2_credentials import Ec2CredentialService
-from core.identity.fernet import (DEFAULT_AUTH_METHODS, KeyRepository, SecretCipher,
-                                  TokenFormatter)
+from core.identity.fernet import DEFAULT_AUTH_METHODS, KeyRepository, SecretCipher, TokenFormatter
 from core.identity.passwords import PasswordHasher
 from core.identity.resource import ResourceService
 from core.identity.role_assignments import RoleAssignmentLister

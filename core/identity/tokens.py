@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -25,8 +25,7 @@ from core.db.base import utcnow
 from core.identity.assignment import AssignmentService
 from core.identity.common import PolicyEnforcer, target
 from core.identity.fernet import TokenFormatter, TokenPayload, new_audit_id
-from core.identity.models import (ApplicationCredential, Domain, Project, RevocationEvent,
-                                  Role, User)
+from core.identity.models import ApplicationCredential, Domain, Project, RevocationEvent, Role, User
 from core.identity.passwords import PasswordHasher
 
 AUTH_FAILED = "The request you have made requires authentication."
@@ -104,7 +103,11 @@ class TokenService:
         scope = auth.get("scope")
         _check_scope_shape(scope)
         with self.db.session() as s:
-            user_id, expires_at, audit_chain, app_cred, all_methods = None, None, [], None, []
+            user_id: str | None = None
+            expires_at: datetime | None = None
+            audit_chain: list[str] = []
+            app_cred: ApplicationCredential | None = None
+            all_methods: list[str] = []
             for m in methods:
                 if m == "password":
                     uid = self._password(s, identity["password"])
@@ -120,7 +123,9 @@ class TokenService:
                     raise errors.Unauthorized("User IDs do not match.")
                 user_id = uid
                 all_methods.append(m)
-            user = s.get(User, user_id)
+            user = s.get(User, user_id) if user_id else None
+            if user is None:
+                raise errors.Unauthorized(AUTH_FAILED)
             if app_cred is not None:
                 if scope:
                     raise errors.Unauthorized(
@@ -198,7 +203,10 @@ class TokenService:
             raise errors.Unauthorized(AUTH_FAILED)
         if cred.expires_at is not None and cred.expires_at <= utcnow():
             raise errors.Unauthorized(AUTH_FAILED)
-        self._check_user_enabled(s, s.get(User, cred.user_id))
+        user = s.get(User, cred.user_id)
+        if user is None:
+            raise errors.Unauthorized(AUTH_FAILED)
+        self._check_user_enabled(s, user)
         return cred
 
     def _scope(self, s: Session, user: User, scope: Any) -> dict[str, Any]:
@@ -208,19 +216,21 @@ class TokenService:
             raise errors.InvalidInput("Specify one of project, domain or system as the scope.")
         if "project" in scope:
             ref = scope["project"] or {}
+            project: Project | None = None
             if ref.get("id"):
                 project = s.get(Project, str(ref["id"]))
             elif ref.get("name") and isinstance(ref.get("domain"), dict):
                 dom = self._find_domain(s, ref["domain"])
-                project = dom and s.scalar(select(Project).where(
-                    Project.name == ref["name"], Project.domain_id == dom.id))
+                if dom is not None:
+                    project = s.scalar(select(Project).where(
+                        Project.name == ref["name"], Project.domain_id == dom.id))
             else:
                 raise errors.InvalidInput("Scoping to a project requires its id, or its name "
                                           "and domain.")
             if not project:
                 raise errors.Unauthorized(f"Could not find project: {ref.get('id') or ref.get('name')}.")
             pdom = s.get(Domain, project.domain_id)
-            if not project.enabled or not pdom.enabled:
+            if not project.enabled or pdom is None or not pdom.enabled:
                 raise errors.Unauthorized(f"Project {project.id} is disabled.")
             if not self.assignments.effective_role_ids(s, user.id, project.id):
                 raise errors.Unauthorized(f"User {user.id} has no access to project "
@@ -242,12 +252,12 @@ class TokenService:
     def _wait_past_revocations(self, s: Session, user_id: str) -> None:
         """Fernet timestamps count whole seconds: never issue a token in the same
         second as a revocation of its user, or the new token would look revoked."""
-        start = datetime.now(timezone.utc).replace(microsecond=0)
+        start = datetime.now(UTC).replace(microsecond=0)
         latest = s.scalar(select(func.max(RevocationEvent.issued_before)).where(
             RevocationEvent.user_id == user_id, RevocationEvent.issued_before >= start))
         if latest is not None:
             wait = (latest.replace(microsecond=0) + timedelta(seconds=1)
-                    - datetime.now(timezone.utc)).total_seconds()
+                    - datetime.now(UTC)).total_seconds()
             if wait > 0:
                 time.sleep(wait)
 
@@ -268,24 +278,26 @@ class TokenService:
                  & (RevocationEvent.issued_before >= issued)]
         if s.scalar(select(RevocationEvent.id).where(or_(*conds)).limit(1)) is not None:
             raise errors.Unauthorized("The token has been revoked.")
-        row = s.execute(select(User, Domain).join(Domain, Domain.id == User.domain_id)
-                        .where(User.id == payload.user_id)).first()
-        if row is None:
+        user_row = s.execute(select(User, Domain).join(Domain, Domain.id == User.domain_id)
+                             .where(User.id == payload.user_id)).first()
+        if user_row is None:
             raise errors.Unauthorized("The token's user no longer exists.")
-        user, user_domain = row
+        user, user_domain = user_row
         if not user.enabled or not user_domain.enabled:
             raise errors.Unauthorized("The token's user is disabled.")
         token = Token(id=token_id, payload=payload, user=user, user_domain=user_domain)
         scope_id = None
         if payload.project_id:
-            row = s.execute(select(Project, Domain).join(Domain, Domain.id == Project.domain_id)
-                            .where(Project.id == payload.project_id)).first()
-            if row is None:
+            project_row = s.execute(
+                select(Project, Domain).join(Domain, Domain.id == Project.domain_id)
+                .where(Project.id == payload.project_id)).first()
+            if project_row is None:
                 raise errors.Unauthorized("The token's project no longer exists.")
-            token.project, token.project_domain = row
-            if not token.project.enabled or not token.project_domain.enabled:
+            project, project_domain = project_row
+            if not project.enabled or not project_domain.enabled:
                 raise errors.Unauthorized("The token's project is disabled.")
-            scope_id = token.project.id
+            token.project, token.project_domain = project, project_domain
+            scope_id = project.id
         elif payload.domain_id:
             token.domain = s.get(Domain, payload.domain_id)
             if token.domain is None or not token.domain.enabled:
@@ -341,12 +353,14 @@ class TokenService:
     def auth_projects(self, ctx: RequestContext) -> list[Project]:
         self.policy.enforce("identity:get_auth_projects", target(), ctx)
         with self.db.session() as s:
-            return [p for p in self.assignments.projects_for_user(s, ctx.user_id) if p.enabled]
+            return [p for p in self.assignments.projects_for_user(s, ctx.user_id or "")
+                    if p.enabled]
 
     def auth_domains(self, ctx: RequestContext) -> list[Domain]:
         self.policy.enforce("identity:get_auth_domains", target(), ctx)
         with self.db.session() as s:
-            return [d for d in self.assignments.domains_for_user(s, ctx.user_id) if d.enabled]
+            return [d for d in self.assignments.domains_for_user(s, ctx.user_id or "")
+                    if d.enabled]
 
     def issue_for(self, s: Session, user: User, project: Project, methods: tuple[str, ...]
                   ) -> str:

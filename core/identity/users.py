@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -11,7 +12,7 @@ from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
 from core.identity.common import PolicyEnforcer, commit_unique, get_or_404, target
-from core.identity.models import (Assignment, Group, GroupMembership, Project, User)
+from core.identity.models import Assignment, Group, GroupMembership, Project, User
 from core.identity.passwords import PasswordHasher
 from core.identity.resource import DEFAULT_DOMAIN_ID, ResourceService
 

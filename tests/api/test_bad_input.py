@@ -5,6 +5,8 @@ sent with `data=` where the point is to send something malformed."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from keystoneauth1 import session as ksa_session_mod
 
@@ -110,7 +112,7 @@ def test_tampered_token_is_401(identity_url, demo_session):
 
 
 def test_expired_token_is_401(identity_url, server):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from core.identity.fernet import KeyRepository, TokenFormatter, TokenPayload, new_audit_id
 
@@ -123,7 +125,7 @@ def test_expired_token_is_401(identity_url, server):
     expired = formatter.create(TokenPayload(
         user_id=admin_token["user"]["id"], methods=("password",),
         project_id=admin_token["project"]["id"],
-        expires_at=datetime.now(timezone.utc) - timedelta(seconds=5),
+        expires_at=datetime.now(UTC) - timedelta(seconds=5),
         audit_ids=(new_audit_id(),)))
     r = _anon().get(f"{identity_url}/auth/projects", headers={"X-Auth-Token": expired},
                     raise_exc=False, authenticated=False)

@@ -4,7 +4,7 @@ is verified against the stored EC2 credential and turned into a token."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.auth import SigV4Auth
@@ -86,7 +86,7 @@ def test_unknown_access_key_is_401(admin_session, identity_url):
 
 
 def test_stale_request_is_401(admin_session, identity_url, demo_ec2):
-    old = datetime.now(timezone.utc) - timedelta(minutes=30)
+    old = datetime.now(UTC) - timedelta(minutes=30)
     r = admin_session.post(f"{identity_url}/ec2tokens", raise_exc=False,
                            json=_signed(demo_ec2["access"], demo_ec2["secret"], when=old))
     assert r.status_code == 401

@@ -15,8 +15,15 @@ from core import errors
 from core.db.base import utcnow
 from core.identity.bootstrap import ApiService, bootstrap
 from core.identity.common import commit_unique
-from core.identity.models import (Credential, Group, Project, RevocationEvent, Role,
-                                  User)
+from core.identity.models import (
+    ApplicationCredential,
+    Credential,
+    Group,
+    Project,
+    RevocationEvent,
+    Role,
+    User,
+)
 
 PASSWORD = "correct horse battery staple"
 UNICODE_NAME = "проект-名前-🚀"  # Cyrillic, CJK and a 4-byte character (utf8mb4)
@@ -94,6 +101,13 @@ def test_deleted_project_is_gone(identity, admin_ctx):
         identity.resources.get_project(admin_ctx, p.id)
 
 
+def test_deleting_a_default_project_clears_it_on_users(identity, admin_ctx):
+    p = identity.resources.create_project(admin_ctx, "web")
+    u = identity.users.create_user(admin_ctx, "alice", default_project_id=p.id)
+    identity.resources.delete_project(admin_ctx, p.id)
+    assert identity.users.get_user(admin_ctx, u.id).default_project_id is None
+
+
 def test_child_project_inherits_the_parent_domain(identity, admin_ctx):
     parent = identity.resources.create_project(admin_ctx, "parent")
     child = identity.resources.create_project(admin_ctx, "child", parent_id=parent.id)
@@ -127,7 +141,7 @@ def test_user_update_is_stored(identity, admin_ctx):
     assert (stored.name, stored.description, stored.extra) == ("alicia", "d", {"k": "v"})
 
 
-def test_deleted_user_is_gone_with_its_memberships(identity, admin_ctx, db):
+def test_deleted_user_is_gone_with_its_memberships(identity, admin_ctx):
     u = identity.users.create_user(admin_ctx, "alice")
     g = identity.users.create_group(admin_ctx, "devs")
     identity.users.add_user_to_group(admin_ctx, g.id, u.id)
@@ -253,7 +267,7 @@ def test_conflict_leaves_the_session_usable(identity, db):
     assert count(db, Role, name="auditor") == 1
 
 
-def test_duplicate_application_credential_name_conflicts(identity, admin_ctx, db):
+def test_duplicate_application_credential_name_conflicts(identity, admin_ctx):
     identity.app_credentials.create(admin_ctx, admin_ctx.user_id, "ci")
     with pytest.raises(errors.Conflict):
         identity.app_credentials.create(admin_ctx, admin_ctx.user_id, "ci")
@@ -279,7 +293,7 @@ def test_direct_grant_gives_the_role_and_what_it_implies(identity, admin_ctx, db
                          role_id(identity, admin_ctx, "reader")]
 
 
-def test_group_grant_reaches_its_members(identity, admin_ctx, db):
+def test_group_grant_reaches_its_members(identity, admin_ctx):
     project = identity.resources.create_project(admin_ctx, "web")
     user = identity.users.create_user(admin_ctx, "alice", password=PASSWORD)
     group = identity.users.create_group(admin_ctx, "devs")
@@ -334,7 +348,7 @@ def test_role_assignments_list_group_grants_directly(identity, admin_ctx):
     member = role_id(identity, admin_ctx, "member")
     identity.assignments.create_grant(admin_ctx, member, group_id=group.id,
                                       project_id=project.id)
-    rows = identity.role_assignments.list(admin_ctx, project_id=project.id)
+    rows = identity.role_assignments.list_assignments(admin_ctx, project_id=project.id)
     assert [(r.role_id, r.group_id, r.user_id) for r in rows] == [(member, group.id, None)]
 
 
@@ -347,7 +361,7 @@ def test_effective_role_assignments_expand_groups_and_implied_roles(identity, ad
                                                                     "reader")
     identity.assignments.create_grant(admin_ctx, member, group_id=group.id,
                                       project_id=project.id)
-    rows = identity.role_assignments.list(admin_ctx, project_id=project.id, effective=True,
+    rows = identity.role_assignments.list_assignments(admin_ctx, project_id=project.id, effective=True,
                                           include_names=True)
     assert [(r.role_id, r.user_id, r.via_group_id, r.prior_role_id) for r in rows] == [
         (member, user.id, group.id, None), (reader, user.id, group.id, member)]
@@ -359,7 +373,7 @@ def test_effective_role_assignments_expand_groups_and_implied_roles(identity, ad
 
 def test_effective_role_assignments_filter_by_user(identity, admin_ctx):
     user, project = member_of_new_project(identity, admin_ctx)
-    rows = identity.role_assignments.list(admin_ctx, user_id=user.id, effective=True)
+    rows = identity.role_assignments.list_assignments(admin_ctx, user_id=user.id, effective=True)
     assert {(r.project_id, r.role_id) for r in rows} == {
         (project.id, role_id(identity, admin_ctx, "member")),
         (project.id, role_id(identity, admin_ctx, "reader"))}
@@ -501,6 +515,14 @@ def test_application_credential_wrong_secret_is_refused(identity, admin_ctx):
             "application_credential": {"id": cred.id, "secret": "wrong"}}})
 
 
+def test_deleting_a_user_deletes_its_application_credentials(identity, admin_ctx, db):
+    user, project = member_of_new_project(identity, admin_ctx)
+    user_ctx = project_token(identity, user, project).context()
+    identity.app_credentials.create(user_ctx, user.id, "ci")
+    identity.users.delete_user(admin_ctx, user.id)
+    assert count(db, ApplicationCredential, user_id=user.id) == 0
+
+
 def test_deleted_application_credential_token_is_invalid(identity, admin_ctx):
     cred, secret, _ = identity.app_credentials.create(admin_ctx, admin_ctx.user_id, "ci")
     token = identity.tokens.authenticate({"identity": {
@@ -538,11 +560,7 @@ def test_revocation_times_come_back_timezone_aware(identity, admin_ctx, db):
     assert event.revoked_at.utcoffset() == timedelta(0)
 
 
-def test_datetimes_keep_microseconds(identity, admin_ctx, backend, request):
-    if backend == "mariadb":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "core/db/base.py UTCDateTime: impl DateTime() is DATETIME(0) on MariaDB/MySQL, "
-            "which drops fractional seconds (SQLite and PostgreSQL keep them)")))
+def test_datetimes_keep_microseconds(identity, admin_ctx):
     expires = utcnow().replace(microsecond=123456) + timedelta(days=1)
     cred, _, _ = identity.app_credentials.create(admin_ctx, admin_ctx.user_id, "ci",
                                                  expires_at=expires)
@@ -593,3 +611,12 @@ def test_255_multibyte_character_name_is_stored_and_unique(identity, admin_ctx):
     assert identity.resources.get_project(admin_ctx, p.id).name == name
     with pytest.raises(errors.Conflict):
         identity.resources.create_project(admin_ctx, name)
+
+
+def test_names_match_exactly_on_every_backend(identity, admin_ctx):
+    """MariaDB's default collations ignore case and trailing spaces; ours do not."""
+    upper = identity.resources.create_project(admin_ctx, "Web")
+    lower = identity.resources.create_project(admin_ctx, "web")
+    assert upper.id != lower.id
+    assert [p.id for p in identity.resources.list_projects(admin_ctx, name="web")] == [lower.id]
+    assert identity.resources.list_projects(admin_ctx, name="web ") == []

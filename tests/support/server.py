@@ -70,7 +70,7 @@ class Server:
         subprocess.run([sys.executable, "-m", "core.manage", "bootstrap", "--quiet"],
                        cwd=ROOT, env=self.env, check=True, capture_output=True)
 
-    def start(self, workers: int = 1) -> "Server":
+    def start(self, workers: int = 1) -> Server:
         self.log_path = self.data_dir / f"server-{self.port}.log"
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from core import errors
 from gateway.openstack.identity.base import NO_CONTENT, Handler
@@ -39,7 +39,7 @@ def _parse_expiry(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise errors.InvalidInput(f"Invalid expires_at: {value!r}.") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class AppCredentials(Handler):

@@ -106,7 +106,7 @@ class Grants(Handler):
 class RoleAssignments(Handler):
     def list(self):
         ctx = self.auth.context()
-        rows = self.identity.role_assignments.list(
+        rows = self.identity.role_assignments.list_assignments(
             ctx, user_id=self.query("user.id"), group_id=self.query("group.id"),
             role_id=self.query("role.id"), project_id=self.query("scope.project.id"),
             domain_id=self.query("scope.domain.id"),

@@ -6,8 +6,17 @@ from typing import Any
 
 from core.identity.assignment import RoleAssignment
 from core.identity.ec2_credentials import Ec2Credential
-from core.identity.models import (ApplicationCredential, Domain, Endpoint, Group, Project,
-                                  Region, Role, Service, User)
+from core.identity.models import (
+    ApplicationCredential,
+    Domain,
+    Endpoint,
+    Group,
+    Project,
+    Region,
+    Role,
+    Service,
+    User,
+)
 from core.identity.tokens import Token
 from gateway.jsonutil import isotime
 
@@ -130,7 +139,7 @@ class IdentityViews:
                      "domain": {"id": t.user_domain.id, "name": t.user_domain.name},
                      "password_expires_at": None},
         }
-        if t.project is not None:
+        if t.project is not None and t.project_domain is not None:
             body["project"] = {"id": t.project.id, "name": t.project.name,
                                "domain": {"id": t.project_domain.id,
                                           "name": t.project_domain.name}}

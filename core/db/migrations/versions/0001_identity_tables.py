@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 06:12:55.159433
 """
 from alembic import op
 import sqlalchemy as sa
@@ -24,13 +23,17 @@ def upgrade() -> None:
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('created_at', core.db.base.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_domains')),
-    sa.UniqueConstraint('name', name=op.f('uq_domains_name'))
+    sa.UniqueConstraint('name', name=op.f('uq_domains_name')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     op.create_table('regions',
     sa.Column('id', sa.String(length=255), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('parent_region_id', sa.String(length=255), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_regions'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_regions')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     op.create_table('revocation_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -40,7 +43,9 @@ def upgrade() -> None:
     sa.Column('app_cred_id', sa.String(length=64), nullable=True),
     sa.Column('issued_before', core.db.base.UTCDateTime(), nullable=False),
     sa.Column('revoked_at', core.db.base.UTCDateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_revocation_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_revocation_events')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('revocation_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_revocation_events_app_cred_id'), ['app_cred_id'], unique=False)
@@ -54,7 +59,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_roles')),
-    sa.UniqueConstraint('name', name=op.f('uq_roles_name'))
+    sa.UniqueConstraint('name', name=op.f('uq_roles_name')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     op.create_table('services',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -62,7 +69,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=255), nullable=True),
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('enabled', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_services'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_services')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('services', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_services_type'), ['type'], unique=False)
@@ -73,7 +82,9 @@ def upgrade() -> None:
     sa.Column('target_id', sa.String(length=64), nullable=False),
     sa.Column('role_id', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['role_id'], ['roles.id'], name=op.f('fk_assignments_role_id_roles'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('type', 'actor_id', 'target_id', 'role_id', name=op.f('pk_assignments'))
+    sa.PrimaryKeyConstraint('type', 'actor_id', 'target_id', 'role_id', name=op.f('pk_assignments')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('assignments', schema=None) as batch_op:
         batch_op.create_index('ix_assignments_target', ['target_id'], unique=False)
@@ -87,7 +98,9 @@ def upgrade() -> None:
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['region_id'], ['regions.id'], name=op.f('fk_endpoints_region_id_regions')),
     sa.ForeignKeyConstraint(['service_id'], ['services.id'], name=op.f('fk_endpoints_service_id_services'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_endpoints'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_endpoints')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('endpoints', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_endpoints_service_id'), ['service_id'], unique=False)
@@ -99,7 +112,9 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['domain_id'], ['domains.id'], name=op.f('fk_groups_domain_id_domains')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_groups')),
-    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_groups_domain_id_name'))
+    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_groups_domain_id_name')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('groups', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_groups_domain_id'), ['domain_id'], unique=False)
@@ -110,7 +125,9 @@ def upgrade() -> None:
     sa.Column('implied_role_id', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['implied_role_id'], ['roles.id'], name=op.f('fk_implied_roles_implied_role_id_roles'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['prior_role_id'], ['roles.id'], name=op.f('fk_implied_roles_prior_role_id_roles'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('prior_role_id', 'implied_role_id', name=op.f('pk_implied_roles'))
+    sa.PrimaryKeyConstraint('prior_role_id', 'implied_role_id', name=op.f('pk_implied_roles')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     op.create_table('projects',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -125,7 +142,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['domain_id'], ['domains.id'], name=op.f('fk_projects_domain_id_domains')),
     sa.ForeignKeyConstraint(['parent_id'], ['projects.id'], name=op.f('fk_projects_parent_id_projects')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_projects')),
-    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_projects_domain_id_name'))
+    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_projects_domain_id_name')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_projects_domain_id'), ['domain_id'], unique=False)
@@ -146,7 +165,9 @@ def upgrade() -> None:
     sa.Column('password_changed_at', core.db.base.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['domain_id'], ['domains.id'], name=op.f('fk_users_domain_id_domains')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_users_domain_id_name'))
+    sa.UniqueConstraint('domain_id', 'name', name=op.f('uq_users_domain_id_name')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_domain_id'), ['domain_id'], unique=False)
@@ -166,7 +187,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_application_credentials_project_id_projects'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_application_credentials_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_application_credentials')),
-    sa.UniqueConstraint('user_id', 'name', name=op.f('uq_application_credentials_user_id_name'))
+    sa.UniqueConstraint('user_id', 'name', name=op.f('uq_application_credentials_user_id_name')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('application_credentials', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_application_credentials_user_id'), ['user_id'], unique=False)
@@ -179,7 +202,9 @@ def upgrade() -> None:
     sa.Column('encrypted_blob', sa.Text(), nullable=False),
     sa.Column('created_at', core.db.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_credentials_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_credentials'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credentials')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('credentials', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_credentials_project_id'), ['project_id'], unique=False)
@@ -190,7 +215,9 @@ def upgrade() -> None:
     sa.Column('group_id', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_group_memberships_group_id_groups'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_group_memberships_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('user_id', 'group_id', name=op.f('pk_group_memberships'))
+    sa.PrimaryKeyConstraint('user_id', 'group_id', name=op.f('pk_group_memberships')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('group_memberships', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_group_memberships_group_id'), ['group_id'], unique=False)
@@ -199,57 +226,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('group_memberships', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_group_memberships_group_id'))
-
+    # Dropping a table drops its indexes; dropping them first fails on
+    # MariaDB where an index backs a foreign key.
     op.drop_table('group_memberships')
-    with op.batch_alter_table('credentials', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_credentials_user_id'))
-        batch_op.drop_index(batch_op.f('ix_credentials_project_id'))
-
     op.drop_table('credentials')
-    with op.batch_alter_table('application_credentials', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_application_credentials_user_id'))
-
     op.drop_table('application_credentials')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_users_name'))
-        batch_op.drop_index(batch_op.f('ix_users_domain_id'))
-
     op.drop_table('users')
-    with op.batch_alter_table('projects', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_projects_parent_id'))
-        batch_op.drop_index(batch_op.f('ix_projects_name'))
-        batch_op.drop_index(batch_op.f('ix_projects_domain_id'))
-
     op.drop_table('projects')
     op.drop_table('implied_roles')
-    with op.batch_alter_table('groups', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_groups_name'))
-        batch_op.drop_index(batch_op.f('ix_groups_domain_id'))
-
     op.drop_table('groups')
-    with op.batch_alter_table('endpoints', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_endpoints_service_id'))
-
     op.drop_table('endpoints')
-    with op.batch_alter_table('assignments', schema=None) as batch_op:
-        batch_op.drop_index('ix_assignments_target')
-
     op.drop_table('assignments')
-    with op.batch_alter_table('services', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_services_type'))
-
     op.drop_table('services')
     op.drop_table('roles')
-    with op.batch_alter_table('revocation_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_revocation_events_user_id'))
-        batch_op.drop_index(batch_op.f('ix_revocation_events_revoked_at'))
-        batch_op.drop_index(batch_op.f('ix_revocation_events_project_id'))
-        batch_op.drop_index(batch_op.f('ix_revocation_events_audit_id'))
-        batch_op.drop_index(batch_op.f('ix_revocation_events_app_cred_id'))
-
     op.drop_table('revocation_events')
     op.drop_table('regions')
     op.drop_table('domains')
