@@ -25,7 +25,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 def make_engine(url: str) -> Engine:
     """An engine tuned per backend: WAL for SQLite, pre-ping and recycle for servers."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Handlers run in a thread pool: keep enough pooled connections that
+        # concurrent requests never open (and PRAGMA) fresh ones.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=20, max_overflow=20)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs: dict = {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10,

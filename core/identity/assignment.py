@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -24,6 +24,16 @@ from core.identity.models import (
 
 USER_PROJECT, GROUP_PROJECT = "UserProject", "GroupProject"
 USER_DOMAIN, GROUP_DOMAIN = "UserDomain", "GroupDomain"
+
+
+# Statements on the token validation path, built once (only bound values vary).
+_DIRECT_ROLE_IDS = select(Assignment.role_id).where(
+    Assignment.target_id == bindparam("target_id"),
+    or_(Assignment.actor_id == bindparam("user_id"),
+        Assignment.actor_id.in_(select(GroupMembership.group_id)
+                                .where(GroupMembership.user_id == bindparam("user_id"))))
+).distinct()
+_IMPLIED_EDGES = select(ImpliedRole.prior_role_id, ImpliedRole.implied_role_id)
 
 
 def role_target(r: Role) -> dict:
@@ -157,8 +167,8 @@ class AssignmentService:
     def _implied_closure(s: Session, role_ids: list[str]) -> list[str]:
         """``role_ids`` plus every role they imply, transitively, in a stable order."""
         edges: dict[str, list[str]] = {}
-        for row in s.scalars(select(ImpliedRole)):
-            edges.setdefault(row.prior_role_id, []).append(row.implied_role_id)
+        for prior, implied in s.execute(_IMPLIED_EDGES):
+            edges.setdefault(prior, []).append(implied)
         seen: list[str] = []
         stack = list(reversed(role_ids))
         while stack:
@@ -220,10 +230,7 @@ class AssignmentService:
     def effective_role_ids(self, s: Session, user_id: str, target_id: str) -> list[str]:
         """Roles a user holds on a project or domain: direct, through groups, and
         everything those roles imply."""
-        groups = select(GroupMembership.group_id).where(GroupMembership.user_id == user_id)
-        direct = s.scalars(select(Assignment.role_id).where(
-            Assignment.target_id == target_id,
-            or_(Assignment.actor_id == user_id, Assignment.actor_id.in_(groups))).distinct())
+        direct = s.scalars(_DIRECT_ROLE_IDS, {"target_id": target_id, "user_id": user_id})
         ids = sorted(set(direct))
         return self._implied_closure(s, ids) if ids else []
 

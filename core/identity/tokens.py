@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -29,6 +29,17 @@ from core.identity.models import ApplicationCredential, Domain, Project, Revocat
 from core.identity.passwords import PasswordHasher
 
 AUTH_FAILED = "The request you have made requires authentication."
+
+# Statements on the validation path, built once (only bound values vary).
+_REVOKED = select(RevocationEvent.id).where(or_(
+    RevocationEvent.audit_id.in_(bindparam("audit_ids", expanding=True)),
+    (RevocationEvent.user_id == bindparam("user_id"))
+    & (RevocationEvent.issued_before >= bindparam("issued_at")))).limit(1)
+_USER_AND_DOMAIN = select(User, Domain).join(Domain, Domain.id == User.domain_id) \
+    .where(User.id == bindparam("user_id"))
+_PROJECT_AND_DOMAIN = select(Project, Domain).join(Domain, Domain.id == Project.domain_id) \
+    .where(Project.id == bindparam("project_id"))
+_ROLES = select(Role).where(Role.id.in_(bindparam("role_ids", expanding=True)))
 SUPPORTED_METHODS = ("password", "token", "application_credential")
 
 
@@ -273,13 +284,11 @@ class TokenService:
         if payload.expires_at <= now and not allow_expired:
             raise errors.Unauthorized("The token has expired.")
         issued = (payload.issued_at or now).replace(microsecond=0)
-        conds = [RevocationEvent.audit_id.in_(payload.audit_ids),
-                 (RevocationEvent.user_id == payload.user_id)
-                 & (RevocationEvent.issued_before >= issued)]
-        if s.scalar(select(RevocationEvent.id).where(or_(*conds)).limit(1)) is not None:
+        revoked = s.scalar(_REVOKED, {"audit_ids": list(payload.audit_ids),
+                                      "user_id": payload.user_id, "issued_at": issued})
+        if revoked is not None:
             raise errors.Unauthorized("The token has been revoked.")
-        user_row = s.execute(select(User, Domain).join(Domain, Domain.id == User.domain_id)
-                             .where(User.id == payload.user_id)).first()
+        user_row = s.execute(_USER_AND_DOMAIN, {"user_id": payload.user_id}).first()
         if user_row is None:
             raise errors.Unauthorized("The token's user no longer exists.")
         user, user_domain = user_row
@@ -288,9 +297,8 @@ class TokenService:
         token = Token(id=token_id, payload=payload, user=user, user_domain=user_domain)
         scope_id = None
         if payload.project_id:
-            project_row = s.execute(
-                select(Project, Domain).join(Domain, Domain.id == Project.domain_id)
-                .where(Project.id == payload.project_id)).first()
+            project_row = s.execute(_PROJECT_AND_DOMAIN,
+                                    {"project_id": payload.project_id}).first()
             if project_row is None:
                 raise errors.Unauthorized("The token's project no longer exists.")
             project, project_domain = project_row
@@ -314,7 +322,7 @@ class TokenService:
                 role_ids = [r for r in role_ids if r in allowed]
             if not role_ids:
                 raise errors.Unauthorized("The token's user has no roles in its scope.")
-            roles = {r.id: r for r in s.scalars(select(Role).where(Role.id.in_(role_ids)))}
+            roles = {r.id: r for r in s.scalars(_ROLES, {"role_ids": role_ids})}
             token.roles = [roles[r] for r in role_ids if r in roles]
         return token
 
