@@ -29,18 +29,17 @@ def cmd_migrate(settings: Settings) -> None:
 
 
 def cmd_bootstrap(settings: Settings, quiet: bool = False) -> None:
-    # The gateway knows which APIs this build serves; the bootstrap lists them.
+    from core.apis import SERVED_APIS
     from core.identity.bootstrap import bootstrap
     from core.identity.service import IdentityService
     from core.policy import Enforcer
     from core.policy.defaults import all_defaults
-    from gateway.app import API_SERVICES
 
     cmd_migrate(settings)
     db = Database(settings.effective_database_url)
     identity = IdentityService(settings, db,
                                Enforcer(all_defaults(), settings.effective_policy_file))
-    result = bootstrap(settings, identity, API_SERVICES)
+    result = bootstrap(settings, identity, SERVED_APIS)
     db.dispose()
     if not quiet:
         print_welcome(settings, result)

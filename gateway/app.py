@@ -10,8 +10,8 @@ from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException
 
 from core import errors
+from core.apis import SERVED_APIS
 from core.db import Database
-from core.identity.bootstrap import ApiService
 from core.identity.service import IdentityService
 from core.policy import Enforcer
 from core.policy.defaults import all_defaults
@@ -26,10 +26,6 @@ from gateway.openstack.identity.views import IdentityViews
 from gateway.openstack.resolver import HandlerResolver
 
 SPECS = Path(__file__).resolve().parent.parent / "openapi"
-
-# The APIs this build serves, as the catalog lists them. Only implemented
-# services are listed: clients query every service in the catalog.
-API_SERVICES = [ApiService("identity", "keystone", "/identity")]
 
 
 @dataclass
@@ -69,7 +65,7 @@ def create_app(settings: Settings, services: Services | None = None):
     app.add_error_handler(HTTPException, faults.http_error)
     app.add_error_handler(UnicodeDecodeError, faults.bad_encoding)
     app.add_error_handler(Exception, faults.unexpected)
-    edge = EdgeMiddleware(app, tuple(s.path for s in API_SERVICES))
+    edge = EdgeMiddleware(app, tuple(s.path for s in SERVED_APIS))
     edge.services = services  # type: ignore[attr-defined]  # for tests and tools
     return edge
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import configparser
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
+from core.apis import ApiService
 from core.identity.ec2_credentials import Ec2Credential
 from core.identity.models import Assignment, Domain, ImpliedRole, Project, Role, User
 from core.identity.resource import DEFAULT_DOMAIN_ID
@@ -21,15 +23,6 @@ from core.settings import Settings
 
 ROLES = ("admin", "member", "reader")
 IMPLIED = (("admin", "member"), ("member", "reader"))
-
-
-@dataclass(frozen=True)
-class ApiService:
-    """A service the controller serves, as the catalog lists it."""
-
-    type: str
-    name: str
-    path: str  # appended to the public URL
 
 
 @dataclass(frozen=True)
@@ -67,7 +60,7 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def bootstrap(settings: Settings, identity: IdentityService,
-              services: list[ApiService]) -> BootstrapResult:
+              services: Iterable[ApiService]) -> BootstrapResult:
     data = settings.data_dir
     admin_pw = _secret_file(data / "admin-password", settings.admin_password)
     demo_pw = _secret_file(data / "demo-password", None)

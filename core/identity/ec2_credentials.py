@@ -120,6 +120,13 @@ class Ec2CredentialService:
                 raise errors.Unauthorized("EC2 access key not found.")
             return self._decode(row)
 
+    def validate_for(self, ctx: RequestContext, body: Mapping[str, Any]) -> Token:
+        """``POST /v3/ec2tokens``: current Keystone asks the caller (the EC2 API
+        service) to be an admin or service user, as for s3tokens; the signature
+        then names the user the new token is for."""
+        self.policy.enforce("identity:ec2tokens_validate", target(), ctx)
+        return self.authenticate(body)
+
     def authenticate(self, body: Mapping[str, Any], now: datetime | None = None) -> Token:
         """Verify a signed EC2 request as sent to ``/v3/ec2tokens`` and issue a
         token scoped to the credential's project."""

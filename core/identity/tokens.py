@@ -358,6 +358,9 @@ class TokenService:
             horizon = now - timedelta(seconds=self.expiration + 3600)
             s.execute(delete(RevocationEvent).where(RevocationEvent.revoked_at < horizon))
 
+    def auth_catalog_allowed(self, ctx: RequestContext) -> None:
+        self.policy.enforce("identity:get_auth_catalog", target(), ctx)
+
     def auth_projects(self, ctx: RequestContext) -> list[Project]:
         self.policy.enforce("identity:get_auth_projects", target(), ctx)
         with self.db.session() as s:

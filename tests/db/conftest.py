@@ -17,10 +17,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.apis import SERVED_APIS
 from core.context import RequestContext
 from core.db import Database
 from core.db.migrate import upgrade
-from core.identity.bootstrap import ApiService, bootstrap
+from core.identity.bootstrap import bootstrap
 from core.identity.service import IdentityService
 from core.identity.tokens import Token
 from core.policy import Enforcer
@@ -140,7 +141,7 @@ def settings(tmp_path, db) -> Settings:
 def identity(settings, db) -> IdentityService:
     """The identity services on ``db``, bootstrapped (default domain, roles, admin, demo)."""
     service = IdentityService(settings, db, Enforcer(all_defaults(), None))
-    bootstrap(settings, service, services=[ApiService("identity", "keystone", "/identity")])
+    bootstrap(settings, service, services=SERVED_APIS)
     return service
 
 

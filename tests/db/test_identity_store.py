@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from core import errors
+from core.apis import SERVED_APIS
 from core.db.base import utcnow
-from core.identity.bootstrap import ApiService, bootstrap
+from core.identity.bootstrap import bootstrap
 from core.identity.common import commit_unique
 from core.identity.models import (
     ApplicationCredential,
@@ -278,7 +279,7 @@ def test_duplicate_application_credential_name_conflicts(identity, admin_ctx):
 def test_bootstrap_twice_changes_nothing(identity, settings, db):
     users, roles, creds = count(db, User), count(db, Role), count(db, Credential)
     first = (settings.data_dir / "admin-password").read_text()
-    bootstrap(settings, identity, services=[ApiService("identity", "keystone", "/identity")])
+    bootstrap(settings, identity, services=SERVED_APIS)
     assert (count(db, User), count(db, Role), count(db, Credential)) == (users, roles, creds)
     assert (settings.data_dir / "admin-password").read_text() == first
 

@@ -50,7 +50,7 @@ class Tokens(Handler):
 
     def catalog(self):
         ctx, token = self.auth.token()
-        self.identity.tokens.policy.enforce("identity:get_auth_catalog", {}, ctx)
+        self.identity.tokens.auth_catalog_allowed(ctx)
         catalog = self.identity.catalog.catalog(ctx.project_id) \
             if (token.project or token.domain) else []
         return {"catalog": catalog, "links": {"self": f"{self.views.base}/auth/catalog"}}
@@ -68,10 +68,5 @@ class Tokens(Handler):
                                      "auth/domains")
 
     def ec2tokens(self, body: dict):
-        # Current Keystone asks the caller (the EC2 API service) to be an
-        # admin or service user, as for s3tokens; the signature then names
-        # the user the new token is for.
-        ctx = self.auth.context()
-        self.identity.tokens.policy.enforce("identity:ec2tokens_validate", {}, ctx)
-        token = self.identity.ec2.authenticate(body)
+        token = self.identity.ec2.validate_for(self.auth.context(), body)
         return self._token_response(token, 200)
