@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core import errors
 from core.context import RequestContext
 from core.db import Database
-from core.identity.common import PolicyEnforcer, commit_unique, get_or_404, target
+from core.identity.common import PolicyEnforcer, commit_unique, filtered, get_or_404, target
 from core.identity.models import (
     Assignment,
     Domain,
@@ -62,9 +62,7 @@ class AssignmentService:
     # ---- roles ---------------------------------------------------------
     def list_roles(self, ctx: RequestContext, name: str | None = None) -> list[Role]:
         self.policy.enforce("identity:list_roles", target(), ctx)
-        q = select(Role).order_by(Role.name)
-        if name is not None:
-            q = q.where(Role.name == name)
+        q = filtered(select(Role).order_by(Role.name), Role, name=name)
         with self.db.session() as s:
             return list(s.scalars(q))
 
@@ -234,18 +232,20 @@ class AssignmentService:
         ids = sorted(set(direct))
         return self._implied_closure(s, ids) if ids else []
 
-    def projects_for_user(self, s: Session, user_id: str) -> list[Project]:
+    @staticmethod
+    def _assigned_ids(user_id: str, kinds: tuple[str, str]):
+        """Ids of the targets where a user holds a role, directly or by group."""
         groups = select(GroupMembership.group_id).where(GroupMembership.user_id == user_id)
-        ids = select(Assignment.target_id).where(
-            Assignment.type.in_((USER_PROJECT, GROUP_PROJECT)),
+        return select(Assignment.target_id).where(
+            Assignment.type.in_(kinds),
             or_(Assignment.actor_id == user_id, Assignment.actor_id.in_(groups)))
+
+    def projects_for_user(self, s: Session, user_id: str) -> list[Project]:
+        ids = self._assigned_ids(user_id, (USER_PROJECT, GROUP_PROJECT))
         return list(s.scalars(select(Project).where(Project.id.in_(ids)).order_by(Project.name)))
 
     def domains_for_user(self, s: Session, user_id: str) -> list[Domain]:
-        groups = select(GroupMembership.group_id).where(GroupMembership.user_id == user_id)
-        ids = select(Assignment.target_id).where(
-            Assignment.type.in_((USER_DOMAIN, GROUP_DOMAIN)),
-            or_(Assignment.actor_id == user_id, Assignment.actor_id.in_(groups)))
+        ids = self._assigned_ids(user_id, (USER_DOMAIN, GROUP_DOMAIN))
         return list(s.scalars(select(Domain).where(Domain.id.in_(ids)).order_by(Domain.name)))
 
     def list_user_projects(self, ctx: RequestContext, user_id: str) -> list[Project]:

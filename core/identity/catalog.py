@@ -10,7 +10,7 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import new_id
-from core.identity.common import PolicyEnforcer, commit_unique, get_or_404, target
+from core.identity.common import PolicyEnforcer, commit_unique, filtered, get_or_404, target
 from core.identity.models import Endpoint, Region, Service
 
 INTERFACES = ("public", "internal", "admin")
@@ -97,9 +97,7 @@ class CatalogService:
     # ---- services ------------------------------------------------------
     def list_services(self, ctx: RequestContext, type: str | None = None) -> list[Service]:
         self.policy.enforce("identity:list_services", target(), ctx)
-        q = select(Service).order_by(Service.type)
-        if type is not None:
-            q = q.where(Service.type == type)
+        q = filtered(select(Service).order_by(Service.type), Service, type=type)
         with self.db.session() as s:
             return list(s.scalars(q))
 
@@ -137,13 +135,8 @@ class CatalogService:
                        interface: str | None = None, region_id: str | None = None
                        ) -> list[Endpoint]:
         self.policy.enforce("identity:list_endpoints", target(), ctx)
-        q = select(Endpoint).order_by(Endpoint.service_id, Endpoint.interface)
-        if service_id is not None:
-            q = q.where(Endpoint.service_id == service_id)
-        if interface is not None:
-            q = q.where(Endpoint.interface == interface)
-        if region_id is not None:
-            q = q.where(Endpoint.region_id == region_id)
+        q = filtered(select(Endpoint).order_by(Endpoint.service_id, Endpoint.interface),
+                     Endpoint, service_id=service_id, interface=interface, region_id=region_id)
         with self.db.session() as s:
             return list(s.scalars(q))
 

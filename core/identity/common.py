@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,14 @@ def target(**entities: Any) -> dict[str, Any]:
     if nested:
         out["target"] = nested
     return out
+
+
+def filtered(query: Select, model: type, **filters: Any) -> Select:
+    """``query`` narrowed to rows whose columns equal the filters given (None = any)."""
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(model, column) == value)
+    return query
 
 
 def get_or_404(session: Session, model: type[T], ident: str | None, kind: str) -> T:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from core import errors
 from core.context import RequestContext
 from core.db import Database
-from core.identity.common import PolicyEnforcer, commit_unique, get_or_404, target
+from core.identity.common import PolicyEnforcer, commit_unique, filtered, get_or_404, target
 from core.identity.models import (
     ApplicationCredential,
     Assignment,
@@ -40,11 +40,7 @@ class ResourceService:
     def list_domains(self, ctx: RequestContext, name: str | None = None,
                      enabled: bool | None = None) -> list[Domain]:
         self.policy.enforce("identity:list_domains", target(), ctx)
-        q = select(Domain).order_by(Domain.name)
-        if name is not None:
-            q = q.where(Domain.name == name)
-        if enabled is not None:
-            q = q.where(Domain.enabled == enabled)
+        q = filtered(select(Domain).order_by(Domain.name), Domain, name=name, enabled=enabled)
         with self.db.session() as s:
             return list(s.scalars(q))
 
@@ -116,15 +112,8 @@ class ResourceService:
                       domain_id: str | None = None, enabled: bool | None = None,
                       parent_id: str | None = None) -> list[Project]:
         self.policy.enforce("identity:list_projects", target(domain_id=domain_id), ctx)
-        q = select(Project).order_by(Project.name)
-        if name is not None:
-            q = q.where(Project.name == name)
-        if domain_id is not None:
-            q = q.where(Project.domain_id == domain_id)
-        if enabled is not None:
-            q = q.where(Project.enabled == enabled)
-        if parent_id is not None:
-            q = q.where(Project.parent_id == parent_id)
+        q = filtered(select(Project).order_by(Project.name), Project, name=name,
+                     domain_id=domain_id, enabled=enabled, parent_id=parent_id)
         with self.db.session() as s:
             return list(s.scalars(q))
 

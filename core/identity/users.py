@@ -11,7 +11,7 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
-from core.identity.common import PolicyEnforcer, commit_unique, get_or_404, target
+from core.identity.common import PolicyEnforcer, commit_unique, filtered, get_or_404, target
 from core.identity.models import Assignment, Group, GroupMembership, Project, User
 from core.identity.passwords import PasswordHasher
 from core.identity.resource import DEFAULT_DOMAIN_ID, ResourceService
@@ -42,13 +42,8 @@ class UserService:
     def list_users(self, ctx: RequestContext, name: str | None = None,
                    domain_id: str | None = None, enabled: bool | None = None) -> list[User]:
         self.policy.enforce("identity:list_users", target(domain_id=domain_id), ctx)
-        q = select(User).order_by(User.name)
-        if name is not None:
-            q = q.where(User.name == name)
-        if domain_id is not None:
-            q = q.where(User.domain_id == domain_id)
-        if enabled is not None:
-            q = q.where(User.enabled == enabled)
+        q = filtered(select(User).order_by(User.name), User, name=name, domain_id=domain_id,
+                     enabled=enabled)
         with self.db.session() as s:
             return list(s.scalars(q))
 
@@ -136,11 +131,7 @@ class UserService:
     def list_groups(self, ctx: RequestContext, name: str | None = None,
                     domain_id: str | None = None) -> list[Group]:
         self.policy.enforce("identity:list_groups", target(domain_id=domain_id), ctx)
-        q = select(Group).order_by(Group.name)
-        if name is not None:
-            q = q.where(Group.name == name)
-        if domain_id is not None:
-            q = q.where(Group.domain_id == domain_id)
+        q = filtered(select(Group).order_by(Group.name), Group, name=name, domain_id=domain_id)
         with self.db.session() as s:
             return list(s.scalars(q))
 
