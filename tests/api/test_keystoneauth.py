@@ -157,6 +157,11 @@ def test_disabling_a_user_revokes_their_tokens(server, admin_session, identity_u
     r = ksa_session_mod.Session().get(f"{identity_url}/auth/projects",
                                       headers={"X-Auth-Token": token}, raise_exc=False)
     assert r.status_code == 401
+    # a disabled user cannot log in, and is told no more than a wrong password
+    with pytest.raises(ksa_exc.Unauthorized) as exc:
+        ksa_session(server, user["name"], "pw-dis", project["name"]).get_token()
+    assert exc.value.response.json()["error"]["message"] == \
+        "The request you have made requires authentication."
     # re-enabling does not bring the old token back
     admin_session.patch(f"{identity_url}/users/{user['id']}", json={"user": {"enabled": True}})
     r = ksa_session_mod.Session().get(f"{identity_url}/auth/projects",
