@@ -124,6 +124,11 @@ class TokenService:
                     uid = self._password(s, identity["password"])
                 elif m == "token":
                     parent = self._validate(s, str((identity["token"] or {}).get("id", "")))
+                    if parent.payload.app_cred_id:
+                        # Its roles and project are the credential's: a new
+                        # token from it would escape those limits.
+                        raise errors.Forbidden("A token issued with an application credential "
+                                               "cannot be used to obtain another token.")
                     uid, expires_at = parent.user.id, parent.expires_at
                     audit_chain = [parent.audit_ids[-1]]
                     all_methods.extend(parent.methods)
@@ -346,16 +351,17 @@ class TokenService:
 
     def revoke(self, ctx: RequestContext, subject: str, caller: Token | None = None) -> None:
         token = self.validate_subject(ctx, subject, "identity:revoke_token", caller=caller)
-        with self.db.session() as s:
-            s.add(RevocationEvent(audit_id=token.audit_ids[0], issued_before=utcnow()))
+        self._add_event(RevocationEvent(audit_id=token.audit_ids[0], issued_before=utcnow()))
 
     def revoke_user(self, user_id: str) -> None:
         """Invalidate every token of a user issued up to now."""
-        now = utcnow()
+        self._add_event(RevocationEvent(user_id=user_id, issued_before=utcnow()))
+
+    def _add_event(self, event: RevocationEvent) -> None:
         with self.db.session() as s:
-            s.add(RevocationEvent(user_id=user_id, issued_before=now))
+            s.add(event)
             # Events older than any token can be are useless: prune them.
-            horizon = now - timedelta(seconds=self.expiration + 3600)
+            horizon = utcnow() - timedelta(seconds=self.expiration + 3600)
             s.execute(delete(RevocationEvent).where(RevocationEvent.revoked_at < horizon))
 
     def auth_catalog_allowed(self, ctx: RequestContext) -> None:

@@ -214,6 +214,11 @@ def test_application_credential_plugin(server, demo_session, identity_url):
     access = s.auth.get_access(s)
     assert access.role_names == ["reader"]
     assert access.project_id == demo_session.get_project_id()
+    # nor can its token be traded for a token of wider scope
+    rescope = v3.Token(auth_url=server.auth_url, token=s.get_token(),
+                       project_id=demo_session.get_project_id())
+    with pytest.raises(ksa_exc.Forbidden):
+        ksa_session_mod.Session(auth=rescope).get_token()
     # a restricted application credential cannot make another one
     r = s.post(f"{identity_url}/users/{me}/application_credentials",
                json={"application_credential": {"name": unique("ac")}}, raise_exc=False)
