@@ -16,4 +16,5 @@ class ApiService:
     path: str  # appended to the public URL
 
 
-SERVED_APIS = (ApiService("identity", "keystone", "/identity"),)
+SERVED_APIS = (ApiService("identity", "keystone", "/identity"),
+               ApiService("image", "glance", "/image"))

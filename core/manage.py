@@ -32,14 +32,20 @@ def cmd_bootstrap(settings: Settings, quiet: bool = False) -> None:
     from core.apis import SERVED_APIS
     from core.identity.bootstrap import bootstrap
     from core.identity.service import IdentityService
+    from core.image.bootstrap import ensure_default_image
+    from core.image.service import ImageService
+    from core.image.stores import build_stores
     from core.policy import Enforcer
     from core.policy.defaults import all_defaults
 
     cmd_migrate(settings)
     db = Database(settings.effective_database_url)
-    identity = IdentityService(settings, db,
-                               Enforcer(all_defaults(), settings.effective_policy_file))
+    policy = Enforcer(all_defaults(), settings.effective_policy_file)
+    identity = IdentityService(settings, db, policy)
     result = bootstrap(settings, identity, SERVED_APIS)
+    images = ImageService(db, policy, build_stores(settings), settings.image_default_store,
+                          settings.image_size_cap, settings.image_project_quota)
+    ensure_default_image(images, result.admin_context)
     db.dispose()
     if not quiet:
         print_welcome(settings, result)
@@ -52,6 +58,7 @@ def print_welcome(settings: Settings, result) -> None:
 Nimbus is ready.
 
   Identity (Keystone v3)  {public}/identity
+  Image (Glance v2)       {public}/image
 
   admin password          {result.admin_password}   (stored in {data}/admin-password)
   demo password           {result.demo_password}   (stored in {data}/demo-password)

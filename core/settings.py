@@ -50,6 +50,34 @@ class Settings:
     ec2_auth_ttl: int = _doc("Seconds an EC2 signature timestamp stays acceptable.", default=900)
     admin_password: str | None = _doc("Password of the bootstrap admin user. Default: "
                                       "generated once and stored in DATA_DIR.", default=None)
+    # ---- image service ----
+    image_stores: str = _doc("Enabled image stores, comma-separated, from: file, s3, swift, "
+                             "http.", default="file,http")
+    image_default_store: str = _doc("Store new images go to unless X-Image-Meta-Store "
+                                    "chooses another.", default="file")
+    image_file_dir: Path | None = _doc("Directory of the file store. Default: "
+                                       "DATA_DIR/images.", default=None)
+    image_size_cap: int = _doc("Largest image accepted, in bytes.", default=1 << 40)
+    image_project_quota: int = _doc("Bytes of image data a project may store (0: no limit).",
+                                    default=0)
+    image_s3_endpoint: str = _doc("S3 endpoint URL (any S3-compatible service).", default="")
+    image_s3_bucket: str = _doc("S3 bucket holding image data.", default="nimbus-images")
+    image_s3_access_key: str = _doc("S3 access key.", default="")
+    image_s3_secret_key: str = _doc("S3 secret key.", default="")
+    image_s3_region: str = _doc("S3 region name.", default="us-east-1")
+    image_s3_part_size: int = _doc("S3 multipart part size in bytes.", default=16 << 20)
+    image_swift_auth_url: str = _doc("Swift auth URL (tempauth v1.0 or Keystone v3).",
+                                     default="")
+    image_swift_auth_version: str = _doc("Swift auth version: 1 (tempauth) or 3 (Keystone).",
+                                         default="1")
+    image_swift_user: str = _doc("Swift user (tempauth: account:user).", default="")
+    image_swift_key: str = _doc("Swift key or password.", default="")
+    image_swift_project: str = _doc("Keystone project for Swift (auth version 3).",
+                                    default="")
+    image_swift_container: str = _doc("Swift container holding image data.",
+                                      default="nimbus-images")
+    image_swift_segment_size: int = _doc("Swift segment size for large images (static large "
+                                         "objects), in bytes.", default=200 << 20)
     validate_responses: bool = _doc("Validate every response against the OpenAPI spec "
                                     "(tests turn this on).", default=False)
     log_level: str = _doc("Root log level.", default="INFO")
@@ -70,6 +98,14 @@ class Settings:
     @property
     def effective_credential_key_repository(self) -> Path:
         return self.credential_key_repository or self.data_dir / "credential-keys"
+
+    @property
+    def effective_image_file_dir(self) -> Path:
+        return self.image_file_dir or self.data_dir / "images"
+
+    @property
+    def enabled_image_stores(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.image_stores.split(",") if s.strip())
 
     @property
     def effective_policy_file(self) -> Path:
@@ -134,6 +170,11 @@ def _validate(s: Settings) -> None:
         raise ValueError("max_active_keys must be at least 2")
     if not 4 <= s.bcrypt_rounds <= 31:
         raise ValueError("bcrypt_rounds must be between 4 and 31")
+    unknown = set(s.enabled_image_stores) - {"file", "s3", "swift", "http"}
+    if unknown:
+        raise ValueError(f"unknown image stores: {sorted(unknown)}")
+    if s.image_default_store not in s.enabled_image_stores:
+        raise ValueError(f"image_default_store {s.image_default_store!r} is not enabled")
 
 
 def describe() -> list[tuple[str, str, str]]:

@@ -13,6 +13,8 @@ from core import errors
 from core.apis import SERVED_APIS
 from core.db import Database
 from core.identity.service import IdentityService
+from core.image.service import ImageService
+from core.image.stores import build_stores
 from core.policy import Enforcer
 from core.policy.defaults import all_defaults
 from core.settings import Settings
@@ -23,6 +25,8 @@ from gateway.openstack.auth import Authenticator
 from gateway.openstack.faults import FaultRenderer
 from gateway.openstack.identity import IdentityDeps, build_handlers
 from gateway.openstack.identity.views import IdentityViews
+from gateway.openstack.image.handlers import ImageDeps
+from gateway.openstack.image.handlers import build_handlers as build_image_handlers
 from gateway.openstack.resolver import HandlerResolver
 
 SPECS = Path(__file__).resolve().parent.parent / "openapi"
@@ -36,12 +40,15 @@ class Services:
     db: Database
     policy: Enforcer
     identity: IdentityService
+    images: ImageService
 
 
 def build_services(settings: Settings) -> Services:
     db = Database(settings.effective_database_url)
     policy = Enforcer(all_defaults(), settings.effective_policy_file)
-    return Services(settings, db, policy, IdentityService(settings, db, policy))
+    images = ImageService(db, policy, build_stores(settings), settings.image_default_store,
+                          settings.image_size_cap, settings.image_project_quota)
+    return Services(settings, db, policy, IdentityService(settings, db, policy), images)
 
 
 def create_app(settings: Settings, services: Services | None = None):
@@ -50,15 +57,17 @@ def create_app(settings: Settings, services: Services | None = None):
     public = settings.effective_public_url
     app = connexion.AsyncApp(__name__, specification_dir=str(SPECS), jsonifier=jsonifier(),
                              swagger_ui_options=None)
-    deps = IdentityDeps(settings, services.identity,
-                        Authenticator(services.identity.tokens, services.policy),
-                        IdentityViews(f"{public}/identity/v3"))
-    app.add_api("identity-v3.yaml", base_path="/identity",
-                resolver=HandlerResolver(build_handlers(deps)),
-                validate_responses=settings.validate_responses,
-                strict_validation=False, swagger_ui_options=_no_swagger())
+    auth = Authenticator(services.identity.tokens, services.policy)
+    deps = IdentityDeps(settings, services.identity, auth, IdentityViews(f"{public}/identity/v3"))
+    image_deps = ImageDeps(settings, services.images, auth, f"{public}/image")
+    apis = (("identity-v3.yaml", "/identity", build_handlers(deps)),
+            ("image-v2.yaml", "/image", build_image_handlers(image_deps)))
     allowed = AllowedMethods()
-    allowed.add_spec(SPECS / "identity-v3.yaml", "/identity")
+    for spec, base_path, handlers in apis:
+        app.add_api(spec, base_path=base_path, resolver=HandlerResolver(handlers),
+                    validate_responses=settings.validate_responses,
+                    strict_validation=False, swagger_ui_options=_no_swagger())
+        allowed.add_spec(SPECS / spec, base_path)
     faults = FaultRenderer(public, allowed)
     app.add_error_handler(errors.CoreError, faults.core_error)
     app.add_error_handler(ProblemException, faults.problem)

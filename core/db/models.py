@@ -3,3 +3,4 @@
 
 def import_all_models() -> None:
     import core.identity.models  # noqa: F401
+    import core.image.models  # noqa: F401

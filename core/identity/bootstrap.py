@@ -15,6 +15,7 @@ import yaml
 from sqlalchemy import select
 
 from core.apis import ApiService
+from core.context import RequestContext
 from core.identity.ec2_credentials import Ec2Credential
 from core.identity.models import Assignment, Domain, ImpliedRole, Project, Role, User
 from core.identity.resource import DEFAULT_DOMAIN_ID
@@ -33,6 +34,7 @@ class BootstrapResult:
     clouds_yaml: Path
     aws_config: Path
     aws_credentials: Path
+    admin_context: RequestContext  # for bootstrap steps of other services
 
 
 def _secret_file(path: Path, given: str | None) -> str:
@@ -116,12 +118,19 @@ def bootstrap(settings: Settings, identity: IdentityService,
     public = settings.effective_public_url
     for svc in services:
         identity.catalog.ensure_service(svc.type, svc.name, public + svc.path, settings.region)
-    return _write_client_files(settings, admin_pw, demo_pw, ec2)
+    # Other services' bootstrap steps act as the admin, through a real token.
+    token = identity.tokens.authenticate({
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"id": DEFAULT_DOMAIN_ID}, "password": admin_pw}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": DEFAULT_DOMAIN_ID}}}})
+    clouds, aws_config, aws_credentials = _write_client_files(settings, admin_pw, demo_pw, ec2)
+    return BootstrapResult(admin_pw, demo_pw, ec2, clouds, aws_config, aws_credentials,
+                           admin_context=token.context(is_admin=True))
 
 
 
 def _write_client_files(settings: Settings, admin_pw: str, demo_pw: str,
-                        ec2: Ec2Credential) -> BootstrapResult:
+                        ec2: Ec2Credential) -> tuple[Path, Path, Path]:
     public = settings.effective_public_url
 
     def cloud(name: str, password: str) -> dict:
@@ -146,4 +155,4 @@ def _write_client_files(settings: Settings, admin_pw: str, demo_pw: str,
         buf = StringIO()
         parser.write(buf)
         _write_private(path, buf.getvalue())
-    return BootstrapResult(admin_pw, demo_pw, ec2, clouds, aws_config, aws_credentials)
+    return clouds, aws_config, aws_credentials

@@ -14,12 +14,16 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from core import errors
+from core.image.data import RangeNotSatisfiable
+from core.image.stores import ReadOnlyStore
 from gateway.jsonutil import dumps
 from gateway.openstack.allowed_methods import AllowedMethods
 
 log = logging.getLogger(__name__)
 
 STATUS = [  # most specific first
+    (RangeNotSatisfiable, 416),
+    (ReadOnlyStore, 410),  # Glance: adding images to a read-only store is "Gone"
     (errors.QuotaExceeded, 403),
     (errors.InvalidInput, 400),
     (errors.Unauthorized, 401),
@@ -31,8 +35,9 @@ STATUS = [  # most specific first
 ]
 
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-          405: "Method Not Allowed", 406: "Not Acceptable", 409: "Conflict",
+          405: "Method Not Allowed", 406: "Not Acceptable", 409: "Conflict", 410: "Gone",
           413: "Request Entity Too Large", 415: "Unsupported Media Type",
+          416: "Requested Range Not Satisfiable",
           500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -54,9 +59,15 @@ class FaultRenderer:
                  headers: dict[str, str] | None = None) -> ConnexionResponse:
         headers = dict(headers or {})
         title = TITLES.get(status, "Error")
-        body = {"error": {"code": status, "title": title, "message": message}}
+        if request.url.path.startswith("/image"):
+            # Glance's JSON errors (webob's format)
+            body: dict = {"code": f"{status} {title}", "title": title, "message": message}
+        else:
+            body = {"error": {"code": status, "title": title, "message": message}}
         if status == 401:
             headers.setdefault("WWW-Authenticate", f'Keystone uri="{self.public_url}/identity"')
+        if status == 416:
+            headers.setdefault("Content-Range", "bytes */*")
         if status == 503:
             headers.setdefault("Retry-After", "1")
         return ConnexionResponse(status_code=status, mimetype="application/json",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 _MODULES = (
     "base",
     "identity",
+    "image",
 )
 
 

@@ -1,0 +1,213 @@
+"""Image data: upload (queued → saving → active, or killed), download with
+ranges, locations in the read-only HTTP store, and web-download import."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.orm import Session
+
+from core import errors
+from core.context import RequestContext
+from core.db import Database
+from core.db.base import utcnow
+from core.identity.common import PolicyEnforcer
+from core.image.models import Image
+from core.image.stores import ImageStore, ObjectMissing, ReadOnlyStore, store_for_location
+
+log = logging.getLogger(__name__)
+
+
+class RangeNotSatisfiable(errors.InvalidInput):
+    """A byte range outside the data (HTTP 416)."""
+
+    default_message = "Requested range not satisfiable."
+Loader = Callable[[Session, RequestContext, str, str], object]
+
+
+@dataclass(frozen=True)
+class Download:
+    """What ``GET …/file`` streams: the chunks, and what the headers need."""
+
+    chunks: Iterator[bytes] | None  # None: the image has no data (204)
+    size: int = 0
+    checksum: str | None = None
+    offset: int = 0
+    length: int | None = None  # set for a range
+
+
+class ImageData:
+    def __init__(self, db: Database, policy: PolicyEnforcer, stores: dict[str, ImageStore],
+                 default_store: str, load: Loader, size_cap: int, project_quota: int) -> None:
+        self.db = db
+        self.policy = policy
+        self.stores = stores
+        self.default_store = default_store
+        self.load = load
+        self.size_cap = size_cap
+        self.project_quota = project_quota
+
+    def store(self, store_id: str | None) -> ImageStore:
+        sid = store_id or self.default_store
+        if sid not in self.stores:
+            raise errors.InvalidInput(f"Store for identifier {sid} not found")
+        return self.stores[sid]
+
+    # ---- upload ----------------------------------------------------------
+    def begin_upload(self, ctx: RequestContext, image_id: str, store_id: str | None,
+                     declared_size: int | None = None, rule: str = "image:upload_image",
+                     claim: str = "saving") -> tuple[ImageStore, int]:
+        """Check and claim the image for an upload (queued → ``claim``, atomically).
+
+        Returns the store and the most bytes it may receive (size cap, quota)."""
+        store = self.store(store_id)
+        if store.read_only:
+            raise ReadOnlyStore(f"Store {store.id} is read-only: adding images to it is "
+                                "disabled.")
+        with self.db.session() as s:
+            view = self.load(s, ctx, image_id, rule)
+            image: Image = view.image  # type: ignore[attr-defined]
+            if image.status != "queued":
+                raise errors.Conflict(f"Image status transition from {image.status} to "
+                                      f"{claim} is not allowed")
+            if not image.disk_format or not image.container_format:
+                raise errors.InvalidInput("Properties disk_format, container_format must be "
+                                          "set prior to saving data.")
+            limit = self.size_cap
+            if self.project_quota:
+                used = s.scalar(select(func.coalesce(func.sum(Image.size), 0)).where(
+                    Image.owner == image.owner, Image.size.is_not(None))) or 0
+                limit = min(limit, self.project_quota - int(used))
+            if declared_size is not None and declared_size > limit:
+                raise errors.PayloadTooLarge(
+                    f"Image size {declared_size} exceeds the limit of {max(limit, 0)} bytes "
+                    "(size cap or storage quota).")
+            result = s.execute(update(Image).where(Image.id == image_id,
+                                                   Image.status == "queued")
+                               .values(status=claim, updated_at=utcnow()))
+            claimed = cast(CursorResult, result).rowcount
+            if not claimed:
+                raise errors.Conflict("Image is already being uploaded.")
+        return store, max(limit, 0)
+
+    def upload(self, ctx: RequestContext, image_id: str, chunks: Iterable[bytes],
+               store_id: str | None = None, declared_size: int | None = None) -> Image:
+        """Stream ``chunks`` into the store and activate the image."""
+        store, limit = self.begin_upload(ctx, image_id, store_id, declared_size)
+        return self.store_data(image_id, store, limit, chunks, "saving")
+
+    def store_data(self, image_id: str, store: ImageStore, limit: int,
+                   chunks: Iterable[bytes], claimed: str) -> Image:
+        """Write the data of an image claimed by ``begin_upload`` and activate it;
+        on failure the image goes back to queued (too large) or to killed."""
+        try:
+            stored = store.add(image_id, chunks, max_size=limit)
+        except errors.PayloadTooLarge as exc:
+            self._finish_failed(image_id, claimed, "queued")  # Glance restores: retry
+            raise errors.PayloadTooLarge(
+                f"Image exceeds the limit of {limit} bytes (size cap or storage quota)."
+            ) from exc
+        except BaseException:
+            self._finish_failed(image_id, claimed, "killed")
+            raise
+        with self.db.session() as s:
+            image = s.get(Image, image_id)
+            if image is None:  # deleted meanwhile
+                store.delete(stored.location)
+                raise errors.NotFound(f"No image found with ID {image_id}")
+            image.status, image.store, image.location = "active", store.id, stored.location
+            image.size, image.checksum = stored.size, stored.checksum
+            image.os_hash_algo, image.os_hash_value = stored.hash_algo, stored.hash_value
+            image.virtual_size, image.updated_at = None, utcnow()
+            return image
+
+    def _finish_failed(self, image_id: str, claimed: str, status: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(Image).where(Image.id == image_id, Image.status == claimed)
+                      .values(status=status, updated_at=utcnow()))
+
+    # ---- download ----------------------------------------------------------
+    def download(self, ctx: RequestContext, image_id: str, offset: int = 0,
+                 length: int | None = None) -> Download:
+        with self.db.session() as s:
+            image: Image = self.load(s, ctx, image_id,  # type: ignore[assignment]
+                                     "image:download_image").image  # type: ignore[attr-defined]
+        if image.status == "deactivated" and not ctx.is_admin:
+            raise errors.Forbidden("The requested image has been deactivated. Image data "
+                                   "download is forbidden.")
+        if image.status not in ("active", "deactivated") or not image.location:
+            return Download(chunks=None)
+        size = image.size or 0
+        ranged = offset > 0 or length is not None
+        if ranged and (offset >= size or (length is not None and length <= 0)):
+            raise RangeNotSatisfiable(f"Requested range not satisfiable: the image has "
+                                      f"{size} bytes.")
+        store = store_for_location(self.stores, image.location)
+        chunks = store.get(image.location, offset, length)
+        return Download(chunks=chunks, size=size, checksum=image.checksum, offset=offset,
+                        length=length)
+
+    # ---- locations (HTTP store) ----------------------------------------
+    def set_location(self, ctx: RequestContext, image_id: str, locations: list[dict]) -> Image:
+        if len(locations) != 1:
+            raise errors.InvalidInput("Exactly one location is supported per image.")
+        url = locations[0]["url"]
+        store = next((st for st in self.stores.values() if st.owns(url)), None)
+        if store is None or not store.read_only:
+            raise errors.InvalidInput(f"Invalid location: {url}")
+        with self.db.session() as s:
+            image: Image = self.load(s, ctx, image_id,  # type: ignore[assignment]
+                                     "image:set_image_location").image  # type: ignore[attr-defined]
+            if image.status != "queued":
+                raise errors.Conflict("Locations can be set only on queued images.")
+        size = store.size(url)
+        if size > self.size_cap:
+            raise errors.PayloadTooLarge("The image at that location is too large.")
+        hashes = _hash_stream(store.get(url))
+        with self.db.session() as s:
+            image = s.get(Image, image_id)  # type: ignore[assignment]
+            image.status, image.store, image.location, image.size = "active", store.id, url, size
+            image.checksum, image.os_hash_algo, image.os_hash_value = hashes
+            image.updated_at = utcnow()
+            return image
+
+    # ---- import (web-download) -----------------------------------------
+    def import_image(self, ctx: RequestContext, image_id: str, method: dict,
+                     store_id: str | None = None) -> None:
+        name = method.get("name")
+        if name != "web-download":
+            raise errors.InvalidInput(f"Import method {name} is not supported.")
+        uri = method.get("uri")
+        http = next((st for st in self.stores.values() if st.read_only and
+                     isinstance(uri, str) and st.owns(uri)), None)
+        if http is None or not isinstance(uri, str):
+            raise errors.InvalidInput("web-download needs an http(s) URI.")
+        # Claim now (409 if not queued); the copy runs in the background (202).
+        store, limit = self.begin_upload(ctx, image_id, store_id, rule="image:import_image",
+                                         claim="importing")
+
+        def run() -> None:
+            try:
+                self.store_data(image_id, store, limit, http.get(uri), "importing")
+            except Exception:  # the image shows the failure: killed or queued
+                log.warning("web-download import of %s failed", image_id, exc_info=True)
+
+        threading.Thread(target=run, name=f"import-{image_id}", daemon=True).start()
+
+
+def _hash_stream(chunks: Iterable[bytes]) -> tuple[str, str, str]:
+    import hashlib
+
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha512()
+    try:
+        for chunk in chunks:
+            md5.update(chunk)
+            sha.update(chunk)
+    except ObjectMissing:
+        raise errors.InvalidInput("Nothing could be read from that location.") from None
+    return md5.hexdigest(), "sha512", sha.hexdigest()
