@@ -15,40 +15,53 @@ from keystoneauth1.identity import v3
 from schemathesis import checks as st_checks
 
 from core.policy.defaults import all_defaults
-from gateway.openstack.identity import HANDLERS
+from gateway.openstack.identity import HANDLERS as IDENTITY_HANDLERS
+from gateway.openstack.image.handlers import HANDLERS as IMAGE_HANDLERS
 from gateway.openstack.resolver import HandlerResolver
 from tests.support.server import make_server
 
-SPEC = Path(__file__).resolve().parents[2] / "openapi" / "identity-v3.yaml"
+OPENAPI = Path(__file__).resolve().parents[2] / "openapi"
+# spec file -> (mount path, handler classes by operationId prefix)
+SPECS = {"identity-v3.yaml": ("/identity", IDENTITY_HANDLERS),
+         "image-v2.yaml": ("/image", IMAGE_HANDLERS)}
 METHODS = ("get", "put", "post", "delete", "patch", "head")
+each_spec = pytest.mark.parametrize("spec_name", sorted(SPECS))
+# Glance's JSON-patch media types are JSON.
+for _media in ("application/openstack-images-v2.1-json-patch",
+               "application/openstack-images-v2.0-json-patch"):
+    schemathesis.serializer.alias(_media, "application/json")
 
 
-def _operations():
-    spec = yaml.safe_load(SPEC.read_text())
+def _operations(spec_name: str):
+    spec = yaml.safe_load((OPENAPI / spec_name).read_text())
     for path, item in spec["paths"].items():
         for method in METHODS:
             if method in item:
                 yield path, method, item[method]
 
 
-def test_every_operation_id_resolves_to_a_handler_method():
-    resolver = HandlerResolver({name: cls.__new__(cls) for name, cls in HANDLERS.items()})
-    ids = [op["operationId"] for _, _, op in _operations()]
+@each_spec
+def test_every_operation_id_resolves_to_a_handler_method(spec_name):
+    handlers = SPECS[spec_name][1]
+    resolver = HandlerResolver({name: cls.__new__(cls) for name, cls in handlers.items()})
+    ids = [op["operationId"] for _, _, op in _operations(spec_name)]
     assert len(ids) == len(set(ids)), "operationIds must be unique"
     for op_id in ids:
         assert callable(resolver.lookup(op_id)), op_id
 
 
-def test_every_operation_names_a_registered_policy_rule():
+@each_spec
+def test_every_operation_names_a_registered_policy_rule(spec_name):
     rules = {r.name for r in all_defaults()}
-    for path, method, op in _operations():
+    for path, method, op in _operations(spec_name):
         assert op.get("x-policy") in rules, f"{method.upper()} {path}"
 
 
-def test_head_is_listed_before_get():
+@each_spec
+def test_head_is_listed_before_get(spec_name):
     """Starlette lets a GET route answer HEAD and connexion adds routes in spec
     order: a HEAD listed after GET would run the GET operation and its rule."""
-    spec = yaml.safe_load(SPEC.read_text())
+    spec = yaml.safe_load((OPENAPI / spec_name).read_text())
     for path, item in spec["paths"].items():
         methods = [m for m in item if m in METHODS]
         if "head" in methods and "get" in methods:
@@ -78,16 +91,17 @@ def admin_token(contract_server):
     return ksa_session_mod.Session(auth=plugin).get_token()
 
 
-def test_generated_requests_follow_the_contract(contract_server, admin_token):
+@each_spec
+def test_generated_requests_follow_the_contract(spec_name, contract_server, admin_token):
     """A few generated requests per operation (schemathesis, fuzzing phase):
     no 5xx, documented status codes, bodies and headers as the spec says.
 
     One test looping over the operations rather than schemathesis' pytest
     parametrisation, which does not survive pytest-xdist's collection."""
-    schema = schemathesis.openapi.from_path(str(SPEC))
+    schema = schemathesis.openapi.from_path(str(OPENAPI / spec_name))
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == len(list(_operations()))
-    base_url = f"{contract_server.url}/identity"
+    assert len(operations) == len(list(_operations(spec_name)))
+    base_url = f"{contract_server.url}{SPECS[spec_name][0]}"
     for operation in operations:
         @given(case=operation.as_strategy())
         @settings(max_examples=4, deadline=None, derandomize=True, database=None,
