@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.s3_server import MotoS3Server, moto_installed
 from tests.support.server import VENV_BIN, Server, make_server
+from tests.support.swift_aio import SwiftAllInOne, swift_installed, xattrs_supported
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -36,6 +38,26 @@ def server(tmp_path_factory) -> Server:
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's server as a real S3 endpoint, once per test worker."""
+    require_service(moto_installed(), "moto[server] (S3 emulator)")
+    server = MotoS3Server(tmp_path_factory.mktemp("moto")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def swift_aio(tmp_path_factory):
+    """OpenStack Swift's own servers as a one-replica all-in-one, once per worker."""
+    require_service(swift_installed(), "OpenStack Swift (the swift package)")
+    base = tmp_path_factory.mktemp("swift")
+    require_service(xattrs_supported(base), f"user xattrs on {base} (for Swift)")
+    swift = SwiftAllInOne(base).start()
+    yield swift
+    swift.stop()
 
 
 class Cli:

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from core.image.stores.base import ImageStore
-from tests.conftest import require_service
-from tests.support.s3_server import MotoS3Server, moto_installed
-from tests.support.swift_aio import SwiftAllInOne, swift_installed, xattrs_supported
+from tests.support.s3_server import MotoS3Server
+from tests.support.swift_aio import SwiftAllInOne
 
 MiB = 1 << 20
 S3_PART = 5 * MiB  # S3's minimum part size
@@ -34,26 +33,6 @@ class StoreCase:
     segmented: Callable[[str], bool]  # whether a location was stored in parts
     part_size: int  # data larger than this is uploaded in parts
     memory_bound: int  # tracemalloc peak allowed while streaming 32 MiB
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory) -> Iterator[MotoS3Server]:
-    """moto's S3 server, once per test worker."""
-    require_service(moto_installed(), "moto[server] (S3 emulator)")
-    server = MotoS3Server(tmp_path_factory.mktemp("moto")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def swift_aio(tmp_path_factory) -> Iterator[SwiftAllInOne]:
-    """An all-in-one Swift, once per test worker."""
-    require_service(swift_installed(), "OpenStack Swift (the swift package)")
-    base = tmp_path_factory.mktemp("swift")
-    require_service(xattrs_supported(base), f"user xattrs on {base} (for Swift)")
-    swift = SwiftAllInOne(base).start()
-    yield swift
-    swift.stop()
 
 
 def _file_case(tmp_path: Path) -> StoreCase:
