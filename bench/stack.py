@@ -41,8 +41,9 @@ class Stack:
 class Running:
     """A started server: its URL and the CPU time its workers have used."""
 
-    def __init__(self, stack: Stack, workers: int, log_path: Path) -> None:
-        self.port = free_port()
+    def __init__(self, stack: Stack, workers: int, log_path: Path,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket",
                "-k", stack.worker_class, "--workers", str(workers),
@@ -106,11 +107,13 @@ def _stat(pid: int) -> list[str] | None:
 
 
 @contextmanager
-def serving(stack: Stack, workers: int, log_dir: Path) -> Iterator[Running]:
+def serving(stack: Stack, workers: int, log_dir: Path,
+            port: int | None = None) -> Iterator[Running]:
     """Run ``stack`` until the block ends (``wait`` for it first); its log goes
-    to ``log_dir``."""
+    to ``log_dir``. ``port``: one chosen beforehand (a server that puts its own
+    URL in a catalog must know it when bootstrapped); default a free one."""
     slug = "".join(c if c.isalnum() else "-" for c in stack.name.lower()).strip("-")
-    running = Running(stack, workers, log_dir / f"{slug}.log")
+    running = Running(stack, workers, log_dir / f"{slug}.log", port)
     try:
         yield running
     finally:

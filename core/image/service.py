@@ -19,7 +19,7 @@ from core.image import listing, patch
 from core.image.data import ImageData
 from core.image.members import MemberService
 from core.image.models import Image, ImageMember, new_image_id
-from core.image.stores import ImageStore, store_for_location
+from core.image.stores import ImageStore, ObjectMissing, store_for_location
 from core.image.visibility import can_see
 
 
@@ -148,6 +148,8 @@ class ImageService:
 
     # ---- delete / (de)activate ----------------------------------------
     def delete(self, ctx: RequestContext, image_id: str) -> None:
+        """Delete the data first, then the record: if the store fails, the image
+        stays (and the delete can be retried) rather than leaving orphaned data."""
         with self.db.session() as s:
             image = self.load(s, ctx, image_id, "image:delete_image").image
             if image.protected:
@@ -155,9 +157,15 @@ class ImageService:
             if image.status in ("saving", "importing"):
                 raise errors.Conflict(f"Image {image_id} is being uploaded; retry later.")
             location, store_id = image.location, image.store
-            s.delete(image)
         if location and store_id in self.stores and not self.stores[store_id].read_only:
-            store_for_location(self.stores, location).delete(location)
+            try:
+                store_for_location(self.stores, location).delete(location)
+            except ObjectMissing:
+                pass  # already gone: nothing to clean up
+        with self.db.session() as s:
+            image = s.get(Image, image_id)
+            if image is not None:
+                s.delete(image)
 
     def _set_status(self, ctx: RequestContext, image_id: str, rule: str, frm: str,
                     to: str) -> None:

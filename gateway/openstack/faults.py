@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 
 from core import errors
 from core.image.data import RangeNotSatisfiable
-from core.image.stores import ReadOnlyStore
+from core.image.stores import ReadOnlyStore, StoreError
 from gateway.jsonutil import dumps
 from gateway.openstack.allowed_methods import AllowedMethods
 
@@ -32,6 +32,7 @@ STATUS = [  # most specific first
     (errors.Conflict, 409),
     (errors.PayloadTooLarge, 413),
     (errors.ServiceUnavailable, 503),
+    (StoreError, 503),  # a store back end failed (unreachable, refused): retry later
 ]
 
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
