@@ -13,7 +13,8 @@ size, R rounds of:
 2. upload with openstacksdk ``create_image(filename=...)``: it passes an open
    file to requests, which sends it in 16 KiB blocks (the client holds no more);
 3. download with openstacksdk ``download_image(stream=True)``, written to a file
-   in 1 MiB chunks, fsync at the end, MD5 checked against the image's checksum.
+   in 1 MiB chunks, fsync at the end; its MD5 is checked against the image's
+   checksum and the source's afterwards, untimed.
 
 ``os.sync()`` runs before each transfer so none pays for another's writeback.
 During each transfer a thread reads VmRSS of the gunicorn worker, the master and
@@ -22,8 +23,9 @@ this client every 50 ms; the worker's VmHWM (reset before through
 RSS just before the transfer. The node runs wsgi:app behind a probe (an ASGI
 wrapper, a dict update per message) that counts the body chunk sizes of
 requests on …/file: what uvicorn hands the app and what the app sends back.
-Throughput is the median of the rounds; results are printed and written as JSON
-to bench/results/.
+The table shows the best and the median rate of the rounds (ratios to the copy
+use the best: on a shared machine, the least disturbed run); results are printed
+and written as JSON to bench/results/.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ COPY, COPYFILE, UPLOAD, DOWNLOAD = ("copy (1 MiB chunks + fsync)", "shutil.copyf
 class ChunkProbe:
     """ASGI wrapper recording, per request on ``…/file``, the sizes of the body
     chunks received and sent (a histogram: its memory does not grow with the
-    body) as one JSON line in ``log``."""
+    body) and when the first and last of them passed, as one JSON line in ``log``."""
 
     def __init__(self, app: Any, log: Path) -> None:
         self.app = app
@@ -73,25 +75,35 @@ class ChunkProbe:
         if scope["type"] != "http" or not scope["path"].endswith("/file"):
             await self.app(scope, receive, send)
             return
-        sizes = {"in": Counter(), "out": Counter()}
+        sizes: dict[str, Counter] = {"in": Counter(), "out": Counter()}
+        marks: dict[str, float] = {}  # seconds since the request arrived
         start = time.perf_counter()
+
+        def mark(direction: str, size: int) -> None:
+            sizes[direction][size] += 1
+            if size:
+                now = time.perf_counter() - start
+                marks.setdefault(f"first_{direction}", now)
+                marks[f"last_{direction}"] = now
 
         async def counting_receive() -> dict:
             message = await receive()
             if message["type"] == "http.request":
-                sizes["in"][len(message.get("body", b""))] += 1
+                mark("in", len(message.get("body", b"")))
             return message
 
         async def counting_send(message: dict) -> None:
-            if message["type"] == "http.response.body":
-                sizes["out"][len(message.get("body", b""))] += 1
+            if message["type"] == "http.response.start":
+                marks["response_start"] = time.perf_counter() - start
+            elif message["type"] == "http.response.body":
+                mark("out", len(message.get("body", b"")))
             await send(message)
 
         try:
             await self.app(scope, counting_receive, counting_send)
         finally:
             record = {"method": scope["method"], "path": scope["path"],
-                      "seconds": time.perf_counter() - start,
+                      "seconds": time.perf_counter() - start, "marks": marks,
                       **{k: {str(n): c for n, c in v.items()} for k, v in sizes.items()}}
             with open(self.log, "a") as fh:
                 fh.write(json.dumps(record) + "\n")
@@ -178,7 +190,8 @@ class RssSampler:
     def report(self) -> dict[str, dict[str, float]]:
         return {name: {"idle_mib": round(self.idle[name] / 1024, 1),
                        "peak_mib": round(self.peak[name] / 1024, 1),
-                       "growth_mib": round((self.peak[name] - self.idle[name]) / 1024, 1)}
+                       "growth_mib": round((self.peak[name] - self.idle[name]) / 1024, 1),
+                       "samples": self.samples, "vmhwm_reset": self.hwm_reset[name]}
                 for name in self.pids}
 
 
@@ -271,7 +284,7 @@ class Transfer:
     client_cpu: float = 0.0
     memory: dict = field(default_factory=dict)
     chunks: dict = field(default_factory=dict)
-    server_seconds: float | None = None  # first byte to last, seen by the probe
+    phases: dict = field(default_factory=dict)  # seconds, from the probe's marks
 
     @property
     def rate(self) -> float:
@@ -340,32 +353,36 @@ class ImageBench:
             raise RuntimeError(f"upload: image {image.id} is {image.status}, {image.size} "
                                f"bytes, expected active and {size}")
         record = self._probe("PUT")
+        marks = record["marks"]
         transfer.chunks = chunk_summary(record["in"])
-        transfer.server_seconds = record["seconds"]
+        transfer.phases = {"request": record["seconds"],
+                           "body": marks["last_in"] - marks["first_in"],
+                           "after_body": marks["response_start"] - marks["last_in"]}
         return transfer, image
 
     def download(self, image: Any, size: int, expected_md5: str) -> Transfer:
+        """Streams the image to a file; its MD5 is checked afterwards, untimed, so
+        the client's hashing does not take a core from the server."""
         dst = self.work / "download.bin"
         try:
             with measured(DOWNLOAD, size, self.node) as transfer:
                 response = self.conn.image.download_image(image, stream=True)
-                digest = hashlib.md5(usedforsecurity=False)
                 with open(dst, "xb") as out:
                     for chunk in response.iter_content(chunk_size=CHUNK):
-                        digest.update(chunk)
                         out.write(chunk)
                     out.flush()
                     os.fsync(out.fileno())
-            got = dst.stat().st_size
+            got, md5 = dst.stat().st_size, md5_of(dst)
         finally:
             dst.unlink(missing_ok=True)
-        if digest.hexdigest() != image.checksum or image.checksum != expected_md5 \
-                or got != size:
-            raise RuntimeError(f"download: {got} bytes, MD5 {digest.hexdigest()}; image "
-                               f"checksum {image.checksum}, source MD5 {expected_md5}")
+        if not got == size or not md5 == image.checksum == expected_md5:
+            raise RuntimeError(f"download: {got} bytes, MD5 {md5}; image checksum "
+                               f"{image.checksum}, source MD5 {expected_md5}")
         record = self._probe("GET")
+        marks = record["marks"]
         transfer.chunks = chunk_summary(record["out"])
-        transfer.server_seconds = record["seconds"]
+        transfer.phases = {"request": record["seconds"], "first_byte": marks["first_out"],
+                           "body": marks["last_out"] - marks["first_out"]}
         return transfer
 
     def round(self, src: Path, size: int, md5: str, number: int) -> list[Transfer]:
@@ -379,42 +396,49 @@ class ImageBench:
 
 
 def summarise(size: int, transfers: list[Transfer]) -> dict:
-    """Per operation: the median rate over the rounds, the worst memory growth."""
+    """Per operation over the rounds: the best and the median rate (ratios to the
+    copy use the best: on a shared machine the least disturbed run), the median
+    CPU and phases, the largest memory growth."""
     ops: dict[str, dict] = {}
     for name in (COPY, COPYFILE, UPLOAD, DOWNLOAD):
         runs = [t for t in transfers if t.name == name]
-        seconds = statistics.median(t.seconds for t in runs)
-        op: dict[str, Any] = {"rate_mib_s": round(size / MIB / seconds, 1),
-                              "seconds": round(seconds, 3),
-                              "client_cpu_s": round(statistics.median(t.client_cpu
-                                                                      for t in runs), 3)}
-        if runs[0].server_cpu is not None:
+        best = min(runs, key=lambda t: t.seconds)
+        op: dict[str, Any] = {
+            "rate_mib_s": round(best.rate, 1),
+            "median_rate_mib_s": round(size / MIB / statistics.median(t.seconds for t in runs), 1),
+            "seconds": round(best.seconds, 3),
+            "client_cpu_s": round(statistics.median(t.client_cpu for t in runs), 3)}
+        if best.server_cpu is not None:
             cpu = statistics.median(t.server_cpu or 0.0 for t in runs)
             op["server_cpu_s"] = round(cpu, 3)
             op["server_cpu_s_per_gib"] = round(cpu * (1 << 30) / size, 2)
-            op["server_seconds"] = round(statistics.median(t.server_seconds or 0.0
-                                                           for t in runs), 3)
-            op["chunks"] = runs[-1].chunks
+            op["phases_s"] = {k: round(statistics.median(t.phases[k] for t in runs), 3)
+                              for k in best.phases}
+            op["chunks"] = best.chunks
         op["memory"] = {proc: max((t.memory[proc] for t in runs),
                                   key=lambda m: m["growth_mib"])
-                        for proc in runs[0].memory}
+                        for proc in best.memory}
         op["rounds"] = [{"seconds": round(t.seconds, 3), "rate_mib_s": round(t.rate, 1),
                          "server_cpu_s": t.server_cpu and round(t.server_cpu, 3),
+                         "client_cpu_s": round(t.client_cpu, 3),
+                         "phases_s": {k: round(v, 3) for k, v in t.phases.items()},
                          "memory": t.memory} for t in runs]
         ops[name] = op
-    copy_rate = ops[COPY]["rate_mib_s"]
-    for op in ops.values():
-        op["ratio_to_copy"] = round(op["rate_mib_s"] / copy_rate, 3)
+    for key in ("rate_mib_s", "median_rate_mib_s"):
+        copy_rate = ops[COPY][key]
+        for op in ops.values():
+            op[key.replace("rate_mib_s", "ratio_to_copy")] = round(op[key] / copy_rate, 3)
     return {"size_mib": size // MIB, "operations": ops}
 
 
 def run(size_mib: int, small_mib: int, rounds: int, base: Path) -> dict:
     sizes = [small_mib * MIB, size_mib * MIB]
-    need = 4 * max(sizes)
+    need = 4 * max(sizes)  # the source, a copy, the stored image, a download
     free = shutil.disk_usage(base).free
     if free < need:
         raise SystemExit(f"{base}: {free // MIB} MiB free, need {need // MIB} MiB "
                          f"(4 x the size): use --dir or a smaller --size-mib")
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="nimbus-image-bench-", dir=base) as tmp:
         work = Path(tmp)
         data, probe_log = work / "data", work / "probe.jsonl"
@@ -433,6 +457,9 @@ def run(size_mib: int, small_mib: int, rounds: int, base: Path) -> dict:
                     transfers = []
                     for number in range(rounds):
                         transfers += bench.round(src, size, md5, number)
+                    if os.stat(src).st_dev != os.stat(data / "images").st_dev:
+                        raise RuntimeError("the source and the file store are on different "
+                                           "file systems")
                     src.unlink()
                     results.append(summarise(size, transfers))
                 conn.close()
@@ -442,46 +469,57 @@ def run(size_mib: int, small_mib: int, rounds: int, base: Path) -> dict:
                     tail = log.read_text(errors="replace").splitlines()[-30:]
                     print("server log (last lines):\n  " + "\n  ".join(tail), file=sys.stderr)
                 raise
-        return {
-            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "client_shares_cpus": True},
-            "directory": str(base), "workers": 1, "rounds": rounds,
-            "store": "file", "hash_md5_sha512_mib_s": round(hash_rate(), 1),
-            "sizes": results, "total_seconds": round(time.perf_counter() - started, 1),
-        }
+        seconds = time.perf_counter() - started
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "client_shares_cpus": True,
+                    "load_average_before_after": [round(load_before[0], 2),
+                                                  round(os.getloadavg()[0], 2)]},
+        "directory": str(base), "workers": 1, "rounds": rounds, "store": "file",
+        "hash_md5_sha512_mib_s": round(hash_rate(), 1),
+        "sizes": results, "total_seconds": round(seconds, 1),
+    }
 
 
 # ---- output ---------------------------------------------------------------------
 def render(report: dict) -> str:
+    machine = report["machine"]
     lines = [f"Nimbus image data (1 uvicorn worker, file store) against a copy on the same "
-             f"file system ({report['directory']}); median of {report['rounds']} round(s); "
-             f"client and server share {report['machine']['cpus']} cores.", ""]
-    head = (f"  {'':32} {'MiB/s':>7} {'x copy':>6} {'s':>6} {'srv CPU s':>9} "
-            f"{'worker RSS MiB idle/peak/+':>27} {'master +':>8} {'client +':>8}  "
-            "body chunks: n, mean / max KiB")
+             f"file system ({report['directory']}); best and median of {report['rounds']} "
+             f"rounds;",
+             f"client and server share {machine['cpus']} cores (1-min load average before / "
+             f"after: {' / '.join(map(str, machine['load_average_before_after']))}).", ""]
+    head = (f"  {'':30} {'MiB/s':>7} {'median':>7} {'x copy':>6} {'median':>6} {'srv CPU':>7} "
+            f"{'worker RSS MiB':>19} {'master':>6} {'client':>6}  body chunks")
+    unit = (f"  {'':30} {'best':>7} {'':>7} {'best':>6} {'':>6} {'s/GiB':>7} "
+            f"{'idle / peak / +':>19} {'+ MiB':>6} {'+ MiB':>6}  n, mean / max KiB")
     for size in report["sizes"]:
-        lines += [f"{size['size_mib']} MiB", head]
+        lines += [f"{size['size_mib']} MiB", head, unit]
         for name, op in size["operations"].items():
             mem = op["memory"]
-            cpu = f"{op['server_cpu_s']:9.2f}" if "server_cpu_s" in op else f"{'-':>9}"
+            cpu = f"{op['server_cpu_s_per_gib']:7.2f}" if "server_cpu_s" in op else f"{'-':>7}"
             worker = (f"{mem['worker']['idle_mib']:.0f} / {mem['worker']['peak_mib']:.0f} / "
                       f"{mem['worker']['growth_mib']:+.1f}" if "worker" in mem else "-")
             master = f"{mem['master']['growth_mib']:+.1f}" if "master" in mem else "-"
             chunks = op.get("chunks")
             chunk_text = (f"{chunks['chunks']}, {chunks['mean'] / 1024:.0f} / "
                           f"{chunks['max'] / 1024:.0f}" if chunks else "")
-            lines.append(f"  {name:32} {op['rate_mib_s']:7.1f} {op['ratio_to_copy']:6.2f} "
-                         f"{op['seconds']:6.2f} {cpu} {worker:>27} {master:>8} "
-                         f"{mem['client']['growth_mib']:+8.1f}  {chunk_text}")
-        lines.append("")
+            lines.append(f"  {name:30} {op['rate_mib_s']:7.1f} {op['median_rate_mib_s']:7.1f} "
+                         f"{op['ratio_to_copy']:6.2f} {op['median_ratio_to_copy']:6.2f} {cpu} "
+                         f"{worker:>19} {master:>6} {mem['client']['growth_mib']:+6.1f}  "
+                         f"{chunk_text}")
+        up, down = (size["operations"][n]["phases_s"] for n in (UPLOAD, DOWNLOAD))
+        lines += [f"  server side (median s): upload body received in {up['body']:.2f}, then "
+                  f"{up['after_body']:.2f} to the response (fsync, rename, database); download "
+                  f"first byte at {down['first_byte']:.3f}, body sent in {down['body']:.2f}", ""]
     small, large = report["sizes"][0], report["sizes"][-1]
     for name in (UPLOAD, DOWNLOAD):
         growth = [s["operations"][name]["memory"]["worker"]["growth_mib"] for s in (small, large)]
         lines.append(f"worker RSS growth, {name.split()[0]}: {growth[0]:+.1f} MiB at "
                      f"{small['size_mib']} MiB, {growth[1]:+.1f} MiB at {large['size_mib']} MiB "
-                     f"({large['size_mib'] // max(small['size_mib'], 1)}x the data)")
-    lines.append(f"MD5 + SHA-512 in one thread (every upload, on the server): "
+                     f"({large['size_mib'] / small['size_mib']:.0f}x the data)")
+    lines.append(f"MD5 + SHA-512 in one thread (what every upload costs the server): "
                  f"{report['hash_md5_sha512_mib_s']:.0f} MiB/s. Total {report['total_seconds']} s.")
     return "\n".join(lines)
 
@@ -492,7 +530,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size-mib", type=int, default=1024, help="the large image")
     parser.add_argument("--small-mib", type=int, default=64,
                         help="the small image the memory figures are compared with")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()),
                         help="where the temporary source, copies and data directory go")
     args = parser.parse_args(argv)

@@ -60,6 +60,9 @@ class Settings:
     image_size_cap: int = _doc("Largest image accepted, in bytes.", default=1 << 40)
     image_project_quota: int = _doc("Bytes of image data a project may store (0: no limit).",
                                     default=0)
+    image_import_allowed_ports: str = _doc(
+        "Ports web-download imports may fetch from, comma-separated (empty: any).",
+        default="80,443")
     image_s3_endpoint: str = _doc("S3 endpoint URL (any S3-compatible service).", default="")
     image_s3_bucket: str = _doc("S3 bucket holding image data.", default="nimbus-images")
     image_s3_access_key: str = _doc("S3 access key.", default="")
@@ -102,6 +105,10 @@ class Settings:
     @property
     def effective_image_file_dir(self) -> Path:
         return self.image_file_dir or self.data_dir / "images"
+
+    @property
+    def import_ports(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in self.image_import_allowed_ports.split(",") if p.strip())
 
     @property
     def enabled_image_stores(self) -> tuple[str, ...]:

@@ -47,7 +47,8 @@ def build_services(settings: Settings) -> Services:
     db = Database(settings.effective_database_url)
     policy = Enforcer(all_defaults(), settings.effective_policy_file)
     images = ImageService(db, policy, build_stores(settings), settings.image_default_store,
-                          settings.image_size_cap, settings.image_project_quota)
+                          settings.image_size_cap, settings.image_project_quota,
+                          settings.import_ports)
     return Services(settings, db, policy, IdentityService(settings, db, policy), images)
 
 

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import cast
+from urllib.parse import urlsplit
 
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
@@ -43,7 +44,8 @@ class Download:
 
 class ImageData:
     def __init__(self, db: Database, policy: PolicyEnforcer, stores: dict[str, ImageStore],
-                 default_store: str, load: Loader, size_cap: int, project_quota: int) -> None:
+                 default_store: str, load: Loader, size_cap: int, project_quota: int,
+                 import_ports: tuple[int, ...] = (80, 443)) -> None:
         self.db = db
         self.policy = policy
         self.stores = stores
@@ -51,6 +53,7 @@ class ImageData:
         self.load = load
         self.size_cap = size_cap
         self.project_quota = project_quota
+        self.import_ports = import_ports
 
     def store(self, store_id: str | None) -> ImageStore:
         sid = store_id or self.default_store
@@ -102,18 +105,21 @@ class ImageData:
         return self.store_data(image_id, store, limit, chunks, "saving")
 
     def store_data(self, image_id: str, store: ImageStore, limit: int,
-                   chunks: Iterable[bytes], claimed: str) -> Image:
+                   chunks: Iterable[bytes] | Callable[[], Iterable[bytes]], claimed: str,
+                   failed: str = "killed") -> Image:
         """Write the data of an image claimed by ``begin_upload`` and activate it;
-        on failure the image goes back to queued (too large) or to killed."""
+        on failure the image goes back to queued (too large) or to ``failed``.
+        ``chunks`` may be a callable opening the source (its errors count too)."""
         try:
-            stored = store.add(image_id, chunks, max_size=limit)
+            source = chunks() if callable(chunks) else chunks
+            stored = store.add(image_id, source, max_size=limit)
         except errors.PayloadTooLarge as exc:
             self._finish_failed(image_id, claimed, "queued")  # Glance restores: retry
             raise errors.PayloadTooLarge(
                 f"Image exceeds the limit of {limit} bytes (size cap or storage quota)."
             ) from exc
         except BaseException:
-            self._finish_failed(image_id, claimed, "killed")
+            self._finish_failed(image_id, claimed, failed)
             raise
         with self.db.session() as s:
             image = s.get(Image, image_id)
@@ -133,7 +139,8 @@ class ImageData:
 
     # ---- download ----------------------------------------------------------
     def download(self, ctx: RequestContext, image_id: str, offset: int = 0,
-                 length: int | None = None) -> Download:
+                 length: int | None = None, suffix: int | None = None) -> Download:
+        """The image's data (or a range; ``suffix`` = the last N bytes)."""
         with self.db.session() as s:
             image: Image = self.load(s, ctx, image_id,  # type: ignore[assignment]
                                      "image:download_image").image  # type: ignore[attr-defined]
@@ -143,6 +150,10 @@ class ImageData:
         if image.status not in ("active", "deactivated") or not image.location:
             return Download(chunks=None)
         size = image.size or 0
+        if suffix is not None:
+            if suffix <= 0 or size == 0:
+                raise RangeNotSatisfiable("Requested range not satisfiable.")
+            offset, length = max(size - suffix, 0), min(suffix, size)
         ranged = offset > 0 or length is not None
         if ranged and (offset >= size or (length is not None and length <= 0)):
             raise RangeNotSatisfiable(f"Requested range not satisfiable: the image has "
@@ -187,14 +198,20 @@ class ImageData:
                      isinstance(uri, str) and st.owns(uri)), None)
         if http is None or not isinstance(uri, str):
             raise errors.InvalidInput("web-download needs an http(s) URI.")
+        port = urlsplit(uri).port or (443 if uri.startswith("https") else 80)
+        if self.import_ports and port not in self.import_ports:
+            # As Glance: the server fetches the URI, so do not let users point
+            # it at arbitrary internal services.
+            raise errors.InvalidInput(f"web-download is not allowed to port {port}.")
         # Claim now (409 if not queued); the copy runs in the background (202).
         store, limit = self.begin_upload(ctx, image_id, store_id, rule="image:import_image",
                                          claim="importing")
 
         def run() -> None:
-            try:
-                self.store_data(image_id, store, limit, http.get(uri), "importing")
-            except Exception:  # the image shows the failure: killed or queued
+            try:  # a failed import goes back to queued, as in Glance
+                self.store_data(image_id, store, limit, lambda: http.get(uri), "importing",
+                                failed="queued")
+            except Exception:
                 log.warning("web-download import of %s failed", image_id, exc_info=True)
 
         threading.Thread(target=run, name=f"import-{image_id}", daemon=True).start()

@@ -43,13 +43,14 @@ def image_target(image: Image, ctx: RequestContext, member: bool = False) -> dic
 
 class ImageService:
     def __init__(self, db: Database, policy: PolicyEnforcer, stores: dict[str, ImageStore],
-                 default_store: str, size_cap: int, project_quota: int) -> None:
+                 default_store: str, size_cap: int, project_quota: int,
+                 import_ports: tuple[int, ...] = (80, 443)) -> None:
         self.db = db
         self.policy = policy
         self.stores = stores
         self.default_store = default_store
         self.data = ImageData(db, policy, stores, default_store, self.load, size_cap,
-                              project_quota)
+                              project_quota, import_ports)
         self.members = MemberService(db, policy, self.load)
 
     # ---- lookups -------------------------------------------------------
@@ -163,9 +164,9 @@ class ImageService:
             except ObjectMissing:
                 pass  # already gone: nothing to clean up
         with self.db.session() as s:
-            image = s.get(Image, image_id)
-            if image is not None:
-                s.delete(image)
+            gone = s.get(Image, image_id)
+            if gone is not None:
+                s.delete(gone)
 
     def _set_status(self, ctx: RequestContext, image_id: str, rule: str, frm: str,
                     to: str) -> None:

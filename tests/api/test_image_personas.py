@@ -296,10 +296,19 @@ def _member_req(make: Callable, member: str, body: Any = None) -> Builder:
 
 
 def _listed_ids(w: World, p: Persona, r: Any) -> None:
+    """Admin lists everything; others list public images, their own, and images
+    shared with them and accepted -- community images only when asked for, or
+    their own."""
+    listed = {
+        "admin": {"member_private", "member_shared", "admin_public", "admin_private",
+                  "other_community"},
+        "member": {"member_private", "member_shared", "admin_public"},
+        "reader": {"member_private", "member_shared", "admin_public"},
+        "other": {"member_shared", "admin_public", "other_community"},
+    }[p.name]
     seen = {i["id"] for i in r.json()["images"]}
-    visible = {"admin_public"} | ({"member_private"} if p.name in DEMO else set()) \
-        | ({"admin_private"} if p.name == "admin" else set())
-    assert seen == {w.ids[k] for k in visible}, f"{p.name} lists {seen}"
+    names = {v: k for k, v in w.ids.items()}
+    assert seen == {w.ids[k] for k in listed}, sorted(names.get(i, i) for i in seen)
 
 
 def _members_seen(w: World, p: Persona, r: Any) -> None:
@@ -319,7 +328,8 @@ def _status_becomes(status: str) -> Checker:
 
 
 def _query_listing(w: World, p: Persona) -> Req:
-    keys = ("member_private", "admin_public", "admin_private")
+    keys = ("member_private", "member_shared", "admin_public", "admin_private",
+            "other_community")
     return Req(query={"id": "in:" + ",".join(w.ids[k] for k in keys)})
 
 

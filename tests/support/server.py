@@ -106,6 +106,8 @@ def make_server(data_dir: Path, port: int | None = None, public_url: str | None 
         "NIMBUS_DATA_DIR": str(data_dir), "NIMBUS_HOST": "127.0.0.1", "NIMBUS_PORT": str(port),
         "NIMBUS_BCRYPT_ROUNDS": "4", "NIMBUS_VALIDATE_RESPONSES": "true",
         "NIMBUS_LOG_LEVEL": "INFO", "GUNICORN_WORKERS": "1",
+        # tests import from local servers on random ports
+        "NIMBUS_IMAGE_IMPORT_ALLOWED_PORTS": "",
     })
     if public_url:
         env["NIMBUS_PUBLIC_URL"] = public_url

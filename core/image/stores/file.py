@@ -19,7 +19,9 @@ from core.image.stores.base import ObjectMissing, StoredData, StoreError
 from core.image.stores.hashing import HashingReader, check_range
 
 SCHEME = "file://"
-READ_CHUNK = 64 * 1024
+# Each chunk is a thread hand-off and a send through the ASGI stack: 1 MiB
+# reads download 3-6x faster than 64 KiB at one chunk of memory (bench/image.py).
+READ_CHUNK = 1024 * 1024
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$")
 
 

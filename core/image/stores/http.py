@@ -15,7 +15,9 @@ import urllib3
 from core.image.stores.base import ObjectMissing, ReadOnlyStore, StoredData, StoreError
 from core.image.stores.hashing import check_range
 
-READ_CHUNK = 64 * 1024
+# Each chunk is a thread hand-off and a send through the ASGI stack: 1 MiB
+# reads download 3-6x faster than 64 KiB at one chunk of memory (bench/image.py).
+READ_CHUNK = 1024 * 1024
 MAX_REDIRECTS = 5
 _GONE = (404, 410)
 

@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 SCHEME = "s3://"
 MIN_PART_SIZE = 5 << 20  # S3's minimum for every part but the last
 MAX_PARTS = 10_000
-READ_CHUNK = 64 * 1024
+# Each chunk is a thread hand-off and a send through the ASGI stack: 1 MiB
+# reads download 3-6x faster than 64 KiB at one chunk of memory (bench/image.py).
+READ_CHUNK = 1024 * 1024
 _MISSING = {"NoSuchKey", "NoSuchBucket", "NotFound", "404"}
 CONTENT_TYPE = "application/octet-stream"
 

@@ -27,7 +27,9 @@ from core.image.stores.hashing import HashingReader, check_range
 log = logging.getLogger(__name__)
 
 SCHEME = "swift://"
-READ_CHUNK = 64 * 1024
+# Each chunk is a thread hand-off and a send through the ASGI stack: 1 MiB
+# reads download 3-6x faster than 64 KiB at one chunk of memory (bench/image.py).
+READ_CHUNK = 1024 * 1024
 MAX_SEGMENTS = 1000  # Swift's default max_manifest_segments
 CONTENT_TYPE = "application/octet-stream"
 # Failures talking to Swift: HTTP errors, and the network below them.

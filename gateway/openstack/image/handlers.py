@@ -152,10 +152,11 @@ class ImageData(Handler):
 
     def download(self, image_id: str):
         ctx = self.auth.context()
-        offset, length = _parse_range(request.headers.get("range"))
-        result = self.images.data.download(ctx, image_id, offset, length)
+        offset, length, suffix = _parse_range(request.headers.get("range"))
+        result = self.images.data.download(ctx, image_id, offset, length, suffix)
         if result.chunks is None:
             return Response(status_code=204)
+        offset, length = result.offset, result.length
         if length is None and offset == 0:
             headers = {"Content-Length": str(result.size)}
             if result.checksum:
@@ -175,19 +176,21 @@ class ImageData(Handler):
         return NoContent, 202
 
 
-def _parse_range(header: str | None) -> tuple[int, int | None]:
+def _parse_range(header: str | None) -> tuple[int, int | None, int | None]:
+    """(offset, length, suffix) of a single ``bytes=`` range; suffix is the N
+    of ``bytes=-N`` (the last N bytes), resolved once the size is known."""
     if not header:
-        return 0, None
+        return 0, None, None
     m = _RANGE.match(header.strip())
     if not m or (not m.group(1) and not m.group(2)):
         raise RangeNotSatisfiable(f"Invalid Range header: {header}")
     start, end = m.group(1), m.group(2)
-    if not start:  # the last N bytes: unknown size here, read from the end later
-        raise RangeNotSatisfiable("Suffix ranges are not supported.")
+    if not start:
+        return 0, None, int(end)
     first = int(start)
     if end and int(end) < first:
         raise RangeNotSatisfiable(f"Invalid Range header: {header}")
-    return first, (int(end) - first + 1) if end else None
+    return first, (int(end) - first + 1) if end else None, None
 
 
 class Members(Handler):
