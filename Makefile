@@ -45,6 +45,7 @@ lint: venv-dev
 
 bench: venv-dev
 	$(PY) -m bench.identity
+	$(PY) -m bench.image
 
 clean:
 	rm -rf $(VENV) .pytest_cache
