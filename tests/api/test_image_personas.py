@@ -30,15 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from keystoneauth1 import session as ksa_session_mod
 
 from core.policy.defaults import all_defaults
 from tests.conftest import ksa_session, unique
+from tests.support.spec_operations import load_spec_operations
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "image-v2.yaml"
 PERSONAS = ("admin", "member", "reader", "other", "anonymous")
-HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head")
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 DATA = b"nimbus persona image data\n" * 64
 REMOTE = b"remote disk bytes " * 100
@@ -46,32 +45,7 @@ REMOTE = b"remote disk bytes " * 100
 
 # ---------------------------------------------------------------- the spec
 
-@dataclass(frozen=True)
-class SpecOperation:
-    operation_id: str
-    method: str
-    path: str  # relative to /image, e.g. "/v2/images/{image_id}"
-    policy: str | None
-    needs_token: bool
-    success: int  # the lowest non-error status the spec lists
-
-
-def _load_spec() -> dict[str, SpecOperation]:
-    spec = yaml.safe_load(SPEC_PATH.read_text())
-    ops: dict[str, SpecOperation] = {}
-    for path, item in spec["paths"].items():
-        for method in HTTP_METHODS:
-            op = item.get(method)
-            if op is None:
-                continue
-            codes = [int(code) for code in op.get("responses", {}) if int(code) < 400]
-            ops[op["operationId"]] = SpecOperation(
-                op["operationId"], method.upper(), path, op.get("x-policy"),
-                op.get("x-auth") != "none", min(codes) if codes else 200)
-    return ops
-
-
-SPEC = _load_spec()
+SPEC = load_spec_operations(SPEC_PATH)
 
 
 # ---------------------------------------------------------------- personas and world

@@ -36,40 +36,15 @@ from keystoneauth1 import session as ksa_session_mod
 
 from core.policy.defaults import all_defaults
 from tests.conftest import ksa_session, unique
+from tests.support.spec_operations import load_spec_operations
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "identity-v3.yaml"
 PERSONAS = ("admin", "member", "reader", "other", "anonymous")
-HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head")
 
 
 # ---------------------------------------------------------------- the spec
 
-@dataclass(frozen=True)
-class SpecOperation:
-    operation_id: str
-    method: str
-    path: str  # relative to /identity, e.g. "/v3/users/{user_id}"
-    policy: str | None
-    needs_token: bool
-    success: int  # the lowest non-error status the spec lists
-
-
-def _load_spec() -> dict[str, SpecOperation]:
-    spec = yaml.safe_load(SPEC_PATH.read_text())
-    ops: dict[str, SpecOperation] = {}
-    for path, item in spec["paths"].items():
-        for method in HTTP_METHODS:
-            op = item.get(method)
-            if op is None:
-                continue
-            codes = [int(code) for code in op.get("responses", {}) if int(code) < 400]
-            ops[op["operationId"]] = SpecOperation(
-                op["operationId"], method.upper(), path, op.get("x-policy"),
-                op.get("x-auth") != "none", min(codes) if codes else 200)
-    return ops
-
-
-SPEC = _load_spec()
+SPEC = load_spec_operations(SPEC_PATH)
 
 
 # ---------------------------------------------------------------- personas and world
