@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import boto3
@@ -77,6 +77,14 @@ class S3Store:
             raise StoreError("Not a location of this S3 store.", location=location)
         return location[len(SCHEME) + len(self.bucket) + 1:]
 
+    def part_size_for(self, number: int) -> int:
+        """Part ``number``'s size: the part size for parts 1-1000, twice it for
+        1001-2000, three times for 2001-3000, ... ten times for the last 1,000.
+        S3 allows 10,000 parts: growing lets them hold 55,000 part sizes (880 GiB
+        with 16 MiB parts, not 156 GiB), holding one part of at most 10x the part
+        size in memory."""
+        return self.part_size * (1 + (number - 1) // 1000)
+
     # ---- the contract ---------------------------------------------------
     def add(self, image_id: str, chunks: Iterable[bytes], *,
             max_size: int | None = None) -> StoredData:
@@ -86,7 +94,7 @@ class S3Store:
         reader = HashingReader(chunks, max_size)
         try:
             self._ensure_bucket()
-            parts = _parts(reader, self.part_size)
+            parts = _parts(reader, self.part_size_for)
             first = next(parts, (bytearray(), True))
             if first[1]:
                 self.client.put_object(Bucket=self.bucket, Key=image_id, Body=first[0],
@@ -180,8 +188,8 @@ class S3Store:
             while body is not None:
                 number = len(done) + 1
                 if number > MAX_PARTS:
-                    raise StoreError(f"The image needs more than {MAX_PARTS} parts of "
-                                     f"{self.part_size} bytes; raise the S3 part size.")
+                    raise StoreError(f"The image needs more than {MAX_PARTS} parts; raise "
+                                     "the S3 part size.")
                 etag = self.client.upload_part(Bucket=self.bucket, Key=key, Body=body,
                                                UploadId=upload_id, PartNumber=number)["ETag"]
                 done.append({"PartNumber": number, "ETag": etag})
@@ -199,24 +207,27 @@ class S3Store:
             raise
 
 
-def _parts(chunks: Iterable[bytes], part_size: int) -> Iterator[tuple[bytearray, bool]]:
-    """Regroups ``chunks`` into ``(part, is_last)`` pairs of ``part_size`` bytes
-    (the last may be shorter). Knowing a part is the last needs only one more
-    chunk, so at most one part and one chunk are held (parts are bytearrays,
-    which botocore sends as they are: no copy)."""
+def _parts(chunks: Iterable[bytes], size_for: Callable[[int], int]
+           ) -> Iterator[tuple[bytearray, bool]]:
+    """Regroups ``chunks`` into ``(part, is_last)`` pairs, part N being
+    ``size_for(N)`` bytes (the last may be shorter). Knowing a part is the last
+    needs only one more chunk, so at most one part and one chunk are held
+    (parts are bytearrays, which botocore sends as they are: no copy)."""
     buf = bytearray()
     full: bytearray | None = None
+    number = 1
     for chunk in chunks:
         view = memoryview(chunk)
         while view:
             if full is not None:
                 yield full, False
                 full = None
-            take = min(len(view), part_size - len(buf))
+            size = size_for(number)
+            take = min(len(view), size - len(buf))
             buf += view[:take]
             view = view[take:]
-            if len(buf) == part_size:
-                full, buf = buf, bytearray()
+            if len(buf) == size:
+                full, buf, number = buf, bytearray(), number + 1
     if full is not None:
         yield full, True
     elif buf:

@@ -296,3 +296,19 @@ def test_registry_builds_enabled_stores_and_routes_locations(tmp_path) -> None:
         store_for_location(stores, "rbd://pool/image")
     with pytest.raises(ObjectMissing):
         store_for_location({"file": stores["file"]}, "s3://b/x")
+
+
+def test_s3_parts_grow_so_ten_thousand_parts_hold_large_images() -> None:
+    from core.image.stores.s3 import MAX_PARTS, S3Store, _parts
+
+    store = S3Store.__new__(S3Store)
+    store.part_size = 5 * 1024 * 1024
+    sizes = [store.part_size_for(n) for n in (1, 1000, 1001, 2001, MAX_PARTS)]
+    assert sizes == [store.part_size, store.part_size, 2 * store.part_size,
+                     3 * store.part_size, 10 * store.part_size]
+    assert sum(store.part_size_for(n) for n in range(1, MAX_PARTS + 1)) == \
+        55_000 * store.part_size
+    # the regrouping follows the sizes it is given, the last part short
+    parts = list(_parts([b"a" * 7, b"b" * 10], lambda n: 3 * n))
+    assert [(bytes(p), last) for p, last in parts] == [
+        (b"aaa", False), (b"aaaabb", False), (b"bbbbbbbb", True)]
