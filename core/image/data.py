@@ -20,6 +20,7 @@ from core.db.base import utcnow
 from core.identity.common import PolicyEnforcer
 from core.image.models import Image
 from core.image.stores import ImageStore, ObjectMissing, ReadOnlyStore, store_for_location
+from core.image.visibility import ImageView
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class RangeNotSatisfiable(errors.InvalidInput):
     """A byte range outside the data (HTTP 416)."""
 
     default_message = "Requested range not satisfiable."
-Loader = Callable[[Session, RequestContext, str, str], object]
+Loader = Callable[[Session, RequestContext, str, str], ImageView]
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class ImageData:
                                 "disabled.")
         with self.db.session() as s:
             view = self.load(s, ctx, image_id, rule)
-            image: Image = view.image  # type: ignore[attr-defined]
+            image = view.image
             if image.status != "queued":
                 raise errors.Conflict(f"Image status transition from {image.status} to "
                                       f"{claim} is not allowed")
@@ -142,8 +143,7 @@ class ImageData:
                  length: int | None = None, suffix: int | None = None) -> Download:
         """The image's data (or a range; ``suffix`` = the last N bytes)."""
         with self.db.session() as s:
-            image: Image = self.load(s, ctx, image_id,  # type: ignore[assignment]
-                                     "image:download_image").image  # type: ignore[attr-defined]
+            image = self.load(s, ctx, image_id, "image:download_image").image
         if image.status == "deactivated" and not ctx.is_admin:
             raise errors.Forbidden("The requested image has been deactivated. Image data "
                                    "download is forbidden.")
@@ -172,8 +172,7 @@ class ImageData:
         if store is None or not store.read_only:
             raise errors.InvalidInput(f"Invalid location: {url}")
         with self.db.session() as s:
-            image: Image = self.load(s, ctx, image_id,  # type: ignore[assignment]
-                                     "image:set_image_location").image  # type: ignore[attr-defined]
+            image = self.load(s, ctx, image_id, "image:set_image_location").image
             if image.status != "queued":
                 raise errors.Conflict("Locations can be set only on queued images.")
         size = store.size(url)
@@ -181,7 +180,10 @@ class ImageData:
             raise errors.PayloadTooLarge("The image at that location is too large.")
         hashes = _hash_stream(store.get(url))
         with self.db.session() as s:
-            image = s.get(Image, image_id)  # type: ignore[assignment]
+            stored = s.get(Image, image_id)
+            if stored is None:
+                raise errors.NotFound(f"No image found with ID {image_id}")
+            image = stored
             image.status, image.store, image.location, image.size = "active", store.id, url, size
             image.checksum, image.os_hash_algo, image.os_hash_value = hashes
             image.updated_at = utcnow()

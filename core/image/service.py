@@ -4,7 +4,6 @@ core.image.members."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -20,15 +19,7 @@ from core.image.data import ImageData
 from core.image.members import MemberService
 from core.image.models import Image, ImageMember, new_image_id
 from core.image.stores import ImageStore, ObjectMissing, store_for_location
-from core.image.visibility import can_see
-
-
-@dataclass
-class ImageView:
-    """An image as the caller may see it (with the caller's member status)."""
-
-    image: Image
-    member_status: str | None = None
+from core.image.visibility import ImageView, can_see
 
 
 def image_target(image: Image, ctx: RequestContext, member: bool = False) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import and_, or_, select
 from sqlalchemy.sql import ColumnElement
 
@@ -9,6 +11,14 @@ from core.context import RequestContext
 from core.image.models import Image, ImageMember
 
 VISIBILITIES = ("public", "private", "shared", "community")
+
+
+@dataclass
+class ImageView:
+    """An image as the caller may see it (with the caller's member status)."""
+
+    image: Image
+    member_status: str | None = None
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
 
 
