@@ -1,0 +1,7 @@
+"""The message bus: RPC (call, cast, fanout) and notifications over kombu."""
+
+from core.messaging.bus import Bus
+from core.messaging.dedup import SeenMessages
+from core.messaging.errors import MessagingTimeout, RemoteError
+
+__all__ = ["Bus", "MessagingTimeout", "RemoteError", "SeenMessages"]

@@ -1,0 +1,185 @@
+"""The message bus: request/reply calls, casts, fanouts and notifications.
+
+Every message is a JSON envelope::
+
+    {"id": "<uuid hex>", "method": "...", "payload": {...},
+     "reply_to": "<queue>" (calls only), "deadline": <epoch seconds> (calls only)}
+
+``id`` is unique per message so idempotent handlers can drop duplicates (see
+``core.messaging.dedup``). A server acknowledges a message only after its
+handler has finished, with a prefetch of one, so on RabbitMQ a message whose
+worker dies is redelivered to another (at-least-once). Publishing retries with
+backoff across lost connections; on RabbitMQ publishes are confirmed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from kombu import Connection, Consumer, Producer, Queue
+from kombu.message import Message
+
+from core.messaging import transports
+from core.messaging.errors import MessagingTimeout, RemoteError
+
+# Reconnect with backoff: 0.1 s, then +0.5 s per attempt up to 5 s, ten attempts.
+RETRY_POLICY = {"max_retries": 10, "interval_start": 0.1, "interval_step": 0.5, "interval_max": 5}
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Publisher:
+    """One lazily opened connection for publishing, shared by threads under a lock."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._template = connection
+        self._connection: Connection | None = None
+        self._producer: Producer | None = None
+        self._lock = threading.Lock()
+
+    def publish(self, body: dict, queue: Queue, declare: list | None = None) -> None:
+        """Publish so that ``queue`` gets ``body``; declares ``queue`` unless told what."""
+        with self._lock:
+            if self._connection is None:
+                self._connection = self._template.clone()
+                self._connection.ensure_connection(**RETRY_POLICY)
+                self._producer = self._connection.Producer(serializer="json")
+            assert self._producer is not None
+            self._producer.publish(
+                body,
+                **transports.target(queue),
+                declare=[queue] if declare is None else declare,
+                delivery_mode=2,
+                retry=True,
+                retry_policy=RETRY_POLICY,
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.release()
+            self._connection = self._producer = None
+
+
+class Bus:
+    """Messaging over one transport URL; ``namespace`` prefixes every queue name."""
+
+    def __init__(self, url: str, namespace: str = "nimbus") -> None:
+        self.url = url
+        self.namespace = namespace
+        self.connection = transports.connect(url)
+        self.amqp = transports.is_amqp(url)
+        self.routes = transports.Routes(namespace, self.amqp)
+        self.publisher = Publisher(self.connection)
+
+    # -- sending --------------------------------------------------------
+
+    def call(self, topic: str, method: str, payload: dict, timeout: float = 30.0,
+             server: str | None = None) -> Any:
+        """Run ``method`` on one server of ``topic`` (or on ``server``) and return its reply.
+
+        Raises ``MessagingTimeout`` when no reply comes within ``timeout`` seconds and
+        ``RemoteError`` when the remote method raised.
+        """
+        call_id = new_id()
+        deadline = time.time() + timeout
+        reply_queue = self.routes.reply_queue(call_id)
+        replies: list[dict] = []
+
+        def on_reply(body: dict, message: Message) -> None:
+            message.ack()
+            if body.get("correlation_id") == call_id:
+                replies.append(body)
+
+        # A connection per call keeps calls from different threads apart.
+        with self.connection.clone() as conn:
+            conn.ensure_connection(**RETRY_POLICY)
+            channel = conn.channel()
+            try:
+                with Consumer(channel, [reply_queue], callbacks=[on_reply], accept=["json"]):
+                    self.publisher.publish(
+                        {"id": call_id, "method": method, "payload": payload,
+                         "reply_to": reply_queue.name, "deadline": deadline},
+                        self._rpc_queue(topic, server),
+                    )
+                    while not replies:
+                        remaining = deadline - time.time()
+                        if remaining <= 0:
+                            raise MessagingTimeout(
+                                f"no reply to {topic}.{method} within {timeout} s",
+                                topic=topic, method=method)
+                        try:
+                            conn.drain_events(timeout=min(remaining, 1.0))
+                        except TimeoutError:
+                            pass
+            finally:
+                if not self.amqp:  # exclusive queues vanish with the connection
+                    transports.delete_virtual_queue(channel, reply_queue.name)
+                channel.close()
+        reply = replies[0]
+        if "error" in reply:
+            raise RemoteError(reply["error"]["type"], reply["error"]["message"])
+        return reply.get("result")
+
+    def cast(self, topic: str, method: str, payload: dict, server: str | None = None) -> None:
+        """Queue ``method`` for one server of ``topic`` (or ``server``); no reply.
+
+        The topic queue is durable: a cast waits there until a server takes it.
+        """
+        self.publisher.publish(self._envelope(method, payload), self._rpc_queue(topic, server))
+
+    def fanout(self, topic: str, method: str, payload: dict) -> None:
+        """Deliver ``method`` to every server currently serving ``topic``."""
+        body = self._envelope(method, payload)
+        if self.amqp:
+            exchange = self.routes.fanout_exchange(topic)
+            # Only the exchange is declared: with no server bound, the fanout reaches nobody.
+            self.publisher.publish(body, Queue("", exchange, routing_key=""), declare=[exchange])
+            return
+        with self.connection.clone() as conn:
+            conn.ensure_connection(**RETRY_POLICY)
+            names = transports.virtual_queue_names(conn.default_channel, self.routes.fanout_prefix(topic))
+        for name in names:
+            self.publisher.publish(body, Queue(name, routing_key=name), declare=[])
+
+    def notify(self, event_type: str, payload: dict, priority: str = "info") -> None:
+        """Publish a notification (e.g. ``compute.instance.create.end``)."""
+        body = {"id": new_id(), "event_type": event_type, "payload": payload,
+                "timestamp": time.time(), "priority": priority}
+        self.publisher.publish(body, self.routes.notifications_queue(priority))
+
+    # -- receiving ------------------------------------------------------
+
+    def serve(self, topic: str, server_name: str, endpoints: object,
+              dedup: Any = None) -> Any:
+        """A server (``start()`` / ``stop()``) running ``endpoints.<method>(**payload)``."""
+        from core.messaging.server import RpcServer
+
+        return RpcServer(self, topic, server_name, endpoints, dedup=dedup)
+
+    def listen_notifications(self, handler: Callable[[str, dict], None],
+                             priority: str = "info") -> Any:
+        """A listener (``start()`` / ``stop()``) calling ``handler(event_type, payload)``."""
+        from core.messaging.server import NotificationListener
+
+        return NotificationListener(self, handler, priority)
+
+    def close(self) -> None:
+        self.publisher.close()
+
+    # -- helpers --------------------------------------------------------
+
+    def _rpc_queue(self, topic: str, server: str | None) -> Queue:
+        if server:
+            return self.routes.server_queue(topic, server)
+        return self.routes.topic_queue(topic)
+
+    @staticmethod
+    def _envelope(method: str, payload: dict) -> dict:
+        return {"id": new_id(), "method": method, "payload": payload}

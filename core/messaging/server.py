@@ -1,0 +1,155 @@
+"""Servers that consume from the bus in a thread: RPC servers and notification listeners."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from kombu import Consumer, Queue
+from kombu.message import Message
+from kombu.mixins import ConsumerMixin
+
+from core.messaging import transports
+from core.messaging.dedup import SeenMessages
+
+if TYPE_CHECKING:
+    from core.messaging.bus import Bus
+
+log = logging.getLogger(__name__)
+
+# How often the consumer loop wakes up to notice stop(); also bounds stop()'s latency.
+WAKE_INTERVAL = 0.1
+
+
+class _ConsumerThread(ConsumerMixin):
+    """Consumes ``queues()`` in a daemon thread; reconnects with backoff (ConsumerMixin)."""
+
+    name = "consumer"
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self.connection = bus.connection
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def queues(self) -> list[Queue]:
+        raise NotImplementedError
+
+    def handle(self, body: dict, message: Message) -> None:
+        raise NotImplementedError
+
+    def get_consumers(self, consumer_cls: Any, channel: Any) -> list[Consumer]:
+        # Prefetch 1: a message is only taken when the previous one is done,
+        # so a dead worker holds at most one, which the broker redelivers.
+        return [consumer_cls(queues=self.queues(), callbacks=[self._on_message],
+                             accept=["json"], prefetch_count=1)]
+
+    def on_consume_ready(self, connection: Any, channel: Any, consumers: Any, **kw: Any) -> None:
+        self._ready.set()
+
+    def on_connection_error(self, exc: Exception, interval: float) -> None:
+        log.warning("%s: bus connection failed (%s); retrying in %.1f s", self.name, exc, interval)
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start consuming; returns once the queues are declared and consumed."""
+        self.should_stop = False
+        self._thread = threading.Thread(target=self.run, kwargs={"safety_interval": WAKE_INTERVAL},
+                                        name=self.name, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError(f"{self.name} did not start within {timeout} s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the message in hand (if any) is handled and acknowledged."""
+        self.should_stop = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._ready.clear()
+        self.on_stopped()
+
+    def on_stopped(self) -> None:
+        pass
+
+    def _on_message(self, body: dict, message: Message) -> None:
+        try:
+            self.handle(body, message)
+        except Exception:
+            log.exception("%s: failed to handle a message", self.name)
+        # Acknowledge only now, after the handler (and its reply) finished.
+        message.ack()
+
+
+class RpcServer(_ConsumerThread):
+    """Dispatches ``method`` to ``endpoints.<method>(**payload)``.
+
+    Takes messages from the topic's shared queue, its own server queue and its
+    fanout queue. Method names starting with "_" are never dispatched.
+    """
+
+    def __init__(self, bus: Bus, topic: str, server_name: str, endpoints: object,
+                 dedup: SeenMessages | None = None) -> None:
+        super().__init__(bus)
+        self.topic = topic
+        self.server_name = server_name
+        self.endpoints = endpoints
+        self.dedup = dedup
+        self.name = f"rpc-{topic}-{server_name}"
+
+    def queues(self) -> list[Queue]:
+        routes = self.bus.routes
+        return [routes.topic_queue(self.topic),
+                routes.server_queue(self.topic, self.server_name),
+                routes.fanout_queue(self.topic, self.server_name)]
+
+    def handle(self, body: dict, message: Message) -> None:
+        if self.dedup is not None and not self.dedup.first_time(body["id"]):
+            log.info("%s: dropping duplicate message %s", self.name, body["id"])
+            return
+        deadline = body.get("deadline")
+        if deadline is not None and time.time() > deadline:
+            log.info("%s: dropping expired call %s", self.name, body["id"])
+            return
+        reply: dict[str, Any] = {"correlation_id": body["id"]}
+        try:
+            reply["result"] = self._dispatch(body["method"], body.get("payload") or {})
+        except Exception as exc:
+            if not body.get("reply_to"):
+                raise
+            reply["error"] = {"type": type(exc).__name__, "message": str(exc)}
+        reply_to = body.get("reply_to")
+        if reply_to:
+            reply["id"] = body["id"] + ".reply"
+            self.bus.publisher.publish(reply, Queue(reply_to, routing_key=reply_to), declare=[])
+
+    def _dispatch(self, method: str, payload: dict) -> Any:
+        handler = None if method.startswith("_") else getattr(self.endpoints, method, None)
+        if not callable(handler):
+            raise AttributeError(f"{self.topic} has no method {method!r}")
+        return handler(**payload)
+
+    def on_stopped(self) -> None:
+        if self.bus.amqp:
+            return  # the fanout queue is auto-delete
+        with self.bus.connection.clone() as conn:
+            name = self.bus.routes.fanout_queue(self.topic, self.server_name).name
+            transports.delete_virtual_queue(conn.default_channel, name)
+
+
+class NotificationListener(_ConsumerThread):
+    """Calls ``handler(event_type, payload)`` for each notification of one priority."""
+
+    def __init__(self, bus: Bus, handler: Callable[[str, dict], None], priority: str) -> None:
+        super().__init__(bus)
+        self.handler = handler
+        self.priority = priority
+        self.name = f"notifications-{priority}"
+
+    def queues(self) -> list[Queue]:
+        return [self.bus.routes.notifications_queue(self.priority)]
+
+    def handle(self, body: dict, message: Message) -> None:
+        self.handler(body["event_type"], body["payload"])

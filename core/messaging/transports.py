@@ -1,0 +1,136 @@
+"""Building kombu connections and naming routes for each kind of transport.
+
+Three transports share one protocol:
+
+- ``memory://``: in-process, for the all-in-one server and tests.
+- ``sqla+<database URL>``: kombu's SQLAlchemy transport, a broker-less fallback
+  for several processes on one database.
+- ``amqp://`` (or ``pyamqp://``): RabbitMQ, for scale-out.
+
+kombu's virtual transports (memory, sqla) keep exchange bindings in the memory
+of one connection, so other processes never see them: everything is routed
+through the default exchange by queue name there. They also poll, once a second
+by default; we poll every ``POLL_INTERVAL`` seconds so a call takes milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Connection, Exchange, Queue
+from kombu.transport.sqlalchemy import Transport as SqlaTransport
+
+POLL_INTERVAL = 0.05
+
+
+class FastPollingSqlaTransport(SqlaTransport):
+    """kombu's SQLAlchemy transport polling every ``POLL_INTERVAL`` seconds.
+
+    Its transport options all go to ``create_engine``, so the polling interval
+    cannot be passed as an option; a subclass sets it instead.
+    """
+
+    polling_interval = POLL_INTERVAL
+
+
+def is_amqp(url: str) -> bool:
+    return url.split("://", 1)[0] in ("amqp", "pyamqp", "amqps")
+
+
+def connect(url: str) -> Connection:
+    """A (lazy) kombu connection for a transport URL."""
+    scheme = url.split("://", 1)[0]
+    if scheme.startswith("sqla+"):
+        # No "sqla+" prefix left in the URL, or kombu would pick its own class.
+        return Connection(url[len("sqla+") :], transport=FastPollingSqlaTransport)
+    if scheme == "memory":
+        return Connection(url, transport_options={"polling_interval": POLL_INTERVAL})
+    if is_amqp(url):
+        # Confirms: a publish returns once the broker has the message, so a
+        # dropped connection is retried instead of silently losing it.
+        return Connection(url, transport_options={"confirm_publish": True})
+    raise ValueError(f"unsupported message transport: {url!r}")
+
+
+class Routes:
+    """Queue and exchange names for one namespace on one transport."""
+
+    def __init__(self, namespace: str, amqp: bool) -> None:
+        self.namespace = namespace
+        self.amqp = amqp
+
+    def topic_queue(self, topic: str) -> Queue:
+        """Shared by every server of a topic: each message goes to one of them."""
+        return self._durable(f"{self.namespace}.rpc.{topic}")
+
+    def server_queue(self, topic: str, server: str) -> Queue:
+        """One server's own queue, for calls and casts addressed to it."""
+        return self._durable(f"{self.namespace}.rpc.{topic}.server.{server}")
+
+    def fanout_prefix(self, topic: str) -> str:
+        return f"{self.namespace}.rpc.{topic}.fanout."
+
+    def fanout_exchange(self, topic: str) -> Exchange:
+        return Exchange(f"{self.namespace}.rpc.{topic}.fanout", type="fanout", durable=True)
+
+    def fanout_queue(self, topic: str, server: str) -> Queue:
+        """A server's copy of every fanout; it goes away with the server."""
+        name = self.fanout_prefix(topic) + server
+        if self.amqp:
+            return Queue(name, self.fanout_exchange(topic), durable=False, auto_delete=True)
+        return Queue(name, Exchange(""), routing_key=name)
+
+    def reply_queue(self, call_id: str) -> Queue:
+        name = f"{self.namespace}.reply.{call_id}"
+        if self.amqp:
+            return Queue(name, Exchange(""), routing_key=name, exclusive=True, auto_delete=True)
+        return Queue(name, Exchange(""), routing_key=name)
+
+    def notifications_queue(self, priority: str = "info") -> Queue:
+        name = f"{self.namespace}.notifications.{priority}"
+        if self.amqp:
+            exchange = Exchange(f"{self.namespace}.notifications", type="topic", durable=True)
+            return Queue(name, exchange, routing_key=priority, durable=True)
+        return Queue(name, Exchange(""), routing_key=name)
+
+    def _durable(self, name: str) -> Queue:
+        return Queue(name, Exchange(""), routing_key=name, durable=True, auto_delete=False)
+
+
+def target(queue: Queue) -> dict[str, Any]:
+    """Where to publish so that ``queue`` receives the message."""
+    return {"exchange": queue.exchange, "routing_key": queue.routing_key}
+
+
+def virtual_queue_names(channel: Any, prefix: str) -> list[str]:
+    """Queues whose name starts with ``prefix`` on a virtual transport.
+
+    This is how a fanout finds its servers without shared exchange bindings.
+    """
+    if hasattr(channel, "queue_cls"):  # SQLAlchemy: the queue table, shared by processes
+        session = channel.session
+        try:
+            names = [row[0] for row in session.query(channel.queue_cls.name)]
+        finally:
+            session.commit()
+    else:  # memory: one dict for the whole process
+        names = list(channel.queues)
+    return sorted(n for n in names if n.startswith(prefix))
+
+
+def delete_virtual_queue(channel: Any, name: str) -> None:
+    """Remove a queue and its messages on a virtual transport."""
+    if hasattr(channel, "queue_cls"):
+        session = channel.session
+        try:
+            for queue in session.query(channel.queue_cls).filter(channel.queue_cls.name == name):
+                session.query(channel.message_cls).filter(
+                    channel.message_cls.queue_id == queue.id
+                ).delete(synchronize_session=False)
+                session.delete(queue)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+    else:
+        channel.queues.pop(name, None)
