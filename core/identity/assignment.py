@@ -33,7 +33,7 @@ _DIRECT_ROLE_IDS = select(Assignment.role_id).where(
         Assignment.actor_id.in_(select(GroupMembership.group_id)
                                 .where(GroupMembership.user_id == bindparam("user_id"))))
 ).distinct()
-_IMPLIED_EDGES = select(ImpliedRole.prior_role_id, ImpliedRole.implied_role_id)
+IMPLIED_EDGES = select(ImpliedRole.prior_role_id, ImpliedRole.implied_role_id)
 
 
 def role_target(r: Role) -> dict:
@@ -165,7 +165,7 @@ class AssignmentService:
     def _implied_closure(s: Session, role_ids: list[str]) -> list[str]:
         """``role_ids`` plus every role they imply, transitively, in a stable order."""
         edges: dict[str, list[str]] = {}
-        for prior, implied in s.execute(_IMPLIED_EDGES):
+        for prior, implied in s.execute(IMPLIED_EDGES):
             edges.setdefault(prior, []).append(implied)
         seen: list[str] = []
         stack = list(reversed(role_ids))

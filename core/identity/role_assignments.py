@@ -8,14 +8,13 @@ from sqlalchemy.orm import Session
 from core import errors
 from core.context import RequestContext
 from core.db import Database
-from core.identity.assignment import AssignmentService, RoleAssignment
+from core.identity.assignment import IMPLIED_EDGES, AssignmentService, RoleAssignment
 from core.identity.common import PolicyEnforcer, target
 from core.identity.models import (
     Assignment,
     Domain,
     Group,
     GroupMembership,
-    ImpliedRole,
     Project,
     Role,
     User,
@@ -103,8 +102,8 @@ class RoleAssignmentLister:
     @staticmethod
     def _expand_implied(s: Session, rows: list[RoleAssignment]) -> list[RoleAssignment]:
         edges: dict[str, list[str]] = {}
-        for e in s.scalars(select(ImpliedRole)):
-            edges.setdefault(e.prior_role_id, []).append(e.implied_role_id)
+        for prior, implied in s.execute(IMPLIED_EDGES):
+            edges.setdefault(prior, []).append(implied)
         out = []
         for r in rows:
             out.append(r)

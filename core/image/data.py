@@ -19,7 +19,8 @@ from core.db import Database
 from core.db.base import utcnow
 from core.identity.common import PolicyEnforcer
 from core.image.models import Image
-from core.image.stores import ImageStore, ObjectMissing, ReadOnlyStore, store_for_location
+from core.image.stores import ImageStore, ReadOnlyStore, store_for_location
+from core.image.stores.hashing import HashingReader
 from core.image.visibility import ImageView
 
 log = logging.getLogger(__name__)
@@ -175,17 +176,20 @@ class ImageData:
             image = self.load(s, ctx, image_id, "image:set_image_location").image
             if image.status != "queued":
                 raise errors.Conflict("Locations can be set only on queued images.")
-        size = store.size(url)
-        if size > self.size_cap:
+        if store.size(url) > self.size_cap:  # refuse before reading the data
             raise errors.PayloadTooLarge("The image at that location is too large.")
-        hashes = _hash_stream(store.get(url))
+        # One pass over the data: its size, MD5 and SHA-512, as an upload has.
+        reader = HashingReader(store.get(url), max_size=self.size_cap)
+        for _ in reader:
+            pass
         with self.db.session() as s:
             stored = s.get(Image, image_id)
             if stored is None:
                 raise errors.NotFound(f"No image found with ID {image_id}")
             image = stored
-            image.status, image.store, image.location, image.size = "active", store.id, url, size
-            image.checksum, image.os_hash_algo, image.os_hash_value = hashes
+            image.status, image.store, image.location = "active", store.id, url
+            image.size, image.checksum = reader.size, reader.checksum
+            image.os_hash_algo, image.os_hash_value = "sha512", reader.hash_value
             image.updated_at = utcnow()
             return image
 
@@ -218,15 +222,3 @@ class ImageData:
 
         threading.Thread(target=run, name=f"import-{image_id}", daemon=True).start()
 
-
-def _hash_stream(chunks: Iterable[bytes]) -> tuple[str, str, str]:
-    import hashlib
-
-    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha512()
-    try:
-        for chunk in chunks:
-            md5.update(chunk)
-            sha.update(chunk)
-    except ObjectMissing:
-        raise errors.InvalidInput("Nothing could be read from that location.") from None
-    return md5.hexdigest(), "sha512", sha.hexdigest()
