@@ -46,6 +46,8 @@ lint: venv-dev
 bench: venv-dev
 	$(PY) -m bench.identity
 	$(PY) -m bench.image
+	$(PY) -m bench.scheduler
+	$(PY) -m bench.compute
 
 clean:
 	rm -rf $(VENV) .pytest_cache

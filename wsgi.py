@@ -1,8 +1,13 @@
 """The application object for gunicorn: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 
 connexion 3 is ASGI, so gunicorn runs it with uvicorn workers (see
-gunicorn.conf.py and the README for why).
+gunicorn.conf.py and the README for why). With ``NIMBUS_RUN_CONTROL_PLANE``
+(the all-in-one default) the worker also runs the conductor, the scheduler and
+the simulated compute hosts as threads; that needs a single worker when the
+message bus is in-process (``memory://``).
 """
+
+import atexit
 
 from core.log import configure_logging
 from core.settings import load_settings
@@ -11,3 +16,10 @@ from gateway.app import create_app
 settings = load_settings()
 configure_logging(settings.log_level)
 app = create_app(settings)
+
+if settings.run_control_plane:
+    from core.control_plane import ControlPlane
+
+    services = app.services  # type: ignore[attr-defined]
+    control_plane = ControlPlane(settings, services.db, services.bus, services.images).start()
+    atexit.register(control_plane.stop)

@@ -13,8 +13,18 @@ class ApiService:
 
     type: str
     name: str
-    path: str  # appended to the public URL
+    path: str  # appended to the public URL: the catalog's endpoint
+    mount: str = ""  # where the gateway mounts the API, when that is not ``path``
+
+    @property
+    def mount_path(self) -> str:
+        return self.mount or self.path
 
 
 SERVED_APIS = (ApiService("identity", "keystone", "/identity"),
-               ApiService("image", "glance", "/image"))
+               ApiService("image", "glance", "/image"),
+               # Nova's catalog entry names the version: clients discover from it
+               # (GET /compute/v2.1) and call /compute/v2.1/...
+               ApiService("compute", "nova", "/compute/v2.1", mount="/compute"),
+               # The EC2 Query API, typed "ec2" as devstack's ec2-api plugin registers it.
+               ApiService("ec2", "ec2", "/ec2/", mount="/ec2"))

@@ -28,3 +28,5 @@ def configure_logging(level: str = "INFO") -> None:
     # uvicorn's access log prints query strings (presigned signatures live
     # there); ours prints method, path and status only.
     logging.getLogger("uvicorn.access").disabled = True
+    # kombu logs every consumer's (re)connection at INFO: dozens per process.
+    logging.getLogger("kombu.mixins").setLevel(logging.WARNING)

@@ -30,6 +30,7 @@ def cmd_migrate(settings: Settings) -> None:
 
 def cmd_bootstrap(settings: Settings, quiet: bool = False) -> None:
     from core.apis import SERVED_APIS
+    from core.compute.bootstrap import ensure_default_flavors
     from core.identity.bootstrap import bootstrap
     from core.identity.service import IdentityService
     from core.image.bootstrap import ensure_default_image
@@ -46,6 +47,7 @@ def cmd_bootstrap(settings: Settings, quiet: bool = False) -> None:
     images = ImageService(db, policy, build_stores(settings), settings.image_default_store,
                           settings.image_size_cap, settings.image_project_quota)
     ensure_default_image(images, result.admin_context)
+    ensure_default_flavors(db)
     db.dispose()
     if not quiet:
         print_welcome(settings, result)
@@ -59,6 +61,8 @@ Nimbus is ready.
 
   Identity (Keystone v3)  {public}/identity
   Image (Glance v2)       {public}/image
+  Compute (Nova v2.1)     {public}/compute/v2.1
+  EC2 (Query API)         {public}/ec2/
 
   admin password          {result.admin_password}   (stored in {data}/admin-password)
   demo password           {result.demo_password}   (stored in {data}/demo-password)
@@ -68,10 +72,11 @@ Use it with the OpenStack clients:
   export OS_CLIENT_CONFIG_FILE={result.clouds_yaml}
   openstack --os-cloud admin project list
   openstack --os-cloud demo token issue
+  openstack --os-cloud demo server create --flavor m1.tiny --image nimbus-tiny --wait vm1
 
-Use it with the AWS CLI (EC2 endpoint {public}/ec2/ once the EC2 API is served):
+Use it with the AWS CLI or boto3 (endpoint {public}/ec2/, region {settings.region}):
   export AWS_CONFIG_FILE={result.aws_config} AWS_SHARED_CREDENTIALS_FILE={result.aws_credentials}
-  aws --profile demo ec2 describe-instances
+  aws --profile demo ec2 describe-availability-zones
 """, flush=True)
 
 

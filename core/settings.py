@@ -81,6 +81,60 @@ class Settings:
                                       default="nimbus-images")
     image_swift_segment_size: int = _doc("Swift segment size for large images (static large "
                                          "objects), in bytes.", default=200 << 20)
+    # ---- compute ----
+    compute_hosts: int = _doc("Simulated compute hosts the all-in-one process runs (0: none; "
+                              "run `python -m core.agent` processes instead).", default=4)
+    compute_host_vcpus: int = _doc("vCPUs of each simulated all-in-one host.", default=16)
+    compute_host_memory_mb: int = _doc("RAM (MiB) of each simulated all-in-one host.",
+                                       default=65536)
+    compute_host_disk_gb: int = _doc("Disk (GiB) of each simulated all-in-one host.",
+                                     default=1000)
+    default_availability_zone: str = _doc("Availability zone of hosts that name none.",
+                                          default="nova")
+    run_control_plane: bool = _doc("Run the conductor, scheduler and simulated hosts inside "
+                                   "the API process (all-in-one). Turn off when they run as "
+                                   "their own processes.", default=True)
+    driver_operation_time: float = _doc("Seconds each simulated hypervisor operation takes.",
+                                        default=0.0)
+    driver_failure_rate: float = _doc("Probability (0-1) that a simulated spawn fails.",
+                                      default=0.0)
+    report_interval: float = _doc("Seconds between a compute agent's heartbeats.",
+                                  default=10.0)
+    service_down_time: float = _doc("Seconds without a heartbeat after which a compute host "
+                                    "is down and gets no new instances.", default=60.0)
+    scheduler_filters: str = _doc(
+        "Enabled scheduler filters, in order, comma-separated.",
+        default="ComputeFilter,AvailabilityZoneFilter,RamFilter,CoreFilter,DiskFilter,"
+                "ImagePropertiesFilter,ComputeCapabilitiesFilter,ServerGroupAffinityFilter,"
+                "ServerGroupAntiAffinityFilter,SameHostFilter,DifferentHostFilter,"
+                "NumInstancesFilter")
+    scheduler_weighers: str = _doc(
+        "Enabled weighers with their multipliers, comma-separated NAME:MULTIPLIER (a negative "
+        "multiplier stacks, a positive one spreads).",
+        default="RAMWeigher:1.0,CPUWeigher:1.0,DiskWeigher:1.0,NumInstancesWeigher:0.0,"
+                "BuildFailureWeigher:1000000.0")
+    host_subset_size: int = _doc("The scheduler picks at random among this many best hosts.",
+                                 default=1)
+    max_attempts: int = _doc("Hosts tried per instance build (1 disables rescheduling).",
+                             default=3)
+    max_instances_per_host: int = _doc("NumInstancesFilter's limit.", default=50)
+    cpu_allocation_ratio: float = _doc("vCPU overcommit ratio.", default=4.0)
+    ram_allocation_ratio: float = _doc("RAM overcommit ratio.", default=1.0)
+    disk_allocation_ratio: float = _doc("Disk overcommit ratio.", default=1.0)
+    quota_instances: int = _doc("Default instances quota per project (-1: unlimited).",
+                                default=10)
+    quota_cores: int = _doc("Default vCPU quota per project.", default=20)
+    quota_ram: int = _doc("Default RAM quota per project (MiB).", default=51200)
+    quota_key_pairs: int = _doc("Default key pairs per user.", default=100)
+    quota_server_groups: int = _doc("Default server groups per project.", default=10)
+    quota_server_group_members: int = _doc("Default members per server group.", default=10)
+    quota_metadata_items: int = _doc("Metadata items per server.", default=128)
+    fixed_range: str = _doc("CIDR instances take their fixed addresses from.",
+                            default="10.0.0.0/22")
+    network_name: str = _doc("Name of the network instances' fixed addresses are listed "
+                             "under (`public` lets openstacksdk use them without Neutron).",
+                             default="public")
+    max_limit: int = _doc("Largest page a compute list returns.", default=1000)
     validate_responses: bool = _doc("Validate every response against the OpenAPI spec "
                                     "(tests turn this on).", default=False)
     log_level: str = _doc("Root log level.", default="INFO")
@@ -118,6 +172,19 @@ class Settings:
     def effective_policy_file(self) -> Path:
         return self.policy_file or self.data_dir / "policy.yaml"
 
+    @property
+    def enabled_filters(self) -> tuple[str, ...]:
+        return tuple(f.strip() for f in self.scheduler_filters.split(",") if f.strip())
+
+    @property
+    def weigher_multipliers(self) -> tuple[tuple[str, float], ...]:
+        out = []
+        for item in self.scheduler_weighers.split(","):
+            if item.strip():
+                name, _, mult = item.strip().partition(":")
+                out.append((name, float(mult or 1.0)))
+        return tuple(out)
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
@@ -132,6 +199,11 @@ def _convert(name: str, typ: Any, raw: Any) -> Any:
         if text.lower() in ("0", "false", "no", "off", ""):
             return False
         raise ValueError(f"{ENV_PREFIX}{name.upper()}: not a boolean: {text!r}")
+    if typ in (float, "float"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()}: not a number: {text!r}") from None
     if typ in (int, "int"):
         try:
             return int(raw)
@@ -180,6 +252,10 @@ def _validate(s: Settings) -> None:
     unknown = set(s.enabled_image_stores) - {"file", "s3", "swift", "http"}
     if unknown:
         raise ValueError(f"unknown image stores: {sorted(unknown)}")
+    if not 0.0 <= s.driver_failure_rate <= 1.0:
+        raise ValueError("driver_failure_rate must be between 0 and 1")
+    if s.max_attempts < 1 or s.host_subset_size < 1:
+        raise ValueError("max_attempts and host_subset_size must be at least 1")
     if s.image_default_store not in s.enabled_image_stores:
         raise ValueError(f"image_default_store {s.image_default_store!r} is not enabled")
 

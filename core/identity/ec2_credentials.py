@@ -137,6 +137,13 @@ class Ec2CredentialService:
         cred = self.resolve(str(creds["access"]))
         verify(request, cred.secret, now=now or utcnow(), ttl_seconds=self.auth_ttl,
                expected_signature=creds.get("signature") or None)
+        return self.token_for(cred)
+
+    def token_for(self, cred: Ec2Credential) -> Token:
+        """A token scoped to the credential's project, for a request whose
+        signature has been verified with the credential's secret (here or by
+        the EC2 Query API edge). Unauthorized if the user or project is gone
+        or disabled, or the user has no role on the project."""
         with self.db.session() as s:
             user = s.get(User, cred.user_id)
             project = s.get(Project, cred.project_id)

@@ -21,7 +21,11 @@ class MemberService:
         self.policy = policy
         self.load = load  # ImageService.load: visibility + policy
 
-    def add(self, ctx: RequestContext, image_id: str, member_id: str) -> ImageMember:
+    def add(self, ctx: RequestContext, image_id: str, member_id: str,
+            accepted: bool = False) -> ImageMember:
+        """Share the image with ``member_id``, pending its acceptance; or, with
+        ``accepted``, accepted already (EC2's launch permissions have no accept
+        step: the owner's grant is the whole of it)."""
         with self.db.session() as s:
             image: Image = self.load(s, ctx, image_id, "image:add_member").image
             if image.owner != ctx.project_id and not ctx.is_admin:
@@ -37,7 +41,8 @@ class MemberService:
             if count >= MAX_MEMBERS:
                 raise errors.PayloadTooLarge(f"Maximum number of members ({MAX_MEMBERS}) "
                                              "reached.")
-            member = ImageMember(image_id=image_id, member_id=member_id, status="pending")
+            member = ImageMember(image_id=image_id, member_id=member_id,
+                                 status="accepted" if accepted else "pending")
             s.add(member)
             return member
 

@@ -13,6 +13,7 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
+from core.ec2.ids import Kind, forget, mint_new
 from core.identity.common import PolicyEnforcer
 from core.image import listing, patch
 from core.image.data import ImageData
@@ -80,6 +81,9 @@ class ImageService:
             if s.get(Image, image.id) is not None:
                 raise errors.Conflict(f"An image with identifier {image.id} already exists")
             s.add(image)
+            s.flush()
+            # Its EC2 ID (ami-…), so that no EC2 describe has to write.
+            mint_new(s, Kind.IMAGE, [(image.id, owner or "")])
         return image
 
     def show(self, ctx: RequestContext, image_id: str) -> ImageView:
@@ -157,6 +161,7 @@ class ImageService:
         with self.db.session() as s:
             gone = s.get(Image, image_id)
             if gone is not None:
+                forget(s, Kind.IMAGE, [image_id])
                 s.delete(gone)
 
     def _set_status(self, ctx: RequestContext, image_id: str, rule: str, frm: str,

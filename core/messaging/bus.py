@@ -14,6 +14,7 @@ backoff across lost connections; on RabbitMQ publishes are confirmed.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -26,8 +27,14 @@ from kombu.message import Message
 from core.messaging import transports
 from core.messaging.errors import MessagingTimeout, RemoteError
 
+log = logging.getLogger(__name__)
+
 # Reconnect with backoff: 0.1 s, then +0.5 s per attempt up to 5 s, ten attempts.
 RETRY_POLICY = {"max_retries": 10, "interval_start": 0.1, "interval_step": 0.5, "interval_max": 5}
+
+
+# Notifications an in-process bus keeps for a listener that may never come.
+MEMORY_NOTIFICATION_BACKLOG = 10_000
 
 
 def new_id() -> str:
@@ -119,9 +126,14 @@ class Bus:
                         except TimeoutError:
                             pass
             finally:
-                if not self.amqp:  # exclusive queues vanish with the connection
-                    transports.delete_virtual_queue(channel, reply_queue.name)
-                channel.close()
+                # Cleaning up must never cost a reply already in hand.
+                try:
+                    if not self.amqp:  # exclusive queues vanish with the connection
+                        transports.delete_virtual_queue(channel, reply_queue.name)
+                    channel.close()
+                except Exception:  # noqa: BLE001
+                    log.warning("closing the reply channel of %s.%s failed", topic, method,
+                                exc_info=True)
         reply = replies[0]
         if "error" in reply:
             raise RemoteError(reply["error"]["type"], reply["error"]["message"])
@@ -152,7 +164,11 @@ class Bus:
         """Publish a notification (e.g. ``compute.instance.create.end``)."""
         body = {"id": new_id(), "event_type": event_type, "payload": payload,
                 "timestamp": time.time(), "priority": priority}
-        self.publisher.publish(body, self.routes.notifications_queue(priority))
+        queue = self.routes.notifications_queue(priority)
+        self.publisher.publish(body, queue)
+        if self.url.startswith("memory"):
+            # In one process nobody may be listening: keep only the newest ones.
+            transports.trim_memory_queue(queue.name, MEMORY_NOTIFICATION_BACKLOG)
 
     # -- receiving ------------------------------------------------------
 

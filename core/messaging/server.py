@@ -75,6 +75,10 @@ class _ConsumerThread(ConsumerMixin):
         pass
 
     def _on_message(self, body: dict, message: Message) -> None:
+        if (message.delivery_info or {}).get("redelivered"):
+            # Its first consumer died (or dropped its connection) before acknowledging.
+            log.info("%s: redelivered message %s (%s)", self.name, body.get("id"),
+                     body.get("method") or body.get("event_type"))
         try:
             self.handle(body, message)
         except Exception:

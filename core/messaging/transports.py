@@ -15,12 +15,40 @@ by default; we poll every ``POLL_INTERVAL`` seconds so a call takes milliseconds
 
 from __future__ import annotations
 
+from queue import Queue as SimpleQueue
 from typing import Any
 
 from kombu import Connection, Exchange, Queue
+from kombu.transport.memory import Channel as MemoryChannel
+from kombu.transport.memory import Transport as MemoryTransport
 from kombu.transport.sqlalchemy import Transport as SqlaTransport
+from kombu.transport.virtual import Channel as VirtualChannel
 
 POLL_INTERVAL = 0.05
+
+
+class ThreadSafeMemoryChannel(MemoryChannel):
+    """kombu's in-process channel, safe with many threads on one process-wide dict
+    of queues (kombu issue #263).
+
+    kombu's ``close`` iterates that dict while other threads add queues to it
+    ("dictionary changed size during iteration" — a call's reply was then lost);
+    its queue creation is a check-then-set two threads can both pass, each with
+    its own queue object, losing what went into the first.
+    """
+
+    def close(self) -> None:
+        VirtualChannel.close(self)
+
+    def _new_queue(self, queue: str, **kwargs: Any) -> None:
+        self.queues.setdefault(queue, SimpleQueue())
+
+    def _queue_for(self, queue: str) -> Any:
+        return self.queues.setdefault(queue, SimpleQueue())
+
+
+class ThreadSafeMemoryTransport(MemoryTransport):
+    Channel = ThreadSafeMemoryChannel
 
 
 class FastPollingSqlaTransport(SqlaTransport):
@@ -44,7 +72,9 @@ def connect(url: str) -> Connection:
         # No "sqla+" prefix left in the URL, or kombu would pick its own class.
         return Connection(url[len("sqla+") :], transport=FastPollingSqlaTransport)
     if scheme == "memory":
-        return Connection(url, transport_options={"polling_interval": POLL_INTERVAL})
+        # kombu warns about a URL without a host name; the memory transport ignores it.
+        return Connection("memory://localhost/", transport=ThreadSafeMemoryTransport,
+                          transport_options={"polling_interval": POLL_INTERVAL})
     if is_amqp(url):
         # Confirms: a publish returns once the broker has the message, so a
         # dropped connection is retried instead of silently losing it.
@@ -134,3 +164,20 @@ def delete_virtual_queue(channel: Any, name: str) -> None:
             raise
     else:
         channel.queues.pop(name, None)
+
+
+def trim_memory_queue(name: str, max_len: int) -> int:
+    """Drop the oldest messages of an in-process (``memory://``) queue beyond
+    ``max_len``; returns how many went. Nothing else bounds a queue nobody reads
+    (notifications in an all-in-one process) in that process's memory."""
+    from kombu.transport.memory import Channel as MemoryChannel
+
+    queue = MemoryChannel.queues.get(name)
+    dropped = 0
+    while queue is not None and queue.qsize() > max_len:
+        try:
+            queue.get_nowait()
+        except Exception:  # noqa: BLE001 - emptied meanwhile by a consumer
+            break
+        dropped += 1
+    return dropped

@@ -1,8 +1,8 @@
 """The one table mapping errors to OpenStack fault bodies.
 
 Identity answers in Keystone's envelope ``{"error": {"code", "title",
-"message"}}``; the other services (added later) use Nova/Glance style
-``{"<kind>": {"code", "message"}}``.
+"message"}}``; Image in Glance's ``{"code", "title", "message"}``; Compute (paths
+under ``/compute``) in Nova's ``{"<kind>": {"code", "message"}}``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,19 @@ TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not F
           500: "Internal Server Error", 503: "Service Unavailable"}
 
 
+# Nova's fault names by status (nova/api/openstack/wsgi.py, Fault._fault_names);
+# any other status is a "computeFault".
+NOVA_FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden",
+                    404: "itemNotFound", 405: "badMethod", 409: "conflictingRequest",
+                    413: "overLimit", 415: "badMediaType", 429: "overLimit",
+                    501: "notImplemented", 503: "serviceUnavailable"}
+
+
+def nova_fault_body(status: int, message: str) -> dict:
+    """Nova's fault envelope: ``{"itemNotFound": {"code": 404, "message": ...}}``."""
+    return {NOVA_FAULT_NAMES.get(status, "computeFault"): {"code": status, "message": message}}
+
+
 def status_of(exc: errors.CoreError) -> int:
     for cls, status in STATUS:
         if isinstance(exc, cls):
@@ -60,9 +73,12 @@ class FaultRenderer:
                  headers: dict[str, str] | None = None) -> ConnexionResponse:
         headers = dict(headers or {})
         title = TITLES.get(status, "Error")
-        if request.url.path.startswith("/image"):
+        path = request.url.path
+        if path.startswith("/image"):
             # Glance's JSON errors (webob's format)
             body: dict = {"code": f"{status} {title}", "title": title, "message": message}
+        elif path == "/compute" or path.startswith("/compute/"):
+            body = nova_fault_body(status, message)
         else:
             body = {"error": {"code": status, "title": title, "message": message}}
         if status == 401:

@@ -94,6 +94,14 @@ class Server:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
+    def errors_since(self, offset: int = 0) -> list[str]:
+        """Log lines after ``offset`` that report an unexpected server error: a 500
+        answer or the record of the exception behind it. Warnings that carry a
+        traceback on purpose (a failed image import) and deliberate 503s (a store
+        that is down) do not count: other tests sharing the server cause them."""
+        return [line for line in self.log_text()[offset:].splitlines()
+                if '"status": 500' in line or '"msg": "unexpected error"' in line]
+
 
 def make_server(data_dir: Path, port: int | None = None, public_url: str | None = None,
                 **settings: str) -> Server:

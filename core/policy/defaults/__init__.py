@@ -15,6 +15,7 @@ _MODULES = (
     "base",
     "identity",
     "image",
+    "compute",
 )
 
 

@@ -113,3 +113,27 @@ def test_seen_messages_drops_duplicates_and_stays_bounded():
     assert not seen.first_time("a")
     assert seen.first_time("c")  # evicts "b", the least recently seen
     assert seen.first_time("b")
+
+
+def test_memory_notifications_are_bounded(monkeypatch):
+    """Nobody listens in an all-in-one process: the backlog keeps only the newest."""
+    import uuid
+
+    from core.messaging import bus as bus_module
+    from core.messaging.bus import Bus
+
+    monkeypatch.setattr(bus_module, "MEMORY_NOTIFICATION_BACKLOG", 5)
+    b = Bus("memory://", namespace=f"bounded{uuid.uuid4().hex[:6]}")
+    received: list[int] = []
+    for n in range(12):
+        b.notify("test.event", {"n": n})
+    listener = b.listen_notifications(lambda event, payload: received.append(payload["n"]))
+    listener.start()
+    import time
+
+    deadline = time.monotonic() + 5
+    while len(received) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    listener.stop()
+    b.close()
+    assert received == [7, 8, 9, 10, 11]

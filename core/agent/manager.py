@@ -1,0 +1,195 @@
+"""The compute agent of one host: runs instances through a virt driver and reports
+to the conductor — it has no database access at all.
+
+Requests come on the host's own queue of the ``compute`` topic. Each state
+change goes through the conductor as a compare-and-swap on the task state the
+agent expects, so a request delivered twice is carried out once.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.agent.virt import DriverError, VirtDriver
+from core.compute import states
+from core.compute.notifications import Notifier
+from core.compute.rpcapi import COMPUTE, ConductorClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HostResources:
+    """What the agent reports about its host."""
+
+    host: str
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    availability_zone: str = "nova"
+    architecture: str = "x86_64"
+    hypervisor_type: str = "fake"
+    hypervisor_version: int = 1000
+    host_ip: str = "127.0.0.1"
+    capabilities: dict = field(default_factory=dict)
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+
+    def as_node(self) -> dict[str, Any]:
+        return {"host": self.host, "hypervisor_hostname": self.host, "vcpus": self.vcpus,
+                "memory_mb": self.memory_mb, "local_gb": self.local_gb,
+                "availability_zone": self.availability_zone, "architecture": self.architecture,
+                "hypervisor_type": self.hypervisor_type,
+                "hypervisor_version": self.hypervisor_version, "host_ip": self.host_ip,
+                "capabilities": dict(self.capabilities, cpu_arch=self.architecture,
+                                     hypervisor_type=self.hypervisor_type),
+                "cpu_allocation_ratio": self.cpu_allocation_ratio,
+                "ram_allocation_ratio": self.ram_allocation_ratio,
+                "disk_allocation_ratio": self.disk_allocation_ratio}
+
+
+class ComputeAgent:
+    """RPC endpoints of one host, plus its heartbeat."""
+
+    def __init__(self, resources: HostResources, driver: VirtDriver, bus: Any,
+                 report_interval: float = 10.0, rpc_timeout: float = 60.0) -> None:
+        self.resources = resources
+        self.host = resources.host
+        self.driver = driver
+        self.bus = bus
+        self.conductor = ConductorClient(bus, timeout=rpc_timeout)
+        self.notifier = Notifier(bus, f"compute.{self.host}")
+        self.report_interval = report_interval
+        self._stop = threading.Event()
+        self._server: Any = None
+        self._heartbeat: threading.Thread | None = None
+
+    # ---- lifecycle -------------------------------------------------------
+    def start(self, register_timeout: float = 60.0) -> ComputeAgent:
+        self._server = self.bus.serve(COMPUTE, self.host, self)
+        self._server.start()
+        self.register(register_timeout)
+        self._heartbeat = threading.Thread(target=self._beat, name=f"heartbeat-{self.host}",
+                                           daemon=True)
+        self._heartbeat.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.stop()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=5)
+
+    def register(self, timeout: float) -> None:
+        """Report the host's resources; retried until a conductor answers."""
+        waited = 0.0
+        while not self._stop.is_set():
+            try:
+                self.conductor.report_node(self.resources.as_node())
+                return
+            except Exception as exc:  # noqa: BLE001 - no conductor yet: keep trying
+                if waited >= timeout:
+                    raise
+                log.info("%s: registering failed (%s); retrying", self.host, exc)
+                self._stop.wait(1.0)
+                waited += 1.0
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.report_interval):
+            try:
+                if not self.conductor.heartbeat(self.host).get("registered", True):
+                    self.conductor.report_node(self.resources.as_node())
+            except Exception:  # noqa: BLE001 - a missed beat is retried next interval
+                log.warning("%s: heartbeat failed", self.host, exc_info=True)
+
+    # ---- endpoints ---------------------------------------------------------
+    def build_and_run_instance(self, instance: dict, image: dict,
+                               alternates: list[dict]) -> None:
+        uuid = instance["uuid"]
+        claim = self.conductor.instance_update(uuid, {"task_state": states.SPAWNING},
+                                               [states.NETWORKING], self.host)
+        if not claim["ok"]:
+            log.info("%s: not building %s: %s", self.host, uuid, claim)
+            return
+        try:
+            self.driver.spawn(instance, image)
+        except DriverError as exc:
+            self.driver.destroy(instance)
+            self.conductor.build_failed(uuid, self.host, str(exc), alternates, image)
+            return
+        result = self.conductor.build_succeeded(uuid, self.host, self.driver.power_state(uuid))
+        if not result["ok"] and result.get("deleted"):
+            self.driver.destroy(instance)
+
+    def terminate_instance(self, instance: dict) -> None:
+        self.driver.destroy(instance)
+        self.conductor.instance_destroyed(instance["uuid"], self.host)
+
+    def destroy_copy(self, instance: dict) -> None:
+        self.driver.destroy(instance)
+
+    def stop_instance(self, instance: dict) -> None:
+        self._power_action(instance, "power_off", self.driver.power_off,
+                           {"vm_state": states.STOPPED, "power_state": states.SHUTDOWN},
+                           [states.POWERING_OFF])
+
+    def start_instance(self, instance: dict) -> None:
+        self._power_action(instance, "power_on", self.driver.power_on,
+                           {"vm_state": states.ACTIVE, "power_state": states.RUNNING},
+                           [states.POWERING_ON])
+
+    def reboot_instance(self, instance: dict, hard: bool) -> None:
+        self._power_action(instance, "reboot", lambda i: self.driver.reboot(i, hard),
+                           {"vm_state": states.ACTIVE, "power_state": states.RUNNING},
+                           [states.REBOOTING_HARD if hard else states.REBOOTING])
+
+    def _power_action(self, instance: dict, action: str, operation: Any, end_values: dict,
+                      expected: list) -> None:
+        self.notifier.send(f"compute.instance.{action}.start",
+                           {"instance_id": instance["uuid"], "host": self.host})
+        error = None
+        try:
+            operation(instance)
+        except DriverError as exc:
+            error = str(exc)
+        self.conductor.action_finished(instance["uuid"], self.host, action,
+                                       dict(end_values, task_state=None), expected, error)
+
+    def finish_resize(self, instance: dict, flavor: dict) -> None:
+        error = None
+        try:
+            self.driver.resize(instance, flavor)
+        except DriverError as exc:
+            error = str(exc)
+        if instance.get("report", True):
+            self.conductor.resize_finished(instance["uuid"], self.host, error)
+
+    def snapshot_instance(self, instance: dict, image_id: str) -> None:
+        uuid = instance["uuid"]
+        claim = self.conductor.instance_update(uuid, {"task_state": states.IMAGE_UPLOADING},
+                                               [states.IMAGE_SNAPSHOT], self.host)
+        if not claim["ok"]:
+            # Deleted or moved on meanwhile: the conductor removes the queued image.
+            self.conductor.upload_snapshot(uuid, image_id, "",
+                                           error=claim.get("reason") or "instance gone")
+            return
+        try:
+            data = base64.b64encode(self.driver.snapshot(instance)).decode()
+            self.conductor.upload_snapshot(uuid, image_id, data)
+        except DriverError as exc:
+            self.conductor.upload_snapshot(uuid, image_id, "", error=str(exc))
+
+    def trigger_crash_dump(self, instance: dict) -> None:
+        try:
+            self.driver.inject_nmi(instance)
+        except DriverError as exc:
+            log.warning("%s: crash dump of %s failed: %s", self.host, instance["uuid"], exc)
+
+    def get_console_output(self, instance: dict, length: int | None = None) -> str:
+        return self.driver.console_output(instance, length)

@@ -1,0 +1,53 @@
+"""The virt-driver protocol: what a compute agent asks of a hypervisor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class DriverError(Exception):
+    """A hypervisor operation failed; the agent reports it (and reschedules a spawn)."""
+
+
+@dataclass
+class InstanceInfo:
+    uuid: str
+    name: str
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    power_state: int
+
+
+class VirtDriver(Protocol):
+    """Operations on instances of one host. Every method is idempotent: the agent may
+    repeat a request that was delivered twice."""
+
+    def spawn(self, instance: dict, image: dict) -> None:
+        """Create and boot the instance (``instance`` as the conductor sends it)."""
+
+    def destroy(self, instance: dict) -> None:
+        """Power off and remove the instance; nothing happens when it does not exist."""
+
+    def power_off(self, instance: dict) -> None: ...
+
+    def power_on(self, instance: dict) -> None: ...
+
+    def reboot(self, instance: dict, hard: bool) -> None: ...
+
+    def resize(self, instance: dict, flavor: dict) -> None:
+        """Give the (possibly migrated) instance the resources of ``flavor``."""
+
+    def snapshot(self, instance: dict) -> bytes:
+        """The instance's disk as image data."""
+
+    def inject_nmi(self, instance: dict) -> None:
+        """Send the guest a non-maskable interrupt (it writes a crash dump)."""
+
+    def console_output(self, instance: dict, length: int | None = None) -> str: ...
+
+    def power_state(self, uuid: str) -> int:
+        """The instance's power state (0 NOSTATE when it does not exist)."""
+
+    def list_instances(self) -> list[InstanceInfo]: ...

@@ -1,0 +1,136 @@
+"""A simulated hypervisor: instances are records in memory with a console log.
+
+Each operation takes ``operation_time`` seconds; a spawn fails with probability
+``failure_rate`` (failure injection for rescheduling tests). ``fail_next`` makes
+the next N spawns fail deterministically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+import time
+from datetime import UTC, datetime
+
+from core.agent.virt.driver import DriverError, InstanceInfo
+from core.compute import states
+
+
+class SimulatedDriver:
+    hypervisor_type = "fake"
+
+    def __init__(self, host: str = "sim", operation_time: float = 0.0,
+                 failure_rate: float = 0.0, fail_next: int = 0, seed: int | None = None) -> None:
+        self.host = host
+        self.operation_time = operation_time
+        self.failure_rate = failure_rate
+        self.fail_next = fail_next
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._instances: dict[str, InstanceInfo] = {}
+        self._consoles: dict[str, list[str]] = {}
+
+    # ---- helpers --------------------------------------------------------
+    def _work(self) -> None:
+        if self.operation_time > 0:
+            time.sleep(self.operation_time)
+
+    def _log(self, uuid: str, line: str) -> None:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        self._consoles.setdefault(uuid, []).append(f"[{stamp}] {line}")
+
+    def _get(self, uuid: str) -> InstanceInfo:
+        info = self._instances.get(uuid)
+        if info is None:
+            raise DriverError(f"Instance {uuid} is not on host {self.host}.")
+        return info
+
+    # ---- VirtDriver -----------------------------------------------------
+    def spawn(self, instance: dict, image: dict) -> None:
+        self._work()
+        uuid = instance["uuid"]
+        with self._lock:
+            if uuid in self._instances:  # delivered twice
+                return
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                raise DriverError(f"Simulated spawn failure of {uuid} on {self.host}.")
+            if self.failure_rate and self._random.random() < self.failure_rate:
+                raise DriverError(f"Simulated spawn failure of {uuid} on {self.host}.")
+            flavor = instance["flavor"]
+            self._instances[uuid] = InstanceInfo(uuid, instance.get("name", uuid),
+                                                 flavor["vcpus"], flavor["memory_mb"],
+                                                 flavor["root_gb"], states.RUNNING)
+            name = instance.get("hostname") or instance.get("name") or uuid
+            self._log(uuid, f"Booting {image.get('name') or image.get('id') or 'image'} "
+                            f"on {self.host}")
+            self._log(uuid, f"{name} login: ")
+
+    def destroy(self, instance: dict) -> None:
+        self._work()
+        with self._lock:
+            self._instances.pop(instance["uuid"], None)
+            self._consoles.pop(instance["uuid"], None)
+
+    def power_off(self, instance: dict) -> None:
+        self._work()
+        with self._lock:
+            self._get(instance["uuid"]).power_state = states.SHUTDOWN
+            self._log(instance["uuid"], "reboot: Power down")
+
+    def power_on(self, instance: dict) -> None:
+        self._work()
+        with self._lock:
+            self._get(instance["uuid"]).power_state = states.RUNNING
+            self._log(instance["uuid"], "Booting after power on")
+
+    def reboot(self, instance: dict, hard: bool) -> None:
+        self._work()
+        with self._lock:
+            self._get(instance["uuid"]).power_state = states.RUNNING
+            self._log(instance["uuid"], "Hard reset" if hard else "reboot: Restarting system")
+
+    def resize(self, instance: dict, flavor: dict) -> None:
+        self._work()
+        uuid = instance["uuid"]
+        with self._lock:
+            info = self._instances.get(uuid)
+            if info is None:  # arrived from another host
+                info = InstanceInfo(uuid, instance.get("name", uuid), 0, 0, 0, states.RUNNING)
+                self._instances[uuid] = info
+            info.vcpus, info.memory_mb, info.root_gb = (flavor["vcpus"], flavor["memory_mb"],
+                                                        flavor["root_gb"])
+            # A resize restarts the guest with its new resources (on this host).
+            name = instance.get("hostname") or instance.get("name") or uuid
+            self._log(uuid, f"Resized to {flavor.get('name', '?')}; booting on {self.host}")
+            self._log(uuid, f"{name} login: ")
+
+    def snapshot(self, instance: dict) -> bytes:
+        self._work()
+        with self._lock:
+            info = self._get(instance["uuid"])
+            # A deterministic "disk": a header and a body derived from the instance.
+            seed = hashlib.sha256(info.uuid.encode()).digest()
+            return b"NIMBUS-SIMULATED-DISK\n" + seed * 2048
+
+    def inject_nmi(self, instance: dict) -> None:
+        with self._lock:
+            self._get(instance["uuid"])
+            self._log(instance["uuid"], "Kernel panic - not syncing: NMI: Not continuing")
+
+    def console_output(self, instance: dict, length: int | None = None) -> str:
+        with self._lock:
+            lines = list(self._consoles.get(instance["uuid"], []))
+        if length is not None:
+            lines = lines[-length:] if length > 0 else []
+        return "\n".join(lines) + ("\n" if lines else "")
+
+    def power_state(self, uuid: str) -> int:
+        with self._lock:
+            info = self._instances.get(uuid)
+            return info.power_state if info else states.NOSTATE
+
+    def list_instances(self) -> list[InstanceInfo]:
+        with self._lock:
+            return list(self._instances.values())

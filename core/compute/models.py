@@ -1,0 +1,243 @@
+"""Compute records: flavors, key pairs, instances and what hangs off them, quotas,
+server groups and the services (compute hosts) registry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db.base import Base, UTCDateTime, utcnow
+from core.identity.models import MYSQL
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class Flavor(Base):
+    __tablename__ = "flavors"
+    __table_args__ = MYSQL
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flavorid: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    root_gb: Mapped[int] = mapped_column(Integer, default=0)
+    ephemeral_gb: Mapped[int] = mapped_column(Integer, default=0)
+    swap: Mapped[int] = mapped_column(Integer, default=0)
+    rxtx_factor: Mapped[float] = mapped_column(Float, default=1.0)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    extra_specs: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FlavorProject(Base):
+    """Which projects may use a private flavor."""
+
+    __tablename__ = "flavor_projects"
+    __table_args__ = MYSQL
+    flavor_id: Mapped[int] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class KeyPair(Base):
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("user_id", "name"), MYSQL)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(10), default="ssh")
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    public_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Instance(Base):
+    """A server. Rows stay after deletion (``deleted_at`` set, vm_state ``deleted``)
+    so that EC2 can show terminated instances for a while and actions keep history."""
+
+    __tablename__ = "instances"
+    __table_args__ = (Index("ix_instances_project_deleted", "project_id", "deleted"), MYSQL)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    display_name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    image_ref: Mapped[str | None] = mapped_column(String(36), index=True)
+    # The flavor as it was at boot (Nova embeds it too): flavorid, name, vcpus,
+    # memory_mb, root_gb, ephemeral_gb, swap, extra_specs.
+    flavor: Mapped[dict] = mapped_column(JSON)
+    flavorid: Mapped[str] = mapped_column(String(255), index=True)
+    old_flavor: Mapped[dict | None] = mapped_column(JSON)
+    new_flavor: Mapped[dict | None] = mapped_column(JSON)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    root_gb: Mapped[int] = mapped_column(Integer)
+    vm_state: Mapped[str] = mapped_column(String(32), index=True, default="building")
+    task_state: Mapped[str | None] = mapped_column(String(32), default="scheduling")
+    power_state: Mapped[int] = mapped_column(Integer, default=0)
+    host: Mapped[str | None] = mapped_column(String(255), index=True)
+    node: Mapped[str | None] = mapped_column(String(255))
+    source_host: Mapped[str | None] = mapped_column(String(255))
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    requested_availability_zone: Mapped[str | None] = mapped_column(String(255))
+    key_name: Mapped[str | None] = mapped_column(String(255))
+    key_data: Mapped[str | None] = mapped_column(Text)
+    user_data: Mapped[str | None] = mapped_column(Text)
+    metadata_items: Mapped[dict] = mapped_column(JSON, default=dict)
+    security_groups: Mapped[list] = mapped_column(JSON, default=list)
+    scheduler_hints: Mapped[dict] = mapped_column(JSON, default=dict)
+    reservation_id: Mapped[str] = mapped_column(String(255), index=True)
+    launch_index: Mapped[int] = mapped_column(Integer, default=0)
+    config_drive: Mapped[str] = mapped_column(String(255), default="")
+    access_ip_v4: Mapped[str | None] = mapped_column(String(39))
+    access_ip_v6: Mapped[str | None] = mapped_column(String(39))
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_by: Mapped[str | None] = mapped_column(String(10))
+    locked_reason: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether the instance still counts against its project's quota (a failed
+    # build releases its quota at once; deleting it later must not release twice).
+    quota_held: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on every state change; writers compare-and-swap on it.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InstanceTag(Base):
+    __tablename__ = "instance_tags"
+    __table_args__ = MYSQL
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(80), primary_key=True, index=True)
+
+
+class InstanceFault(Base):
+    __tablename__ = "instance_faults"
+    __table_args__ = MYSQL
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), index=True)
+    code: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(String(255))
+    details: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstanceAction(Base):
+    __tablename__ = "instance_actions"
+    __table_args__ = MYSQL
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str | None] = mapped_column(String(255))
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finish_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstanceActionEvent(Base):
+    __tablename__ = "instance_action_events"
+    __table_args__ = MYSQL
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("instance_actions.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(255))
+    result: Mapped[str | None] = mapped_column(String(255))
+    traceback: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finish_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QuotaLimit(Base):
+    """A project's (or a project user's) limit overriding the default for one resource."""
+
+    __tablename__ = "quota_limits"
+    __table_args__ = MYSQL
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class QuotaUsage(Base):
+    """Usage counters, changed in the same transaction as the records they count by a
+    conditional UPDATE (``in_use + n <= limit``): concurrent requests never overshoot."""
+
+    __tablename__ = "quota_usages"
+    __table_args__ = MYSQL
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    in_use: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ServerGroup(Base):
+    __tablename__ = "server_groups"
+    __table_args__ = MYSQL
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(32))
+    rules: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ServerGroupMember(Base):
+    __tablename__ = "server_group_members"
+    __table_args__ = MYSQL
+    group_id: Mapped[int] = mapped_column(ForeignKey("server_groups.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+
+
+class ComputeService(Base):
+    """A control-plane service on a host: nova-compute agents, conductors, schedulers."""
+
+    __tablename__ = "compute_services"
+    __table_args__ = (UniqueConstraint("host", "binary"), MYSQL)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    host: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(64))
+    availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    forced_down: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_seen_up: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,130 @@
+"""Typed clients for the control plane's RPC topics, so callers never spell method
+names or payload keys: ``conductor`` (any conductor), ``compute`` (one agent, by
+host) and ``scheduler``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CONDUCTOR = "conductor"
+# The conductor's second queue: short calls from compute agents (reports, state
+# changes), kept apart from the long flows so they never wait behind a burst.
+CONDUCTOR_AGENTS = "conductor-agents"
+COMPUTE = "compute"
+SCHEDULER = "scheduler"
+
+
+class ConductorClient:
+    def __init__(self, bus: Any, timeout: float = 60.0) -> None:
+        self.bus = bus
+        self.timeout = timeout
+
+    # ---- long flows (cast by the API) -----------------------------------
+    def build_instances(self, instance_uuids: list[str], request_spec: dict) -> None:
+        self.bus.cast(CONDUCTOR, "build_instances",
+                      {"instance_uuids": instance_uuids, "request_spec": request_spec})
+
+    def delete_instance(self, uuid: str) -> None:
+        self.bus.cast(CONDUCTOR, "delete_instance", {"uuid": uuid})
+
+    def resize_instance(self, uuid: str, request_spec: dict) -> None:
+        self.bus.cast(CONDUCTOR, "resize_instance", {"uuid": uuid, "request_spec": request_spec})
+
+    def confirm_resize(self, uuid: str) -> None:
+        self.bus.cast(CONDUCTOR, "confirm_resize", {"uuid": uuid})
+
+    def revert_resize(self, uuid: str) -> None:
+        self.bus.cast(CONDUCTOR, "revert_resize", {"uuid": uuid})
+
+    # ---- what agents ask (calls: they need the answer) --------------------
+    def report_node(self, node: dict) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "report_node", {"node": node},
+                             timeout=self.timeout)
+
+    def heartbeat(self, host: str) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "heartbeat", {"host": host}, timeout=self.timeout)
+
+    def instance_update(self, uuid: str, values: dict, expected_task_state: list | None,
+                        host: str | None = None) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "instance_update",
+                             {"uuid": uuid, "values": values, "host": host,
+                              "expected_task_state": expected_task_state},
+                             timeout=self.timeout)
+
+    def build_succeeded(self, uuid: str, host: str, power_state: int) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "build_succeeded",
+                             {"uuid": uuid, "host": host, "power_state": power_state},
+                             timeout=self.timeout)
+
+    def build_failed(self, uuid: str, host: str, reason: str, alternates: list[dict],
+                     image: dict) -> None:
+        self.bus.cast(CONDUCTOR_AGENTS, "build_failed",
+                      {"uuid": uuid, "host": host, "reason": reason,
+                       "alternates": alternates, "image": image})
+
+    def action_finished(self, uuid: str, host: str, action: str, values: dict,
+                        expected_task_state: list, error: str | None = None) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "action_finished",
+                             {"uuid": uuid, "host": host, "action": action, "values": values,
+                              "expected_task_state": expected_task_state, "error": error},
+                             timeout=self.timeout)
+
+    def instance_destroyed(self, uuid: str, host: str) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "instance_destroyed",
+                             {"uuid": uuid, "host": host}, timeout=self.timeout)
+
+    def upload_snapshot(self, uuid: str, image_id: str, data_b64: str,
+                        error: str | None = None) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "upload_snapshot",
+                             {"uuid": uuid, "image_id": image_id, "data_b64": data_b64,
+                              "error": error}, timeout=self.timeout)
+
+    def resize_finished(self, uuid: str, host: str, error: str | None = None) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "resize_finished",
+                             {"uuid": uuid, "host": host, "error": error}, timeout=self.timeout)
+
+
+class AgentClient:
+    """Casts (and a few calls) to the agent of one host."""
+
+    def __init__(self, bus: Any, timeout: float = 30.0) -> None:
+        self.bus = bus
+        self.timeout = timeout
+
+    def _cast(self, host: str, method: str, **payload: Any) -> None:
+        self.bus.cast(COMPUTE, method, payload, server=host)
+
+    def build_and_run_instance(self, host: str, instance: dict, image: dict,
+                               alternates: list[dict]) -> None:
+        self._cast(host, "build_and_run_instance", instance=instance, image=image,
+                   alternates=alternates)
+
+    def terminate_instance(self, host: str, instance: dict) -> None:
+        self._cast(host, "terminate_instance", instance=instance)
+
+    def stop_instance(self, host: str, instance: dict) -> None:
+        self._cast(host, "stop_instance", instance=instance)
+
+    def start_instance(self, host: str, instance: dict) -> None:
+        self._cast(host, "start_instance", instance=instance)
+
+    def reboot_instance(self, host: str, instance: dict, hard: bool) -> None:
+        self._cast(host, "reboot_instance", instance=instance, hard=hard)
+
+    def finish_resize(self, host: str, instance: dict, flavor: dict) -> None:
+        self._cast(host, "finish_resize", instance=instance, flavor=flavor)
+
+    def destroy_copy(self, host: str, instance: dict) -> None:
+        """Remove the instance's copy on ``host`` (the other side of a resize)."""
+        self._cast(host, "destroy_copy", instance=instance)
+
+    def trigger_crash_dump(self, host: str, instance: dict) -> None:
+        self._cast(host, "trigger_crash_dump", instance=instance)
+
+    def snapshot_instance(self, host: str, instance: dict, image_id: str) -> None:
+        self._cast(host, "snapshot_instance", instance=instance, image_id=image_id)
+
+    def get_console_output(self, host: str, instance: dict, length: int | None) -> str:
+        return self.bus.call(COMPUTE, "get_console_output",
+                             {"instance": instance, "length": length},
+                             timeout=self.timeout, server=host)

@@ -1,0 +1,505 @@
+"""The server (instance) API of the compute service: create, read, update, delete,
+metadata and tags. Actions are in ``server_actions``; the long flows run in the
+conductor, which this casts to.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import DataError
+
+from core import errors
+from core.compute import server_listing, states
+from core.compute.flavors import FlavorService
+from core.compute.hosts import service_is_up
+from core.compute.instance_store import InstanceStore, not_found
+from core.compute.keypairs import KeyPairService
+from core.compute.models import ComputeService, Instance, InstanceAction, InstanceTag
+from core.compute.notifications import Notifier
+from core.compute.quotas import QuotaService
+from core.compute.rpcapi import AgentClient, ConductorClient
+from core.compute.server_groups import ServerGroupService
+from core.context import RequestContext
+from core.db import Database
+from core.db.base import utcnow
+from core.ec2.ids import Kind, mint_new
+from core.network.ipam import Address, Ipam
+from core.policy import Enforcer
+from core.settings import Settings
+
+MAX_TAGS = 50
+# A resize holds quota for its new flavor (new_flavor) while in these tasks.
+RESIZING = (states.RESIZE_PREP, states.RESIZE_MIGRATING)
+TAG_RE = re.compile(r"^[^,/]{1,60}$")
+
+
+@dataclass
+class BootRequest:
+    """What a create request asks for, as plain values (the edge parses the body)."""
+
+    name: str
+    image_ref: str | None
+    flavor_ref: str
+    key_name: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    user_data: str | None = None
+    availability_zone: str | None = None
+    min_count: int = 1
+    max_count: int = 1
+    description: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    security_groups: list[str] = field(default_factory=lambda: ["default"])
+    scheduler_hints: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    config_drive: bool = False
+    hostname: str | None = None
+
+
+def target_of(inst: Instance) -> dict[str, str]:
+    return {"project_id": inst.project_id, "user_id": inst.user_id}
+
+
+def hostname_for(name: str) -> str:
+    """Nova's sanitised hostname: lower case, letters/digits/hyphens, ≤ 63 chars."""
+    text = re.sub(r"[^\w.-]+", "-", name.lower().replace("_", "-"))
+    text = re.sub(r"[.-]+$", "", re.sub(r"^[.-]+", "", text))
+    return text[:63] or "server"
+
+
+def new_reservation_id() -> str:
+    return "r-" + "".join(secrets.choice(string.ascii_lowercase + string.digits)
+                          for _ in range(8))
+
+
+class ServerService:
+    def __init__(self, settings: Settings, db: Database, policy: Enforcer, bus: Any,
+                 images: Any, flavors: FlavorService, keypairs: KeyPairService,
+                 quotas: QuotaService, groups: ServerGroupService) -> None:
+        self.settings = settings
+        self.db = db
+        self.policy = policy
+        self.images = images
+        self.flavors = flavors
+        self.keypairs = keypairs
+        self.quotas = quotas
+        self.groups = groups
+        self.store = InstanceStore(db)
+        self.ipam = Ipam(db, settings.fixed_range, settings.network_name)
+        self.conductor = ConductorClient(bus)
+        self.agents = AgentClient(bus)
+        self.notifier = Notifier(bus, "api")
+
+    # ==== reading ==========================================================
+    def get(self, ctx: RequestContext, uuid: str, rule: str = "os_compute_api:servers:show",
+            deleted: bool = False) -> Instance:
+        """The instance if the caller's project owns it (or the caller is an admin) and
+        policy ``rule`` allows; another project's instance is simply not found."""
+        inst = self.store.get(uuid, deleted=deleted)
+        if not ctx.is_admin and inst.project_id != ctx.project_id:
+            raise not_found(uuid)
+        self.policy.enforce(rule, target_of(inst), ctx)
+        return inst
+
+    def list_servers(self, ctx: RequestContext, query: server_listing.ServerQuery,
+             detail: bool) -> tuple[list[Instance], bool]:
+        rule = "os_compute_api:servers:detail" if detail else "os_compute_api:servers:index"
+        self.policy.enforce(rule, {"project_id": ctx.project_id, "user_id": ctx.user_id}, ctx)
+        try:
+            with self.db.session() as s:
+                return server_listing.page(s, query)
+        except DataError:
+            # PostgreSQL's regular expressions are not Python's: a pattern Python
+            # compiles may still be refused there (SQLSTATE 2201B).
+            if query.name or query.ip:
+                raise errors.InvalidInput("Invalid regular expression in the name or ip "
+                                          "filter.") from None
+            raise
+
+    def addresses(self, uuids: list[str]) -> dict[str, list[Address]]:
+        return self.ipam.addresses_for(uuids)
+
+    def tags_of(self, uuids: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {u: [] for u in uuids}
+        if uuids:
+            with self.db.session() as s:
+                for row in s.execute(select(InstanceTag.instance_uuid, InstanceTag.tag)
+                                     .where(InstanceTag.instance_uuid.in_(uuids))
+                                     .order_by(InstanceTag.tag)):
+                    out[row.instance_uuid].append(row.tag)
+        return out
+
+    def faults_of(self, instances: list[Instance]) -> dict:
+        shown = [i.uuid for i in instances if i.vm_state in (states.ERROR, states.DELETED)]
+        return self.store.latest_faults(shown)
+
+    def host_states(self, hosts: set[str]) -> dict[str, str]:
+        """Nova's host_status (UP, DOWN, MAINTENANCE, UNKNOWN) of each host."""
+        if not hosts:
+            return {}
+        out = {h: "UNKNOWN" for h in hosts}
+        with self.db.session() as s:
+            for svc in s.scalars(select(ComputeService).where(
+                    ComputeService.host.in_(hosts), ComputeService.binary == "nova-compute")):
+                if not service_is_up(svc, self.settings.service_down_time):
+                    out[svc.host] = "DOWN"
+                elif svc.disabled:
+                    out[svc.host] = "MAINTENANCE"
+                else:
+                    out[svc.host] = "UP"
+        return out
+
+    # ==== create ===========================================================
+    def create(self, ctx: RequestContext, req: BootRequest) -> tuple[str, list[Instance]]:
+        """Check, reserve quota, record the instances and hand them to the conductor.
+
+        Returns the reservation id and the new instances (BUILD / scheduling)."""
+        target = {"project_id": ctx.project_id, "user_id": ctx.user_id}
+        self.policy.enforce("os_compute_api:servers:create", target, ctx)
+        if req.min_count < 1 or req.max_count < req.min_count:
+            raise errors.InvalidInput("min_count must be <= max_count")
+        zone, force_host = self._zone(ctx, req.availability_zone, target)
+        flavor = self._flavor(ctx, req.flavor_ref)
+        image = self._image(ctx, req.image_ref, flavor)
+        key_name, key_data = self._key(ctx, req.key_name)
+        self._check_metadata(req.metadata)
+        user_data = self._user_data(req.user_data)
+        hints = self._hints(req.scheduler_hints)
+        snapshot = self.flavors.to_snapshot(flavor)
+        reservation_id = new_reservation_id()
+        instances: list[Instance] = []
+        with self.db.session() as s:
+            count = self._reserve(s, ctx, snapshot, req.min_count, req.max_count)
+            for index in range(count):
+                name = req.name if count == 1 else f"{req.name}-{index + 1}"
+                inst = Instance(
+                    display_name=name, description=req.description,
+                    hostname=hostname_for(req.hostname or name), project_id=ctx.project_id,
+                    user_id=ctx.user_id, image_ref=image["id"], flavor=snapshot,
+                    flavorid=snapshot["flavorid"], vcpus=snapshot["vcpus"],
+                    memory_mb=snapshot["memory_mb"], root_gb=snapshot["root_gb"],
+                    vm_state=states.BUILDING, task_state=states.SCHEDULING,
+                    power_state=states.NOSTATE, requested_availability_zone=zone,
+                    availability_zone=zone, key_name=key_name, key_data=key_data,
+                    user_data=user_data, metadata_items=dict(req.metadata),
+                    security_groups=list(req.security_groups), scheduler_hints=hints,
+                    reservation_id=reservation_id, launch_index=index,
+                    config_drive="True" if req.config_drive else "",
+                    access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,
+                    quota_held=True)
+                s.add(inst)
+                s.flush()
+                for tag in dict.fromkeys(req.tags):
+                    s.add(InstanceTag(instance_uuid=inst.uuid, tag=tag))
+                if hints.get("group"):
+                    try:
+                        self.groups.add_member(s, hints["group"], inst.uuid,
+                                               ctx.project_id or "")
+                    except errors.NotFound:
+                        raise errors.InvalidInput(
+                            f"Invalid server group {hints['group']}: it could not be "
+                            "found.") from None
+                s.add(InstanceAction(instance_uuid=inst.uuid, action="create",
+                                     request_id=ctx.request_id or f"req-{inst.uuid}",
+                                     user_id=ctx.user_id, project_id=ctx.project_id))
+                instances.append(inst)
+            # EC2 IDs (i-… each, r-… for Nova's reservation id) in the same
+            # transaction, so that no EC2 describe has to write.
+            project = ctx.project_id or ""
+            mint_new(s, Kind.INSTANCE, [(i.uuid, project) for i in instances])
+            mint_new(s, Kind.RESERVATION, [(reservation_id, project)])
+        spec = self.request_spec(ctx.project_id or "", ctx.user_id or "", snapshot, image,
+                                 zone, force_host, hints, [i.uuid for i in instances])
+        self.conductor.build_instances([i.uuid for i in instances], spec)
+        return reservation_id, instances
+
+    @staticmethod
+    def request_spec(project_id: str, user_id: str, flavor: dict, image: dict,
+                     zone: str | None, force_host: str | None, hints: dict,
+                     uuids: list[str]) -> dict:
+        return {"project_id": project_id, "user_id": user_id, "instance_uuids": uuids,
+                "flavor": {k: flavor.get(k) for k in ("vcpus", "memory_mb", "root_gb",
+                                                       "ephemeral_gb", "swap", "extra_specs")},
+                "image": image, "availability_zone": zone, "force_host": force_host,
+                "scheduler_hints": hints, "ignore_hosts": []}
+
+    def _reserve(self, s, ctx: RequestContext, flavor: dict, min_count: int,
+                 max_count: int) -> int:
+        """Reserve quota for as many instances as fit between min and max count."""
+        project = ctx.project_id or ""
+        per = {"instances": 1, "cores": int(flavor["vcpus"]), "ram": int(flavor["memory_mb"])}
+        try:
+            self.quotas.reserve(s, project, {k: v * max_count for k, v in per.items()})
+            return max_count
+        except errors.QuotaExceeded:
+            if min_count == max_count:
+                raise
+        limits = self.quotas.limits_for(project)
+        usage = self.quotas.usage(project)
+        room = max_count
+        for key, each in per.items():
+            limit = limits.get(key, -1)
+            if limit >= 0 and each > 0:
+                room = min(room, (limit - usage.get(key, 0)) // each)
+        # Below min_count this raises Nova's TooManyInstances for min_count (what
+        # the request needed at least), not for max_count.
+        count = max(room, min_count)
+        self.quotas.reserve(s, project, {k: v * count for k, v in per.items()})
+        return count
+
+    def _zone(self, ctx: RequestContext, requested: str | None,
+              target: dict) -> tuple[str | None, str | None]:
+        if not requested:
+            return None, None
+        zone, _, rest = requested.partition(":")
+        host = rest.partition(":")[0] or None
+        if host:
+            self.policy.enforce("os_compute_api:servers:create:forced_host", target, ctx)
+        with self.db.session() as s:
+            zones = set(s.scalars(select(ComputeService.availability_zone).where(
+                ComputeService.binary == "nova-compute")))
+            if host and s.scalar(select(ComputeService.id).where(
+                    ComputeService.host == host,
+                    ComputeService.binary == "nova-compute")) is None:
+                raise errors.InvalidInput(f"No valid host was found. Host {host} is not a "
+                                          "compute host.")
+        if zone and zone not in zones:
+            raise errors.InvalidInput("The requested availability zone is not available")
+        return zone or None, host
+
+    def _flavor(self, ctx: RequestContext, ref: str):
+        flavor_id = ref.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            flavor = self.flavors.get_for_project(ctx, flavor_id)
+        except errors.NotFound:
+            raise errors.InvalidInput(f"Flavor {flavor_id} could not be found.") from None
+        if flavor.disabled:
+            raise errors.InvalidInput(f"Flavor {flavor_id} could not be found.")
+        return flavor
+
+    def _image(self, ctx: RequestContext, ref: str | None, flavor) -> dict:
+        if not ref:
+            raise errors.InvalidInput("Missing imageRef attribute")
+        image_id = ref.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            image = self.images.show(ctx, image_id).image
+        except (errors.NotFound, errors.Forbidden):
+            raise errors.InvalidInput(f"Image {image_id} could not be found.") from None
+        if image.status != "active":
+            raise errors.InvalidInput(f"Image {image_id} is not active.")
+        gib = 1 << 30
+        if flavor.memory_mb < (image.min_ram or 0):
+            raise errors.InvalidInput("Flavor's memory is too small for requested image.")
+        if flavor.root_gb:
+            if (image.min_disk or 0) > flavor.root_gb:
+                raise errors.InvalidInput(
+                    "Flavor's disk is too small for requested image. Flavor disk is "
+                    f"{flavor.root_gb * gib} bytes, minimum size is {image.min_disk * gib} "
+                    "bytes.")
+            if (image.size or 0) > flavor.root_gb * gib:
+                raise errors.InvalidInput(
+                    "Flavor's disk is too small for requested image. Flavor disk is "
+                    f"{flavor.root_gb * gib} bytes, image is {image.size} bytes.")
+        props = {k: v for k, v in (image.properties or {}).items() if isinstance(v, str)}
+        return {"id": image.id, "name": image.name, "properties": props,
+                "min_ram": image.min_ram or 0, "min_disk": image.min_disk or 0,
+                "size": image.size or 0}
+
+    def _key(self, ctx: RequestContext, key_name: str | None) -> tuple[str | None, str | None]:
+        if not key_name:
+            return None, None
+        try:
+            kp = self.keypairs.get(ctx.user_id or "", key_name)
+        except errors.NotFound:
+            raise errors.InvalidInput("Invalid key_name provided.") from None
+        return kp.name, kp.public_key
+
+    def _check_metadata(self, metadata: dict[str, Any]) -> None:
+        limit = self.settings.quota_metadata_items
+        if 0 <= limit < len(metadata):
+            raise errors.QuotaExceeded("Quota exceeded for metadata_items: Requested "
+                                       f"{len(metadata)}, but already used 0 of {limit} "
+                                       "metadata_items")
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise errors.InvalidInput("Metadata keys and values must be strings.")
+            if not 1 <= len(key) <= 255 or len(value) > 255:
+                raise errors.InvalidInput("Metadata property key or value greater than 255 "
+                                          "characters, or an empty key.")
+
+    @staticmethod
+    def _user_data(data: str | None) -> str | None:
+        if data is None:
+            return None
+        try:
+            # Nova strips whitespace first: `base64` wraps its output at 76 columns.
+            base64.b64decode(re.sub(r"\s", "", data), validate=True)
+        except (binascii.Error, ValueError):
+            raise errors.InvalidInput("User data needs to be valid base 64.") from None
+        if len(data) > 65535:
+            raise errors.InvalidInput("User data too large. User data must be no larger "
+                                      "than 65535 bytes once base64 encoded.")
+        return data
+
+    def _hints(self, hints: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in ("same_host", "different_host"):
+            value = hints.get(key)
+            if value:
+                out[key] = [value] if isinstance(value, str) else list(value)
+        group = hints.get("group")
+        if group:
+            out["group"] = group
+        return out
+
+    # ==== update / delete ===================================================
+    def update(self, ctx: RequestContext, uuid: str, changes: dict[str, Any]) -> Instance:
+        inst = self.get(ctx, uuid, "os_compute_api:servers:update")
+        values: dict[str, Any] = {}
+        if "name" in changes:
+            values["display_name"] = changes["name"]
+        if "description" in changes:
+            values["description"] = changes["description"]
+        if "accessIPv4" in changes:
+            values["access_ip_v4"] = changes["accessIPv4"] or None
+        if "accessIPv6" in changes:
+            values["access_ip_v6"] = changes["accessIPv6"] or None
+        if not values:
+            return inst
+        return self.store.update(inst.uuid, values)
+
+    def delete(self, ctx: RequestContext, uuid: str) -> None:
+        inst = self.get(ctx, uuid, "os_compute_api:servers:delete")
+        self.check_unlocked(ctx, inst)
+        if inst.task_state != states.DELETING:
+            with self.db.session() as s:
+                inst = self._lock_row(s, uuid)
+                if inst.task_state != states.DELETING:
+                    self._claim_delete(s, ctx, inst)
+            self.notifier.instance(inst, "delete.start")
+        self.conductor.delete_instance(inst.uuid)
+
+    def _claim_delete(self, s, ctx: RequestContext, inst: Instance) -> None:
+        values: dict[str, Any] = {"task_state": states.DELETING}
+        pending = inst.new_flavor if inst.task_state in RESIZING else None
+        if pending:
+            # The resize in flight stops here (its next step expects its own task),
+            # and the delete releases the instance's current flavor only: give back
+            # what the resize reserved on top of it.
+            values["new_flavor"] = None
+            if inst.quota_held:
+                self.quotas.release(s, inst.project_id, {
+                    "cores": max(0, int(pending["vcpus"]) - int(inst.flavor["vcpus"])),
+                    "ram": max(0, int(pending["memory_mb"]) - int(inst.flavor["memory_mb"]))})
+        self.store.update(inst.uuid, values, s=s)
+        s.add(InstanceAction(instance_uuid=inst.uuid, action="delete",
+                             request_id=ctx.request_id or f"req-{inst.uuid}",
+                             user_id=ctx.user_id, project_id=ctx.project_id))
+
+    def check_unlocked(self, ctx: RequestContext, inst: Instance) -> None:
+        if inst.locked and not ctx.is_admin:
+            raise errors.Conflict(f"Instance {inst.uuid} is locked")
+
+    # ==== metadata ==========================================================
+    def _lock_row(self, s, uuid: str) -> Instance:
+        """The instance, read after its row is locked (by bumping its generation) in
+        ``s``'s transaction: concurrent writers of one instance's metadata or tags
+        queue here instead of each overwriting what the other just wrote."""
+        return self.store.update(uuid, {}, s=s)
+
+    def set_metadata(self, ctx: RequestContext, uuid: str, items: dict[str, str],
+                     replace: bool, rule: str) -> dict[str, str]:
+        self.get(ctx, uuid, rule)
+        with self.db.session() as s:
+            inst = self._lock_row(s, uuid)
+            self.check_unlocked(ctx, inst)
+            if inst.task_state == states.DELETING:
+                raise errors.Conflict(f"Cannot 'update metadata' instance {uuid} while it is "
+                                      "in task_state deleting")
+            merged = dict(items) if replace else {**(inst.metadata_items or {}), **items}
+            self._check_metadata(merged)
+            self.store.update(uuid, {"metadata_items": merged}, s=s)
+        return merged
+
+    def delete_metadata(self, ctx: RequestContext, uuid: str, key: str) -> None:
+        self.get(ctx, uuid, "os_compute_api:server-metadata:delete")
+        with self.db.session() as s:
+            inst = self._lock_row(s, uuid)
+            self.check_unlocked(ctx, inst)
+            items = dict(inst.metadata_items or {})
+            if key not in items:
+                raise errors.NotFound("Metadata item was not found")
+            del items[key]
+            self.store.update(uuid, {"metadata_items": items}, s=s)
+
+    # ==== tags ===============================================================
+    def set_tags(self, ctx: RequestContext, uuid: str, tags: list[str],
+                 rule: str = "os_compute_api:os-server-tags:update_all") -> list[str]:
+        inst = self.get(ctx, uuid, rule)
+        self._check_tags(tags)
+        with self.db.session() as s:
+            self._lock_row(s, inst.uuid)
+            s.execute(delete(InstanceTag).where(InstanceTag.instance_uuid == inst.uuid))
+            for tag in dict.fromkeys(tags):
+                s.add(InstanceTag(instance_uuid=inst.uuid, tag=tag))
+        return sorted(set(tags))
+
+    def add_tag(self, ctx: RequestContext, uuid: str, tag: str) -> bool:
+        """Add one tag; False when it was there already."""
+        inst = self.get(ctx, uuid, "os_compute_api:os-server-tags:update")
+        with self.db.session() as s:
+            self._lock_row(s, inst.uuid)
+            current = list(s.scalars(select(InstanceTag.tag).where(
+                InstanceTag.instance_uuid == inst.uuid)))
+            if tag in current:
+                s.rollback()  # nothing changed: leave updated_at alone
+                return False
+            self._check_tags([*current, tag])
+            s.add(InstanceTag(instance_uuid=inst.uuid, tag=tag))
+        return True
+
+    def delete_tag(self, ctx: RequestContext, uuid: str, tag: str | None) -> None:
+        rule = "os-server-tags:delete" if tag is not None else "os-server-tags:delete_all"
+        inst = self.get(ctx, uuid, f"os_compute_api:{rule}")
+        with self.db.session() as s:
+            stmt = delete(InstanceTag).where(InstanceTag.instance_uuid == inst.uuid)
+            if tag is not None:
+                stmt = stmt.where(InstanceTag.tag == tag)
+            result = s.execute(stmt)
+            if tag is not None and not getattr(result, "rowcount", 1):
+                raise errors.NotFound(f"Tag {tag} could not be found.")
+
+    @staticmethod
+    def _check_tags(tags: list[str]) -> None:
+        for tag in tags:
+            if not TAG_RE.match(tag):
+                raise errors.InvalidInput(f"Invalid tag {tag!r}: tags are 1-60 characters "
+                                          "without ',' or '/'.")
+        if len(set(tags)) > MAX_TAGS:
+            raise errors.InvalidInput(f"The number of tags exceeded the per-server limit "
+                                      f"{MAX_TAGS}")
+
+    # ==== instance actions =================================================
+    def actions(self, ctx: RequestContext, uuid: str,
+                rule: str = "os_compute_api:os-instance-actions:list",
+                deleted: bool = True) -> list[InstanceAction]:
+        """The instance's actions, newest first (``deleted``: of a deleted one too)."""
+        inst = self.get(ctx, uuid, rule, deleted=deleted)
+        with self.db.session() as s:
+            return list(s.scalars(select(InstanceAction).where(
+                InstanceAction.instance_uuid == inst.uuid)
+                .order_by(InstanceAction.start_time.desc(), InstanceAction.id.desc())))
+
+    def record_action(self, ctx: RequestContext, inst: Instance, action: str) -> None:
+        with self.db.session() as s:
+            s.add(InstanceAction(instance_uuid=inst.uuid, action=action,
+                                 request_id=ctx.request_id or f"req-{utcnow().timestamp()}",
+                                 user_id=ctx.user_id, project_id=ctx.project_id))

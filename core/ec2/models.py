@@ -1,0 +1,29 @@
+"""The EC2 ID mapping: one row per OpenStack object that has an EC2 ID."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db.base import Base, UTCDateTime, utcnow
+from core.identity.models import MYSQL
+
+
+class Ec2Id(Base):
+    """``ec2_id`` (``i-0a1b2c3d4e5f60718``) names the object of ``kind`` whose
+    OpenStack identifier is ``os_uuid``, owned by ``project_id``.
+
+    Each object has at most one EC2 ID (unique kind + os_uuid) and each EC2 ID
+    names one object (the primary key). Rows are never rewritten: an ID is
+    stable for the object's life.
+    """
+
+    __tablename__ = "ec2_ids"
+    __table_args__ = (UniqueConstraint("kind", "os_uuid"), MYSQL)
+    ec2_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    os_uuid: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,177 @@
+"""Compute API rules with Nova's current (secure RBAC) defaults.
+
+The target of a server rule is the server's ``project_id`` and ``user_id``; for
+create and list it is the caller's project. Key pair rules target the user.
+Paths are relative to ``/v2.1``.
+"""
+
+from __future__ import annotations
+
+from core.policy.defaults import RuleDefault
+
+ADMIN = "rule:context_is_admin"
+MEMBER = "rule:project_member_or_admin"
+READER = "rule:project_reader_or_admin"
+ANYONE = "@"
+OWNER_USER = "rule:context_is_admin or user_id:%(user_id)s"
+SRV = "/servers/{server_id}"
+ACT = f"POST {SRV}/action"
+
+
+def _rule(name: str, check: str, description: str, *ops: str) -> RuleDefault:
+    operations = tuple(tuple(op.split(" ", 1)) for op in ops)
+    return RuleDefault(f"os_compute_api:{name}", check, description,
+                       operations)  # type: ignore[arg-type]
+
+
+RULES = [
+    RuleDefault("project_member_api", "role:member and project_id:%(project_id)s",
+                "A member of the target's project."),
+    RuleDefault("project_reader_api", "role:reader and project_id:%(project_id)s",
+                "A reader of the target's project."),
+    RuleDefault("project_member_or_admin", "rule:project_member_api or rule:context_is_admin",
+                "A member of the target's project, or an admin."),
+    RuleDefault("project_reader_or_admin", "rule:project_reader_api or rule:context_is_admin",
+                "A reader of the target's project, or an admin."),
+    _rule("versions", ANYONE, "Compute API version discovery.", "GET /", "GET /v2.1"),
+    _rule("extensions", ANYONE, "List the API extensions.", "GET /extensions"),
+    # ---- servers ----
+    _rule("servers:index", READER, "List servers.", "GET /servers"),
+    _rule("servers:detail", READER, "List servers with details.", "GET /servers/detail"),
+    _rule("servers:index:get_all_tenants", ADMIN, "List servers of every project.",
+          "GET /servers"),
+    _rule("servers:detail:get_all_tenants", ADMIN, "List servers of every project.",
+          "GET /servers/detail"),
+    _rule("servers:allow_all_filters", ADMIN, "Filter server lists by any field (host, ...).",
+          "GET /servers", "GET /servers/detail"),
+    _rule("servers:show", READER, "Show a server.", f"GET {SRV}"),
+    _rule("servers:create", MEMBER, "Create servers.", "POST /servers"),
+    _rule("servers:create:forced_host", ADMIN, "Create a server on a named host.",
+          "POST /servers"),
+    _rule("servers:create:attach_network", MEMBER, "Create a server on given networks.",
+          "POST /servers"),
+    _rule("servers:update", MEMBER, "Update a server.", f"PUT {SRV}"),
+    _rule("servers:delete", MEMBER, "Delete a server.", f"DELETE {SRV}"),
+    _rule("servers:start", MEMBER, "Start a server.", ACT),
+    _rule("servers:stop", MEMBER, "Stop a server.", ACT),
+    _rule("servers:reboot", MEMBER, "Reboot a server.", ACT),
+    _rule("servers:resize", MEMBER, "Resize a server.", ACT),
+    _rule("servers:confirm_resize", MEMBER, "Confirm a resize.", ACT),
+    _rule("servers:revert_resize", MEMBER, "Revert a resize.", ACT),
+    _rule("servers:trigger_crash_dump", MEMBER, "Trigger a crash dump (2.17+).", ACT),
+    _rule("servers:create_image", MEMBER, "Snapshot a server into an image.", ACT),
+    _rule("os-extended-server-attributes", ADMIN,
+          "See the OS-EXT-SRV-ATTR:* fields (host, instance name).", f"GET {SRV}"),
+    _rule("servers:show:host_status", ADMIN, "See host_status (2.16+).", f"GET {SRV}",
+          "GET /servers/detail"),
+    _rule("os-lock-server:lock", MEMBER, "Lock a server.", ACT),
+    _rule("os-lock-server:unlock", MEMBER, "Unlock a server.", ACT),
+    _rule("os-lock-server:unlock:unlock_override", ADMIN,
+          "Unlock a server locked by an admin.", ACT),
+    _rule("os-console-output", MEMBER, "Read a server's console log.", ACT),
+    _rule("os-admin-actions:reset_state", ADMIN, "Reset a server's state.", ACT),
+    _rule("server-metadata:index", READER, "List a server's metadata.",
+          f"GET {SRV}/metadata"),
+    _rule("server-metadata:show", READER, "Show a server metadata item.",
+          f"GET {SRV}/metadata/{{key}}"),
+    _rule("server-metadata:create", MEMBER, "Add server metadata.", f"POST {SRV}/metadata"),
+    _rule("server-metadata:update_all", MEMBER, "Replace server metadata.",
+          f"PUT {SRV}/metadata"),
+    _rule("server-metadata:update", MEMBER, "Set a server metadata item.",
+          f"PUT {SRV}/metadata/{{key}}"),
+    _rule("server-metadata:delete", MEMBER, "Delete a server metadata item.",
+          f"DELETE {SRV}/metadata/{{key}}"),
+    _rule("os-server-tags:index", READER, "List a server's tags.", f"GET {SRV}/tags"),
+    _rule("os-server-tags:show", READER, "Check a server tag.", f"GET {SRV}/tags/{{tag}}"),
+    _rule("os-server-tags:update_all", MEMBER, "Replace a server's tags.", f"PUT {SRV}/tags"),
+    _rule("os-server-tags:update", MEMBER, "Add a server tag.", f"PUT {SRV}/tags/{{tag}}"),
+    _rule("os-server-tags:delete_all", MEMBER, "Delete a server's tags.",
+          f"DELETE {SRV}/tags"),
+    _rule("os-server-tags:delete", MEMBER, "Delete a server tag.",
+          f"DELETE {SRV}/tags/{{tag}}"),
+    _rule("os-instance-actions:list", READER, "List a server's actions.",
+          f"GET {SRV}/os-instance-actions"),
+    _rule("os-instance-actions:show", READER, "Show a server action.",
+          f"GET {SRV}/os-instance-actions/{{request_id}}"),
+    _rule("os-instance-actions:events", ADMIN, "See the events of a server action.",
+          f"GET {SRV}/os-instance-actions/{{request_id}}"),
+    _rule("ips:index", READER, "List a server's addresses.", f"GET {SRV}/ips"),
+    _rule("ips:show", READER, "List a server's addresses on one network.",
+          f"GET {SRV}/ips/{{network}}"),
+    # ---- flavors ----
+    _rule("flavors", ANYONE, "List and show flavors (Nova checks no policy: private flavors "
+          "are hidden from projects without access).", "GET /flavors", "GET /flavors/detail",
+          "GET /flavors/{flavor_id}"),
+    _rule("os-flavor-manage:create", ADMIN, "Create a flavor.", "POST /flavors"),
+    _rule("os-flavor-manage:update", ADMIN, "Update a flavor's description.",
+          "PUT /flavors/{flavor_id}"),
+    _rule("os-flavor-manage:delete", ADMIN, "Delete a flavor.", "DELETE /flavors/{flavor_id}"),
+    _rule("os-flavor-extra-specs:index", READER, "List a flavor's extra specs.",
+          "GET /flavors/{flavor_id}/os-extra_specs"),
+    _rule("os-flavor-extra-specs:show", READER, "Show a flavor extra spec.",
+          "GET /flavors/{flavor_id}/os-extra_specs/{key}"),
+    _rule("os-flavor-extra-specs:create", ADMIN, "Add flavor extra specs.",
+          "POST /flavors/{flavor_id}/os-extra_specs"),
+    _rule("os-flavor-extra-specs:update", ADMIN, "Set a flavor extra spec.",
+          "PUT /flavors/{flavor_id}/os-extra_specs/{key}"),
+    _rule("os-flavor-extra-specs:delete", ADMIN, "Delete a flavor extra spec.",
+          "DELETE /flavors/{flavor_id}/os-extra_specs/{key}"),
+    _rule("os-flavor-access", ADMIN, "List the projects of a private flavor.",
+          "GET /flavors/{flavor_id}/os-flavor-access"),
+    _rule("os-flavor-access:add_tenant_access", ADMIN, "Give a project a private flavor.",
+          "POST /flavors/{flavor_id}/action"),
+    _rule("os-flavor-access:remove_tenant_access", ADMIN,
+          "Take a private flavor from a project.", "POST /flavors/{flavor_id}/action"),
+    # ---- key pairs ----
+    _rule("os-keypairs:index", OWNER_USER, "List key pairs.", "GET /os-keypairs"),
+    _rule("os-keypairs:create", OWNER_USER, "Create or import a key pair.",
+          "POST /os-keypairs"),
+    _rule("os-keypairs:show", OWNER_USER, "Show a key pair.", "GET /os-keypairs/{name}"),
+    _rule("os-keypairs:delete", OWNER_USER, "Delete a key pair.",
+          "DELETE /os-keypairs/{name}"),
+    # ---- limits and quotas ----
+    _rule("limits", ANYONE, "Show the caller's limits.", "GET /limits"),
+    _rule("limits:other_project", ADMIN, "Show another project's limits.", "GET /limits"),
+    _rule("os-quota-sets:show", READER, "Show a project's quotas.",
+          "GET /os-quota-sets/{project_id}"),
+    _rule("os-quota-sets:detail", READER, "Show a project's quotas and usage.",
+          "GET /os-quota-sets/{project_id}/detail"),
+    _rule("os-quota-sets:defaults", ANYONE, "Show the default quotas.",
+          "GET /os-quota-sets/{project_id}/defaults"),
+    _rule("os-quota-sets:update", ADMIN, "Set a project's quotas.",
+          "PUT /os-quota-sets/{project_id}"),
+    _rule("os-quota-sets:delete", ADMIN, "Revert a project's quotas to the defaults.",
+          "DELETE /os-quota-sets/{project_id}"),
+    # ---- hosts ----
+    _rule("os-availability-zone:list", ANYONE, "List availability zones.",
+          "GET /os-availability-zone"),
+    _rule("os-availability-zone:detail", ADMIN, "List availability zones with hosts.",
+          "GET /os-availability-zone/detail"),
+    _rule("os-hypervisors:list", ADMIN, "List hypervisors.", "GET /os-hypervisors"),
+    _rule("os-hypervisors:list-detail", ADMIN, "List hypervisors with details.",
+          "GET /os-hypervisors/detail"),
+    _rule("os-hypervisors:show", ADMIN, "Show a hypervisor.",
+          "GET /os-hypervisors/{hypervisor_id}"),
+    _rule("os-hypervisors:statistics", ADMIN, "Show hypervisor statistics.",
+          "GET /os-hypervisors/statistics"),
+    _rule("os-hypervisors:search", ADMIN, "Search hypervisors by hostname.",
+          "GET /os-hypervisors/{hypervisor_hostname_pattern}/search"),
+    _rule("os-hypervisors:servers", ADMIN, "List the servers on hypervisors.",
+          "GET /os-hypervisors/{hypervisor_hostname_pattern}/servers"),
+    _rule("os-hypervisors:uptime", ADMIN, "Show a hypervisor's uptime.",
+          "GET /os-hypervisors/{hypervisor_id}/uptime"),
+    _rule("os-services:list", ADMIN, "List compute services.", "GET /os-services"),
+    _rule("os-services:update", ADMIN, "Enable, disable or force down a service.",
+          "PUT /os-services/{service_id}"),
+    _rule("os-services:delete", ADMIN, "Delete a service.", "DELETE /os-services/{service_id}"),
+    # ---- server groups ----
+    _rule("os-server-groups:index", READER, "List server groups.", "GET /os-server-groups"),
+    _rule("os-server-groups:index:all_projects", ADMIN, "List every project's server groups.",
+          "GET /os-server-groups"),
+    _rule("os-server-groups:show", READER, "Show a server group.",
+          "GET /os-server-groups/{group_id}"),
+    _rule("os-server-groups:create", MEMBER, "Create a server group.",
+          "POST /os-server-groups"),
+    _rule("os-server-groups:delete", MEMBER, "Delete a server group.",
+          "DELETE /os-server-groups/{group_id}"),
+]

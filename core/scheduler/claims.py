@@ -1,0 +1,196 @@
+"""Atomic resource claims on compute nodes: what placement does for Nova, in our own DB.
+
+A claim is one conditional UPDATE of the node row (the counters grow only if the
+result still fits under ``total * allocation_ratio``) and the Allocation row
+insert, in one transaction. The database serialises concurrent UPDATEs of a row
+and re-checks the condition against the newest committed values (PostgreSQL and
+MariaDB under READ COMMITTED; SQLite has a single writer), so several schedulers
+never over-commit a node. A release deletes each allocation row before giving its
+resources back: whoever deleted the row gives them back, exactly once. Nodes are
+visited in id order; a deadlock victim or a busy SQLite database is retried a few
+times.
+
+Claims, releases and renames are idempotent: a message delivered twice changes
+nothing twice.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+from sqlalchemy import Executable, Table, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from core import errors
+from core.db import Database
+from core.db.base import utcnow
+from core.scheduler.models import Allocation, ComputeNode
+
+NODES = cast(Table, ComputeNode.__table__)
+ALLOCATIONS = cast(Table, Allocation.__table__)
+ATTEMPTS = 6
+
+T = TypeVar("T")
+
+
+def _transient(exc: BaseException) -> bool:
+    """A deadlock victim or a busy SQLite database: worth running the transaction again."""
+    cause = exc.__cause__ if isinstance(exc, errors.ServiceUnavailable) else exc
+    if not isinstance(cause, OperationalError):
+        return False
+    text = str(cause.orig).lower()
+    return "deadlock" in text or "database is locked" in text
+
+
+def _with_retries(transaction: Callable[[], T], retry_on: tuple[type[BaseException], ...] = ()
+                  ) -> T:
+    caught: tuple[type[BaseException], ...] = (OperationalError, errors.ServiceUnavailable,
+                                               *retry_on)
+    for attempt in range(ATTEMPTS):
+        try:
+            return transaction()
+        except caught as exc:
+            last = attempt == ATTEMPTS - 1
+            if last or not (isinstance(exc, retry_on) or _transient(exc)):
+                raise
+            time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+    raise AssertionError("unreachable")
+
+
+def claim_resources(db: Database, consumer_uuid: str, node_id: int,
+                    resources: dict[str, int], project_id: str | None,
+                    generation: int | None = None) -> bool:
+    """Take ``resources`` (vcpus, memory_mb, disk_gb) on node ``node_id`` for
+    ``consumer_uuid``, atomically.
+
+    Returns False, changing nothing, when they no longer fit (or the node is
+    gone, or ``generation`` is given and the node's differs). Returns True when
+    claimed, and also when the consumer already holds an allocation on this node
+    (a repeated claim takes nothing twice).
+    """
+    vcpus, ram, disk = (int(resources["vcpus"]), int(resources["memory_mb"]),
+                        int(resources["disk_gb"]))
+    if min(vcpus, ram, disk) < 0:
+        raise errors.InvalidInput("resources to claim must not be negative")
+    fits = update(NODES).where(
+        NODES.c.id == node_id,
+        NODES.c.vcpus_used + vcpus <= NODES.c.vcpus * NODES.c.cpu_allocation_ratio,
+        NODES.c.memory_mb_used + ram <= NODES.c.memory_mb * NODES.c.ram_allocation_ratio,
+        NODES.c.local_gb_used + disk <= NODES.c.local_gb * NODES.c.disk_allocation_ratio,
+    ).values(vcpus_used=NODES.c.vcpus_used + vcpus,
+             memory_mb_used=NODES.c.memory_mb_used + ram,
+             local_gb_used=NODES.c.local_gb_used + disk,
+             running_vms=NODES.c.running_vms + 1, generation=NODES.c.generation + 1)
+    if generation is not None:
+        fits = fits.where(NODES.c.generation == generation)
+
+    def transaction() -> bool:
+        with db.session() as s:
+            if _holds(s, consumer_uuid, node_id):
+                return True
+            # Node row first (it is locked until commit), then the allocation row.
+            if _rows(s, fits) != 1:
+                return False
+            s.execute(insert(ALLOCATIONS).values(
+                consumer_uuid=consumer_uuid, node_id=node_id, vcpus=vcpus, memory_mb=ram,
+                disk_gb=disk, project_id=project_id, created_at=utcnow()))
+        return True
+
+    try:
+        return _with_retries(transaction)
+    except IntegrityError:
+        # The same consumer claimed this node concurrently; its claim stands alone.
+        with db.session() as s:
+            return _holds(s, consumer_uuid, node_id)
+
+
+def _rows(s: Session, stmt: Executable) -> int:
+    """Rows an UPDATE or DELETE matched, run in the session's transaction."""
+    return s.connection().execute(stmt).rowcount
+
+
+def _holds(s: Session, consumer_uuid: str, node_id: int) -> bool:
+    return s.execute(select(ALLOCATIONS.c.node_id).where(
+        ALLOCATIONS.c.consumer_uuid == consumer_uuid,
+        ALLOCATIONS.c.node_id == node_id)).first() is not None
+
+
+def _give_back(s: Session, node_id: int, vcpus: int, ram: int, disk: int, vms: int) -> None:
+    s.execute(update(NODES).where(NODES.c.id == node_id).values(
+        vcpus_used=NODES.c.vcpus_used - vcpus, memory_mb_used=NODES.c.memory_mb_used - ram,
+        local_gb_used=NODES.c.local_gb_used - disk, running_vms=NODES.c.running_vms - vms,
+        generation=NODES.c.generation + 1))
+
+
+def release_resources(db: Database, consumer_uuid: str, node_id: int | None = None) -> int:
+    """Delete the consumer's allocations (on every node, or on ``node_id`` only) and
+    give their resources back to the nodes. Returns how many allocations it removed;
+    a second call (or a concurrent one) removes nothing and changes no counter."""
+
+    def transaction() -> int:
+        released = 0
+        with db.session() as s:
+            stmt = select(ALLOCATIONS).where(ALLOCATIONS.c.consumer_uuid == consumer_uuid)
+            if node_id is not None:
+                stmt = stmt.where(ALLOCATIONS.c.node_id == node_id)
+            for a in s.execute(stmt.order_by(ALLOCATIONS.c.node_id)).all():
+                # Whoever deletes the row gives its resources back: exactly once.
+                gone = _rows(s, delete(ALLOCATIONS).where(
+                    ALLOCATIONS.c.consumer_uuid == consumer_uuid,
+                    ALLOCATIONS.c.node_id == a.node_id))
+                if gone == 1:
+                    _give_back(s, a.node_id, a.vcpus, a.memory_mb, a.disk_gb, 1)
+                    released += 1
+        return released
+
+    return _with_retries(transaction)
+
+
+def rename_consumer(db: Database, old_uuid: str, new_uuid: str) -> int:
+    """Move ``old_uuid``'s allocations to ``new_uuid`` (a resize parks the source side
+    under a migration id, and moves it back on revert). Where ``new_uuid`` already
+    holds an allocation on the same node the two are merged. Node usage does not
+    change. Returns how many allocations moved; idempotent."""
+
+    def transaction() -> int:
+        moved = 0
+        with db.session() as s:
+            rows = s.execute(select(ALLOCATIONS).where(
+                ALLOCATIONS.c.consumer_uuid == old_uuid).order_by(ALLOCATIONS.c.node_id)).all()
+            for a in rows:
+                same_row = (ALLOCATIONS.c.consumer_uuid == old_uuid,
+                            ALLOCATIONS.c.node_id == a.node_id)
+                if not _holds(s, new_uuid, a.node_id):
+                    moved += _rows(s, update(ALLOCATIONS).where(*same_row)
+                                       .values(consumer_uuid=new_uuid))
+                    continue
+                if _rows(s, delete(ALLOCATIONS).where(*same_row)) != 1:
+                    continue
+                s.execute(update(ALLOCATIONS).where(
+                    ALLOCATIONS.c.consumer_uuid == new_uuid,
+                    ALLOCATIONS.c.node_id == a.node_id).values(
+                    vcpus=ALLOCATIONS.c.vcpus + a.vcpus,
+                    memory_mb=ALLOCATIONS.c.memory_mb + a.memory_mb,
+                    disk_gb=ALLOCATIONS.c.disk_gb + a.disk_gb))
+                # One allocation row fewer on the node: one consumer fewer counted.
+                _give_back(s, a.node_id, 0, 0, 0, 1)
+                moved += 1
+        return moved
+
+    return _with_retries(transaction, retry_on=(IntegrityError,))
+
+
+def record_build_result(db: Database, host: str, success: bool) -> None:
+    """Count a failed build on ``host`` (BuildFailureWeigher), or reset the count
+    after a successful one."""
+    value = 0 if success else NODES.c.failed_builds + 1
+
+    def transaction() -> None:
+        with db.session() as s:
+            s.execute(update(NODES).where(NODES.c.host == host).values(failed_builds=value))
+
+    _with_retries(transaction)

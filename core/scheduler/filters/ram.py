@@ -1,0 +1,16 @@
+"""RamFilter: hosts with enough RAM left, counting the RAM allocation ratio."""
+
+from __future__ import annotations
+
+from core.scheduler.filters.base import HostFilter
+from core.scheduler.host_state import HostState
+from core.scheduler.request_spec import RequestSpec
+
+
+class RamFilter(HostFilter):
+    """Passes when ``memory_mb_used + flavor.memory_mb <= memory_mb * ram_allocation_ratio``,
+    the same condition the claim checks in the database."""
+
+    def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
+        limit = host_state.memory_mb * host_state.ram_allocation_ratio
+        return host_state.memory_mb_used + spec.flavor.memory_mb <= limit

@@ -1,0 +1,171 @@
+"""The filter scheduler: filter hosts, weigh them, claim the best one atomically.
+
+For each instance of a request, in order: the candidate hosts (all nodes, or
+only ``force_host``, minus ``ignore_hosts``) go through the enabled filters;
+the survivors are weighed (each weigher's raw values normalised to 0..1, times
+its multiplier, summed); the scheduler claims the best host in the database
+(random among the best ``host_subset_size``) and, should another scheduler have
+taken the room meanwhile, drops that host and claims the next. The chosen host
+comes back with up to ``max_attempts - 1`` alternates for rescheduling.
+
+Host states are loaded once per request; each placement is also applied to
+them in memory, so later instances of the request see the earlier ones (an
+anti-affinity group spreads, an affinity group stacks).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from core.db import Database
+from core.errors import CoreError
+from core.scheduler import claims
+from core.scheduler.filters import HostFilter, build_filters
+from core.scheduler.host_state import HostState, load_host_states, load_spec_context
+from core.scheduler.request_spec import RequestSpec, Selection
+from core.scheduler.weighers import (
+    SOFT_POLICY_MULTIPLIER,
+    SOFT_POLICY_WEIGHERS,
+    WEIGHERS,
+    HostWeigher,
+    build_weighers,
+    normalize,
+)
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class NoValidHost(CoreError):
+    """No host passed the filters with room for one of the request's instances."""
+
+    default_message = "No valid host was found. There are not enough hosts available."
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Scheduler:
+    """Chooses and claims hosts; safe to run in several processes at once."""
+
+    def __init__(self, db: Database, settings: Settings, rng: random.Random | None = None,
+                 clock: Callable[[], datetime] = _now) -> None:
+        """Builds the filters and weighers the settings name; raises ValueError for
+        a name that is not registered."""
+        self.db = db
+        self.settings = settings
+        self.filters: list[HostFilter] = build_filters(settings.enabled_filters, settings)
+        self.weighers: list[tuple[HostWeigher, float]] = build_weighers(
+            settings.weigher_multipliers, settings)
+        configured = {type(w).__name__ for w, _ in self.weighers}
+        self.soft_weighers: dict[str, HostWeigher] = {
+            policy: WEIGHERS[name](settings) for policy, name in SOFT_POLICY_WEIGHERS.items()
+            if name not in configured}
+        self.rng = rng or random.Random()
+        self.clock = clock
+
+    # ---- the RPC operation ---------------------------------------------
+    def select_destinations(self, spec: RequestSpec) -> list[list[Selection]]:
+        """``[chosen, *alternates]`` per instance uuid of ``spec``, in order.
+
+        The chosen host's resources are claimed for the instance before this
+        returns; alternates are not claimed. Raises NoValidHost when any instance
+        finds no host, after releasing every claim this call made.
+        """
+        with self.db.session() as s:
+            hosts = load_host_states(s, self.settings, self.clock())
+            load_spec_context(s, spec)
+        return self.place(spec, hosts)
+
+    def place(self, spec: RequestSpec, hosts: list[HostState]) -> list[list[Selection]]:
+        """``select_destinations`` on already loaded host states (which it updates)."""
+        candidates = self.candidates(spec, hosts)
+        forced = spec.force_host is not None
+        full: set[int] = set()  # nodes whose claim failed: another scheduler filled them
+        claimed: list[tuple[str, int]] = []
+        results: list[list[Selection]] = []
+        try:
+            for uuid in spec.instance_uuids:
+                usable = [h for h in candidates if h.node_id not in full]
+                # A forced host skips the filters (as in Nova); the claim still checks room.
+                passing = usable if forced else self.filter_hosts(usable, spec)
+                ranked = [h for h, _ in self.weigh_hosts(passing, spec)]
+                chosen = self._claim_best(uuid, spec, ranked, full)
+                claimed.append((uuid, chosen.node_id))
+                chosen.consume(spec.resources)
+                if spec.group is not None:
+                    spec.group.hosts[chosen.host] += 1
+                alternates = [h for h in ranked if h is not chosen and h.node_id not in full]
+                alternates = alternates[:self.settings.max_attempts - 1]
+                results.append([_selection(chosen), *(_selection(h) for h in alternates)])
+        except BaseException:
+            for uuid, node_id in claimed:
+                claims.release_resources(self.db, uuid, node_id)
+            raise
+        return results
+
+    # ---- the steps -------------------------------------------------------
+    def candidates(self, spec: RequestSpec, hosts: list[HostState]) -> list[HostState]:
+        """The hosts a request may use at all: only ``force_host`` when given, never
+        one of ``ignore_hosts`` (hosts already tried)."""
+        ignored = set(spec.ignore_hosts)
+        if spec.force_host is not None:
+            return [h for h in hosts if h.host == spec.force_host and h.host not in ignored]
+        if not ignored:
+            return list(hosts)
+        return [h for h in hosts if h.host not in ignored]
+
+    def filter_hosts(self, hosts: list[HostState], spec: RequestSpec) -> list[HostState]:
+        """The hosts passing every enabled filter, in the order given."""
+        passing = hosts
+        for host_filter in self.filters:
+            if not passing:
+                break
+            if host_filter.applies_to(spec):
+                before = len(passing)
+                passing = [h for h in passing if host_filter.host_passes(h, spec)]
+                if len(passing) < before:
+                    log.debug("%s: %d of %d hosts pass", type(host_filter).__name__,
+                              len(passing), before)
+        return passing
+
+    def weigh_hosts(self, hosts: list[HostState], spec: RequestSpec
+                    ) -> list[tuple[HostState, float]]:
+        """``(host, weight)`` best first: each weigher's values normalised to 0..1
+        across ``hosts``, times its multiplier, summed. Ties keep the given order."""
+        totals = [0.0] * len(hosts)
+        weighers = list(self.weighers)
+        if spec.group is not None and spec.group.policy in self.soft_weighers:
+            weighers.append((self.soft_weighers[spec.group.policy], SOFT_POLICY_MULTIPLIER))
+        for weigher, multiplier in weighers:
+            if multiplier == 0.0 or len(hosts) < 2:
+                continue
+            raw = [weigher.weigh(h, spec) for h in hosts]
+            for i, value in enumerate(normalize(raw)):
+                totals[i] += multiplier * value
+        order = sorted(range(len(hosts)), key=lambda i: -totals[i])
+        return [(hosts[i], totals[i]) for i in order]
+
+    def _claim_best(self, uuid: str, spec: RequestSpec, ranked: list[HostState],
+                    full: set[int]) -> HostState:
+        subset = self.settings.host_subset_size
+        ranked = list(ranked)
+        while ranked:
+            best = self.rng.choice(ranked[:subset]) if subset > 1 else ranked[0]
+            if claims.claim_resources(self.db, uuid, best.node_id, spec.resources,
+                                      spec.project_id):
+                return best
+            log.info("claim for %s on %s lost a race; trying the next host", uuid, best.host)
+            full.add(best.node_id)
+            ranked.remove(best)
+        log.info("no valid host for %s", uuid)
+        raise NoValidHost(instance_uuid=uuid)
+
+
+def _selection(h: HostState) -> Selection:
+    return Selection(host=h.host, nodename=h.nodename, node_id=h.node_id,
+                     node_uuid=h.node_uuid, availability_zone=h.availability_zone)

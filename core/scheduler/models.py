@@ -1,0 +1,62 @@
+"""What the scheduler places instances on: compute nodes and their allocations.
+
+A node's ``generation`` is bumped by every claim or release; a claim is a
+compare-and-swap on it, so two schedulers never both take the last room on a host.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.compute.models import new_uuid
+from core.db.base import Base, UTCDateTime, utcnow
+from core.identity.models import MYSQL
+
+
+class ComputeNode(Base):
+    __tablename__ = "compute_nodes"
+    __table_args__ = MYSQL
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    host: Mapped[str] = mapped_column(String(255), unique=True)
+    hypervisor_hostname: Mapped[str] = mapped_column(String(255))
+    hypervisor_type: Mapped[str] = mapped_column(String(64), default="fake")
+    hypervisor_version: Mapped[int] = mapped_column(Integer, default=1000)
+    architecture: Mapped[str] = mapped_column(String(32), default="x86_64")
+    host_ip: Mapped[str] = mapped_column(String(39), default="127.0.0.1")
+    availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
+    # Capabilities ComputeCapabilitiesFilter matches flavor extra_specs against.
+    capabilities: Mapped[dict] = mapped_column(JSON, default=dict)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    local_gb: Mapped[int] = mapped_column(Integer)
+    cpu_allocation_ratio: Mapped[float] = mapped_column(Float, default=4.0)
+    ram_allocation_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    disk_allocation_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    vcpus_used: Mapped[int] = mapped_column(Integer, default=0)
+    memory_mb_used: Mapped[int] = mapped_column(Integer, default=0)
+    local_gb_used: Mapped[int] = mapped_column(Integer, default=0)
+    running_vms: Mapped[int] = mapped_column(Integer, default=0)
+    # Consecutive failed builds (BuildFailureWeigher); reset by a successful one.
+    failed_builds: Mapped[int] = mapped_column(Integer, default=0)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Allocation(Base):
+    """Resources a consumer (an instance, or a resize's source side) holds on a node."""
+
+    __tablename__ = "allocations"
+    __table_args__ = MYSQL
+    consumer_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("compute_nodes.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    disk_gb: Mapped[int] = mapped_column(Integer)
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,161 @@
+"""Action dispatch: one request in, one XML answer out.
+
+A handler method serves one Action and says so with :func:`action`; it takes
+a :class:`Call` and returns a dict keyed by the output shape's member names
+(or None). Everything around it happens once, here: authentication, parsing
+by the model, ``DryRun``, rendering, and mapping every error to its EC2 code
+and status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from botocore.model import ServiceModel
+
+from core import errors
+from core.context import RequestContext
+from core.policy import Enforcer
+from gateway.ec2.auth import Ec2Authenticator
+from gateway.ec2.errors import Ec2Error, error_body, from_core
+from gateway.ec2.protocol import MAX_BODY, HttpRequest, QueryProtocol
+from gateway.ec2.xml import XmlRenderer
+from gateway.middleware import request_record
+
+log = logging.getLogger(__name__)
+CONTENT_TYPE = "text/xml;charset=UTF-8"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """What the dispatcher needs to know about an action besides its handler.
+
+    ``rules`` are the policy rules the core service enforces for it, checked
+    (on the caller's own project and user) to answer ``DryRun``; ``errors``
+    map domain errors to this action's own EC2 codes.
+    """
+
+    name: str
+    rules: tuple[str, ...] = ()
+    errors: Mapping[type[errors.CoreError], str] = field(default_factory=dict)
+
+
+def action(name: str, *, rules: Iterable[str] = (),
+           errors: Mapping[type[errors.CoreError], str] | None = None) -> Callable[[F], F]:
+    """Mark a handler method as serving the EC2 action ``name``."""
+    spec = ActionSpec(name, tuple(rules), dict(errors or {}))
+
+    def mark(fn: F) -> F:
+        fn.ec2_action = spec  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated, parsed call, as a handler sees it."""
+
+    ctx: RequestContext
+    action: str
+    params: Mapping[str, Any]
+    request_id: str
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.params.get(name)
+        return default if value is None else value
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = CONTENT_TYPE
+
+
+Handler = Callable[[Call], Mapping[str, Any] | None]
+
+
+def collect_actions(model: ServiceModel, handlers: Iterable[object]
+                    ) -> dict[str, tuple[ActionSpec, Handler]]:
+    """Every method marked with :func:`action` on ``handlers``, by action name."""
+    known = set(model.operation_names)
+    found: dict[str, tuple[ActionSpec, Handler]] = {}
+    for handler in handlers:
+        for attr in dir(type(handler)):
+            spec = getattr(getattr(type(handler), attr), "ec2_action", None)
+            if not isinstance(spec, ActionSpec):
+                continue
+            if spec.name not in known:
+                raise ValueError(f"{type(handler).__name__}.{attr}: no EC2 action {spec.name}")
+            if spec.name in found:
+                raise ValueError(f"EC2 action {spec.name} has two handlers")
+            found[spec.name] = (spec, getattr(handler, attr))
+    return found
+
+
+class Ec2Api:
+    """Serves EC2 Query requests with the given handler objects."""
+
+    def __init__(self, model: ServiceModel, handlers: Iterable[object],
+                 authenticator: Ec2Authenticator, policy: Enforcer) -> None:
+        self.protocol = QueryProtocol(model)
+        self.renderer = XmlRenderer(model)
+        self.auth = authenticator
+        self.policy = policy
+        self.actions = collect_actions(model, handlers)
+
+    def handle(self, request: HttpRequest, request_id: str) -> Reply:
+        """The answer to ``request``; never raises."""
+        spec: ActionSpec | None = None
+        try:
+            if len(request.body) > MAX_BODY:
+                raise Ec2Error("RequestEntityTooLarge",
+                               f"The request body exceeds {MAX_BODY} bytes.")
+            pairs = request.parameters()
+            ctx = self.auth.authenticate(request, request_id)
+            _record_caller(ctx)
+            parsed = self.protocol.parse(pairs)
+            entry = self.actions.get(parsed.action)
+            if entry is None:
+                raise Ec2Error("UnsupportedOperation",
+                               f"The action {parsed.action} is not supported by this cloud.")
+            spec, handler = entry
+            if parsed.params.get("DryRun"):
+                self._dry_run(spec, ctx)
+            result = handler(Call(ctx, parsed.action, parsed.params, request_id))
+            return Reply(200, self.renderer.response(parsed.operation, result, request_id,
+                                                     parsed.version))
+        except Ec2Error as exc:
+            return self._error(exc, request_id)
+        except errors.CoreError as exc:
+            return self._error(from_core(exc, spec.errors if spec else None), request_id)
+        except Exception:
+            log.exception("unexpected error in EC2 %s", spec.name if spec else "request")
+            return self._error(Ec2Error("InternalError"), request_id)
+
+    def _dry_run(self, spec: ActionSpec, ctx: RequestContext) -> None:
+        """Answer as the call would be answered, doing nothing: the parameters
+        have been checked; here the policy is."""
+        target = {"project_id": ctx.project_id, "user_id": ctx.user_id}
+        creds = ctx.policy_credentials()
+        for rule in spec.rules:
+            if not self.policy.authorize(rule, target, creds):
+                raise Ec2Error("UnauthorizedOperation",
+                               f"You are not authorized to perform this operation ({rule}).")
+        raise Ec2Error("DryRunOperation")
+
+    @staticmethod
+    def _error(error: Ec2Error, request_id: str) -> Reply:
+        return Reply(error.status, error_body(error, request_id))
+
+
+def _record_caller(ctx: RequestContext) -> None:
+    """For the access log line (gateway.middleware)."""
+    record = request_record.get(None)
+    if record is not None:
+        record["user_id"], record["project_id"] = ctx.user_id, ctx.project_id

@@ -1,0 +1,19 @@
+"""EC2 action handlers: one module per resource kind, one method per Action.
+
+To add an action: write a method on the kind's handler class, mark it with
+``@action("DescribeThings", rules=(<the core rule>,), errors={NotFound:
+"InvalidThing.NotFound"})``, take a ``Call`` and return a dict keyed by the
+output shape's member names. Parsing, DryRun, rendering and errors are done
+by ``gateway.ec2.api``. A new kind's class goes in ``HANDLERS``.
+"""
+
+from gateway.ec2.handlers.account import Account
+from gateway.ec2.handlers.images import Images
+from gateway.ec2.handlers.instance_types import InstanceTypes
+from gateway.ec2.handlers.instances import Instances
+from gateway.ec2.handlers.key_pairs import KeyPairs
+from gateway.ec2.handlers.regions import Regions
+
+HANDLERS = (Account, Images, Instances, InstanceTypes, KeyPairs, Regions)
+
+__all__ = ["HANDLERS"]

@@ -1,0 +1,47 @@
+"""DescribeAccountAttributes: what infrastructure tools probe before they start."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gateway.ec2.api import Call, action
+from gateway.ec2.errors import Ec2Error
+from gateway.ec2.handlers.base import Handler
+
+# Until DescribeVpcs presents the project's network as its default VPC (part 2
+# of issue 5), the account has none.
+NO_DEFAULT_VPC = "none"
+
+
+class Account(Handler):
+    def _attributes(self, call: Call) -> dict[str, Callable[[], list[str]]]:
+        limits: dict[str, int] = {}
+
+        def limit(resource: str) -> Callable[[], list[str]]:
+            def read() -> list[str]:
+                if not limits:  # one read for all the quota attributes
+                    limits.update(self.deps.quotas.limits_for(call.ctx.project_id or "",
+                                                              call.ctx.user_id))
+                return [str(limits[resource])]
+            return read
+
+        return {"supported-platforms": lambda: ["VPC"],
+                "default-vpc": lambda: [NO_DEFAULT_VPC],
+                "max-instances": limit("instances"),
+                "max-elastic-ips": limit("floating_ips"),
+                "vpc-max-elastic-ips": limit("floating_ips"),
+                "vpc-max-security-groups-per-interface": lambda: ["5"]}
+
+    @action("DescribeAccountAttributes")
+    def describe_account_attributes(self, call: Call) -> dict[str, Any]:
+        attributes = self._attributes(call)
+        names = call.get("AttributeNames", []) or list(attributes)
+        unknown = [n for n in names if n not in attributes]
+        if unknown:
+            raise Ec2Error("InvalidParameterValue",
+                           f"Invalid attribute name: {', '.join(unknown)}")
+        return {"AccountAttributes": [
+            {"AttributeName": name,
+             "AttributeValues": [{"AttributeValue": v} for v in attributes[name]()]}
+            for name in dict.fromkeys(names)]}

@@ -1,0 +1,346 @@
+"""DescribeImages, DeregisterImage and Describe / Modify / ResetImageAttribute
+over the image service: an AMI is a Glance image, under an ``ami-…`` ID.
+
+Launch permissions are the image's visibility and members: ``Group=all`` is
+``public``; a ``UserId`` (a project id) is a member, accepted on its behalf,
+since EC2 has no accept step. An image without launch permissions is
+``private``; one with members is ``shared``. The core service enforces the
+image API's policy; another project's private image is not found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from core import errors
+from core.context import RequestContext
+from core.ec2.ids import Kind, canonical_id
+from core.image.listing import MAX_LIMIT, ImageQuery
+from core.image.models import Image
+from core.image.visibility import ImageView
+from gateway.ec2.api import Call, action
+from gateway.ec2.errors import Ec2Error
+from gateway.ec2.filters import Filters
+from gateway.ec2.handlers.base import Handler
+from gateway.ec2.paging import page, reject_ids_with_max_results
+
+GET_IMAGES = "image:get_images"
+GET_IMAGE = "image:get_image"
+DELETE_IMAGE = "image:delete_image"
+MODIFY_IMAGE = "image:modify_image"
+ADD_MEMBER = "image:add_member"
+DELETE_MEMBER = "image:delete_member"
+GET_MEMBERS = "image:get_members"
+NOT_FOUND: Mapping[type[errors.CoreError], str] = {errors.NotFound: "InvalidAMIID.NotFound"}
+
+# Glance statuses → EC2 image states.
+STATES = {"queued": "pending", "saving": "pending", "uploading": "pending",
+          "importing": "pending", "active": "available", "killed": "failed",
+          "deleted": "deregistered", "pending_delete": "deregistered",
+          "deactivated": "disabled"}
+# Glance's ``architecture`` values (libosinfo names) → EC2's.
+ARCHITECTURES = {"aarch64": "arm64", "i686": "i386", "amd64": "x86_64"}
+# Attributes without a counterpart here: described as empty, as AWS does for
+# an image that has none.
+EMPTY_ATTRIBUTES = {"kernel": "KernelId", "ramdisk": "RamdiskId",
+                    "sriovNetSupport": "SriovNetSupport", "productCodes": "ProductCodes",
+                    "blockDeviceMapping": "BlockDeviceMappings"}
+
+FILTERS: Filters[dict[str, Any]] = Filters({
+    "image-id": lambda i: i["ImageId"],
+    "name": lambda i: i["Name"],
+    "description": lambda i: i["Description"],
+    "state": lambda i: i["State"],
+    "is-public": lambda i: i["Public"],
+    "owner-id": lambda i: i["OwnerId"],
+    "image-type": lambda i: i["ImageType"],
+    "architecture": lambda i: i["Architecture"],
+    "hypervisor": lambda i: i["Hypervisor"],
+    "virtualization-type": lambda i: i["VirtualizationType"],
+    "root-device-type": lambda i: i["RootDeviceType"],
+    "root-device-name": lambda i: i["RootDeviceName"],
+    "platform-details": lambda i: i["PlatformDetails"],
+    "manifest-location": lambda i: i["ImageLocation"],
+})
+
+
+def creation_date(image: Image) -> str:
+    when = image.created_at
+    return f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"
+
+
+def image_view(image: Image, ami: str) -> dict[str, Any]:
+    """An image as DescribeImages writes it (the ``Image`` shape)."""
+    props = image.properties or {}
+    owner = image.owner or ""
+    arch = str(props.get("architecture") or "x86_64")
+    return {"ImageId": ami, "ImageLocation": f"{owner}/{image.name or image.id}",
+            "State": STATES.get(image.status, "pending"), "OwnerId": owner,
+            "CreationDate": creation_date(image),
+            "Public": image.visibility in ("public", "community"),
+            "Architecture": ARCHITECTURES.get(arch, arch), "ImageType": "machine",
+            "Name": image.name, "Description": props.get("description"),
+            "RootDeviceType": "instance-store", "RootDeviceName": "/dev/sda1",
+            "VirtualizationType": "hvm", "Hypervisor": "xen",
+            "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances",
+            "BlockDeviceMappings": [],
+            "StateReason": ({"Code": "Client.ImageFailed", "Message": "The upload failed."}
+                            if image.status == "killed" else None)}
+
+
+class Images(Handler):
+    # ---- lookups -------------------------------------------------------
+    def _visible(self, ctx: RequestContext) -> list[ImageView]:
+        """Every image the caller may launch: public and community ones, its
+        own, and those shared with its project (unless it rejected them)."""
+        views: list[ImageView] = []
+        marker: str | None = None
+        while True:
+            query = ImageQuery(visibility="all", member_status="all", limit=MAX_LIMIT,
+                               sort=[("id", "asc")], marker=marker)
+            chunk, more = self.deps.images.list_images(ctx, query)
+            views.extend(v for v in chunk if v.member_status != "rejected")
+            if not more or not chunk:
+                return views
+            marker = chunk[-1].image.id
+
+    def _by_ami(self, ctx: RequestContext, amis: Sequence[str]) -> list[tuple[str, ImageView]]:
+        """The images named by ``amis`` (all of them, or InvalidAMIID.*)."""
+        wanted = [canonical_id(Kind.IMAGE, v) for v in amis]
+        uuids = self.deps.ids.os_uuids_for(Kind.IMAGE, wanted)
+        out: list[tuple[str, ImageView]] = []
+        missing: list[str] = []
+        for ami in dict.fromkeys(wanted):
+            uuid = uuids.get(ami)
+            try:
+                if uuid is None:
+                    raise errors.NotFound(ami)
+                out.append((ami, self.deps.images.show(ctx, uuid)))
+            except errors.NotFound:
+                missing.append(ami)
+        if missing:
+            raise Ec2Error("InvalidAMIID.NotFound",
+                           f"The image ids '[{', '.join(missing)}]' do not exist"
+                           if len(missing) > 1 else
+                           f"The image id '[{missing[0]}]' does not exist")
+        return out
+
+    def _one(self, ctx: RequestContext, value: str | None) -> tuple[str, Image]:
+        if not value:
+            raise Ec2Error("MissingParameter", "The request must contain the parameter ImageId")
+        ami, view = self._by_ami(ctx, [value])[0]
+        return ami, view.image
+
+    def _members(self, ctx: RequestContext, image: Image) -> list[str]:
+        """Project ids the image is shared with (an owner's or admin's view)."""
+        if image.visibility != "shared":
+            return []
+        return [m.member_id for m in self.deps.images.members.list(ctx, image.id)
+                if m.status != "rejected"]
+
+    # ---- DescribeImages -----------------------------------------------
+    @action("DescribeImages", rules=(GET_IMAGES,))
+    def describe_images(self, call: Call) -> dict[str, Any]:
+        ctx = call.ctx
+        image_ids = call.get("ImageIds", [])
+        max_results = call.get("MaxResults")
+        reject_ids_with_max_results(image_ids, max_results, "imageIds")
+        if max_results is not None and not 1 <= max_results <= 1000:
+            raise Ec2Error("InvalidParameterValue",
+                           f"Value ( {max_results} ) for parameter maxResults is invalid. "
+                           "Expecting a value between 1 and 1000.")
+        if image_ids:
+            pairs = self._by_ami(ctx, image_ids)
+        else:
+            views = self._visible(ctx)
+            ids = self.deps.ids.ec2_ids_for(
+                Kind.IMAGE, [(v.image.id, v.image.owner or "") for v in views])
+            pairs = [(ids[v.image.id], v) for v in views]
+        if not image_ids and not call.get("IncludeDisabled"):
+            # Deactivated images, as AWS's disabled AMIs, are listed on request.
+            pairs = [(a, v) for a, v in pairs if v.image.status != "deactivated"]
+        pairs = self._by_owner(ctx, pairs, call.get("Owners", []))
+        pairs = self._by_executable(ctx, pairs, call.get("ExecutableUsers", []))
+        views_out = FILTERS.apply([image_view(v.image, ami) for ami, v in pairs],
+                                  call.get("Filters"))
+        views_out.sort(key=lambda i: i["ImageId"])
+        chunk, token = page(views_out, lambda i: i["ImageId"], max_results,
+                            call.get("NextToken"))
+        return {"Images": chunk, "NextToken": token}
+
+    @staticmethod
+    def _by_owner(ctx: RequestContext, pairs: list[tuple[str, ImageView]],
+                  owners: Iterable[str]) -> list[tuple[str, ImageView]]:
+        wanted = {ctx.project_id if o == "self" else o for o in owners}
+        if not wanted:
+            return pairs
+        return [(a, v) for a, v in pairs if v.image.owner in wanted]
+
+    def _by_executable(self, ctx: RequestContext, pairs: list[tuple[str, ImageView]],
+                       users: Iterable[str]) -> list[tuple[str, ImageView]]:
+        """``all``: public images; ``self`` (or the caller's project id): images
+        shared with the caller; another project id: images shared with it (the
+        caller knows the members of its own images only)."""
+        wanted = {ctx.project_id if u == "self" else u for u in users}
+        if not wanted:
+            return pairs
+        out = []
+        for ami, view in pairs:
+            image = view.image
+            if "all" in wanted and image.visibility in ("public", "community"):
+                out.append((ami, view))
+            elif ctx.project_id in wanted and view.member_status is not None \
+                    and image.owner != ctx.project_id:
+                out.append((ami, view))
+            elif image.owner == ctx.project_id and image.visibility == "shared" \
+                    and wanted & set(self._members(ctx, image)):
+                out.append((ami, view))
+        return out
+
+    # ---- DeregisterImage ----------------------------------------------
+    @action("DeregisterImage", rules=(DELETE_IMAGE,), errors=NOT_FOUND)
+    def deregister_image(self, call: Call) -> dict[str, Any]:
+        _, image = self._one(call.ctx, call.get("ImageId"))
+        self.deps.images.delete(call.ctx, image.id)
+        return {"Return": True}
+
+    # ---- image attributes ---------------------------------------------
+    def _owned(self, ctx: RequestContext, value: str | None) -> tuple[str, Image]:
+        """An image whose attributes the caller may read or change: its own
+        (or any, for an admin); another's visible image is AuthFailure."""
+        ami, image = self._one(ctx, value)
+        if image.owner != ctx.project_id and not ctx.is_admin:
+            raise Ec2Error("AuthFailure", f"Not authorized for image:{ami}")
+        return ami, image
+
+    def _launch_permissions(self, ctx: RequestContext, image: Image) -> list[dict[str, str]]:
+        if image.visibility in ("public", "community"):
+            return [{"Group": "all"}]
+        return [{"UserId": m} for m in self._members(ctx, image)]
+
+    @action("DescribeImageAttribute", rules=(GET_IMAGE,), errors=NOT_FOUND)
+    def describe_image_attribute(self, call: Call) -> dict[str, Any]:
+        attribute = call.get("Attribute")
+        if not attribute:
+            raise Ec2Error("MissingParameter",
+                           "The request must contain the parameter Attribute")
+        ami, image = self._owned(call.ctx, call.get("ImageId"))
+        out: dict[str, Any] = {"ImageId": ami}
+        if attribute == "launchPermission":
+            out["LaunchPermissions"] = self._launch_permissions(call.ctx, image)
+        elif attribute == "description":
+            out["Description"] = {"Value": (image.properties or {}).get("description")}
+        elif attribute in EMPTY_ATTRIBUTES:
+            member = EMPTY_ATTRIBUTES[attribute]
+            out[member] = [] if member in ("ProductCodes", "BlockDeviceMappings") else {}
+        else:
+            raise Ec2Error("InvalidParameterValue",
+                           f"Value ({attribute}) for parameter attribute is invalid. "
+                           "Unknown attribute.")
+        return out
+
+    @action("ModifyImageAttribute", rules=(MODIFY_IMAGE,), errors=NOT_FOUND)
+    def modify_image_attribute(self, call: Call) -> None:
+        ctx = call.ctx
+        ami, image = self._owned(ctx, call.get("ImageId"))
+        description = (call.get("Description") or {}).get("Value")
+        attribute = call.get("Attribute")
+        if description is None and attribute == "description":
+            description = call.get("Value")
+        if description is not None:
+            self.deps.images.update(ctx, image.id, [
+                {"op": "add", "path": "/description", "value": description}])
+            return None
+        add, remove = self._permission_changes(call)
+        if not add and not remove:
+            raise Ec2Error("MissingParameter",
+                           "The request must contain the parameter LaunchPermission or "
+                           "Description")
+        self._change_permissions(ctx, ami, image, add, remove)
+        return None
+
+    @staticmethod
+    def _permission_changes(call: Call) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        """(added, removed) launch permissions, from ``LaunchPermission.Add/Remove``
+        or the older ``OperationType`` + ``UserId.N`` / ``UserGroup.N``."""
+        changes = call.get("LaunchPermission") or {}
+        add = list(changes.get("Add") or [])
+        remove = list(changes.get("Remove") or [])
+        attribute = call.get("Attribute")
+        legacy = [{"UserId": u} for u in call.get("UserIds", [])] + \
+                 [{"Group": g} for g in call.get("UserGroups", [])]
+        if legacy or call.get("OperationType"):
+            if attribute not in (None, "launchPermission"):
+                raise Ec2Error("InvalidParameterCombination",
+                               f"UserId and UserGroup apply to launchPermission, not "
+                               f"{attribute}.")
+            operation = call.get("OperationType")
+            if operation not in ("add", "remove"):
+                raise Ec2Error("InvalidParameterValue" if operation else "MissingParameter",
+                               "OperationType must be add or remove.")
+            (add if operation == "add" else remove).extend(legacy)
+        for item in add + remove:
+            if item.get("OrganizationArn") or item.get("OrganizationalUnitArn"):
+                raise Ec2Error("InvalidParameterValue",
+                               "Organizations are not supported by this cloud.")
+            if item.get("Group") not in (None, "all"):
+                raise Ec2Error("InvalidParameterValue",
+                               f"Invalid launch permission group: {item['Group']}; "
+                               "only 'all' is known.")
+            if not item.get("Group") and not item.get("UserId"):
+                raise Ec2Error("InvalidParameterValue",
+                               "A launch permission needs a Group or a UserId.")
+        return add, remove
+
+    def _change_permissions(self, ctx: RequestContext, ami: str, image: Image,
+                            add: list[dict[str, str]], remove: list[dict[str, str]]) -> None:
+        images = self.deps.images
+        add_users = [p["UserId"] for p in add if p.get("UserId")]
+        remove_users = [p["UserId"] for p in remove if p.get("UserId")]
+        visibility = image.visibility
+        if any(p.get("Group") == "all" for p in remove) and visibility in ("public",
+                                                                          "community"):
+            visibility = "shared"
+        if add_users and visibility == "private":
+            visibility = "shared"
+        if any(p.get("Group") == "all" for p in add):
+            visibility = "public"
+        if add_users and visibility != "shared":
+            raise Ec2Error("InvalidParameterCombination",
+                           f"Image {ami} is public: everyone may launch it already; "
+                           "remove Group=all before granting it to accounts.")
+        if visibility != image.visibility:
+            image = images.update(ctx, image.id, [{"op": "replace", "path": "/visibility",
+                                                   "value": visibility}])
+        current = set(self._members(ctx, image))
+        for user in dict.fromkeys(add_users):
+            if user in current:
+                continue
+            try:
+                images.members.add(ctx, image.id, user, accepted=True)
+            except errors.Conflict:  # a membership the project had rejected
+                images.members.delete(ctx, image.id, user)
+                images.members.add(ctx, image.id, user, accepted=True)
+        for user in dict.fromkeys(remove_users):
+            try:
+                images.members.delete(ctx, image.id, user)
+            except errors.NotFound:
+                pass  # not a member: the outcome asked for
+        if image.visibility == "shared" and not self._members(ctx, image):
+            images.update(ctx, image.id, [{"op": "replace", "path": "/visibility",
+                                           "value": "private"}])
+
+    @action("ResetImageAttribute", rules=(MODIFY_IMAGE,), errors=NOT_FOUND)
+    def reset_image_attribute(self, call: Call) -> None:
+        """``launchPermission`` back to its default: private, no members."""
+        if call.get("Attribute") != "launchPermission":
+            raise Ec2Error("InvalidParameterValue",
+                           f"Value ({call.get('Attribute')}) for parameter attribute is "
+                           "invalid. Only launchPermission can be reset.")
+        ami, image = self._owned(call.ctx, call.get("ImageId"))
+        users = [p["UserId"] for p in self._launch_permissions(call.ctx, image)
+                 if p.get("UserId")]
+        self._change_permissions(call.ctx, ami, image, [],
+                                 [{"Group": "all"}] + [{"UserId": u} for u in users])
+        return None

@@ -1,0 +1,319 @@
+"""DescribeInstances, DescribeVpcs and DescribeSubnets: read-only views of a
+project's servers and of its fixed network.
+
+A server is an instance under its ``i-…`` ID, grouped by its Nova reservation
+(``r-…``). Its EC2 state comes from vm_state and task_state (:func:`state_of`).
+Tags are the server's name (``Name``) and its metadata. Each project's fixed
+network is its default VPC, with one default subnet; their IDs are derived
+from the project id, so they are stable without a mapping row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from core import errors
+from core.compute import states
+from core.compute.models import Instance
+from core.compute.server_listing import ServerQuery
+from core.context import RequestContext
+from core.ec2.ids import HEX_DIGITS, Kind, canonical_id
+from gateway.ec2.api import Call, action
+from gateway.ec2.errors import Ec2Error
+from gateway.ec2.filters import Filters
+from gateway.ec2.handlers.base import Handler
+from gateway.ec2.paging import page, reject_ids_with_max_results
+
+SERVERS_DETAIL = "os_compute_api:servers:detail"
+SERVERS_SHOW = "os_compute_api:servers:show"
+NOT_FOUND: Mapping[type[errors.CoreError], str] = {
+    errors.NotFound: "InvalidInstanceID.NotFound"}
+LIST_CHUNK = 1000
+
+PENDING = (0, "pending")
+RUNNING = (16, "running")
+SHUTTING_DOWN = (32, "shutting-down")
+TERMINATED = (48, "terminated")
+STOPPING = (64, "stopping")
+STOPPED = (80, "stopped")
+
+
+def state_of(inst: Instance) -> tuple[int, str]:
+    """EC2's (code, name) of an instance's vm_state and task_state."""
+    vm, task = inst.vm_state, inst.task_state
+    if task == states.DELETING:
+        return SHUTTING_DOWN
+    if vm == states.BUILDING:
+        return PENDING
+    if vm in (states.DELETED, states.ERROR):
+        return TERMINATED
+    if vm == states.STOPPED:
+        return PENDING if task == states.POWERING_ON else STOPPED
+    if task == states.POWERING_OFF:
+        return STOPPING
+    if task == states.SPAWNING:
+        return PENDING
+    return RUNNING
+
+
+def derived_id(prefix: str, project_id: str) -> str:
+    """A stable ``<prefix>-<17 hex>`` for a per-project object with no row."""
+    digest = hashlib.sha256(f"{prefix}:{project_id}".encode()).hexdigest()
+    return f"{prefix}-{digest[:HEX_DIGITS]}"
+
+
+def wire_time(when: datetime) -> str:
+    return f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"
+
+
+def private_dns(address: str | None, region: str) -> str:
+    if not address:
+        return ""
+    return f"ip-{address.replace('.', '-')}.{region}.compute.internal"
+
+
+def tag_dict(inst: Mapping[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in inst["Tags"]}
+
+
+INSTANCE_FILTERS: Filters[dict[str, Any]] = Filters({
+    "instance-id": lambda i: i["InstanceId"],
+    "instance-state-name": lambda i: i["State"]["Name"],
+    "instance-state-code": lambda i: i["State"]["Code"],
+    "instance-type": lambda i: i["InstanceType"],
+    "image-id": lambda i: i["ImageId"],
+    "key-name": lambda i: i["KeyName"],
+    "availability-zone": lambda i: i["Placement"]["AvailabilityZone"],
+    "private-ip-address": lambda i: i["PrivateIpAddress"],
+    "private-dns-name": lambda i: i["PrivateDnsName"] or None,
+    "reservation-id": lambda i: i["_reservation"],
+    "owner-id": lambda i: i["_owner"],
+    "vpc-id": lambda i: i["VpcId"],
+    "subnet-id": lambda i: i["SubnetId"],
+    "architecture": lambda i: i["Architecture"],
+    "launch-index": lambda i: i["AmiLaunchIndex"],
+}, tags=tag_dict)
+
+VPC_FILTERS: Filters[dict[str, Any]] = Filters({
+    "vpc-id": lambda v: v["VpcId"],
+    "cidr": lambda v: v["CidrBlock"],
+    "cidr-block-association.cidr-block": lambda v: v["CidrBlock"],
+    "state": lambda v: v["State"],
+    "is-default": lambda v: v["IsDefault"],
+    "owner-id": lambda v: v["OwnerId"],
+}, tags=lambda v: {})
+
+SUBNET_FILTERS: Filters[dict[str, Any]] = Filters({
+    "subnet-id": lambda s: s["SubnetId"],
+    "vpc-id": lambda s: s["VpcId"],
+    "cidr-block": lambda s: s["CidrBlock"],
+    "cidr": lambda s: s["CidrBlock"],
+    "availability-zone": lambda s: s["AvailabilityZone"],
+    "default-for-az": lambda s: s["DefaultForAz"],
+    "state": lambda s: s["State"],
+    "owner-id": lambda s: s["OwnerId"],
+}, tags=lambda s: {})
+
+
+def order_key(view: Mapping[str, Any]) -> str:
+    """Instances in reservation and launch order; pages key on it."""
+    return f"{view['_reservation']}/{view['AmiLaunchIndex']:06d}/{view['InstanceId']}"
+
+
+def check_max_results(value: int | None, low: int) -> None:
+    if value is not None and not low <= value <= 1000:
+        raise Ec2Error("InvalidParameterValue",
+                       f"Value ( {value} ) for parameter maxResults is invalid. "
+                       f"Expecting a value between {low} and 1000.")
+
+
+class Instances(Handler):
+    # ---- lookups -------------------------------------------------------
+    def _own(self, ctx: RequestContext) -> list[Instance]:
+        """Every live server of the caller's project."""
+        out: list[Instance] = []
+        marker: str | None = None
+        while True:
+            query = ServerQuery(project_id=ctx.project_id, limit=LIST_CHUNK, marker=marker)
+            chunk, more = self.deps.servers.list_servers(ctx, query, detail=True)
+            out.extend(chunk)
+            if not more or not chunk:
+                return out
+            marker = chunk[-1].uuid
+
+    def _by_id(self, ctx: RequestContext, wanted: Sequence[str]) -> list[Instance]:
+        """The caller's instances named by ``wanted`` (all, or InvalidInstanceID.*)."""
+        ids = list(dict.fromkeys(canonical_id(Kind.INSTANCE, v) for v in wanted))
+        uuids = self.deps.ids.os_uuids_for(Kind.INSTANCE, ids)
+        found: list[Instance] = []
+        missing: list[str] = []
+        for ec2_id in ids:
+            uuid = uuids.get(ec2_id)
+            try:
+                if uuid is None:
+                    raise errors.NotFound(ec2_id)
+                inst = self.deps.servers.get(ctx, uuid, SERVERS_SHOW)
+                if inst.project_id != ctx.project_id:
+                    raise errors.NotFound(ec2_id)
+                found.append(inst)
+            except errors.NotFound:
+                missing.append(ec2_id)
+        if missing:
+            raise Ec2Error("InvalidInstanceID.NotFound",
+                           f"The instance IDs '{', '.join(missing)}' do not exist"
+                           if len(missing) > 1 else
+                           f"The instance ID '{missing[0]}' does not exist")
+        return found
+
+    def _image_ids(self, ctx: RequestContext, refs: set[str]) -> dict[str, str]:
+        ids = self.deps.ids.existing(Kind.IMAGE, refs)
+        for ref in refs - set(ids):
+            try:
+                owner = self.deps.images.show(ctx, ref).image.owner or ""
+            except errors.CoreError:
+                continue  # an image the caller cannot see (any more)
+            ids[ref] = self.deps.ids.ec2_id_for(Kind.IMAGE, ref, owner)
+        return ids
+
+    def _views(self, ctx: RequestContext, instances: list[Instance]) -> list[dict[str, Any]]:
+        """The instances as DescribeInstances writes them (``Instance`` shapes),
+        each with its reservation id and owner under private keys."""
+        if not instances:
+            return []
+        deps = self.deps
+        uuids = [i.uuid for i in instances]
+        instance_ids = deps.ids.ec2_ids_for(Kind.INSTANCE,
+                                            [(i.uuid, i.project_id) for i in instances])
+        reservations = deps.ids.ec2_ids_for(
+            Kind.RESERVATION, [(i.reservation_id, i.project_id) for i in instances])
+        images = self._image_ids(ctx, {i.image_ref for i in instances if i.image_ref})
+        addresses = deps.servers.addresses(uuids)
+        faults = deps.servers.faults_of(instances)
+        region = deps.settings.region
+        zone = deps.settings.default_availability_zone
+        out = []
+        for inst in instances:
+            code, name = state_of(inst)
+            ips = [a.address for a in addresses.get(inst.uuid, [])
+                   if ipaddress.ip_address(a.address).version == 4]
+            ip = ips[0] if ips else None
+            tags = {str(k): str(v) for k, v in (inst.metadata_items or {}).items()}
+            tags["Name"] = inst.display_name or ""
+            reason = None
+            if inst.vm_state == states.ERROR:
+                fault = faults.get(inst.uuid)
+                reason = {"Code": "Server.InternalError",
+                          "Message": fault.message if fault else "Instance failed to launch."}
+            launched = inst.launched_at or inst.created_at
+            project = inst.project_id
+            out.append({
+                "_reservation": reservations[inst.reservation_id], "_owner": project,
+                "InstanceId": instance_ids[inst.uuid],
+                "ImageId": images.get(inst.image_ref or ""),
+                "State": {"Code": code, "Name": name},
+                "PrivateDnsName": private_dns(ip, region),
+                "PublicDnsName": "",
+                "StateTransitionReason": "",
+                "KeyName": inst.key_name,
+                "AmiLaunchIndex": inst.launch_index or 0,
+                "InstanceType": (inst.flavor or {}).get("name"),
+                "LaunchTime": wire_time(launched) if launched else None,
+                "Placement": {"AvailabilityZone": inst.availability_zone or zone,
+                              "Tenancy": "default", "GroupName": ""},
+                "Monitoring": {"State": "disabled"},
+                "PrivateIpAddress": ip,
+                "VpcId": derived_id("vpc", project), "SubnetId": derived_id("subnet", project),
+                "Architecture": "x86_64", "RootDeviceType": "instance-store",
+                "RootDeviceName": "/dev/sda1", "Hypervisor": "xen",
+                "VirtualizationType": "hvm", "BlockDeviceMappings": [],
+                "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+                "StateReason": reason,
+            })
+        return out
+
+    # ---- DescribeInstances --------------------------------------------
+    @action("DescribeInstances", rules=(SERVERS_DETAIL,), errors=NOT_FOUND)
+    def describe_instances(self, call: Call) -> dict[str, Any]:
+        ctx = call.ctx
+        wanted = call.get("InstanceIds", [])
+        max_results = call.get("MaxResults")
+        reject_ids_with_max_results(wanted, max_results, "instanceIds")
+        check_max_results(max_results, 5)
+        instances = self._by_id(ctx, wanted) if wanted else self._own(ctx)
+        views = INSTANCE_FILTERS.apply(self._views(ctx, instances), call.get("Filters"))
+        views.sort(key=order_key)
+        chunk, token = page(views, order_key, max_results, call.get("NextToken"))
+        reservations: dict[str, dict[str, Any]] = {}
+        for view in chunk:
+            rid, owner = view.pop("_reservation"), view.pop("_owner")
+            group = reservations.setdefault(rid, {"ReservationId": rid, "OwnerId": owner,
+                                                  "Groups": [], "Instances": []})
+            group["Instances"].append(view)
+        return {"Reservations": list(reservations.values()), "NextToken": token}
+
+    # ---- DescribeVpcs / DescribeSubnets --------------------------------
+    def _vpc(self, ctx: RequestContext) -> dict[str, Any]:
+        project = ctx.project_id or ""
+        cidr = str(ipaddress.ip_network(self.deps.settings.fixed_range, strict=False))
+        return {"VpcId": derived_id("vpc", project), "OwnerId": project,
+                "State": "available", "CidrBlock": cidr, "DhcpOptionsId": "default",
+                "InstanceTenancy": "default", "IsDefault": True,
+                "CidrBlockAssociationSet": [{
+                    "AssociationId": derived_id("vpc-cidr-assoc", project),
+                    "CidrBlock": cidr, "CidrBlockState": {"State": "associated"}}],
+                "Tags": []}
+
+    def _subnet(self, ctx: RequestContext) -> dict[str, Any]:
+        project = ctx.project_id or ""
+        settings = self.deps.settings
+        network = ipaddress.ip_network(settings.fixed_range, strict=False)
+        subnet_id = derived_id("subnet", project)
+        return {"SubnetId": subnet_id, "VpcId": derived_id("vpc", project),
+                "OwnerId": project, "State": "available", "CidrBlock": str(network),
+                "AvailabilityZone": settings.default_availability_zone,
+                "AvailabilityZoneId": f"{settings.region.lower()}-"
+                                      f"{settings.default_availability_zone}",
+                "AvailableIpAddressCount": max(network.num_addresses - 5, 0),
+                "DefaultForAz": True, "MapPublicIpOnLaunch": False,
+                "SubnetArn": f"arn:aws:ec2:{settings.region}:{project}:subnet/{subnet_id}",
+                "Tags": []}
+
+    @staticmethod
+    def _select(items: list[dict[str, Any]], key: str, wanted: Sequence[str],
+                code: str, label: str) -> list[dict[str, Any]]:
+        if not wanted:
+            return items
+        known = {i[key] for i in items}
+        missing = [w for w in dict.fromkeys(wanted) if w not in known]
+        if missing:
+            raise Ec2Error(code, f"The {label} '{', '.join(missing)}' does not exist")
+        return [i for i in items if i[key] in set(wanted)]
+
+    @action("DescribeVpcs")
+    def describe_vpcs(self, call: Call) -> dict[str, Any]:
+        wanted = call.get("VpcIds", [])
+        max_results = call.get("MaxResults")
+        reject_ids_with_max_results(wanted, max_results, "vpcIds")
+        check_max_results(max_results, 5)
+        vpcs = self._select([self._vpc(call.ctx)], "VpcId", wanted, "InvalidVpcID.NotFound",
+                            "vpc ID")
+        vpcs = VPC_FILTERS.apply(vpcs, call.get("Filters"))
+        chunk, token = page(vpcs, lambda v: v["VpcId"], max_results, call.get("NextToken"))
+        return {"Vpcs": chunk, "NextToken": token}
+
+    @action("DescribeSubnets")
+    def describe_subnets(self, call: Call) -> dict[str, Any]:
+        wanted = call.get("SubnetIds", [])
+        max_results = call.get("MaxResults")
+        reject_ids_with_max_results(wanted, max_results, "subnetIds")
+        check_max_results(max_results, 5)
+        subnets = self._select([self._subnet(call.ctx)], "SubnetId", wanted,
+                               "InvalidSubnetID.NotFound", "subnet ID")
+        subnets = SUBNET_FILTERS.apply(subnets, call.get("Filters"))
+        chunk, token = page(subnets, lambda s: s["SubnetId"], max_results,
+                            call.get("NextToken"))
+        return {"Subnets": chunk, "NextToken": token}

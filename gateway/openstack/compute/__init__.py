@@ -1,0 +1,35 @@
+"""Compute v2.1 (Nova-compatible) handlers, keyed as the spec's operationIds.
+
+Adding a resource: write its handler module, add its classes to
+:data:`HANDLERS` under the operationId prefixes the spec uses, its services to
+:class:`ComputeDeps`, and its extensions to ``extensions.EXTENSIONS``.
+Microversions: see :mod:`gateway.openstack.compute.microversions`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.openstack.compute.base import ComputeDeps, Handler
+from gateway.openstack.compute.extensions import Extensions
+from gateway.openstack.compute.flavors import ExtraSpecs, FlavorAccess, Flavors
+from gateway.openstack.compute.hosts import AvailabilityZones, ComputeServices, Hypervisors
+from gateway.openstack.compute.keypairs import Keypairs
+from gateway.openstack.compute.limits import Limits, QuotaSets
+from gateway.openstack.compute.server_groups import ServerGroups
+from gateway.openstack.compute.servers import ServerMetadata, Servers, ServerTags
+from gateway.openstack.compute.versions import Versions
+
+HANDLERS: dict[str, type[Handler]] = {
+    "compute_versions": Versions, "extensions": Extensions, "flavors": Flavors,
+    "extra_specs": ExtraSpecs, "flavor_access": FlavorAccess, "keypairs": Keypairs,
+    "limits": Limits, "quota_sets": QuotaSets, "availability_zones": AvailabilityZones,
+    "hypervisors": Hypervisors, "compute_services": ComputeServices,
+    "server_groups": ServerGroups, "servers": Servers, "server_metadata": ServerMetadata,
+    "server_tags": ServerTags}
+
+__all__ = ["HANDLERS", "ComputeDeps", "build_handlers"]
+
+
+def build_handlers(deps: ComputeDeps) -> dict[str, Any]:
+    return {name: cls(deps) for name, cls in HANDLERS.items()}

@@ -1,0 +1,96 @@
+"""What every compute handler needs: the core services, the authenticator,
+the endpoint's public URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from connexion import NoContent, request
+
+from core import errors
+from core.compute.flavors import FlavorService
+from core.compute.hosts import HostService
+from core.compute.keypairs import KeyPairService
+from core.compute.quotas import QuotaService, QuotaSetService
+from core.compute.server_groups import ServerGroupService
+from core.context import RequestContext
+from core.settings import Settings
+from gateway.openstack.auth import Authenticator
+
+
+@dataclass(frozen=True)
+class ComputeDeps:
+    """Built once by the app factory. Handlers of later resources (servers) add
+    their services as fields here."""
+
+    settings: Settings
+    auth: Authenticator
+    base: str  # public URL of the compute endpoint, without version: http://h/compute
+    flavors: FlavorService
+    keypairs: KeyPairService
+    quotas: QuotaService
+    quota_sets: QuotaSetService
+    server_groups: ServerGroupService
+    hosts: HostService
+    servers: Any = None  # core.compute.servers.ServerService
+    server_actions: Any = None  # core.compute.server_actions.ServerActions
+
+
+class Handler:
+    def __init__(self, deps: ComputeDeps) -> None:
+        self.deps = deps
+        self.auth = deps.auth
+
+    def context(self) -> RequestContext:
+        return self.auth.context()
+
+    def authorized(self, rule: str, target: dict[str, Any] | None = None) -> RequestContext:
+        """The caller's context, once ``rule`` allows it (for operations without
+        a core service of their own)."""
+        ctx = self.context()
+        self.auth.policy.enforce(rule, target or {"project_id": ctx.project_id}, ctx)
+        return ctx
+
+    @staticmethod
+    def query(name: str) -> str | None:
+        return request.query_params.get(name)
+
+    def links(self, collection: str, ident: str) -> list[dict[str, str]]:
+        """Nova's self (versioned) and bookmark (unversioned) links."""
+        return [{"rel": "self", "href": f"{self.deps.base}/v2.1/{collection}/{ident}"},
+                {"rel": "bookmark", "href": f"{self.deps.base}/{collection}/{ident}"}]
+
+
+MAX_INT = 0x7FFFFFFF
+
+
+def query_int(name: str, minimum: int = 0) -> int | None:
+    """An integer query parameter, 400 if it is not one; capped at the largest
+    value a column holds (larger ones mean the same and overflow some drivers)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.InvalidInput(f"Invalid {name} filter [{raw}]") from None
+    if value < minimum:
+        raise errors.InvalidInput(f"Invalid {name} filter [{raw}]")
+    return min(value, MAX_INT)
+
+
+def parse_bool(raw: Any, name: str) -> bool:
+    """oslo's strict bool_from_string."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "t", "true", "on", "y", "yes"):
+        return True
+    if text in ("0", "f", "false", "off", "n", "no"):
+        return False
+    raise errors.InvalidInput(f"Invalid value '{raw}' for {name}: it must be a boolean.")
+
+
+NO_CONTENT = (NoContent, 204)
+ACCEPTED = (NoContent, 202)

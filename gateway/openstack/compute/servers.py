@@ -1,0 +1,411 @@
+"""Server handlers: ``/servers``, ``/servers/detail``, ``/servers/{id}`` and its
+metadata, tags, addresses, actions and instance actions."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from connexion import NoContent, request
+
+from core import errors
+from core.compute.server_actions import ServerActions
+from core.compute.server_listing import ADMIN_SORT_KEYS, SORT_KEYS, ServerQuery
+from core.compute.servers import BootRequest, ServerService
+from core.context import RequestContext
+from gateway.openstack.compute import microversions
+from gateway.openstack.compute.base import ComputeDeps, Handler, parse_bool
+from gateway.openstack.compute.server_views import ServerViews
+
+NO_CONTENT = (NoContent, 204)
+ACCEPTED = (NoContent, 202)
+_PASSWORD_CHARS = string.ascii_letters + string.digits
+
+
+def _admin_password() -> str:
+    return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(12))
+
+
+def _time(name: str, text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.InvalidInput(f"Invalid filter field: {name}.") from None
+    if value.tzinfo is None:
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def _bool(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "t", "yes", "y", "on")
+
+
+def _regex(name: str, text: str) -> None:
+    """A filter the database matches as a regular expression must compile: SQLite
+    runs Python's ``re``, and a broken pattern there is an error mid-query."""
+    try:
+        re.compile(text)
+    except re.error:
+        raise errors.InvalidInput(f"Invalid input for query parameters {name}. Value: "
+                                  f"{text}. '{text}' is not a 'regex'") from None
+
+
+class Servers(Handler):
+    def __init__(self, deps: ComputeDeps) -> None:
+        super().__init__(deps)
+        self.servers: ServerService = deps.servers
+        self.actions_: ServerActions = deps.server_actions
+        self.views = ServerViews(deps.base)
+        self.base = deps.base.rstrip("/")
+        self.max_limit = deps.settings.max_limit
+
+    # ---- rendering ---------------------------------------------------------
+    def _render(self, ctx: RequestContext, instances: list) -> list[dict[str, Any]]:
+        mv = microversions.current()
+        uuids = [i.uuid for i in instances]
+        addresses = self.servers.addresses(uuids)
+        tags = self.servers.tags_of(uuids) if mv >= (2, 26) else {}
+        faults = self.servers.faults_of(instances)
+        host_states: dict[str, str] = {}
+        if mv >= (2, 16) and self.servers.policy.authorize(
+                "os_compute_api:servers:show:host_status", {"project_id": ctx.project_id},
+                ctx.policy_credentials()):
+            host_states = self.servers.host_states({i.host for i in instances if i.host})
+        admin = self.servers.policy.authorize("os_compute_api:os-extended-server-attributes",
+                                              {"project_id": ctx.project_id},
+                                              ctx.policy_credentials())
+        return [self.views.full(i, mv, addresses=addresses.get(i.uuid, []),
+                                tags=tags.get(i.uuid), fault=faults.get(i.uuid),
+                                is_admin=admin,
+                                host_status=host_states.get(i.host or "", "UNKNOWN")
+                                if host_states or (mv >= (2, 16) and not i.host and admin)
+                                else None)
+                for i in instances]
+
+    def _one(self, ctx: RequestContext, inst) -> dict[str, Any]:
+        return {"server": self._render(ctx, [inst])[0]}
+
+    # ---- list ----------------------------------------------------------------
+    def _query(self, ctx: RequestContext) -> ServerQuery:
+        p = request.query_params
+        admin = ctx.is_admin
+        q = ServerQuery(project_id=ctx.project_id)
+        # Nova: an empty all_tenants means yes; anything not a boolean is a 400
+        all_tenants = "all_tenants" in p and (p["all_tenants"] == "" or
+                                              parse_bool(p["all_tenants"], "all_tenants"))
+        if all_tenants:
+            rule = "os_compute_api:servers:detail:get_all_tenants" \
+                if request.url.path.endswith("/detail") \
+                else "os_compute_api:servers:index:get_all_tenants"
+            self.servers.policy.enforce(rule, {"project_id": ctx.project_id}, ctx)
+            q.project_id = p.get("project_id") or p.get("tenant_id") or None
+        elif admin and (p.get("project_id") or p.get("tenant_id")):
+            q.project_id = p.get("project_id") or p.get("tenant_id")
+        for key in ("name", "status", "image", "flavor", "ip", "reservation_id"):
+            if p.get(key):
+                setattr(q, key, p[key])
+        for key in ("name", "ip"):  # regular expressions (Nova's schema: format regex)
+            if p.get(key):
+                _regex(key, p[key])
+        # Nova drops the filters a caller may not use rather than refusing them.
+        if self.servers.policy.authorize("os_compute_api:servers:allow_all_filters",
+                                         {"project_id": ctx.project_id},
+                                         ctx.policy_credentials()):
+            q.host = p.get("host") or None
+            if p.get("ip6") and microversions.current() >= (2, 5):
+                _regex("ip6", p["ip6"])
+                q.ip6 = p["ip6"]
+            q.availability_zone = p.get("availability_zone") or None
+            q.user_id = p.get("user_id") or None
+            if "deleted" in p:
+                q.deleted = _bool(p["deleted"])
+        if p.get("changes-since"):
+            q.changes_since = _time("changes-since", p["changes-since"])
+        mv = microversions.current()
+        if mv >= (2, 26):
+            for key, attr in (("tags", "tags"), ("tags-any", "tags_any"),
+                              ("not-tags", "not_tags"), ("not-tags-any", "not_tags_any")):
+                if p.get(key):
+                    setattr(q, attr, [t for t in p[key].split(",") if t])
+        keys, dirs = p.getlist("sort_key"), p.getlist("sort_dir")
+        for direction in dirs:  # a sort_dir without a sort_key applies to created_at
+            if direction not in ("asc", "desc"):
+                raise errors.InvalidInput(f"Invalid sort direction: {direction}")
+        if keys or dirs:
+            sort = []
+            for i, key in enumerate(keys or ["created_at"]):
+                direction = dirs[i] if i < len(dirs) else (dirs[0] if dirs else "desc")
+                if key not in SORT_KEYS:
+                    raise errors.InvalidInput(f"Invalid sort key: {key}")
+                if key in ADMIN_SORT_KEYS and not admin:
+                    raise errors.Forbidden(f"Only administrators can sort servers by {key}")
+                sort.append((key, direction))
+            q.sort = sort
+        if "limit" in p:
+            try:
+                limit = int(p["limit"])
+            except ValueError:
+                raise errors.InvalidInput("limit param must be an integer") from None
+            if limit < 0:
+                raise errors.InvalidInput("limit param must be positive")
+            q.limit = min(limit, self.max_limit)
+        else:
+            q.limit = self.max_limit
+        q.marker = p.get("marker") or None
+        return q
+
+    def _list(self, detail: bool):
+        ctx = self.auth.context()
+        q = self._query(ctx)
+        rows, more = self.servers.list_servers(ctx, q, detail)
+        items = self._render(ctx, rows) if detail else [self.views.brief(i) for i in rows]
+        out: dict[str, Any] = {"servers": items}
+        if more and rows:
+            params = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"]
+            path = "servers/detail" if detail else "servers"
+            out["servers_links"] = [{"rel": "next", "href": f"{self.base}/v2.1/{path}?"
+                                     + urlencode([*params, ("marker", rows[-1].uuid)])}]
+        return out
+
+    def list(self, **_: Any):
+        return self._list(False)
+
+    def detail(self, **_: Any):
+        return self._list(True)
+
+    def show(self, server_id: str):
+        ctx = self.auth.context()
+        return self._one(ctx, self.servers.get(ctx, server_id))
+
+    # ---- create / update / delete ----------------------------------------------
+    def create(self, body: dict):
+        ctx = self.auth.context()
+        mv = microversions.current()
+        s = body["server"]
+        image_ref = s.get("imageRef") or None
+        if not image_ref:
+            for bdm in s.get("block_device_mapping_v2") or []:
+                if bdm.get("source_type") == "image" and bdm.get("boot_index") in (0, "0"):
+                    if bdm.get("destination_type", "local") != "local":
+                        raise errors.InvalidInput("Booting from a volume is not supported.")
+                    image_ref = bdm.get("uuid")
+        hints = dict(body.get("OS-SCH-HNT:scheduler_hints") or
+                     body.get("os:scheduler_hints") or {})
+        req = BootRequest(
+            name=s["name"], image_ref=image_ref, flavor_ref=str(s["flavorRef"]),
+            key_name=s.get("key_name"), metadata=s.get("metadata") or {},
+            user_data=s.get("user_data"), availability_zone=s.get("availability_zone"),
+            min_count=int(s.get("min_count", 1)),
+            max_count=int(s.get("max_count", s.get("min_count", 1))),
+            description=s.get("description") if mv >= (2, 19) else None,
+            access_ip_v4=s.get("accessIPv4") or None, access_ip_v6=s.get("accessIPv6") or None,
+            security_groups=[g["name"] for g in s.get("security_groups") or
+                             [{"name": "default"}]],
+            scheduler_hints=hints, config_drive=bool(s.get("config_drive")))
+        if "description" in s and mv < (2, 19):
+            raise errors.InvalidInput("Invalid input for field/attribute server. Additional "
+                                      "properties are not allowed ('description' was "
+                                      "unexpected)")
+        reservation_id, instances = self.servers.create(ctx, req)
+        if s.get("return_reservation_id"):
+            return {"reservation_id": reservation_id}, 202
+        first = instances[0]
+        out = {"server": {"id": first.uuid, "links": self.views.links("servers", first.uuid),
+                          "OS-DCF:diskConfig": s.get("OS-DCF:diskConfig", "MANUAL"),
+                          "security_groups": [{"name": n} for n in req.security_groups],
+                          "adminPass": _admin_password()}}
+        return out, 202, {"Location": f"{self.base}/v2.1/servers/{first.uuid}"}
+
+    def update(self, server_id: str, body: dict):
+        ctx = self.auth.context()
+        changes = dict(body["server"])
+        if "description" in changes and microversions.current() < (2, 19):
+            raise errors.InvalidInput("Invalid input for field/attribute server. Additional "
+                                      "properties are not allowed ('description' was "
+                                      "unexpected)")
+        return self._one(ctx, self.servers.update(ctx, server_id, changes))
+
+    def delete(self, server_id: str):
+        self.servers.delete(self.auth.context(), server_id)
+        return NO_CONTENT
+
+    # ---- actions -------------------------------------------------------------
+    def action(self, server_id: str, body: dict):
+        ctx = self.auth.context()
+        if len(body) != 1:
+            raise errors.InvalidInput("There is no such action: " + ",".join(sorted(body)))
+        (name, arg), = body.items()
+        a = self.actions_
+        if name == "os-stop":
+            a.stop(ctx, server_id)
+        elif name == "os-start":
+            a.start(ctx, server_id)
+        elif name == "reboot":
+            kind = str((arg or {}).get("type", "")).upper()
+            if kind not in ("SOFT", "HARD"):
+                raise errors.InvalidInput("Argument 'type' for reboot must be a string with "
+                                          "value 'SOFT' or 'HARD'.")
+            a.reboot(ctx, server_id, kind == "HARD")
+        elif name == "resize":
+            a.resize(ctx, server_id, str(arg["flavorRef"]))
+        elif name == "confirmResize":
+            a.confirm_resize(ctx, server_id)
+            return NO_CONTENT
+        elif name == "revertResize":
+            a.revert_resize(ctx, server_id)
+        elif name == "createImage":
+            image_id = a.create_image(ctx, server_id, arg["name"], arg.get("metadata") or {})
+            if microversions.current() >= (2, 45):
+                return {"image_id": image_id}, 202
+            return NoContent, 202, {"Location": f"{self._image_base()}/v2/images/{image_id}"}
+        elif name == "os-getConsoleOutput":
+            length = (arg or {}).get("length")
+            if length is not None:
+                try:
+                    length = int(length)
+                except (TypeError, ValueError):
+                    raise errors.InvalidInput("Invalid input for field/attribute length.") \
+                        from None
+                if length < -1:
+                    raise errors.InvalidInput("Invalid input for field/attribute length.")
+                length = None if length == -1 else length
+            return {"output": a.console_output(ctx, server_id, length)}
+        elif name == "lock":
+            a.lock(ctx, server_id, (arg or {}).get("locked_reason") if arg else None)
+        elif name == "unlock":
+            a.unlock(ctx, server_id)
+        elif name == "trigger_crash_dump" and microversions.current() >= (2, 17):
+            a.trigger_crash_dump(ctx, server_id)
+        else:
+            raise errors.InvalidInput(f"There is no such action: {name}")
+        return ACCEPTED
+
+    def _image_base(self) -> str:
+        return self.base.rsplit("/compute", 1)[0] + "/image"
+
+    # ---- addresses ----------------------------------------------------------------
+    def ips(self, server_id: str):
+        ctx = self.auth.context()
+        inst = self.servers.get(ctx, server_id, "os_compute_api:ips:index")
+        return {"addresses": self.views.addresses(
+            self.servers.addresses([inst.uuid]).get(inst.uuid, []))}
+
+    def ips_network(self, server_id: str, network: str):
+        ctx = self.auth.context()
+        inst = self.servers.get(ctx, server_id, "os_compute_api:ips:show")
+        networks = self.views.addresses(self.servers.addresses([inst.uuid]).get(inst.uuid, []))
+        if network not in networks:
+            raise errors.NotFound("Instance is not a member of specified network")
+        return {network: networks[network]}
+
+    # ---- instance actions ------------------------------------------------------------
+    def actions(self, server_id: str):
+        ctx = self.auth.context()
+        # From 2.21 the actions of a deleted server stay readable.
+        deleted = microversions.current() >= (2, 21)
+        return {"instanceActions": [self.views.action(a) for a in self.servers.actions(
+            ctx, server_id, deleted=deleted)]}
+
+    def show_action(self, server_id: str, request_id: str):
+        ctx = self.auth.context()
+        for act in self.servers.actions(ctx, server_id,
+                                        "os_compute_api:os-instance-actions:show",
+                                        deleted=microversions.current() >= (2, 21)):
+            if act.request_id == request_id:
+                events: list | None = None
+                if self.servers.policy.authorize("os_compute_api:os-instance-actions:events",
+                                                 {"project_id": act.project_id},
+                                                 ctx.policy_credentials()):
+                    events = []
+                return {"instanceAction": self.views.action(act, events)}
+        raise errors.NotFound(f"Action for request_id {request_id} on instance {server_id} "
+                              "not found")
+
+
+class ServerMetadata(Handler):
+    def __init__(self, deps: ComputeDeps) -> None:
+        super().__init__(deps)
+        self.servers: ServerService = deps.servers
+
+    def index(self, server_id: str):
+        ctx = self.auth.context()
+        inst = self.servers.get(ctx, server_id, "os_compute_api:server-metadata:index")
+        return {"metadata": dict(inst.metadata_items or {})}
+
+    def create(self, server_id: str, body: dict):
+        items = self.servers.set_metadata(self.auth.context(), server_id, body["metadata"],
+                                          False, "os_compute_api:server-metadata:create")
+        return {"metadata": items}
+
+    def update_all(self, server_id: str, body: dict):
+        items = self.servers.set_metadata(self.auth.context(), server_id, body["metadata"],
+                                          True, "os_compute_api:server-metadata:update_all")
+        return {"metadata": items}
+
+    def show(self, server_id: str, key: str):
+        ctx = self.auth.context()
+        inst = self.servers.get(ctx, server_id, "os_compute_api:server-metadata:show")
+        items = inst.metadata_items or {}
+        if key not in items:
+            raise errors.NotFound("Metadata item was not found")
+        return {"meta": {key: items[key]}}
+
+    def update(self, server_id: str, key: str, body: dict):
+        meta = body["meta"]
+        if len(meta) != 1 or key not in meta:
+            raise errors.InvalidInput("Request body and URI mismatch" if len(meta) == 1
+                                      else "Request body contains too many items")
+        self.servers.set_metadata(self.auth.context(), server_id, meta, False,
+                                  "os_compute_api:server-metadata:update")
+        return {"meta": meta}
+
+    def delete(self, server_id: str, key: str):
+        self.servers.delete_metadata(self.auth.context(), server_id, key)
+        return NO_CONTENT
+
+
+class ServerTags(Handler):
+    def __init__(self, deps: ComputeDeps) -> None:
+        super().__init__(deps)
+        self.servers: ServerService = deps.servers
+        self.base = deps.base.rstrip("/")
+
+    def index(self, server_id: str):
+        microversions.require((2, 26))
+        ctx = self.auth.context()
+        inst = self.servers.get(ctx, server_id, "os_compute_api:os-server-tags:index")
+        return {"tags": self.servers.tags_of([inst.uuid])[inst.uuid]}
+
+    def update_all(self, server_id: str, body: dict):
+        microversions.require((2, 26))
+        return {"tags": self.servers.set_tags(self.auth.context(), server_id, body["tags"])}
+
+    def delete_all(self, server_id: str):
+        microversions.require((2, 26))
+        self.servers.delete_tag(self.auth.context(), server_id, None)
+        return NO_CONTENT
+
+    def show(self, server_id: str, tag: str):
+        microversions.require((2, 26))
+        ctx = self.auth.context()
+        inst = self.servers.get(ctx, server_id, "os_compute_api:os-server-tags:show")
+        if tag not in self.servers.tags_of([inst.uuid])[inst.uuid]:
+            raise errors.NotFound(f"Tag {tag} could not be found.")
+        return NO_CONTENT
+
+    def update(self, server_id: str, tag: str):
+        microversions.require((2, 26))
+        added = self.servers.add_tag(self.auth.context(), server_id, tag)
+        location = {"Location": f"{self.base}/v2.1/servers/{server_id}/tags/{tag}"}
+        return (NoContent, 201, location) if added else (NoContent, 204, location)
+
+    def delete(self, server_id: str, tag: str):
+        microversions.require((2, 26))
+        self.servers.delete_tag(self.auth.context(), server_id, tag)
+        return NO_CONTENT

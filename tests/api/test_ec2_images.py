@@ -1,0 +1,350 @@
+"""AMIs over the image service through boto3 and the aws CLI: DescribeImages
+(owners, executable-by, filters, paging, the ``image_available`` waiter),
+DeregisterImage, and the launchPermission / description attributes, seen
+from the owner's project and from another project's credential."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+from dataclasses import dataclass
+
+import pytest
+from botocore.exceptions import ClientError, WaiterError
+
+from tests.api.test_ec2_api import aws, client, error
+from tests.conftest import ksa_session, unique
+
+AMI = re.compile(r"ami-[0-9a-f]{17}")
+
+
+@dataclass
+class Project:
+    """A project with a member user: a keystoneauth session and boto3 client."""
+
+    id: str
+    session: object
+    ec2: object
+
+
+@pytest.fixture(scope="module")
+def endpoint(server) -> str:
+    return f"{server.url}/ec2/"
+
+
+@pytest.fixture(scope="module")
+def demo(server, endpoint, demo_session) -> Project:
+    creds = configparser.ConfigParser()
+    creds.read(server.data_dir / "aws" / "credentials")
+    keys = creds["demo"]["aws_access_key_id"], creds["demo"]["aws_secret_access_key"]
+    return Project(demo_session.get_project_id(), demo_session, client(endpoint, keys))
+
+
+def _ec2_client(session, identity_url: str, endpoint: str):
+    me = session.get_user_id()
+    cred = session.post(f"{identity_url}/users/{me}/credentials/OS-EC2",
+                        json={"tenant_id": session.get_project_id()}).json()["credential"]
+    return client(endpoint, (cred["access"], cred["secret"]))
+
+
+@pytest.fixture(scope="module")
+def admin(admin_session, identity_url, endpoint) -> Project:
+    return Project(admin_session.get_project_id(), admin_session,
+                   _ec2_client(admin_session, identity_url, endpoint))
+
+
+@pytest.fixture(scope="module")
+def other(server, admin_session, identity_url, endpoint) -> Project:
+    """A second project with a member user and an EC2 credential of its own."""
+    def ident(method: str, path: str, body: dict | None = None) -> dict:
+        r = admin_session.request(f"{identity_url}{path}", method, json=body)
+        return r.json() if r.content else {}
+
+    project = ident("POST", "/projects", {"project": {"name": unique("ami-other"),
+                                                      "domain_id": "default"}})["project"]
+    name, password = unique("ami-user"), "pw-ami-other"
+    user = ident("POST", "/users", {"user": {"name": name, "domain_id": "default",
+                                             "password": password}})["user"]
+    roles = {r["name"]: r["id"] for r in ident("GET", "/roles")["roles"]}
+    ident("PUT", f"/projects/{project['id']}/users/{user['id']}/roles/{roles['member']}")
+    session = ksa_session(server, name, password, project["name"])
+    return Project(project["id"], session, _ec2_client(session, identity_url, endpoint))
+
+
+def new_image(server, session, name: str | None = None, data: bytes | None = b"disk",
+              **extra) -> str:
+    """An image made through the OpenStack image API; uploaded unless data is None."""
+    base = f"{server.url}/image/v2/images"
+    body = {"name": name or unique("ami"), "disk_format": "raw", "container_format": "bare",
+            **extra}
+    image = session.post(base, json=body).json()
+    if data is not None:
+        session.put(f"{base}/{image['id']}/file", data=data,
+                    headers={"Content-Type": "application/octet-stream"})
+    return image["id"]
+
+
+def ami_named(ec2, name: str) -> dict:
+    (image,) = ec2.describe_images(Filters=[{"Name": "name", "Values": [name]}])["Images"]
+    return image
+
+
+# ---- DescribeImages ---------------------------------------------------------------
+
+def test_an_uploaded_image_is_an_available_ami(server, demo):
+    name = unique("waited")
+    new_image(server, demo.session, name, data=None, architecture="arm64",
+              description="from glance")
+    pending = ami_named(demo.ec2, name)
+    assert AMI.fullmatch(pending["ImageId"]) and pending["State"] == "pending"
+    image_id = demo.session.get(f"{server.url}/image/v2/images?name={name}").json()[
+        "images"][0]["id"]
+    demo.session.put(f"{server.url}/image/v2/images/{image_id}/file", data=b"x" * 1000,
+                     headers={"Content-Type": "application/octet-stream"})
+    demo.ec2.get_waiter("image_available").wait(
+        ImageIds=[pending["ImageId"]], WaiterConfig={"Delay": 1, "MaxAttempts": 20})
+    (image,) = demo.ec2.describe_images(ImageIds=[pending["ImageId"]])["Images"]
+    assert image["ImageId"] == pending["ImageId"] == ami_named(demo.ec2, name)["ImageId"]
+    assert image["ImageId"] == demo.ec2.describe_images(
+        ImageIds=[pending["ImageId"].upper().replace("AMI-", "ami-")])["Images"][0]["ImageId"]
+    assert image["State"] == "available" and image["OwnerId"] == demo.id
+    assert image["Name"] == name and image["Description"] == "from glance"
+    assert image["Architecture"] == "arm64" and image["ImageType"] == "machine"
+    assert image["Public"] is False and image["ImageLocation"] == f"{demo.id}/{name}"
+    assert image["RootDeviceType"] == "instance-store"
+    assert image["RootDeviceName"] == "/dev/sda1"
+    assert image["VirtualizationType"] == "hvm" and image["Hypervisor"] == "xen"
+    assert image["PlatformDetails"] == "Linux/UNIX" and image["BlockDeviceMappings"] == []
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", image["CreationDate"])
+
+
+def test_owners_filters_and_paging(server, demo, admin):
+    prefix = unique("paged")
+    names = [f"{prefix}-{i}" for i in range(5)]
+    for name in names:
+        new_image(server, demo.session, name)
+    mine = demo.ec2.describe_images(Owners=["self"])["Images"]
+    assert set(names) <= {i["Name"] for i in mine}
+    assert {i["OwnerId"] for i in mine} == {demo.id}
+    assert {i["Name"] for i in demo.ec2.describe_images(Owners=[demo.id])["Images"]} == \
+        {i["Name"] for i in mine}
+    assert demo.ec2.describe_images(Owners=[admin.id])["Images"] == [
+        i for i in demo.ec2.describe_images()["Images"] if i["OwnerId"] == admin.id]
+    wild = [{"Name": "name", "Values": [f"{prefix}-*"]}]
+    assert sorted(i["Name"] for i in demo.ec2.describe_images(Filters=wild)["Images"]) == names
+    for flt, count in ((("state", "available"), 5), (("is-public", "false"), 5),
+                       (("is-public", "true"), 0), (("owner-id", demo.id), 5),
+                       (("image-type", "machine"), 5), (("architecture", "x86_64"), 5),
+                       (("architecture", "arm64"), 0), (("name", f"{prefix}-?"), 5),
+                       (("state", "pending"), 0)):
+        found = demo.ec2.describe_images(
+            Filters=[*wild, {"Name": flt[0], "Values": [flt[1]]}])["Images"]
+        assert len(found) == count, flt
+    some = demo.ec2.describe_images(Filters=wild)["Images"][:2]
+    ids = [i["ImageId"] for i in some]
+    assert sorted(i["ImageId"] for i in demo.ec2.describe_images(
+        Filters=[{"Name": "image-id", "Values": ids}])["Images"]) == sorted(ids)
+    pages = list(demo.ec2.get_paginator("describe_images").paginate(
+        Filters=wild, PaginationConfig={"PageSize": 2}))
+    assert [len(p["Images"]) for p in pages] == [2, 2, 1]
+    assert sorted(i["Name"] for p in pages for i in p["Images"]) == names
+    assert "NextToken" not in pages[-1]
+
+
+def test_executable_by(server, demo, admin, other):
+    shared = new_image(server, demo.session, unique("exec"))
+    ami = ami_named(demo.ec2, demo.session.get(
+        f"{server.url}/image/v2/images/{shared}").json()["name"])["ImageId"]
+    demo.ec2.modify_image_attribute(ImageId=ami, LaunchPermission={
+        "Add": [{"UserId": other.id}]})
+    assert ami in [i["ImageId"] for i in other.ec2.describe_images(
+        ExecutableUsers=["self"])["Images"]]
+    assert ami in [i["ImageId"] for i in demo.ec2.describe_images(
+        ExecutableUsers=[other.id])["Images"]]
+    assert ami not in [i["ImageId"] for i in demo.ec2.describe_images(
+        ExecutableUsers=["self"])["Images"]]
+    assert ami not in [i["ImageId"] for i in other.ec2.describe_images(
+        ExecutableUsers=["all"])["Images"]]
+    public = unique("exec-public")
+    new_image(server, admin.session, public, visibility="public")
+    assert [i["Name"] for i in other.ec2.describe_images(
+        ExecutableUsers=["all"], Filters=[{"Name": "name", "Values": [public]}])[
+        "Images"]] == [public]
+
+
+def test_deactivated_images_are_disabled_amis_listed_on_request(server, admin):
+    name = unique("disabled")
+    image_id = new_image(server, admin.session, name)
+    ami = ami_named(admin.ec2, name)["ImageId"]
+    admin.session.post(f"{server.url}/image/v2/images/{image_id}/actions/deactivate")
+    by_name = [{"Name": "name", "Values": [name]}]
+    assert admin.ec2.describe_images(Filters=by_name)["Images"] == []
+    (image,) = admin.ec2.describe_images(Filters=by_name, IncludeDisabled=True)["Images"]
+    assert image["ImageId"] == ami and image["State"] == "disabled"
+    assert admin.ec2.describe_images(ImageIds=[ami])["Images"][0]["State"] == "disabled"
+
+
+def test_aws_cli_lists_own_images(server, demo):
+    name = unique("cli-ami")
+    new_image(server, demo.session, name)
+    ids = json.loads(aws(server, "ec2", "describe-images", "--owners", "self",
+                         "--query", "Images[].ImageId").stdout)
+    assert ami_named(demo.ec2, name)["ImageId"] in ids
+    assert all(AMI.fullmatch(i) for i in ids)
+
+
+# ---- launch permissions and attributes ------------------------------------------
+
+def test_launch_permission_for_another_project(server, demo, other):
+    name = unique("shared")
+    new_image(server, demo.session, name)
+    ami = ami_named(demo.ec2, name)["ImageId"]
+    assert error(other.ec2.describe_images, ImageIds=[ami]) == ("InvalidAMIID.NotFound", 400)
+    assert demo.ec2.describe_image_attribute(ImageId=ami, Attribute="launchPermission")[
+        "LaunchPermissions"] == []
+
+    demo.ec2.modify_image_attribute(ImageId=ami, Attribute="launchPermission",
+                                    OperationType="add", UserIds=[other.id])
+    assert demo.ec2.describe_image_attribute(ImageId=ami, Attribute="launchPermission")[
+        "LaunchPermissions"] == [{"UserId": other.id}]
+    (seen,) = other.ec2.describe_images(ImageIds=[ami])["Images"]
+    assert seen["OwnerId"] == demo.id and seen["Public"] is False
+    assert name in [i["Name"] for i in other.ec2.describe_images()["Images"]]
+    # Not the other project's to read or change.
+    assert error(other.ec2.describe_image_attribute, ImageId=ami,
+                 Attribute="launchPermission") == ("AuthFailure", 401)
+    assert error(other.ec2.modify_image_attribute, ImageId=ami,
+                 Description={"Value": "mine now"}) == ("AuthFailure", 401)
+    assert error(other.ec2.deregister_image, ImageId=ami) == ("UnauthorizedOperation", 403)
+
+    demo.ec2.modify_image_attribute(ImageId=ami, LaunchPermission={
+        "Remove": [{"UserId": other.id}]})
+    assert error(other.ec2.describe_images, ImageIds=[ami]) == ("InvalidAMIID.NotFound", 400)
+    assert name not in [i["Name"] for i in other.ec2.describe_images()["Images"]]
+
+    demo.ec2.modify_image_attribute(ImageId=ami, LaunchPermission={
+        "Add": [{"UserId": other.id}]})
+    demo.ec2.reset_image_attribute(ImageId=ami, Attribute="launchPermission")
+    assert demo.ec2.describe_image_attribute(ImageId=ami, Attribute="launchPermission")[
+        "LaunchPermissions"] == []
+    assert error(other.ec2.describe_images, ImageIds=[ami]) == ("InvalidAMIID.NotFound", 400)
+
+
+def test_group_all_makes_an_image_public(server, demo, admin, other):
+    name = unique("public")
+    new_image(server, admin.session, name)
+    ami = ami_named(admin.ec2, name)["ImageId"]
+    admin.ec2.modify_image_attribute(ImageId=ami, LaunchPermission={
+        "Add": [{"Group": "all"}]})
+    assert admin.ec2.describe_image_attribute(ImageId=ami, Attribute="launchPermission")[
+        "LaunchPermissions"] == [{"Group": "all"}]
+    (seen,) = other.ec2.describe_images(ImageIds=[ami])["Images"]
+    assert seen["Public"] is True
+    assert ami in [i["ImageId"] for i in other.ec2.describe_images(
+        Filters=[{"Name": "is-public", "Values": ["true"]}])["Images"]]
+    assert error(other.ec2.describe_image_attribute, ImageId=ami,
+                 Attribute="description") == ("AuthFailure", 401)
+    admin.ec2.modify_image_attribute(ImageId=ami, Attribute="launchPermission",
+                                     OperationType="remove", UserGroups=["all"])
+    assert error(other.ec2.describe_images, ImageIds=[ami]) == ("InvalidAMIID.NotFound", 400)
+
+    # Publishing is the image API's publicize_image: admins only.
+    mine = unique("not-public")
+    new_image(server, demo.session, mine)
+    own = ami_named(demo.ec2, mine)["ImageId"]
+    assert error(demo.ec2.modify_image_attribute, ImageId=own, LaunchPermission={
+        "Add": [{"Group": "all"}]}) == ("UnauthorizedOperation", 403)
+
+
+def test_description_attribute(server, demo):
+    name = unique("described")
+    new_image(server, demo.session, name)
+    ami = ami_named(demo.ec2, name)["ImageId"]
+    assert demo.ec2.describe_image_attribute(ImageId=ami, Attribute="description")[
+        "ImageId"] == ami
+    demo.ec2.modify_image_attribute(ImageId=ami, Description={"Value": "first"})
+    assert demo.ec2.describe_image_attribute(ImageId=ami, Attribute="description")[
+        "Description"] == {"Value": "first"}
+    demo.ec2.modify_image_attribute(ImageId=ami, Attribute="description", Value="second")
+    assert ami_named(demo.ec2, name)["Description"] == "second"
+    assert demo.session.get(f"{server.url}/image/v2/images?name={name}").json()[
+        "images"][0]["description"] == "second"
+    assert demo.ec2.describe_image_attribute(ImageId=ami, Attribute="kernel")[
+        "ImageId"] == ami
+
+
+# ---- DeregisterImage ----------------------------------------------------------------
+
+def test_deregister_image(server, demo):
+    name = unique("gone")
+    image_id = new_image(server, demo.session, name)
+    ami = ami_named(demo.ec2, name)["ImageId"]
+    assert error(demo.ec2.deregister_image, ImageId=ami, DryRun=True) == \
+        ("DryRunOperation", 412)
+    demo.ec2.deregister_image(ImageId=ami)
+    assert demo.session.get(f"{server.url}/image/v2/images/{image_id}",
+                            raise_exc=False).status_code == 404
+    assert error(demo.ec2.describe_images, ImageIds=[ami]) == ("InvalidAMIID.NotFound", 400)
+    assert error(demo.ec2.deregister_image, ImageId=ami) == ("InvalidAMIID.NotFound", 400)
+    with pytest.raises(WaiterError):
+        demo.ec2.get_waiter("image_available").wait(
+            ImageIds=[ami], WaiterConfig={"Delay": 1, "MaxAttempts": 2})
+
+
+# ---- every error these actions answer ---------------------------------------------
+
+def test_errors(server, demo, other):
+    name = unique("errs")
+    new_image(server, demo.session, name)
+    ami = ami_named(demo.ec2, name)["ImageId"]
+    ec2 = demo.ec2
+    for call, kwargs in ((ec2.describe_images, {"ImageIds": ["ami-123"]}),
+                         (ec2.describe_images, {"ImageIds": ["i-0123456789abcdef0"]}),
+                         (ec2.deregister_image, {"ImageId": "ami-xyz"}),
+                         (ec2.describe_image_attribute, {"ImageId": "bogus",
+                                                         "Attribute": "description"}),
+                         (ec2.modify_image_attribute, {"ImageId": "ami-1",
+                                                       "Description": {"Value": "x"}}),
+                         (ec2.reset_image_attribute, {"ImageId": "ami-12",
+                                                      "Attribute": "launchPermission"})):
+        assert error(call, **kwargs) == ("InvalidAMIID.Malformed", 400), kwargs
+    missing = "ami-0123456789abcdef0"
+    for call, kwargs in ((ec2.describe_images, {"ImageIds": [missing]}),
+                         (ec2.describe_images, {"ImageIds": [ami, "ami-01234567"]}),
+                         (ec2.deregister_image, {"ImageId": missing}),
+                         (ec2.describe_image_attribute, {"ImageId": missing,
+                                                         "Attribute": "description"}),
+                         (ec2.modify_image_attribute, {"ImageId": missing,
+                                                       "Description": {"Value": "x"}}),
+                         (ec2.reset_image_attribute, {"ImageId": missing,
+                                                      "Attribute": "launchPermission"})):
+        assert error(call, **kwargs) == ("InvalidAMIID.NotFound", 400), kwargs
+    with pytest.raises(ClientError) as info:
+        ec2.describe_images(ImageIds=[ami, "ami-01234567"])
+    assert "ami-01234567" in info.value.response["Error"]["Message"]
+    assert error(ec2.describe_images, ImageIds=[ami], MaxResults=5) == \
+        ("InvalidParameterCombination", 400)
+    assert error(ec2.describe_images, MaxResults=0) == ("InvalidParameterValue", 400)
+    assert error(ec2.describe_images, MaxResults=1001) == ("InvalidParameterValue", 400)
+    assert error(ec2.describe_images, NextToken="not a token") == \
+        ("InvalidPaginationToken", 400)
+    assert error(ec2.describe_images, Filters=[{"Name": "flavour", "Values": ["x"]}]) == \
+        ("InvalidParameterValue", 400)
+    assert error(ec2.describe_images, DryRun=True) == ("DryRunOperation", 412)
+    assert error(ec2.describe_image_attribute, ImageId=ami, Attribute="bootMode") == \
+        ("InvalidParameterValue", 400)
+    assert error(ec2.modify_image_attribute, ImageId=ami) == ("MissingParameter", 400)
+    assert error(ec2.modify_image_attribute, ImageId=ami, LaunchPermission={
+        "Add": [{"Group": "everyone"}]}) == ("InvalidParameterValue", 400)
+    assert error(ec2.modify_image_attribute, ImageId=ami, Attribute="launchPermission",
+                 UserIds=[other.id]) == ("MissingParameter", 400)
+    assert error(ec2.modify_image_attribute, ImageId=ami, Attribute="description",
+                 OperationType="add", UserIds=[other.id]) == \
+        ("InvalidParameterCombination", 400)
+    assert error(ec2.modify_image_attribute, ImageId=ami, DryRun=True,
+                 Description={"Value": "x"}) == ("DryRunOperation", 412)
+    assert error(ec2.reset_image_attribute, ImageId=ami, DryRun=True,
+                 Attribute="launchPermission") == ("DryRunOperation", 412)
+    assert error(ec2.describe_image_attribute, ImageId=ami, DryRun=True,
+                 Attribute="launchPermission") == ("DryRunOperation", 412)
