@@ -134,6 +134,13 @@ def access_key_of(req: SignedRequest) -> str:
     return _parse_auth(req).access_key
 
 
+def credential_scope(req: SignedRequest) -> tuple[str, str] | None:
+    """(region, service) of a SigV4 credential scope; None for Signature Version 2.
+    Raises MalformedSignature."""
+    auth = _parse_auth(req)
+    return (auth.region, auth.service) if auth.version == 4 else None
+
+
 def verify(
     req: SignedRequest,
     secret: str,

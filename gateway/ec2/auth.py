@@ -17,11 +17,18 @@ from datetime import datetime
 from core.context import RequestContext
 from core.db.base import utcnow
 from core.identity.ec2_credentials import Ec2CredentialService
-from core.identity.ec2_signature import SignatureMismatch, SignedRequest, access_key_of, verify
+from core.identity.ec2_signature import (
+    SignatureMismatch,
+    SignedRequest,
+    access_key_of,
+    credential_scope,
+    verify,
+)
 from core.policy import Enforcer
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.protocol import HttpRequest
 
+SERVICE = "ec2"  # the service name in a SigV4 credential scope
 # Query (or SigV2 form) parameters that carry a signature.
 _SIGNATURE_PARAMETERS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature",
                          "AWSAccessKeyId", "Signature", "SignatureVersion")
@@ -47,6 +54,11 @@ class Ec2Authenticator:
         if "authorization" not in signed.headers and \
                 not any(p in signed.params for p in _SIGNATURE_PARAMETERS):
             raise Ec2Error("MissingAuthenticationToken")
+        scope = credential_scope(signed)
+        if scope is not None and scope[1] != SERVICE:
+            # A signature for another service is no signature for this one (as AWS).
+            raise Ec2Error("SignatureDoesNotMatch", f"Credential should be scoped to correct "
+                                                    f"service: '{SERVICE}'.")
         credential = self.credentials.resolve(access_key_of(signed))
         self._verify(signed, credential.secret)
         token = self.credentials.token_for(credential)

@@ -23,6 +23,8 @@ STATUS: Mapping[str, int] = {
     "SignatureDoesNotMatch": 403,
     "UnauthorizedOperation": 403,
     "DryRunOperation": 412,
+    "InvalidURI": 404,  # a path under /ec2 other than the endpoint (S3's code)
+    "MethodNotAllowed": 405,  # neither GET nor POST (S3's code)
     "RequestEntityTooLarge": 413,
     "InternalError": 500,
     "Unavailable": 503,  # botocore retries 503s, ClientToken and all

@@ -53,6 +53,17 @@ class Ec2Transport:
         if not self._applies(scope):
             await self.app(scope, receive, send)
             return
+        path, method = str(scope.get("path", "")), scope.get("method")
+        if path not in (self.prefix, self.prefix + "/"):
+            await self._refuse(scope, send, Ec2Error(
+                "InvalidURI", f"There is no EC2 endpoint at {path}: send actions to "
+                              f"{self.prefix}/."))
+            return
+        if method not in ("GET", "POST"):
+            await self._refuse(scope, send, Ec2Error(
+                "MethodNotAllowed", f"The method {method} is not allowed: send actions "
+                                    f"with POST (or GET)."))
+            return
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -86,10 +97,15 @@ class Ec2Transport:
 
         await self.app(scope, empty_body, send)
 
-    @staticmethod
-    async def _too_large(scope: Scope, send: Send) -> None:
-        request_id = str(scope.get("state", {}).get("request_id", "")).removeprefix("req-")
+    @classmethod
+    async def _too_large(cls, scope: Scope, send: Send) -> None:
         error = Ec2Error("RequestEntityTooLarge", f"The request body exceeds {MAX_BODY} bytes.")
+        await cls._refuse(scope, send, error)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, error: Ec2Error) -> None:
+        """Answer ``error`` without reading (the rest of) the request's body, and close."""
+        request_id = str(scope.get("state", {}).get("request_id", "")).removeprefix("req-")
         body = error_body(error, request_id)
         await send({"type": "http.response.start", "status": error.status,
                     "headers": [(b"content-type", CONTENT_TYPE),

@@ -81,11 +81,12 @@ def error(call, *args, **kwargs) -> tuple[str, int]:
 
 
 def signed(endpoint: str, body: str, keys: tuple[str, str], method: str = "POST",
-           sign_url: str | None = None, headers: dict | None = None) -> requests.Response:
+           sign_url: str | None = None, headers: dict | None = None,
+           service: str = "ec2", region: str = REGION) -> requests.Response:
     """A request signed by botocore's SigV4 signer, sent as is."""
     req = AWSRequest(method=method, url=sign_url or endpoint, data=body,
                      headers={**FORM, **(headers or {})})
-    SigV4Auth(Credentials(*keys), "ec2", REGION).add_auth(req)
+    SigV4Auth(Credentials(*keys), service, region).add_auth(req)
     sent = {k: v for k, v in req.headers.items() if k.lower() != "host"}
     return requests.request(method, endpoint, data=body.encode(), headers=sent, timeout=30)
 
@@ -374,6 +375,16 @@ def test_host_signed_with_or_without_its_port(endpoint, demo_keys, server):
     assert signed(endpoint, body, demo_keys, sign_url=without_port).status_code == 200
 
 
+def test_credential_scoped_to_another_service_is_refused(endpoint, demo_keys):
+    """A valid signature for S3 (or any other service) is no signature for EC2; the
+    region is not checked (clients configured with another region name still work)."""
+    body = "Action=DescribeRegions&Version=2016-11-15"
+    resp = signed(endpoint, body, demo_keys, service="s3")
+    assert (resp.status_code, code_of(resp)) == (403, "SignatureDoesNotMatch")
+    assert b"scoped to correct service: 'ec2'" in resp.content
+    assert signed(endpoint, body, demo_keys, region="us-east-1").status_code == 200
+
+
 def test_endpoint_without_trailing_slash(server, demo_keys):
     bare = client(f"{server.url}/ec2", demo_keys)
     assert bare.describe_regions()["Regions"][0]["RegionName"] == REGION
@@ -417,12 +428,30 @@ def test_answers_are_ec2_xml(endpoint, demo_keys):
     ("Action=DescribeRegions&Version=2016-11-15&Colour=red", "UnknownParameter"),
     ("Action=DescribeKeyPairs&Version=2016-11-15&DryRun=maybe", "InvalidParameterValue"),
     ("Action=CreateKeyPair&Version=2016-11-15", "MissingParameter"),
-    ("Action=RunInstances&Version=2016-11-15&ImageId=ami-1&MinCount=1&MaxCount=1",
+    ("Action=CreateVpc&Version=2016-11-15&CidrBlock=10.1.0.0/16",
      "UnsupportedOperation"),
 ])
 def test_bad_calls(endpoint, demo_keys, body, code):
     resp = signed(endpoint, body, demo_keys)
     assert (resp.status_code, code_of(resp)) == (400, code)
+
+
+@pytest.mark.parametrize(("method", "path", "status", "code"), [
+    ("POST", "/ec2/servers", 404, "InvalidURI"),
+    ("GET", "/ec2/v2/", 404, "InvalidURI"),
+    ("PUT", "/ec2/", 405, "MethodNotAllowed"),
+    ("DELETE", "/ec2", 405, "MethodNotAllowed"),
+])
+def test_other_paths_and_methods_answer_ec2_errors(server, demo_keys, method, path, status,
+                                                   code):
+    """Under /ec2 only the endpoint itself serves, and only GET and POST: anything else is
+    an EC2 error document too, as boto3 or the aws CLI would read it."""
+    body = "Action=DescribeRegions&Version=2016-11-15"
+    resp = signed(f"{server.url}{path}", body, demo_keys, method=method)
+    assert (resp.status_code, code_of(resp)) == (status, code)
+    assert resp.headers["content-type"].startswith("text/xml")
+    bare = client(f"{server.url}/ec2/elsewhere", demo_keys)
+    assert error(bare.describe_regions) == ("InvalidURI", 404)
 
 
 def test_fifty_kilobytes_of_junk_is_a_400(endpoint, demo_keys):
