@@ -44,11 +44,12 @@ from core.identity.common import PolicyEnforcer
 from core.settings import Settings
 
 # Counted in quota_usages, in the order their rows are locked.
-COUNTED = ("cores", "instances", "ram", "server_groups")
+COUNTED = ("cores", "floating_ips", "instances", "ram", "server_groups")
 # Nova's fixed defaults for the personality limits.
 FIXED_DEFAULTS = {"injected_files": 5, "injected_file_content_bytes": 10240,
                   "injected_file_path_bytes": 255}
-# Network quotas Nova shows below 2.36: always unlimited (-1) here.
+# Network quotas Nova shows below 2.36: unlimited (-1) here but floating IPs
+# (core/network/floating.py counts them).
 NETWORK = ("fixed_ips", "floating_ips", "security_groups", "security_group_rules")
 RESOURCES = ("instances", "cores", "ram", "key_pairs", "server_groups",
              "server_group_members", "metadata_items", *FIXED_DEFAULTS, *NETWORK)
@@ -93,7 +94,7 @@ class QuotaService:
                 "key_pairs": s.quota_key_pairs, "server_groups": s.quota_server_groups,
                 "server_group_members": s.quota_server_group_members,
                 "metadata_items": s.quota_metadata_items, **FIXED_DEFAULTS,
-                **dict.fromkeys(NETWORK, -1)}
+                **dict.fromkeys(NETWORK, -1), "floating_ips": s.quota_floating_ips}
 
     def limits_in(self, session: Session, project_id: str,
                   user_id: str | None = None) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""Fixed-IP address management over the configured range.
+"""Fixed-IP address management over the configured range (floating addresses:
+``core.network.floating``).
 
 Every usable address of the range is a row; an instance takes a free one with a
 compare-and-swap on ``instance_uuid`` (retried on a lost race), so no address is
@@ -17,7 +18,8 @@ from sqlalchemy import CursorResult, func, insert, select, update
 from core import errors
 from core.db import Database
 from core.db.base import utcnow
-from core.network.models import FixedIP
+from core.network.floating import FloatingPool
+from core.network.models import FixedIP, FloatingIP
 
 MAC_PREFIX = "fa:16:3e"  # OpenStack's locally administered prefix
 
@@ -88,8 +90,10 @@ class Ipam:
         raise errors.ServiceUnavailable("Could not allocate a fixed IP address; retry later.")
 
     def release(self, instance_uuid: str) -> None:
-        """Give the instance's addresses back (idempotent)."""
+        """Give the instance's addresses back (idempotent): its fixed ones to the
+        pool; its floating ones stay its project's, disassociated."""
         with self.db.session() as s:
+            FloatingPool.disassociate_instance(s, instance_uuid)
             s.execute(update(FixedIP).where(FixedIP.instance_uuid == instance_uuid)
                       .values(instance_uuid=None, mac_address=None, allocated_at=None))
 
@@ -104,6 +108,28 @@ class Ipam:
                                  .where(FixedIP.instance_uuid.in_(instance_uuids))):
                 out[row.instance_uuid].append(Address(row.address, row.network,
                                                       row.mac_address or ""))
+        return out
+
+    def addresses_with_floating(self, instance_uuids: list[str]) -> dict[str, list[Address]]:
+        """Each instance's fixed addresses, then the floating address mapped to
+        each (type ``floating``, listed under the fixed address's network with
+        its MAC, as Nova shows them)."""
+        out = self.addresses_for(instance_uuids)
+        if not instance_uuids:
+            return out
+        with self.db.session() as s:
+            rows = s.execute(select(FloatingIP.instance_uuid, FloatingIP.address,
+                                    FloatingIP.fixed_address)
+                             .where(FloatingIP.instance_uuid.in_(instance_uuids))
+                             .order_by(FloatingIP.address)).all()
+        for instance_uuid, address, fixed in rows:
+            if instance_uuid is None:
+                continue
+            held = out.get(instance_uuid, [])
+            mapped = next((a for a in held if a.address == fixed), held[0] if held else None)
+            out[instance_uuid].append(Address(
+                address, mapped.network if mapped else self.network,
+                mapped.mac_address if mapped else "", 4, "floating"))
         return out
 
     def instance_with_address(self, address: str) -> str | None:

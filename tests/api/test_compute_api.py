@@ -492,7 +492,8 @@ def test_user_quotas(admin, new_member):
 
 def test_limits(admin, demo, new_member):
     absolute = demo("GET", "/limits", params={"reserved": "False"}).json()["limits"]["absolute"]
-    assert absolute["maxPersonality"] == 5 and absolute["maxTotalFloatingIps"] == -1
+    # Floating IPs are EC2 addresses here, with Nova's default quota of 10.
+    assert absolute["maxPersonality"] == 5 and absolute["maxTotalFloatingIps"] == 10
     assert absolute["maxServerGroupMembers"] == 10
     api, project, _ = new_member()
     admin("PUT", f"/os-quota-sets/{project}", {"quota_set": {"cores": 3}})

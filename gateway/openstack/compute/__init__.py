@@ -16,6 +16,11 @@ from gateway.openstack.compute.flavors import ExtraSpecs, FlavorAccess, Flavors
 from gateway.openstack.compute.hosts import AvailabilityZones, ComputeServices, Hypervisors
 from gateway.openstack.compute.keypairs import Keypairs
 from gateway.openstack.compute.limits import Limits, QuotaSets
+from gateway.openstack.compute.security_groups import (
+    SecurityGroupRules,
+    SecurityGroups,
+    ServerSecurityGroups,
+)
 from gateway.openstack.compute.server_groups import ServerGroups
 from gateway.openstack.compute.servers import ServerMetadata, Servers, ServerTags
 from gateway.openstack.compute.versions import Versions
@@ -26,7 +31,8 @@ HANDLERS: dict[str, type[Handler]] = {
     "limits": Limits, "quota_sets": QuotaSets, "availability_zones": AvailabilityZones,
     "hypervisors": Hypervisors, "compute_services": ComputeServices,
     "server_groups": ServerGroups, "servers": Servers, "server_metadata": ServerMetadata,
-    "server_tags": ServerTags}
+    "server_tags": ServerTags, "security_groups": SecurityGroups,
+    "security_group_rules": SecurityGroupRules, "server_security_groups": ServerSecurityGroups}
 
 __all__ = ["HANDLERS", "ComputeDeps", "build_handlers"]
 

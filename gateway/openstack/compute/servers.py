@@ -282,6 +282,14 @@ class Servers(Handler):
             a.unlock(ctx, server_id)
         elif name == "trigger_crash_dump" and microversions.current() >= (2, 17):
             a.trigger_crash_dump(ctx, server_id)
+        elif name in ("addSecurityGroup", "removeSecurityGroup"):
+            group = (arg or {}).get("name") if isinstance(arg, dict) else None
+            if not isinstance(group, str) or not group:
+                raise errors.InvalidInput("Missing parameter name")
+            groups = self.servers.security_groups
+            change = groups.add_to_server if name == "addSecurityGroup" \
+                else groups.remove_from_server
+            change(ctx, server_id, group)
         else:
             raise errors.InvalidInput(f"There is no such action: {name}")
         return ACCEPTED

@@ -1,0 +1,178 @@
+"""Security groups' values, checks and errors: what the service, the Nova
+edge and the EC2 edge share (:mod:`core.network.security_groups` stores them)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core import errors
+
+DEFAULT = "default"
+DEFAULT_DESCRIPTION = "Default security group"
+INGRESS, EGRESS = "ingress", "egress"
+PROTOCOLS = ("tcp", "udp", "icmp")
+MAX_NAME = 255
+MAX_RULES = 120  # ingress and egress together, per group
+
+
+# ---- errors ----------------------------------------------------------------------
+
+class GroupNotFound(errors.NotFound):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"Security group {ref} not found.", ref=ref)
+        self.ref = ref
+
+
+class UnknownSecurityGroup(errors.InvalidInput):
+    """A boot (or an action) named a group the project does not have."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"Unable to find security_group with name or id {ref}", ref=ref)
+        self.ref = ref
+
+
+class DuplicateGroup(errors.InvalidInput):
+    def __init__(self, name: str, project_id: str) -> None:
+        super().__init__(f"Security group {name} already exists", name=name,
+                         project_id=project_id)
+        self.name = name
+
+
+class DefaultGroupProtected(errors.InvalidInput):
+    """The ``default`` group is neither deleted nor renamed."""
+
+    def __init__(self, group: Group, verb: str) -> None:
+        super().__init__(f"Unable to {verb} system group '{DEFAULT}'", uuid=group.uuid)
+        self.group = group
+
+
+class GroupInUse(errors.InvalidInput):
+    """Instances (or other groups' rules) still name the group."""
+
+    def __init__(self, group: Group) -> None:
+        super().__init__("Security group is still in use", uuid=group.uuid)
+        self.group = group
+
+
+class InvalidRule(errors.InvalidInput):
+    pass
+
+
+class DuplicateRule(errors.InvalidInput):
+    def __init__(self, spec: RuleSpec, group: Group) -> None:
+        super().__init__(f"This rule already exists in group {group.uuid}", spec=spec)
+        self.spec = spec
+        self.group = group
+
+
+class RuleNotFound(errors.NotFound):
+    def __init__(self, ref: str, spec: RuleSpec | None = None) -> None:
+        super().__init__(f"Security group rule {ref} not found.", ref=ref)
+        self.spec = spec
+
+
+class GroupAlreadyOnServer(errors.InvalidInput):
+    pass
+
+
+class GroupNotOnServer(errors.InvalidInput):
+    pass
+
+
+# ---- values ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A rule as asked for. ``protocol`` None is every protocol (then no ports);
+    tcp/udp ports are ``port_min``..``port_max``; ICMP's are type and code (-1:
+    any). The peer is ``cidr`` or ``remote_group`` (a group's uuid), not both."""
+
+    direction: str
+    protocol: str | None
+    port_min: int | None = None
+    port_max: int | None = None
+    cidr: str | None = None
+    remote_group: str | None = None
+    description: str | None = None
+
+    def key(self, remote_id: int | None) -> str:
+        return "|".join((self.direction, self.protocol or "-1", _text(self.port_min),
+                         _text(self.port_max), self.cidr or "", _text(remote_id)))
+
+
+def _text(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Rule:
+    uuid: str
+    group_uuid: str
+    direction: str
+    protocol: str | None
+    port_min: int | None
+    port_max: int | None
+    cidr: str | None
+    remote_group_uuid: str | None
+    remote_group_name: str | None
+    remote_project_id: str | None
+    description: str | None
+
+    def spec(self) -> RuleSpec:
+        return RuleSpec(self.direction, self.protocol, self.port_min, self.port_max,
+                        self.cidr, self.remote_group_uuid, self.description)
+
+
+@dataclass(frozen=True)
+class Group:
+    uuid: str
+    project_id: str
+    name: str
+    description: str
+    created_at: datetime
+    rules: tuple[Rule, ...] = field(default=())
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == DEFAULT
+
+
+def check_spec(spec: RuleSpec) -> RuleSpec:
+    """The spec if it is one a group can hold (edges word their own errors first;
+    this is the last guard), with the CIDR in canonical form."""
+    if spec.direction not in (INGRESS, EGRESS):
+        raise InvalidRule(f"Invalid direction {spec.direction}.")
+    if spec.protocol is not None and spec.protocol not in PROTOCOLS:
+        raise InvalidRule(f"Invalid IP protocol {spec.protocol}.")
+    if spec.protocol in ("tcp", "udp"):
+        if spec.port_min is None or spec.port_max is None or \
+                not 0 <= spec.port_min <= spec.port_max <= 65535:
+            raise InvalidRule(f"Invalid port range {spec.port_min}:{spec.port_max}.")
+    elif spec.protocol == "icmp":
+        if spec.port_min is None or spec.port_max is None or \
+                not -1 <= spec.port_min <= 255 or not -1 <= spec.port_max <= 255:
+            raise InvalidRule(f"Invalid ICMP type and code {spec.port_min}:{spec.port_max}.")
+    elif spec.port_min is not None or spec.port_max is not None:
+        raise InvalidRule("Ports are only given for tcp, udp and icmp.")
+    if (spec.cidr is None) == (spec.remote_group is None):
+        raise InvalidRule("A rule names either a CIDR or a source group.")
+    cidr = spec.cidr
+    if cidr is not None:
+        try:
+            cidr = str(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            raise InvalidRule(f"Invalid cidr {spec.cidr}.") from None
+    if spec.description is not None and len(spec.description) > 255:
+        raise InvalidRule("A rule's description is at most 255 characters.")
+    return RuleSpec(spec.direction, spec.protocol, spec.port_min, spec.port_max, cidr,
+                    spec.remote_group, spec.description)
+
+
+def check_name(name: str, what: str = "name") -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise errors.InvalidInput(f"Security group {what} cannot be empty.")
+    if len(name) > MAX_NAME:
+        raise errors.InvalidInput(f"Security group {what} should not be greater than "
+                                  f"{MAX_NAME} characters.")

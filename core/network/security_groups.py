@@ -1,0 +1,445 @@
+"""Security groups: per project, named, with ingress and egress rules.
+
+Every project has a ``default`` group, made on first use (a list, a boot, an
+EC2 describe) as Neutron makes it: ingress of everything from members of the
+group itself, egress of everything anywhere. Names are unique per project. A
+group gets its EC2 ``sg-`` ID in the transaction that creates it.
+
+Instances record the names of the groups they were booted with
+(``Instance.security_groups``). A boot bumps the ``generation`` of the groups
+it names in its own transaction, and a delete bumps it before looking for
+users, so the two queue on the group's row: a group is never deleted while a
+boot that names it commits, and a boot never names a group just deleted.
+
+Rules are given as :class:`RuleSpec` (already parsed by the edge, which words
+its own errors); a rule's ``fingerprint`` is unique in its group, so a
+duplicate is refused also when two requests add it at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import errors
+from core.compute.instance_store import InstanceStore
+from core.compute.models import Instance
+from core.context import RequestContext
+from core.db import Database
+from core.db.base import utcnow
+from core.ec2.ids import Kind, forget, mint_new
+from core.network.models import SecurityGroup, SecurityGroupRule
+from core.network.security_group_types import (
+    DEFAULT,
+    DEFAULT_DESCRIPTION,
+    EGRESS,
+    INGRESS,
+    MAX_RULES,
+    DefaultGroupProtected,
+    DuplicateGroup,
+    DuplicateRule,
+    Group,
+    GroupAlreadyOnServer,
+    GroupInUse,
+    GroupNotFound,
+    GroupNotOnServer,
+    InvalidRule,
+    Rule,
+    RuleNotFound,
+    RuleSpec,
+    UnknownSecurityGroup,
+    check_name,
+    check_spec,
+)
+from core.policy import Enforcer
+
+LIST = "os_compute_api:os-security-groups:get"
+SHOW = "os_compute_api:os-security-groups:show"
+CREATE = "os_compute_api:os-security-groups:create"
+UPDATE = "os_compute_api:os-security-groups:update"
+DELETE = "os_compute_api:os-security-groups:delete"
+RULE_CREATE = "os_compute_api:os-security-groups:rule:create"
+RULE_DELETE = "os_compute_api:os-security-groups:rule:delete"
+SERVER_LIST = "os_compute_api:os-security-groups:list"
+SERVER_ADD = "os_compute_api:os-security-groups:add"
+SERVER_REMOVE = "os_compute_api:os-security-groups:remove"
+
+
+# ---- the service --------------------------------------------------------------------
+
+class SecurityGroupService:
+    def __init__(self, db: Database, policy: Enforcer) -> None:
+        self.db = db
+        self.policy = policy
+        self.store = InstanceStore(db)
+
+    # ---- reading -------------------------------------------------------------
+    def list_groups(self, ctx: RequestContext, all_projects: bool = False) -> list[Group]:
+        """The caller's project's groups (``default`` made if missing), by name;
+        every project's for an admin asking for all."""
+        project = ctx.project_id or ""
+        self.policy.enforce(LIST, {"project_id": project}, ctx)
+        if project:
+            self.ensure_default(project)
+        with self.db.session() as s:
+            stmt = select(SecurityGroup)
+            if not (all_projects and ctx.is_admin):
+                stmt = stmt.where(SecurityGroup.project_id == project)
+            rows = list(s.scalars(stmt.order_by(SecurityGroup.name, SecurityGroup.id)))
+            return self._groups(s, rows)
+
+    def get(self, ctx: RequestContext, uuid: str, rule: str = SHOW) -> Group:
+        """One group by uuid; another project's is not found (unless admin)."""
+        with self.db.session() as s:
+            row = self._row(s, ctx, uuid)
+            self.policy.enforce(rule, {"project_id": row.project_id}, ctx)
+            return self._groups(s, [row])[0]
+
+    def find(self, ctx: RequestContext, ref: str, rule: str = SHOW) -> Group:
+        """The caller's project's group named ``ref`` (or with that uuid)."""
+        project = ctx.project_id or ""
+        if ref == DEFAULT:
+            self.ensure_default(project)
+        with self.db.session() as s:
+            row = s.scalar(select(SecurityGroup).where(
+                SecurityGroup.project_id == project,
+                or_(SecurityGroup.name == ref, SecurityGroup.uuid == ref)
+            ).order_by(SecurityGroup.name != ref))
+            if row is None:
+                raise GroupNotFound(ref)
+            self.policy.enforce(rule, {"project_id": row.project_id}, ctx)
+            return self._groups(s, [row])[0]
+
+    def uuids_by_name(self, project_id: str, names: Iterable[str]) -> dict[str, str]:
+        """Group uuids by name in one project (names it lacks are absent); no policy."""
+        wanted = list(dict.fromkeys(names))
+        if not wanted:
+            return {}
+        with self.db.session() as s:
+            return {name: uuid for name, uuid in s.execute(
+                select(SecurityGroup.name, SecurityGroup.uuid).where(
+                    SecurityGroup.project_id == project_id,
+                    SecurityGroup.name.in_(wanted)))}
+
+    def _row(self, s: Session, ctx: RequestContext, uuid: str) -> SecurityGroup:
+        row = s.scalar(select(SecurityGroup).where(SecurityGroup.uuid == uuid))
+        if row is None or (row.project_id != ctx.project_id and not ctx.is_admin):
+            raise GroupNotFound(uuid)
+        return row
+
+    def _groups(self, s: Session, rows: Sequence[SecurityGroup]) -> list[Group]:
+        """Groups with their rules, in two queries."""
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        rules: dict[int, list[SecurityGroupRule]] = defaultdict(list)
+        for rule in s.scalars(select(SecurityGroupRule).where(
+                SecurityGroupRule.group_id.in_(ids)).order_by(SecurityGroupRule.id)):
+            rules[rule.group_id].append(rule)
+        remote_ids = {r.remote_group_id for rs in rules.values() for r in rs
+                      if r.remote_group_id is not None}
+        known = {r.id: r for r in rows}
+        missing = remote_ids - set(known)
+        if missing:
+            known.update((g.id, g) for g in s.scalars(
+                select(SecurityGroup).where(SecurityGroup.id.in_(missing))))
+        out = []
+        for row in rows:
+            views = []
+            for r in rules[row.id]:
+                remote = known.get(r.remote_group_id) if r.remote_group_id else None
+                views.append(Rule(r.uuid, row.uuid, r.direction, r.protocol, r.port_min,
+                                  r.port_max, r.cidr, remote.uuid if remote else None,
+                                  remote.name if remote else None,
+                                  remote.project_id if remote else None, r.description))
+            out.append(Group(row.uuid, row.project_id, row.name, row.description or "",
+                             row.created_at, tuple(views)))
+        return out
+
+    # ---- the default group ------------------------------------------------------
+    def ensure_default(self, project_id: str) -> None:
+        """Make the project's ``default`` group if it has none (race-safe: two
+        makers agree on one, the unique name decides)."""
+        with self.db.session() as s:
+            if s.scalar(select(SecurityGroup.id).where(
+                    SecurityGroup.project_id == project_id,
+                    SecurityGroup.name == DEFAULT)) is not None:
+                return
+        try:
+            with self.db.session() as s:
+                group = self._insert(s, project_id, DEFAULT, DEFAULT_DESCRIPTION)
+                for spec in (RuleSpec(INGRESS, None, remote_group=group.uuid),
+                             RuleSpec(EGRESS, None, cidr="0.0.0.0/0")):
+                    remote = group.id if spec.remote_group else None
+                    s.add(_rule_row(group.id, spec, remote))
+        except IntegrityError:
+            pass  # made by a concurrent call
+
+    @staticmethod
+    def _insert(s: Session, project_id: str, name: str, description: str) -> SecurityGroup:
+        row = SecurityGroup(project_id=project_id, name=name, description=description)
+        s.add(row)
+        s.flush()
+        mint_new(s, Kind.SECURITY_GROUP, [(row.uuid, project_id)])
+        return row
+
+    # ---- groups ---------------------------------------------------------------
+    def create(self, ctx: RequestContext, name: str, description: str) -> Group:
+        project = ctx.project_id or ""
+        self.policy.enforce(CREATE, {"project_id": project}, ctx)
+        check_name(name)
+        if len(description or "") > 255:
+            raise errors.InvalidInput("Security group description should not be greater "
+                                      "than 255 characters.")
+        if name == DEFAULT:
+            self.ensure_default(project)
+            raise DuplicateGroup(name, project)
+        try:
+            with self.db.session() as s:
+                row = self._insert(s, project, name, description or "")
+                group = self._groups(s, [row])[0]
+        except IntegrityError:
+            raise DuplicateGroup(name, project) from None
+        return group
+
+    def update(self, ctx: RequestContext, uuid: str, name: str | None,
+               description: str | None) -> Group:
+        """Rename (instances that name the group follow) and/or describe anew."""
+        try:
+            with self.db.session() as s:
+                row = self._row(s, ctx, uuid)
+                self.policy.enforce(UPDATE, {"project_id": row.project_id}, ctx)
+                if name is not None:
+                    check_name(name)
+                    if row.name == DEFAULT and name != DEFAULT:
+                        raise DefaultGroupProtected(self._groups(s, [row])[0], "update")
+                if description is not None and len(description) > 255:
+                    raise errors.InvalidInput("Security group description should not be "
+                                              "greater than 255 characters.")
+                old = row.name
+                if name is not None and name != old:
+                    row.name = name
+                    self._rename_on_instances(s, row.project_id, old, name)
+                if description is not None:
+                    row.description = description
+                row.updated_at = utcnow()
+                s.flush()
+                return self._groups(s, [row])[0]
+        except IntegrityError:
+            raise DuplicateGroup(name or "", ctx.project_id or "") from None
+
+    def _rename_on_instances(self, s: Session, project_id: str, old: str, new: str) -> None:
+        for inst in self._live_instances(s, project_id):
+            names = list(inst.security_groups or [])
+            if old in names:
+                self.store.update(inst.uuid, {"security_groups": [
+                    new if n == old else n for n in names]}, s=s)
+
+    @staticmethod
+    def _live_instances(s: Session, project_id: str) -> list[Instance]:
+        return list(s.scalars(select(Instance).where(Instance.project_id == project_id,
+                                                     Instance.deleted.is_(False))))
+
+    def delete(self, ctx: RequestContext, uuid: str) -> None:
+        """Delete a group no instance and no other group's rule names."""
+        with self.db.session() as s:
+            row = self._row(s, ctx, uuid)
+            self.policy.enforce(DELETE, {"project_id": row.project_id}, ctx)
+            group = self._groups(s, [row])[0]
+            if row.name == DEFAULT:
+                raise DefaultGroupProtected(group, "delete")
+            # Lock the row first: a boot naming the group waits, or has committed.
+            result = s.execute(update(SecurityGroup).where(SecurityGroup.id == row.id)
+                               .values(generation=SecurityGroup.generation + 1))
+            if isinstance(result, CursorResult) and result.rowcount != 1:
+                raise GroupNotFound(uuid)
+            if any(row.name in (i.security_groups or [])
+                   for i in self._live_instances(s, row.project_id)):
+                raise GroupInUse(group)
+            if s.scalar(select(SecurityGroupRule.id).where(
+                    SecurityGroupRule.remote_group_id == row.id,
+                    SecurityGroupRule.group_id != row.id).limit(1)) is not None:
+                raise GroupInUse(group)
+            s.execute(delete(SecurityGroupRule).where(SecurityGroupRule.group_id == row.id))
+            s.execute(delete(SecurityGroup).where(SecurityGroup.id == row.id))
+            forget(s, Kind.SECURITY_GROUP, [row.uuid])
+            _forget_tags(s, [row.uuid])
+
+    # ---- rules ------------------------------------------------------------------
+    def add_rules(self, ctx: RequestContext, uuid: str, specs: Sequence[RuleSpec]) -> list[Rule]:
+        """Add every rule or none: DuplicateRule if one is there already (or given
+        twice), GroupNotFound for an unknown source group."""
+        checked = [check_spec(spec) for spec in specs]
+        if not checked:
+            raise InvalidRule("No rule given.")
+        try:
+            with self.db.session() as s:
+                row = self._row(s, ctx, uuid)
+                self.policy.enforce(RULE_CREATE, {"project_id": row.project_id}, ctx)
+                group = self._groups(s, [row])[0]
+                remotes = self._remote_ids(s, row, checked)
+                existing = set(s.scalars(select(SecurityGroupRule.fingerprint).where(
+                    SecurityGroupRule.group_id == row.id)))
+                if len(existing) + len(checked) > MAX_RULES:
+                    raise InvalidRule(f"The maximum number of rules per security group "
+                                      f"({MAX_RULES}) has been reached.",
+                                      limit=MAX_RULES)
+                new_rows = []
+                for spec in checked:
+                    key = spec.key(remotes.get(spec.remote_group or ""))
+                    if key in existing:
+                        raise DuplicateRule(spec, group)
+                    existing.add(key)
+                    new_rows.append(_rule_row(row.id, spec, remotes.get(spec.remote_group or "")))
+                s.add_all(new_rows)
+                row.updated_at = utcnow()
+                s.flush()
+                made = {r.uuid for r in new_rows}
+                rules = self._groups(s, [row])[0].rules
+                return [r for r in rules if r.uuid in made]
+        except IntegrityError:
+            # A concurrent request added one of them first.
+            raise DuplicateRule(checked[0], self.get(ctx, uuid)) from None
+
+    def _remote_ids(self, s: Session, row: SecurityGroup,
+                    specs: Sequence[RuleSpec]) -> dict[str, int]:
+        """Ids of the source groups the specs name (the group's own project only)."""
+        wanted = {spec.remote_group for spec in specs if spec.remote_group}
+        found = {u: i for u, i in s.execute(select(SecurityGroup.uuid, SecurityGroup.id).where(
+            SecurityGroup.uuid.in_(wanted), SecurityGroup.project_id == row.project_id))}
+        for ref in wanted:
+            if ref not in found:
+                raise GroupNotFound(ref)
+        return found
+
+    def remove_rules(self, ctx: RequestContext, uuid: str, specs: Sequence[RuleSpec]) -> None:
+        """Remove every rule matching a spec, or none if one matches nothing."""
+        checked = [check_spec(spec) for spec in specs]
+        with self.db.session() as s:
+            row = self._row(s, ctx, uuid)
+            self.policy.enforce(RULE_DELETE, {"project_id": row.project_id}, ctx)
+            remotes = self._remote_ids(s, row, checked)
+            keys = []
+            for spec in checked:
+                key = spec.key(remotes.get(spec.remote_group or ""))
+                if s.scalar(select(SecurityGroupRule.id).where(
+                        SecurityGroupRule.group_id == row.id,
+                        SecurityGroupRule.fingerprint == key)) is None:
+                    raise RuleNotFound(key, spec)
+                keys.append(key)
+            s.execute(delete(SecurityGroupRule).where(SecurityGroupRule.group_id == row.id,
+                                                      SecurityGroupRule.fingerprint.in_(keys)))
+            row.updated_at = utcnow()
+
+    def delete_rule(self, ctx: RequestContext, rule_uuid: str) -> None:
+        with self.db.session() as s:
+            rule = s.scalar(select(SecurityGroupRule).where(SecurityGroupRule.uuid == rule_uuid))
+            group = s.get(SecurityGroup, rule.group_id) if rule is not None else None
+            if rule is None or group is None or (group.project_id != ctx.project_id
+                                                 and not ctx.is_admin):
+                raise RuleNotFound(rule_uuid)
+            self.policy.enforce(RULE_DELETE, {"project_id": group.project_id}, ctx)
+            s.delete(rule)
+
+    # ---- servers ------------------------------------------------------------------
+    def prepare_boot(self, project_id: str, refs: Sequence[str]) -> list[str]:
+        """The names of the groups a boot asks for (names or uuids), ``default``
+        made if it is asked for and missing; UnknownSecurityGroup otherwise."""
+        wanted = list(dict.fromkeys(refs))
+        if DEFAULT in wanted:
+            self.ensure_default(project_id)
+        with self.db.session() as s:
+            rows = list(s.execute(select(SecurityGroup.name, SecurityGroup.uuid).where(
+                SecurityGroup.project_id == project_id,
+                or_(SecurityGroup.name.in_(wanted), SecurityGroup.uuid.in_(wanted)))))
+        by_ref = {uuid: name for name, uuid in rows} | {name: name for name, _ in rows}
+        for ref in wanted:
+            if ref not in by_ref:
+                raise UnknownSecurityGroup(ref)
+        return list(dict.fromkeys(by_ref[ref] for ref in wanted))
+
+    @staticmethod
+    def hold_for_boot(s: Session, project_id: str, names: Sequence[str]) -> None:
+        """In the boot's transaction: lock the named groups (bump their generation)
+        so none is deleted before the boot commits; UnknownSecurityGroup if one
+        was deleted since :meth:`prepare_boot`."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return
+        result = s.execute(update(SecurityGroup).where(
+            SecurityGroup.project_id == project_id, SecurityGroup.name.in_(wanted))
+            .values(generation=SecurityGroup.generation + 1),
+            execution_options={"synchronize_session": False})
+        if isinstance(result, CursorResult) and result.rowcount != len(wanted):
+            present = set(s.scalars(select(SecurityGroup.name).where(
+                SecurityGroup.project_id == project_id, SecurityGroup.name.in_(wanted))))
+            raise UnknownSecurityGroup(next(n for n in wanted if n not in present))
+
+    def server_groups(self, ctx: RequestContext, server_uuid: str) -> list[Group]:
+        """The groups a server is in (``GET /servers/{id}/os-security-groups``)."""
+        inst = self._instance(ctx, server_uuid, SERVER_LIST)
+        names = list(inst.security_groups or [])
+        with self.db.session() as s:
+            rows = list(s.scalars(select(SecurityGroup).where(
+                SecurityGroup.project_id == inst.project_id, SecurityGroup.name.in_(names))))
+            rows.sort(key=lambda r: names.index(r.name))
+            return self._groups(s, rows)
+
+    def add_to_server(self, ctx: RequestContext, server_uuid: str, ref: str) -> None:
+        inst = self._instance(ctx, server_uuid, SERVER_ADD)
+        try:
+            group = self.find(ctx, ref, SERVER_ADD)
+        except GroupNotFound:
+            raise errors.NotFound(f"Security group {ref} not found for project "
+                                  f"{inst.project_id}.") from None
+        with self.db.session() as s:
+            current = self.store.update(inst.uuid, {}, s=s)  # locks the instance's row
+            names = list(current.security_groups or [])
+            if group.name in names:
+                raise GroupAlreadyOnServer(f"Security group {group.name} is already "
+                                           f"associated with the instance {inst.uuid}")
+            self.hold_for_boot(s, inst.project_id, [group.name])
+            self.store.update(inst.uuid, {"security_groups": [*names, group.name]}, s=s)
+
+    def remove_from_server(self, ctx: RequestContext, server_uuid: str, ref: str) -> None:
+        inst = self._instance(ctx, server_uuid, SERVER_REMOVE)
+        try:
+            group = self.find(ctx, ref, SERVER_REMOVE)
+        except GroupNotFound:
+            raise errors.NotFound(f"Security group {ref} not found for project "
+                                  f"{inst.project_id}.") from None
+        with self.db.session() as s:
+            current = self.store.update(inst.uuid, {}, s=s)
+            names = list(current.security_groups or [])
+            if group.name not in names:
+                raise GroupNotOnServer(f"Security group {group.name} not associated with "
+                                       f"the instance {inst.uuid}")
+            self.store.update(inst.uuid, {"security_groups": [
+                n for n in names if n != group.name]}, s=s)
+
+    def _instance(self, ctx: RequestContext, uuid: str, rule: str) -> Instance:
+        inst = self.store.get(uuid)
+        if inst.project_id != ctx.project_id and not ctx.is_admin:
+            raise errors.NotFound(f"Instance {uuid} could not be found.")
+        self.policy.enforce(rule, {"project_id": inst.project_id,
+                                   "user_id": inst.user_id}, ctx)
+        return inst
+
+
+def _rule_row(group_id: int, spec: RuleSpec, remote_id: int | None) -> SecurityGroupRule:
+    return SecurityGroupRule(group_id=group_id, direction=spec.direction,
+                             protocol=spec.protocol, port_min=spec.port_min,
+                             port_max=spec.port_max, cidr=spec.cidr,
+                             remote_group_id=remote_id, description=spec.description,
+                             fingerprint=spec.key(remote_id))
+
+
+def _forget_tags(s: Session, uuids: list[str]) -> None:
+    """Drop the group's EC2 tags with it."""
+    from core.ec2.tags import forget_tags  # tags import compute, which imports network
+
+    forget_tags(s, Kind.SECURITY_GROUP, uuids)
