@@ -48,6 +48,9 @@ class Settings:
                                     default=None)
     bcrypt_rounds: int = _doc("bcrypt cost factor for stored passwords and secrets.", default=12)
     ec2_auth_ttl: int = _doc("Seconds an EC2 signature timestamp stays acceptable.", default=900)
+    ec2_terminated_visible_seconds: int = _doc(
+        "Seconds a deleted instance stays listed by EC2 DescribeInstances as 'terminated' "
+        "(AWS keeps them about an hour), so waiters see the end state.", default=3600)
     admin_password: str | None = _doc("Password of the bootstrap admin user. Default: "
                                       "generated once and stored in DATA_DIR.", default=None)
     # ---- image service ----
@@ -134,10 +137,29 @@ class Settings:
     network_name: str = _doc("Name of the network instances' fixed addresses are listed "
                              "under (`public` lets openstacksdk use them without Neutron).",
                              default="public")
+    floating_range: str = _doc("CIDR of the floating (public, EC2 Elastic IP) addresses "
+                               "projects allocate; listed under NETWORK_NAME.",
+                               default="203.0.113.0/24")
+    quota_floating_ips: int = _doc("Default floating IPs (EC2 addresses) per project.",
+                                   default=10)
     max_limit: int = _doc("Largest page a compute list returns.", default=1000)
     validate_responses: bool = _doc("Validate every response against the OpenAPI spec "
                                     "(tests turn this on).", default=False)
     log_level: str = _doc("Root log level.", default="INFO")
+    # ---- DNS responder (core/dns) ----
+    dns_host: str = _doc("Address the DNS responder (`python -m core.dns`) listens on, UDP "
+                         "and TCP.", default="127.0.0.1")
+    dns_port: int = _doc("Port of the DNS responder (unprivileged by default).", default=8053)
+    dns_domain: str = _doc("Zone of server names: SERVER.PROJECT.DNS_DOMAIN.",
+                           default="nimbus.test")
+    ec2_public_domain: str = _doc("Domain of EC2 public DNS names: "
+                                  "ec2-203-0-113-25.EC2_PUBLIC_DOMAIN.",
+                                  default="compute.nimbus.test")
+    dns_ttl: int = _doc("TTL (seconds) of the DNS responder's answers and negative answers.",
+                        default=30)
+    run_dns: bool = _doc("Run the DNS responder inside the API process (`make run` turns it "
+                         "on). Leave off when `python -m core.dns` runs as its own process.",
+                         default=False)
 
     # ---- derived values -------------------------------------------------
     @property
@@ -242,6 +264,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
 def _validate(s: Settings) -> None:
     if not 0 < s.port < 65536:
         raise ValueError(f"port out of range: {s.port}")
+    if not 0 < s.dns_port < 65536:
+        raise ValueError(f"dns_port out of range: {s.dns_port}")
+    if s.dns_ttl < 0:
+        raise ValueError("dns_ttl must not be negative")
+    if s.ec2_terminated_visible_seconds < 0:
+        raise ValueError("ec2_terminated_visible_seconds must not be negative")
     if s.token_expiration < 300:
         # keystoneauth re-authenticates when less than 120 s remain.
         raise ValueError("token_expiration must be at least 300 seconds")

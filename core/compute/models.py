@@ -75,7 +75,12 @@ class Instance(Base):
     so that EC2 can show terminated instances for a while and actions keep history."""
 
     __tablename__ = "instances"
-    __table_args__ = (Index("ix_instances_project_deleted", "project_id", "deleted"), MYSQL)
+    __table_args__ = (Index("ix_instances_project_deleted", "project_id", "deleted"),
+                      # EC2 RunInstances' ClientToken: one reservation per token and
+                      # project, so two calls racing with one token boot once.
+                      UniqueConstraint("project_id", "client_token", "launch_index",
+                                       name="uq_instances_client_token"),
+                      MYSQL)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     display_name: Mapped[str] = mapped_column(String(255), index=True)
@@ -127,6 +132,10 @@ class Instance(Base):
     quota_held: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on every state change; writers compare-and-swap on it.
     generation: Mapped[int] = mapped_column(Integer, default=0)
+    # EC2 RunInstances' idempotency token (None for other boots) and a digest of
+    # the request it came with, to tell a retry from a different request.
+    client_token: Mapped[str | None] = mapped_column(String(64))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class InstanceTag(Base):

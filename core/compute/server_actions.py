@@ -5,6 +5,7 @@ the agent of the instance's host (or to the conductor for resize flows)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from core import errors
@@ -16,6 +17,10 @@ from core.conductor.manager import grown, migration_consumer, shrunk
 from core.context import RequestContext
 from core.messaging.errors import MessagingTimeout, RemoteError
 from core.scheduler import claims
+
+
+class ResizeFailed(errors.Conflict):
+    """A resize that ended without changing the flavor (no host could take it)."""
 
 
 def _wrong_state(action: str, inst: Instance, attr: str = "vm_state") -> errors.Conflict:
@@ -86,7 +91,7 @@ class ServerActions:
     def resize(self, ctx: RequestContext, uuid: str, flavor_ref: str) -> None:
         inst = self._load(ctx, uuid, "servers:resize", "resize",
                           (states.ACTIVE, states.STOPPED))
-        new = self.servers._flavor(ctx, flavor_ref)
+        new = self.servers.checks.flavor(ctx, flavor_ref)
         snapshot = self.servers.flavors.to_snapshot(new)
         if snapshot["flavorid"] == inst.flavorid:
             raise errors.InvalidInput("When resizing, instances must change flavor!")
@@ -129,6 +134,33 @@ class ServerActions:
             self.agents.destroy_copy(source, instance_message(inst))
         self.servers.record_action(ctx, inst, "confirmResize")
         self.notifier.instance(inst, "resize.confirm.end")
+
+    def resize_confirmed(self, ctx: RequestContext, uuid: str, flavor_ref: str,
+                         timeout: float = 120.0, poll: float = 0.1) -> Instance:
+        """Resize and confirm as one step (EC2's ModifyInstanceAttribute instanceType):
+        the instance ends in its former vm_state with the new flavor. Waits up to
+        ``timeout`` seconds for the resize; one still running then is confirmed by
+        :meth:`settle_resize` later. ResizeFailed if it ended without a new flavor."""
+        self.resize(ctx, uuid, flavor_ref)
+        deadline = time.monotonic() + timeout
+        while True:
+            inst = self.store.get(uuid)
+            if inst.vm_state == states.RESIZED and inst.task_state is None:
+                self.confirm_resize(ctx, uuid)
+                return self.store.get(uuid)
+            if inst.task_state is None:
+                faults = self.store.latest_faults([uuid])
+                reason = faults[uuid].message if uuid in faults else "the resize failed"
+                raise ResizeFailed(f"Instance {uuid} could not be resized: {reason}")
+            if time.monotonic() >= deadline:
+                return inst
+            time.sleep(poll)
+
+    def settle_resize(self, ctx: RequestContext, uuid: str) -> None:
+        """Confirm a finished resize that :meth:`resize_confirmed` left waiting."""
+        inst = self.store.get(uuid)
+        if inst.vm_state == states.RESIZED and inst.task_state is None:
+            self.confirm_resize(ctx, uuid)
 
     def revert_resize(self, ctx: RequestContext, uuid: str) -> None:
         inst = self._load(ctx, uuid, "servers:revert_resize", "revertResize",

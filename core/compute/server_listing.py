@@ -46,6 +46,8 @@ class ServerQuery:
     changes_since: datetime | None = None
     changes_before: datetime | None = None
     deleted: bool = False
+    # EC2's view: live instances and those deleted at or after this time.
+    deleted_since: datetime | None = None
     locked: bool | None = None
     tags: list[str] = field(default_factory=list)
     tags_any: list[str] = field(default_factory=list)
@@ -62,6 +64,9 @@ def build(q: ServerQuery) -> Select:
         stmt = stmt.where(Instance.project_id == q.project_id)
     if q.deleted:
         stmt = stmt.where(Instance.deleted.is_(True))
+    elif q.deleted_since is not None:
+        stmt = stmt.where(or_(Instance.deleted.is_(False),
+                              Instance.deleted_at >= q.deleted_since))
     elif q.changes_since is None and q.changes_before is None:
         stmt = stmt.where(Instance.deleted.is_(False))
     if q.name:
@@ -143,6 +148,7 @@ def page(s: Session, q: ServerQuery) -> tuple[list[Instance], bool]:
     cols = [SORT_KEYS[k] for k, _ in sort]
     if q.marker:
         marker = s.scalar(build(ServerQuery(project_id=q.project_id, deleted=q.deleted,
+                                            deleted_since=q.deleted_since,
                                             changes_since=q.changes_since))
                           .where(Instance.uuid == q.marker))
         if marker is None:

@@ -5,8 +5,6 @@ conductor, which this casts to.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import secrets
 import string
@@ -14,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from core import errors
 from core.compute import server_listing, states
+from core.compute.boot_checks import BootChecks
 from core.compute.flavors import FlavorService
 from core.compute.hosts import service_is_up
 from core.compute.instance_store import InstanceStore, not_found
@@ -31,7 +30,9 @@ from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
 from core.ec2.ids import Kind, mint_new
+from core.network.floating import FloatingIpService, FloatingPool
 from core.network.ipam import Address, Ipam
+from core.network.security_groups import SecurityGroupService
 from core.policy import Enforcer
 from core.settings import Settings
 
@@ -62,6 +63,26 @@ class BootRequest:
     tags: list[str] = field(default_factory=list)
     config_drive: bool = False
     hostname: str | None = None
+    # EC2 RunInstances: its idempotency token and a digest of the request, so a
+    # retry returns the first reservation; ``ec2_names``: every instance gets
+    # ``name`` as it is (no "-N"), or its EC2 instance ID when there is none.
+    client_token: str | None = None
+    request_hash: str | None = None
+    ec2_names: bool = False
+
+
+class IdempotentMismatch(errors.Conflict):
+    """A client token used again with a different request."""
+
+    default_message = ("Arguments on this idempotent request are inconsistent with "
+                       "arguments used in previous request(s).")
+
+
+class IdempotentTerminated(errors.Conflict):
+    """A client token whose instances are all deleted (AWS answers so since 2025)."""
+
+    default_message = ("The client token you have provided is associated with a "
+                       "terminated instance. Please use a different client token.")
 
 
 def target_of(inst: Instance) -> dict[str, str]:
@@ -92,8 +113,12 @@ class ServerService:
         self.keypairs = keypairs
         self.quotas = quotas
         self.groups = groups
+        self.checks = BootChecks(settings, db, policy, images, flavors, keypairs)
         self.store = InstanceStore(db)
         self.ipam = Ipam(db, settings.fixed_range, settings.network_name)
+        self.security_groups = SecurityGroupService(db, policy)
+        self.floating_ips = FloatingIpService(
+            db, policy, quotas, FloatingPool(db, settings.floating_range, settings.network_name))
         self.conductor = ConductorClient(bus)
         self.agents = AgentClient(bus)
         self.notifier = Notifier(bus, "api")
@@ -125,7 +150,7 @@ class ServerService:
             raise
 
     def addresses(self, uuids: list[str]) -> dict[str, list[Address]]:
-        return self.ipam.addresses_for(uuids)
+        return self.ipam.addresses_with_floating(uuids)
 
     def tags_of(self, uuids: list[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {u: [] for u in uuids}
@@ -136,6 +161,27 @@ class ServerService:
                                      .order_by(InstanceTag.tag)):
                     out[row.instance_uuid].append(row.tag)
         return out
+
+    def by_client_token(self, project_id: str, token: str) -> list[Instance]:
+        """The instances one RunInstances with ``token`` made, in launch order."""
+        with self.db.session() as s:
+            return list(s.scalars(select(Instance).where(
+                Instance.project_id == project_id, Instance.client_token == token)
+                .order_by(Instance.launch_index)))
+
+    def _replay(self, ctx: RequestContext, req: BootRequest
+                ) -> tuple[str, list[Instance]] | None:
+        """The earlier answer to a request with the same client token, if any."""
+        if not req.client_token:
+            return None
+        prior = self.by_client_token(ctx.project_id or "", req.client_token)
+        if not prior:
+            return None
+        if prior[0].request_hash != req.request_hash:
+            raise IdempotentMismatch()
+        if all(i.deleted for i in prior):
+            raise IdempotentTerminated()
+        return prior[0].reservation_id, prior
 
     def faults_of(self, instances: list[Instance]) -> dict:
         shown = [i.uuid for i in instances if i.vm_state in (states.ERROR, states.DELETED)]
@@ -161,25 +207,54 @@ class ServerService:
     def create(self, ctx: RequestContext, req: BootRequest) -> tuple[str, list[Instance]]:
         """Check, reserve quota, record the instances and hand them to the conductor.
 
-        Returns the reservation id and the new instances (BUILD / scheduling)."""
+        Returns the reservation id and the new instances (BUILD / scheduling). With
+        a client token seen before in the project, the first call's reservation
+        instead (nothing boots), or IdempotentMismatch for a different request."""
         target = {"project_id": ctx.project_id, "user_id": ctx.user_id}
         self.policy.enforce("os_compute_api:servers:create", target, ctx)
+        replayed = self._replay(ctx, req)
+        if replayed is not None:
+            return replayed
         if req.min_count < 1 or req.max_count < req.min_count:
             raise errors.InvalidInput("min_count must be <= max_count")
-        zone, force_host = self._zone(ctx, req.availability_zone, target)
-        flavor = self._flavor(ctx, req.flavor_ref)
-        image = self._image(ctx, req.image_ref, flavor)
-        key_name, key_data = self._key(ctx, req.key_name)
-        self._check_metadata(req.metadata)
-        user_data = self._user_data(req.user_data)
-        hints = self._hints(req.scheduler_hints)
+        zone, force_host = self.checks.zone(ctx, req.availability_zone, target)
+        flavor = self.checks.flavor(ctx, req.flavor_ref)
+        image = self.checks.image(ctx, req.image_ref, flavor)
+        key_name, key_data = self.checks.key(ctx, req.key_name)
+        self.checks.check_metadata(req.metadata)
+        user_data = self.checks.user_data(req.user_data)
+        hints = self.checks.hints(req.scheduler_hints)
+        req.security_groups = self.security_groups.prepare_boot(ctx.project_id or "",
+                                                                req.security_groups)
         snapshot = self.flavors.to_snapshot(flavor)
         reservation_id = new_reservation_id()
+        try:
+            instances = self._record(ctx, req, zone, image, key_name, key_data, user_data,
+                                     hints, snapshot, reservation_id)
+        except IntegrityError:
+            # Another call with the same client token committed first: its answer.
+            replayed = self._replay(ctx, req)
+            if replayed is None:
+                raise
+            return replayed
+        spec = self.request_spec(ctx.project_id or "", ctx.user_id or "", snapshot, image,
+                                 zone, force_host, hints, [i.uuid for i in instances])
+        self.conductor.build_instances([i.uuid for i in instances], spec)
+        return reservation_id, instances
+
+    def _record(self, ctx: RequestContext, req: BootRequest, zone: str | None, image: dict,
+                key_name: str | None, key_data: str | None, user_data: str | None,
+                hints: dict, snapshot: dict, reservation_id: str) -> list[Instance]:
+        """Reserve quota and write the instances (and their EC2 IDs) in one transaction."""
         instances: list[Instance] = []
         with self.db.session() as s:
             count = self._reserve(s, ctx, snapshot, req.min_count, req.max_count)
+            self.security_groups.hold_for_boot(s, ctx.project_id or "", req.security_groups)
             for index in range(count):
-                name = req.name if count == 1 else f"{req.name}-{index + 1}"
+                if req.ec2_names or count == 1:
+                    name = req.name
+                else:
+                    name = f"{req.name}-{index + 1}"
                 inst = Instance(
                     display_name=name, description=req.description,
                     hostname=hostname_for(req.hostname or name), project_id=ctx.project_id,
@@ -194,7 +269,8 @@ class ServerService:
                     reservation_id=reservation_id, launch_index=index,
                     config_drive="True" if req.config_drive else "",
                     access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,
-                    quota_held=True)
+                    quota_held=True, client_token=req.client_token,
+                    request_hash=req.request_hash if req.client_token else None)
                 s.add(inst)
                 s.flush()
                 for tag in dict.fromkeys(req.tags):
@@ -214,12 +290,14 @@ class ServerService:
             # EC2 IDs (i-… each, r-… for Nova's reservation id) in the same
             # transaction, so that no EC2 describe has to write.
             project = ctx.project_id or ""
-            mint_new(s, Kind.INSTANCE, [(i.uuid, project) for i in instances])
+            ec2_ids = mint_new(s, Kind.INSTANCE, [(i.uuid, project) for i in instances])
             mint_new(s, Kind.RESERVATION, [(reservation_id, project)])
-        spec = self.request_spec(ctx.project_id or "", ctx.user_id or "", snapshot, image,
-                                 zone, force_host, hints, [i.uuid for i in instances])
-        self.conductor.build_instances([i.uuid for i in instances], spec)
-        return reservation_id, instances
+            if req.ec2_names and not req.name:
+                # As ec2-api named them: an unnamed EC2 instance is called by its ID.
+                for inst in instances:
+                    inst.display_name = ec2_ids[inst.uuid]
+                    inst.hostname = hostname_for(req.hostname or inst.display_name)
+        return instances
 
     @staticmethod
     def request_spec(project_id: str, user_id: str, flavor: dict, image: dict,
@@ -254,111 +332,6 @@ class ServerService:
         count = max(room, min_count)
         self.quotas.reserve(s, project, {k: v * count for k, v in per.items()})
         return count
-
-    def _zone(self, ctx: RequestContext, requested: str | None,
-              target: dict) -> tuple[str | None, str | None]:
-        if not requested:
-            return None, None
-        zone, _, rest = requested.partition(":")
-        host = rest.partition(":")[0] or None
-        if host:
-            self.policy.enforce("os_compute_api:servers:create:forced_host", target, ctx)
-        with self.db.session() as s:
-            zones = set(s.scalars(select(ComputeService.availability_zone).where(
-                ComputeService.binary == "nova-compute")))
-            if host and s.scalar(select(ComputeService.id).where(
-                    ComputeService.host == host,
-                    ComputeService.binary == "nova-compute")) is None:
-                raise errors.InvalidInput(f"No valid host was found. Host {host} is not a "
-                                          "compute host.")
-        if zone and zone not in zones:
-            raise errors.InvalidInput("The requested availability zone is not available")
-        return zone or None, host
-
-    def _flavor(self, ctx: RequestContext, ref: str):
-        flavor_id = ref.rstrip("/").rsplit("/", 1)[-1]
-        try:
-            flavor = self.flavors.get_for_project(ctx, flavor_id)
-        except errors.NotFound:
-            raise errors.InvalidInput(f"Flavor {flavor_id} could not be found.") from None
-        if flavor.disabled:
-            raise errors.InvalidInput(f"Flavor {flavor_id} could not be found.")
-        return flavor
-
-    def _image(self, ctx: RequestContext, ref: str | None, flavor) -> dict:
-        if not ref:
-            raise errors.InvalidInput("Missing imageRef attribute")
-        image_id = ref.rstrip("/").rsplit("/", 1)[-1]
-        try:
-            image = self.images.show(ctx, image_id).image
-        except (errors.NotFound, errors.Forbidden):
-            raise errors.InvalidInput(f"Image {image_id} could not be found.") from None
-        if image.status != "active":
-            raise errors.InvalidInput(f"Image {image_id} is not active.")
-        gib = 1 << 30
-        if flavor.memory_mb < (image.min_ram or 0):
-            raise errors.InvalidInput("Flavor's memory is too small for requested image.")
-        if flavor.root_gb:
-            if (image.min_disk or 0) > flavor.root_gb:
-                raise errors.InvalidInput(
-                    "Flavor's disk is too small for requested image. Flavor disk is "
-                    f"{flavor.root_gb * gib} bytes, minimum size is {image.min_disk * gib} "
-                    "bytes.")
-            if (image.size or 0) > flavor.root_gb * gib:
-                raise errors.InvalidInput(
-                    "Flavor's disk is too small for requested image. Flavor disk is "
-                    f"{flavor.root_gb * gib} bytes, image is {image.size} bytes.")
-        props = {k: v for k, v in (image.properties or {}).items() if isinstance(v, str)}
-        return {"id": image.id, "name": image.name, "properties": props,
-                "min_ram": image.min_ram or 0, "min_disk": image.min_disk or 0,
-                "size": image.size or 0}
-
-    def _key(self, ctx: RequestContext, key_name: str | None) -> tuple[str | None, str | None]:
-        if not key_name:
-            return None, None
-        try:
-            kp = self.keypairs.get(ctx.user_id or "", key_name)
-        except errors.NotFound:
-            raise errors.InvalidInput("Invalid key_name provided.") from None
-        return kp.name, kp.public_key
-
-    def _check_metadata(self, metadata: dict[str, Any]) -> None:
-        limit = self.settings.quota_metadata_items
-        if 0 <= limit < len(metadata):
-            raise errors.QuotaExceeded("Quota exceeded for metadata_items: Requested "
-                                       f"{len(metadata)}, but already used 0 of {limit} "
-                                       "metadata_items")
-        for key, value in metadata.items():
-            if not isinstance(key, str) or not isinstance(value, str):
-                raise errors.InvalidInput("Metadata keys and values must be strings.")
-            if not 1 <= len(key) <= 255 or len(value) > 255:
-                raise errors.InvalidInput("Metadata property key or value greater than 255 "
-                                          "characters, or an empty key.")
-
-    @staticmethod
-    def _user_data(data: str | None) -> str | None:
-        if data is None:
-            return None
-        try:
-            # Nova strips whitespace first: `base64` wraps its output at 76 columns.
-            base64.b64decode(re.sub(r"\s", "", data), validate=True)
-        except (binascii.Error, ValueError):
-            raise errors.InvalidInput("User data needs to be valid base 64.") from None
-        if len(data) > 65535:
-            raise errors.InvalidInput("User data too large. User data must be no larger "
-                                      "than 65535 bytes once base64 encoded.")
-        return data
-
-    def _hints(self, hints: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key in ("same_host", "different_host"):
-            value = hints.get(key)
-            if value:
-                out[key] = [value] if isinstance(value, str) else list(value)
-        group = hints.get("group")
-        if group:
-            out["group"] = group
-        return out
 
     # ==== update / delete ===================================================
     def update(self, ctx: RequestContext, uuid: str, changes: dict[str, Any]) -> Instance:
@@ -425,7 +398,7 @@ class ServerService:
                 raise errors.Conflict(f"Cannot 'update metadata' instance {uuid} while it is "
                                       "in task_state deleting")
             merged = dict(items) if replace else {**(inst.metadata_items or {}), **items}
-            self._check_metadata(merged)
+            self.checks.check_metadata(merged)
             self.store.update(uuid, {"metadata_items": merged}, s=s)
         return merged
 

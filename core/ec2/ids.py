@@ -17,6 +17,7 @@ floating IPs (``eipalloc`` / ``eipassoc``), volumes and snapshots.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import uuid
@@ -205,3 +206,10 @@ class Ec2Ids:
             return
         with self.db.session() as s:
             forget(s, kind, wanted)
+
+
+def derived_id(prefix: str, project_id: str) -> str:
+    """A stable ``<prefix>-<17 hex>`` for a per-project object with no row of its
+    own (each project's default VPC, subnet, ...): the same on every node and call."""
+    digest = hashlib.sha256(f"{prefix}:{project_id}".encode()).hexdigest()
+    return f"{prefix}-{digest[:HEX_DIGITS]}"

@@ -44,6 +44,7 @@ def build_api(settings: Settings, services: Services) -> Ec2Api:
     deps = Ec2Deps(settings=settings, identity=services.identity, keypairs=services.keypairs,
                    flavors=services.flavors, hosts=services.hosts, quotas=services.quotas,
                    images=services.images, servers=services.servers,
+                   server_actions=services.server_actions,
                    ids=Ec2Ids(services.db),
                    endpoint=f"{settings.effective_public_url}/ec2/")
     auth = Ec2Authenticator(services.identity.ec2, services.policy, settings.ec2_auth_ttl)

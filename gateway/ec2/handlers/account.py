@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.ec2.ids import derived_id
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.handlers.base import Handler
-
-# Until DescribeVpcs presents the project's network as its default VPC (part 2
-# of issue 5), the account has none.
-NO_DEFAULT_VPC = "none"
 
 
 class Account(Handler):
@@ -27,7 +24,8 @@ class Account(Handler):
             return read
 
         return {"supported-platforms": lambda: ["VPC"],
-                "default-vpc": lambda: [NO_DEFAULT_VPC],
+                # The project's fixed network, as DescribeVpcs presents it.
+                "default-vpc": lambda: [derived_id("vpc", call.ctx.project_id or "")],
                 "max-instances": limit("instances"),
                 "max-elastic-ips": limit("floating_ips"),
                 "vpc-max-elastic-ips": limit("floating_ips"),

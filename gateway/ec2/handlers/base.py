@@ -8,6 +8,7 @@ from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.keypairs import KeyPairService
 from core.compute.quotas import QuotaService
+from core.compute.server_actions import ServerActions
 from core.compute.servers import ServerService
 from core.ec2.ids import Ec2Ids
 from core.identity.service import IdentityService
@@ -27,6 +28,7 @@ class Ec2Deps:
     quotas: QuotaService
     images: ImageService
     servers: ServerService
+    server_actions: ServerActions
     ids: Ec2Ids
     endpoint: str  # this API's public URL, e.g. http://cloud.example:8080/ec2/
 

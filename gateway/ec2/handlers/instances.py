@@ -1,19 +1,22 @@
-"""DescribeInstances, DescribeVpcs and DescribeSubnets: read-only views of a
-project's servers and of its fixed network.
+"""DescribeInstances, DescribeInstanceStatus, DescribeVpcs and DescribeSubnets:
+read-only views of a project's servers and of its fixed network.
 
 A server is an instance under its ``i-…`` ID, grouped by its Nova reservation
-(``r-…``). Its EC2 state comes from vm_state and task_state (:func:`state_of`).
-Tags are the server's name (``Name``) and its metadata. Each project's fixed
-network is its default VPC, with one default subnet; their IDs are derived
-from the project id, so they are stable without a mapping row.
+(``r-…``). Its EC2 state comes from vm_state, task_state and power_state
+(:func:`state_of`). Tags are the server's name (``Name``) and its metadata.
+A deleted server stays listed as ``terminated`` for
+``ec2_terminated_visible_seconds`` (AWS keeps them about an hour), so that
+``instance_terminated`` waiters see it end. Each project's fixed network is
+its default VPC, with one default subnet; their IDs are derived from the
+project id, so they are stable without a mapping row. The lifecycle actions
+are in ``instance_actions``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core import errors
@@ -21,7 +24,9 @@ from core.compute import states
 from core.compute.models import Instance
 from core.compute.server_listing import ServerQuery
 from core.context import RequestContext
-from core.ec2.ids import HEX_DIGITS, Kind, canonical_id
+from core.db.base import utcnow
+from core.dns.names import public_dns_name
+from core.ec2.ids import Kind, canonical_id, derived_id
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
@@ -45,6 +50,8 @@ STOPPED = (80, "stopped")
 def state_of(inst: Instance) -> tuple[int, str]:
     """EC2's (code, name) of an instance's vm_state and task_state."""
     vm, task = inst.vm_state, inst.task_state
+    if inst.deleted:
+        return TERMINATED
     if task == states.DELETING:
         return SHUTTING_DOWN
     if vm == states.BUILDING:
@@ -53,6 +60,8 @@ def state_of(inst: Instance) -> tuple[int, str]:
         return TERMINATED
     if vm == states.STOPPED:
         return PENDING if task == states.POWERING_ON else STOPPED
+    if vm == states.RESIZED and inst.power_state != states.RUNNING:
+        return STOPPED  # a stopped instance's resize, not confirmed yet
     if task == states.POWERING_OFF:
         return STOPPING
     if task == states.SPAWNING:
@@ -60,14 +69,12 @@ def state_of(inst: Instance) -> tuple[int, str]:
     return RUNNING
 
 
-def derived_id(prefix: str, project_id: str) -> str:
-    """A stable ``<prefix>-<17 hex>`` for a per-project object with no row."""
-    digest = hashlib.sha256(f"{prefix}:{project_id}".encode()).hexdigest()
-    return f"{prefix}-{digest[:HEX_DIGITS]}"
-
-
 def wire_time(when: datetime) -> str:
     return f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"
+
+
+def state_wire(state: tuple[int, str]) -> dict[str, Any]:
+    return {"Code": state[0], "Name": state[1]}
 
 
 def private_dns(address: str | None, region: str) -> str:
@@ -90,13 +97,32 @@ INSTANCE_FILTERS: Filters[dict[str, Any]] = Filters({
     "availability-zone": lambda i: i["Placement"]["AvailabilityZone"],
     "private-ip-address": lambda i: i["PrivateIpAddress"],
     "private-dns-name": lambda i: i["PrivateDnsName"] or None,
+    "ip-address": lambda i: i.get("PublicIpAddress"),
+    "dns-name": lambda i: i["PublicDnsName"] or None,
+    "client-token": lambda i: i.get("ClientToken"),
     "reservation-id": lambda i: i["_reservation"],
     "owner-id": lambda i: i["_owner"],
     "vpc-id": lambda i: i["VpcId"],
     "subnet-id": lambda i: i["SubnetId"],
     "architecture": lambda i: i["Architecture"],
     "launch-index": lambda i: i["AmiLaunchIndex"],
+    "instance.group-id": lambda i: [g["GroupId"] for g in i["SecurityGroups"]],
+    "instance.group-name": lambda i: [g["GroupName"] for g in i["SecurityGroups"]],
+    "group-id": lambda i: [g["GroupId"] for g in i["SecurityGroups"]],
+    "group-name": lambda i: [g["GroupName"] for g in i["SecurityGroups"]],
 }, tags=tag_dict)
+
+STATUS_FILTERS: Filters[dict[str, Any]] = Filters({
+    "availability-zone": lambda s: s["AvailabilityZone"],
+    "instance-state-name": lambda s: s["InstanceState"]["Name"],
+    "instance-state-code": lambda s: s["InstanceState"]["Code"],
+    "instance-status.status": lambda s: s["InstanceStatus"]["Status"],
+    "instance-status.reachability":
+        lambda s: [d["Status"] for d in s["InstanceStatus"].get("Details", [])],
+    "system-status.status": lambda s: s["SystemStatus"]["Status"],
+    "system-status.reachability":
+        lambda s: [d["Status"] for d in s["SystemStatus"].get("Details", [])],
+})
 
 VPC_FILTERS: Filters[dict[str, Any]] = Filters({
     "vpc-id": lambda v: v["VpcId"],
@@ -133,12 +159,18 @@ def check_max_results(value: int | None, low: int) -> None:
 
 class Instances(Handler):
     # ---- lookups -------------------------------------------------------
+    def _visible_since(self) -> datetime:
+        """Instances deleted before this are gone from EC2's view too."""
+        return utcnow() - timedelta(seconds=self.deps.settings.ec2_terminated_visible_seconds)
+
     def _own(self, ctx: RequestContext) -> list[Instance]:
-        """Every live server of the caller's project."""
+        """Every server of the caller's project, the recently terminated too."""
         out: list[Instance] = []
         marker: str | None = None
+        since = self._visible_since()
         while True:
-            query = ServerQuery(project_id=ctx.project_id, limit=LIST_CHUNK, marker=marker)
+            query = ServerQuery(project_id=ctx.project_id, limit=LIST_CHUNK, marker=marker,
+                                deleted_since=since)
             chunk, more = self.deps.servers.list_servers(ctx, query, detail=True)
             out.extend(chunk)
             if not more or not chunk:
@@ -146,18 +178,21 @@ class Instances(Handler):
             marker = chunk[-1].uuid
 
     def _by_id(self, ctx: RequestContext, wanted: Sequence[str]) -> list[Instance]:
-        """The caller's instances named by ``wanted`` (all, or InvalidInstanceID.*)."""
+        """The caller's instances named by ``wanted`` (all, or InvalidInstanceID.*),
+        the recently terminated too."""
         ids = list(dict.fromkeys(canonical_id(Kind.INSTANCE, v) for v in wanted))
         uuids = self.deps.ids.os_uuids_for(Kind.INSTANCE, ids)
         found: list[Instance] = []
         missing: list[str] = []
+        since = self._visible_since()
         for ec2_id in ids:
             uuid = uuids.get(ec2_id)
             try:
                 if uuid is None:
                     raise errors.NotFound(ec2_id)
-                inst = self.deps.servers.get(ctx, uuid, SERVERS_SHOW)
-                if inst.project_id != ctx.project_id:
+                inst = self.deps.servers.get(ctx, uuid, SERVERS_SHOW, deleted=True)
+                if inst.project_id != ctx.project_id or (
+                        inst.deleted and (inst.deleted_at is None or inst.deleted_at < since)):
                     raise errors.NotFound(ec2_id)
                 found.append(inst)
             except errors.NotFound:
@@ -168,6 +203,43 @@ class Instances(Handler):
                            if len(missing) > 1 else
                            f"The instance ID '{missing[0]}' does not exist")
         return found
+
+    def find(self, ctx: RequestContext, wanted: Sequence[str]) -> list[Instance]:
+        """The instances named by EC2 IDs, as the actions take them: every one
+        of the caller's, or InvalidInstanceID.Malformed / .NotFound naming the
+        first bad ones (so an action does nothing unless all are good)."""
+        if not wanted:
+            raise Ec2Error("MissingParameter",
+                           "The request must contain the parameter InstanceId")
+        return self._by_id(ctx, wanted)
+
+    def ec2_ids(self, instances: Sequence[Instance]) -> dict[str, str]:
+        """EC2 IDs by server uuid."""
+        return self.deps.ids.ec2_ids_for(Kind.INSTANCE,
+                                         [(i.uuid, i.project_id) for i in instances])
+
+    def public_addresses(self, uuids: Sequence[str]) -> dict[str, str]:
+        """The public (floating) IPv4 address of each server that has one;
+        ``ipAddress``, ``dnsName`` and their filters read it."""
+        pairs = self.deps.servers.floating_ips.pool.addresses_for(list(uuids))
+        return {uuid: found[0][0] for uuid, found in pairs.items() if found}
+
+    def security_groups(self, instances: Sequence[Instance]
+                        ) -> dict[str, list[dict[str, str | None]]]:
+        """Each server's security groups as EC2 GroupIdentifiers: the names Nova
+        keeps and the groups' ``sg-`` IDs (none for a group deleted since)."""
+        groups = self.deps.servers.security_groups
+        uuids: dict[tuple[str, str], str] = {}
+        for project in {i.project_id for i in instances}:
+            names = {str(g) for i in instances if i.project_id == project
+                     for g in (i.security_groups or [])}
+            uuids.update(((project, n), u) for n, u in
+                         groups.uuids_by_name(project, names).items())
+        ids = self.deps.ids.existing(Kind.SECURITY_GROUP, uuids.values())
+        return {i.uuid: [{"GroupName": str(g),
+                          "GroupId": ids.get(uuids.get((i.project_id, str(g)), ""))}
+                         for g in (i.security_groups or [])]
+                for i in instances}
 
     def _image_ids(self, ctx: RequestContext, refs: set[str]) -> dict[str, str]:
         ids = self.deps.ids.existing(Kind.IMAGE, refs)
@@ -192,6 +264,8 @@ class Instances(Handler):
             Kind.RESERVATION, [(i.reservation_id, i.project_id) for i in instances])
         images = self._image_ids(ctx, {i.image_ref for i in instances if i.image_ref})
         addresses = deps.servers.addresses(uuids)
+        public = self.public_addresses(uuids)
+        groups = self.security_groups(instances)
         faults = deps.servers.faults_of(instances)
         region = deps.settings.region
         zone = deps.settings.default_availability_zone
@@ -199,25 +273,27 @@ class Instances(Handler):
         for inst in instances:
             code, name = state_of(inst)
             ips = [a.address for a in addresses.get(inst.uuid, [])
-                   if ipaddress.ip_address(a.address).version == 4]
+                   if ipaddress.ip_address(a.address).version == 4 and a.type == "fixed"]
             ip = ips[0] if ips else None
+            instance_id = instance_ids[inst.uuid]
             tags = {str(k): str(v) for k, v in (inst.metadata_items or {}).items()}
-            tags["Name"] = inst.display_name or ""
-            reason = None
-            if inst.vm_state == states.ERROR:
-                fault = faults.get(inst.uuid)
-                reason = {"Code": "Server.InternalError",
-                          "Message": fault.message if fault else "Instance failed to launch."}
+            # An instance launched through EC2 without a Name tag is named by its ID.
+            if inst.display_name and inst.display_name != instance_id:
+                tags["Name"] = inst.display_name
+            reason, transition = self._reason(inst, faults)
             launched = inst.launched_at or inst.created_at
             project = inst.project_id
+            public_ip = public.get(inst.uuid)
             out.append({
                 "_reservation": reservations[inst.reservation_id], "_owner": project,
-                "InstanceId": instance_ids[inst.uuid],
+                "InstanceId": instance_id,
                 "ImageId": images.get(inst.image_ref or ""),
                 "State": {"Code": code, "Name": name},
                 "PrivateDnsName": private_dns(ip, region),
-                "PublicDnsName": "",
-                "StateTransitionReason": "",
+                "PublicDnsName": public_dns_name(public_ip, deps.settings.ec2_public_domain),
+                "PublicIpAddress": public_ip,
+                "StateTransitionReason": transition,
+                "ClientToken": inst.client_token,
                 "KeyName": inst.key_name,
                 "AmiLaunchIndex": inst.launch_index or 0,
                 "InstanceType": (inst.flavor or {}).get("name"),
@@ -230,10 +306,47 @@ class Instances(Handler):
                 "Architecture": "x86_64", "RootDeviceType": "instance-store",
                 "RootDeviceName": "/dev/sda1", "Hypervisor": "xen",
                 "VirtualizationType": "hvm", "BlockDeviceMappings": [],
+                "SecurityGroups": groups.get(inst.uuid, []),
                 "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
                 "StateReason": reason,
             })
         return out
+
+    @staticmethod
+    def _reason(inst: Instance, faults: Mapping[str, Any]
+                ) -> tuple[dict[str, str] | None, str]:
+        """stateReason and stateTransitionReason, as AWS words them."""
+        if inst.vm_state == states.ERROR:
+            fault = faults.get(inst.uuid)
+            return {"Code": "Server.InternalError",
+                    "Message": fault.message if fault else "Instance failed to launch."}, ""
+        if inst.deleted or inst.vm_state == states.STOPPED:
+            when = inst.deleted_at if inst.deleted else inst.updated_at
+            stamp = f" ({when:%Y-%m-%d %H:%M:%S} GMT)" if when else ""
+            return {"Code": "Client.UserInitiatedShutdown",
+                    "Message": "Client.UserInitiatedShutdown: User initiated shutdown"}, \
+                f"User initiated{stamp}"
+        return None, ""
+
+    def views(self, ctx: RequestContext, instances: list[Instance]) -> list[dict[str, Any]]:
+        """The instances as EC2 ``Instance`` shapes, private keys removed."""
+        out = self._views(ctx, instances)
+        for view in out:
+            view.pop("_reservation")
+            view.pop("_owner")
+        return out
+
+    def reservation(self, ctx: RequestContext, reservation_id: str,
+                    instances: list[Instance]) -> dict[str, Any]:
+        """RunInstances' answer: the reservation (Nova's id) and its instances."""
+        rid = self.deps.ids.ec2_ids_for(Kind.RESERVATION,
+                                        [(reservation_id, ctx.project_id or "")])
+        views = sorted(self._views(ctx, instances), key=order_key)
+        for view in views:
+            view.pop("_reservation")
+            view.pop("_owner")
+        return {"ReservationId": rid[reservation_id], "OwnerId": ctx.project_id,
+                "Groups": [], "Instances": views}
 
     # ---- DescribeInstances --------------------------------------------
     @action("DescribeInstances", rules=(SERVERS_DETAIL,), errors=NOT_FOUND)
@@ -254,6 +367,48 @@ class Instances(Handler):
                                                   "Groups": [], "Instances": []})
             group["Instances"].append(view)
         return {"Reservations": list(reservations.values()), "NextToken": token}
+
+    # ---- DescribeInstanceStatus --------------------------------------
+    @action("DescribeInstanceStatus", rules=(SERVERS_DETAIL,), errors=NOT_FOUND)
+    def describe_instance_status(self, call: Call) -> dict[str, Any]:
+        """Running instances' status checks (every instance with
+        IncludeAllInstances): ``ok`` once running on a host that is up,
+        ``impaired`` on a host that is down, ``initializing`` while pending."""
+        ctx = call.ctx
+        wanted = call.get("InstanceIds", [])
+        max_results = call.get("MaxResults")
+        reject_ids_with_max_results(wanted, max_results, "instanceIds")
+        check_max_results(max_results, 5)
+        instances = self._by_id(ctx, wanted) if wanted else self._own(ctx)
+        hosts = self.deps.servers.host_states({i.host for i in instances if i.host})
+        ids = self.ec2_ids(instances)
+        zone = self.deps.settings.default_availability_zone
+        statuses: list[dict[str, Any]] = []
+        for inst in instances:
+            state = state_of(inst)
+            if state != RUNNING and not call.get("IncludeAllInstances"):
+                continue
+            if state == RUNNING:
+                up = hosts.get(inst.host or "") == "UP"
+                check = "ok" if up else "impaired"
+                detail = "passed" if up else "failed"
+            elif state == PENDING and inst.vm_state == states.BUILDING:
+                check, detail = "initializing", "initializing"
+            else:
+                check, detail = "not-applicable", None
+            summary: dict[str, Any] = {"Status": check}
+            if detail:
+                summary["Details"] = [{"Name": "reachability", "Status": detail}]
+            statuses.append({"InstanceId": ids[inst.uuid],
+                             "AvailabilityZone": inst.availability_zone or zone,
+                             "InstanceState": state_wire(state),
+                             "InstanceStatus": summary, "SystemStatus": dict(summary),
+                             "Events": []})
+        statuses = STATUS_FILTERS.apply(statuses, call.get("Filters"))
+        statuses.sort(key=lambda v: v["InstanceId"])
+        chunk, token = page(statuses, lambda v: v["InstanceId"], max_results,
+                            call.get("NextToken"))
+        return {"InstanceStatuses": chunk, "NextToken": token}
 
     # ---- DescribeVpcs / DescribeSubnets --------------------------------
     def _vpc(self, ctx: RequestContext) -> dict[str, Any]:

@@ -6,7 +6,8 @@ import pytest
 
 from core.compute import states
 from core.compute.models import Instance
-from gateway.ec2.handlers.instances import derived_id, private_dns, state_of
+from core.ec2.ids import derived_id
+from gateway.ec2.handlers.instances import private_dns, state_of
 
 
 @pytest.mark.parametrize(("vm", "task", "expected"), [

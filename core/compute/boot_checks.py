@@ -1,0 +1,138 @@
+"""The checks a boot request passes before anything is written: zone and forced
+host, flavor, image (active, visible, big enough for the flavor), key pair,
+metadata, user data and scheduler hints. Each raises the domain error Nova's
+API answers with (400, or 403 for quota), with Nova's wording."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from core import errors
+from core.compute.flavors import FlavorService
+from core.compute.keypairs import KeyPairService
+from core.compute.models import ComputeService
+from core.context import RequestContext
+from core.db import Database
+from core.policy import Enforcer
+from core.settings import Settings
+
+
+class BootChecks:
+    def __init__(self, settings: Settings, db: Database, policy: Enforcer, images: Any,
+                 flavors: FlavorService, keypairs: KeyPairService) -> None:
+        self.settings = settings
+        self.db = db
+        self.policy = policy
+        self.images = images
+        self.flavors = flavors
+        self.keypairs = keypairs
+
+    def zone(self, ctx: RequestContext, requested: str | None,
+              target: dict) -> tuple[str | None, str | None]:
+        if not requested:
+            return None, None
+        zone, _, rest = requested.partition(":")
+        host = rest.partition(":")[0] or None
+        if host:
+            self.policy.enforce("os_compute_api:servers:create:forced_host", target, ctx)
+        with self.db.session() as s:
+            zones = set(s.scalars(select(ComputeService.availability_zone).where(
+                ComputeService.binary == "nova-compute")))
+            if host and s.scalar(select(ComputeService.id).where(
+                    ComputeService.host == host,
+                    ComputeService.binary == "nova-compute")) is None:
+                raise errors.InvalidInput(f"No valid host was found. Host {host} is not a "
+                                          "compute host.")
+        if zone and zone not in zones:
+            raise errors.InvalidInput("The requested availability zone is not available")
+        return zone or None, host
+
+    def flavor(self, ctx: RequestContext, ref: str):
+        flavor_id = ref.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            flavor = self.flavors.get_for_project(ctx, flavor_id)
+        except errors.NotFound:
+            raise errors.InvalidInput(f"Flavor {flavor_id} could not be found.") from None
+        if flavor.disabled:
+            raise errors.InvalidInput(f"Flavor {flavor_id} could not be found.")
+        return flavor
+
+    def image(self, ctx: RequestContext, ref: str | None, flavor) -> dict:
+        if not ref:
+            raise errors.InvalidInput("Missing imageRef attribute")
+        image_id = ref.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            image = self.images.show(ctx, image_id).image
+        except (errors.NotFound, errors.Forbidden):
+            raise errors.InvalidInput(f"Image {image_id} could not be found.") from None
+        if image.status != "active":
+            raise errors.InvalidInput(f"Image {image_id} is not active.")
+        gib = 1 << 30
+        if flavor.memory_mb < (image.min_ram or 0):
+            raise errors.InvalidInput("Flavor's memory is too small for requested image.")
+        if flavor.root_gb:
+            if (image.min_disk or 0) > flavor.root_gb:
+                raise errors.InvalidInput(
+                    "Flavor's disk is too small for requested image. Flavor disk is "
+                    f"{flavor.root_gb * gib} bytes, minimum size is {image.min_disk * gib} "
+                    "bytes.")
+            if (image.size or 0) > flavor.root_gb * gib:
+                raise errors.InvalidInput(
+                    "Flavor's disk is too small for requested image. Flavor disk is "
+                    f"{flavor.root_gb * gib} bytes, image is {image.size} bytes.")
+        props = {k: v for k, v in (image.properties or {}).items() if isinstance(v, str)}
+        return {"id": image.id, "name": image.name, "properties": props,
+                "min_ram": image.min_ram or 0, "min_disk": image.min_disk or 0,
+                "size": image.size or 0}
+
+    def key(self, ctx: RequestContext, key_name: str | None) -> tuple[str | None, str | None]:
+        if not key_name:
+            return None, None
+        try:
+            kp = self.keypairs.get(ctx.user_id or "", key_name)
+        except errors.NotFound:
+            raise errors.InvalidInput("Invalid key_name provided.") from None
+        return kp.name, kp.public_key
+
+    def check_metadata(self, metadata: dict[str, Any]) -> None:
+        limit = self.settings.quota_metadata_items
+        if 0 <= limit < len(metadata):
+            raise errors.QuotaExceeded("Quota exceeded for metadata_items: Requested "
+                                       f"{len(metadata)}, but already used 0 of {limit} "
+                                       "metadata_items")
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise errors.InvalidInput("Metadata keys and values must be strings.")
+            if not 1 <= len(key) <= 255 or len(value) > 255:
+                raise errors.InvalidInput("Metadata property key or value greater than 255 "
+                                          "characters, or an empty key.")
+
+    @staticmethod
+    def user_data(data: str | None) -> str | None:
+        if data is None:
+            return None
+        try:
+            # Nova strips whitespace first: `base64` wraps its output at 76 columns.
+            base64.b64decode(re.sub(r"\s", "", data), validate=True)
+        except (binascii.Error, ValueError):
+            raise errors.InvalidInput("User data needs to be valid base 64.") from None
+        if len(data) > 65535:
+            raise errors.InvalidInput("User data too large. User data must be no larger "
+                                      "than 65535 bytes once base64 encoded.")
+        return data
+
+    def hints(self, hints: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in ("same_host", "different_host"):
+            value = hints.get(key)
+            if value:
+                out[key] = [value] if isinstance(value, str) else list(value)
+        group = hints.get("group")
+        if group:
+            out["group"] = group
+        return out
