@@ -1,10 +1,11 @@
-"""The EC2 ID mapping: one row per OpenStack object that has an EC2 ID."""
+"""The EC2 ID mapping (one row per OpenStack object that has an EC2 ID) and
+the EC2 tags of kinds that have no key/value store of their own."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import Base, UTCDateTime, utcnow
@@ -26,4 +27,27 @@ class Ec2Id(Base):
     kind: Mapped[str] = mapped_column(String(16))
     os_uuid: Mapped[str] = mapped_column(String(64))
     project_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Ec2Tag(Base):
+    """One EC2 tag (``key`` = ``value``) that project ``project_id`` put on the
+    object of ``kind`` (an :class:`~core.ec2.ids.Kind` value) whose OpenStack
+    id is ``os_uuid``.
+
+    Tags are private to the project that set them, as AWS keeps an account's
+    tags on a shared AMI to itself: another project tagging the same image
+    has rows of its own. Instances keep theirs as server name and metadata
+    instead (see ``core.ec2.tags``).
+    """
+
+    __tablename__ = "ec2_tags"
+    __table_args__ = (UniqueConstraint("kind", "os_uuid", "project_id", "key"),
+                      Index("ix_ec2_tags_project_id_kind", "project_id", "kind"), MYSQL)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    os_uuid: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

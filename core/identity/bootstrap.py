@@ -145,8 +145,11 @@ def _write_client_files(settings: Settings, admin_pw: str, demo_pw: str,
         {"clouds": {"admin": cloud("admin", admin_pw), "demo": cloud("demo", demo_pw)}},
         sort_keys=False))
     config = configparser.ConfigParser()
+    # aws CLI v1 would fetch an argument that looks like a URL (RegisterImage's
+    # --image-location) and send the document instead of the URL.
     config["profile demo"] = {"region": settings.region, "output": "json",
-                              "endpoint_url": f"{public}/ec2/"}
+                              "endpoint_url": f"{public}/ec2/",
+                              "cli_follow_urlparam": "false"}
     creds = configparser.ConfigParser()
     creds["demo"] = {"aws_access_key_id": ec2.access, "aws_secret_access_key": ec2.secret}
     aws_config = settings.data_dir / "aws" / "config"

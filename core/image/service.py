@@ -14,6 +14,7 @@ from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
 from core.ec2.ids import Kind, forget, mint_new
+from core.ec2.tags import forget_tags
 from core.identity.common import PolicyEnforcer
 from core.image import listing, patch
 from core.image.data import ImageData
@@ -162,6 +163,7 @@ class ImageService:
             gone = s.get(Image, image_id)
             if gone is not None:
                 forget(s, Kind.IMAGE, [image_id])
+                forget_tags(s, Kind.IMAGE, [image_id])
                 s.delete(gone)
 
     def _set_status(self, ctx: RequestContext, image_id: str, rule: str, frm: str,

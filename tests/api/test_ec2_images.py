@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import re
+import subprocess
 from dataclasses import dataclass
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from tests.api.test_ec2_api import aws, client, error
+from tests.api.test_ec2_api import REGION, aws, client, error
 from tests.conftest import ksa_session, unique
+from tests.support.server import VENV_BIN
 
 AMI = re.compile(r"ami-[0-9a-f]{17}")
 
@@ -26,6 +30,14 @@ class Project:
     id: str
     session: object
     ec2: object
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_server_errors(server):
+    """Bad input is a 4xx EC2 error, never a 500."""
+    offset = len(server.log_text())
+    yield
+    assert server.errors_since(offset) == []
 
 
 @pytest.fixture(scope="module")
@@ -348,3 +360,237 @@ def test_errors(server, demo, other):
                  Attribute="launchPermission") == ("DryRunOperation", 412)
     assert error(ec2.describe_image_attribute, ImageId=ami, DryRun=True,
                  Attribute="launchPermission") == ("DryRunOperation", 412)
+
+
+# ---- RegisterImage -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def remote():
+    from tests.api.test_image_edges import Remote
+
+    r = Remote()
+    yield r
+    r.close()
+
+
+def test_register_image_from_an_http_location(server, demo, endpoint, remote):
+    data = os.urandom(64 * 1024 + 5)
+    url = remote.put(f"{unique('reg')}.qcow2", data)
+    name = unique("registered")
+    ami = demo.ec2.register_image(
+        Name=name, ImageLocation=url, Description="from a URL", Architecture="arm64",
+        RootDeviceName="/dev/xvda", VirtualizationType="hvm",
+        TagSpecifications=[{"ResourceType": "image", "Tags": [{"Key": "src", "Value": "web"}]}]
+    )["ImageId"]
+    assert AMI.fullmatch(ami)
+    assert demo.ec2.describe_images(ImageIds=[ami])["Images"][0]["State"] in (
+        "pending", "available")
+    demo.ec2.get_waiter("image_available").wait(
+        ImageIds=[ami], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    image = boto3.resource("ec2", endpoint_url=endpoint, region_name=REGION,
+                           aws_access_key_id=demo.ec2._request_signer._credentials.access_key,
+                           aws_secret_access_key=demo.ec2._request_signer._credentials
+                           .secret_key).Image(ami)
+    assert (image.name, image.description, image.architecture, image.root_device_name,
+            image.state, image.owner_id, image.public) == \
+        (name, "from a URL", "arm64", "/dev/xvda", "available", demo.id, False)
+    assert image.tags == [{"Key": "src", "Value": "web"}]
+    # The same image through the image API: its data was copied into the store.
+    (glance,) = demo.session.get(f"{server.url}/image/v2/images?name={name}").json()["images"]
+    assert glance["disk_format"] == "qcow2" and glance["architecture"] == "aarch64"
+    assert glance["visibility"] == "private" and glance["size"] == len(data)
+    assert demo.session.get(f"{server.url}/image/v2/images/{glance['id']}/file").content == data
+    assert error(demo.ec2.register_image, Name=name, ImageLocation=url) == \
+        ("InvalidAMIName.Duplicate", 400)
+    image.deregister()
+    assert error(demo.ec2.describe_images, ImageIds=[ami]) == ("InvalidAMIID.NotFound", 400)
+
+
+def test_register_image_errors(server, demo, remote):
+    url = remote.put(f"{unique('reg')}.img", b"disk")
+    name = unique("reg-err")
+    ec2 = demo.ec2
+    before = len(demo.session.get(f"{server.url}/image/v2/images?owner={demo.id}&limit=1000"
+                                  ).json()["images"])
+    for kwargs, code in (
+            ({"ImageLocation": url, "Name": "bad*name"}, "InvalidAMIName.Malformed"),
+            ({"ImageLocation": url, "Name": "n" * 129}, "InvalidAMIName.Malformed"),
+            ({"Name": name}, "MissingParameter"),
+            ({"Name": name, "ImageLocation": "my-bucket/image.manifest.xml"},
+             "InvalidParameterValue"),
+            ({"Name": name, "ImageLocation": "s3://bucket/key"}, "InvalidParameterValue"),
+            ({"Name": name, "ImageLocation": remote.url("missing.img")},
+             "InvalidParameterValue"),
+            ({"Name": name, "ImageLocation": url, "Architecture": "sparc"},
+             "InvalidParameterValue"),
+            ({"Name": name, "ImageLocation": url, "VirtualizationType": "paravirtual"},
+             "InvalidParameterValue"),
+            ({"Name": name, "ImageLocation": url, "KernelId": "aki-01234567"},
+             "InvalidParameterValue"),
+            ({"Name": name, "ImageLocation": url, "RootDeviceName": "sda"},
+             "InvalidParameterValue"),
+            ({"Name": name, "ImageLocation": url, "TagSpecifications": [{
+                "ResourceType": "image", "Tags": [{"Key": "aws:x", "Value": "y"}]}]},
+             "InvalidParameterValue"),
+            ({"Name": name, "ImageLocation": url, "TagSpecifications": [{
+                "ResourceType": "image",
+                "Tags": [{"Key": f"k{i}", "Value": ""} for i in range(51)]}]},
+             "TagLimitExceeded"),
+            ({"Name": name, "ImageLocation": url, "TagSpecifications": [{
+                "ResourceType": "instance", "Tags": [{"Key": "k", "Value": "v"}]}]},
+             "InvalidParameterValue"),
+            ({"Name": name, "RootDeviceName": "/dev/sda1", "BlockDeviceMappings": [{
+                "DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": "snap-0123456789abcdef0"}}]},
+             "InvalidSnapshot.NotFound"),
+            ({"Name": name, "BlockDeviceMappings": [{
+                "DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": "snap-nothex"}}]},
+             "InvalidSnapshotID.Malformed"),
+            ({"Name": name, "BlockDeviceMappings": [{
+                "DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}]},
+             "InvalidParameterValue"),
+            ({"Name": name, "ImageLocation": url, "BlockDeviceMappings": [{
+                "DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": "snap-0123456789abcdef0"}}]},
+             "InvalidParameterCombination")):
+        assert error(ec2.register_image, **kwargs) == (code, 400), kwargs
+    assert error(ec2.register_image, Name=name, ImageLocation=url, DryRun=True) == \
+        ("DryRunOperation", 412)
+    # None of those left an image behind.
+    after = demo.session.get(f"{server.url}/image/v2/images?owner={demo.id}&limit=1000"
+                             ).json()["images"]
+    assert len(after) == before and name not in {i["name"] for i in after}
+    ec2.register_image(Name=name, ImageLocation=url)
+    assert error(ec2.register_image, Name=name, ImageLocation=url) == \
+        ("InvalidAMIName.Duplicate", 400)
+    ec2.deregister_image(ImageId=ami_named(ec2, name)["ImageId"])
+
+
+def test_aws_cli_registers_an_image(server, demo, remote):
+    url = remote.put(f"{unique('cli-reg')}.raw", b"cli disk")
+    name = unique("cli-registered")
+    # aws CLI v1 fetches parameter values that look like URLs and sends the body
+    # instead, unless told not to (v2 does not): the bootstrap's profile tells it.
+    config = server.data_dir / "aws" / "config"
+    assert "cli_follow_urlparam = false" in config.read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(config), HOME=str(server.data_dir),
+               AWS_SHARED_CREDENTIALS_FILE=str(server.data_dir / "aws" / "credentials"))
+
+    def cli(*args: str) -> str:
+        proc = subprocess.run([str(VENV_BIN / "aws"), "--profile", "demo", "ec2", *args],
+                              capture_output=True, text=True, timeout=120, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    ami = json.loads(cli("register-image", "--name", name, "--image-location", url,
+                         "--architecture", "x86_64", "--query", "ImageId"))
+    cli("wait", "image-available", "--image-ids", ami)
+    assert ami_named(demo.ec2, name)["ImageId"] == ami
+    cli("deregister-image", "--image-id", ami)
+
+
+# ---- CreateImage -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def instances(server, demo, other):
+    """An ACTIVE server in the demo and the other project: (demo's, other's) ids."""
+    from tests.api.test_server_api import Api, delete_all, wait_for
+
+    image = demo.session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()[
+        "images"][0]["id"]
+    made = []
+    for project in (demo, other):
+        api = Api(f"{server.url}/compute/v2.1", project.session)
+        name = unique("snap-src")
+        sid = api.ok("POST", "/servers", {"server": {"name": name, "imageRef": image,
+                                                     "flavorRef": "1"}},
+                     status=202)["server"]["id"]
+        wait_for(api, sid, "ACTIVE")
+        (inst,) = [i for r in project.ec2.describe_instances(Filters=[
+            {"Name": "tag:Name", "Values": [name]}])["Reservations"] for i in r["Instances"]]
+        made.append((api, sid, inst["InstanceId"]))
+    yield made
+    for api, sid, _ in made:
+        delete_all(api, [sid])
+
+
+def test_create_image_from_an_instance(server, demo, endpoint, instances):
+    from tests.api.test_server_api import wait_for
+
+    api, sid, iid = instances[0]
+    name = unique("snapshot")
+    ami = demo.ec2.create_image(InstanceId=iid, Name=name, Description="nightly",
+                                NoReboot=True, TagSpecifications=[{
+                                    "ResourceType": "image",
+                                    "Tags": [{"Key": "from", "Value": iid}]}])["ImageId"]
+    assert AMI.fullmatch(ami)
+    (seen,) = demo.ec2.describe_images(ImageIds=[ami])["Images"]
+    assert seen["State"] in ("pending", "available") and seen["Name"] == name
+    demo.ec2.get_waiter("image_available").wait(
+        ImageIds=[ami], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    (image,) = demo.ec2.describe_images(ImageIds=[ami])["Images"]
+    assert image["State"] == "available" and image["Description"] == "nightly"
+    assert image["Tags"] == [{"Key": "from", "Value": iid}]
+    (glance,) = demo.session.get(f"{server.url}/image/v2/images?name={name}").json()["images"]
+    assert glance["instance_uuid"] == sid and glance["image_type"] == "snapshot"
+    wait_for(api, sid, "ACTIVE")
+    # The boto3 resource way: Instance.create_image answers an Image.
+    resource = boto3.resource("ec2", endpoint_url=endpoint, region_name=REGION,
+                              aws_access_key_id=demo.ec2._request_signer._credentials
+                              .access_key,
+                              aws_secret_access_key=demo.ec2._request_signer._credentials
+                              .secret_key)
+    second = resource.Instance(iid).create_image(Name=unique("snapshot-res"))
+    second.wait_until_exists()
+    demo.ec2.get_waiter("image_available").wait(
+        ImageIds=[second.id], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    wait_for(api, sid, "ACTIVE")
+    for done in (ami, second.id):
+        demo.ec2.deregister_image(ImageId=done)
+
+
+def test_create_image_errors(server, demo, other, admin_session, instances):
+    from tests.api.test_server_api import Api, delete_all, wait_for
+
+    api, sid, iid = instances[0]
+    _, _, other_iid = instances[1]
+    ec2 = demo.ec2
+    for kwargs, code in (
+            ({"InstanceId": "i-123", "Name": "snap-x"}, "InvalidInstanceID.Malformed"),
+            ({"InstanceId": "i-0123456789abcdef0", "Name": "snap-x"},
+             "InvalidInstanceID.NotFound"),
+            ({"InstanceId": other_iid, "Name": "snap-x"}, "InvalidInstanceID.NotFound"),
+            ({"InstanceId": iid, "Name": "snap*x"}, "InvalidAMIName.Malformed"),
+            ({"InstanceId": iid, "Name": "snap-x", "TagSpecifications": [{
+                "ResourceType": "snapshot", "Tags": [{"Key": "k", "Value": "v"}]}]},
+             "InvalidParameterValue"),
+            ({"InstanceId": iid, "Name": "snap-x", "BlockDeviceMappings": [{
+                "DeviceName": "/dev/sdb", "NoDevice": ""}]}, "InvalidParameterValue")):
+        assert error(ec2.create_image, **kwargs) == (code, 400), kwargs
+    assert error(ec2.create_image, InstanceId=iid, Name="snap-x", DryRun=True) == \
+        ("DryRunOperation", 412)
+    taken = unique("taken")
+    new_image(server, demo.session, taken)
+    assert error(ec2.create_image, InstanceId=iid, Name=taken) == \
+        ("InvalidAMIName.Duplicate", 400)
+    # Nova refuses to snapshot a server in the error state: IncorrectInstanceState.
+    admin = Api(f"{server.url}/compute/v2.1", admin_session)
+    admin.ok("PUT", f"/os-quota-sets/{other.id}", {"quota_set": {"ram": -1}})
+    flavor = unique("snap-huge")
+    admin.ok("POST", "/flavors", {"flavor": {"name": flavor, "id": flavor,
+                                             "ram": 10 ** 6, "vcpus": 1, "disk": 1}})
+    other_api = Api(f"{server.url}/compute/v2.1", other.session)
+    image = demo.session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()[
+        "images"][0]["id"]
+    doomed = unique("doomed")
+    sid = other_api.ok("POST", "/servers", {"server": {
+        "name": doomed, "imageRef": image, "flavorRef": flavor}}, status=202)["server"]["id"]
+    try:
+        wait_for(other_api, sid, "ERROR")
+        (inst,) = [i for r in other.ec2.describe_instances(Filters=[
+            {"Name": "tag:Name", "Values": [doomed]}])["Reservations"] for i in r["Instances"]]
+        assert error(other.ec2.create_image, InstanceId=inst["InstanceId"],
+                     Name=unique("refused")) == ("IncorrectInstanceState", 400)
+        assert other.ec2.describe_images(Owners=["self"])["Images"] == []
+    finally:
+        delete_all(other_api, [sid])
+        admin("DELETE", f"/flavors/{flavor}")

@@ -8,12 +8,17 @@ by ``gateway.ec2.api``. A new kind's class goes in ``HANDLERS``.
 """
 
 from gateway.ec2.handlers.account import Account
+from gateway.ec2.handlers.addresses import Addresses
 from gateway.ec2.handlers.images import Images
+from gateway.ec2.handlers.instance_actions import InstanceActions
 from gateway.ec2.handlers.instance_types import InstanceTypes
 from gateway.ec2.handlers.instances import Instances
 from gateway.ec2.handlers.key_pairs import KeyPairs
 from gateway.ec2.handlers.regions import Regions
+from gateway.ec2.handlers.security_groups import SecurityGroups
+from gateway.ec2.handlers.tags import Tags
 
-HANDLERS = (Account, Images, Instances, InstanceTypes, KeyPairs, Regions)
+HANDLERS = (Account, Images, Instances, InstanceActions, InstanceTypes, KeyPairs, Regions, Tags,
+            SecurityGroups, Addresses)
 
 __all__ = ["HANDLERS"]

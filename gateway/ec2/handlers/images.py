@@ -1,5 +1,15 @@
-"""DescribeImages, DeregisterImage and Describe / Modify / ResetImageAttribute
-over the image service: an AMI is a Glance image, under an ``ami-…`` ID.
+"""RegisterImage, CreateImage, DescribeImages, DeregisterImage and Describe /
+Modify / ResetImageAttribute over the image service: an AMI is a Glance image,
+under an ``ami-…`` ID minted when the image is created.
+
+RegisterImage takes an ``ImageLocation`` that is an http(s) URL and imports it
+as Glance's ``web-download`` does (the image is ``pending`` until the copy is
+in the default store, then ``available``); registering from a snapshot needs
+snapshots, which this cloud does not have yet (``InvalidSnapshot.NotFound``).
+CreateImage is Nova's createImage: a snapshot of the server, ``pending`` until
+its data is uploaded. Nova never reboots a server to snapshot it, so
+``NoReboot`` changes nothing. An AMI's tags are the caller's project's own
+(``core.ec2.tags``).
 
 Launch permissions are the image's visibility and members: ``Group=all`` is
 ``public``; a ``UserId`` (a project id) is a member, accepted on its behalf,
@@ -16,13 +26,21 @@ from typing import Any
 from core import errors
 from core.context import RequestContext
 from core.ec2.ids import Kind, canonical_id
+from core.ec2.tags import Resource, TagLimitExceeded, TagService, check_tags
 from core.image.listing import MAX_LIMIT, ImageQuery
 from core.image.models import Image
 from core.image.visibility import ImageView
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
-from gateway.ec2.handlers.base import Handler
+from gateway.ec2.handlers.base import Ec2Deps, Handler
+from gateway.ec2.handlers.image_sources import (
+    check_location,
+    check_name,
+    check_snapshot_source,
+    register_values,
+)
+from gateway.ec2.handlers.tags import tag_specifications
 from gateway.ec2.paging import page, reject_ids_with_max_results
 
 GET_IMAGES = "image:get_images"
@@ -32,8 +50,14 @@ MODIFY_IMAGE = "image:modify_image"
 ADD_MEMBER = "image:add_member"
 DELETE_MEMBER = "image:delete_member"
 GET_MEMBERS = "image:get_members"
+ADD_IMAGE = "image:add_image"
+IMPORT_IMAGE = "image:import_image"
+CREATE_IMAGE = "os_compute_api:servers:create_image"
 NOT_FOUND: Mapping[type[errors.CoreError], str] = {errors.NotFound: "InvalidAMIID.NotFound"}
-
+REGISTER_ERRORS: Mapping[type[errors.CoreError], str] = {TagLimitExceeded: "TagLimitExceeded"}
+CREATE_ERRORS: Mapping[type[errors.CoreError], str] = {
+    TagLimitExceeded: "TagLimitExceeded", errors.NotFound: "InvalidInstanceID.NotFound",
+    errors.Conflict: "IncorrectInstanceState"}
 # Glance statuses → EC2 image states.
 STATES = {"queued": "pending", "saving": "pending", "uploading": "pending",
           "importing": "pending", "active": "available", "killed": "failed",
@@ -62,7 +86,7 @@ FILTERS: Filters[dict[str, Any]] = Filters({
     "root-device-name": lambda i: i["RootDeviceName"],
     "platform-details": lambda i: i["PlatformDetails"],
     "manifest-location": lambda i: i["ImageLocation"],
-})
+}, tags=lambda i: {t["Key"]: t["Value"] for t in i["Tags"]})
 
 
 def creation_date(image: Image) -> str:
@@ -70,8 +94,10 @@ def creation_date(image: Image) -> str:
     return f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"
 
 
-def image_view(image: Image, ami: str) -> dict[str, Any]:
-    """An image as DescribeImages writes it (the ``Image`` shape)."""
+def image_view(image: Image, ami: str,
+               tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """An image as DescribeImages writes it (the ``Image`` shape), with the
+    caller's ``tags`` on it."""
     props = image.properties or {}
     owner = image.owner or ""
     arch = str(props.get("architecture") or "x86_64")
@@ -81,15 +107,21 @@ def image_view(image: Image, ami: str) -> dict[str, Any]:
             "Public": image.visibility in ("public", "community"),
             "Architecture": ARCHITECTURES.get(arch, arch), "ImageType": "machine",
             "Name": image.name, "Description": props.get("description"),
-            "RootDeviceType": "instance-store", "RootDeviceName": "/dev/sda1",
+            "RootDeviceType": "instance-store",
+            "RootDeviceName": str(props.get("root_device_name") or "/dev/sda1"),
             "VirtualizationType": "hvm", "Hypervisor": "xen",
             "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances",
-            "BlockDeviceMappings": [],
+            "BlockDeviceMappings": [], "Tags": list(tags or []),
             "StateReason": ({"Code": "Client.ImageFailed", "Message": "The upload failed."}
                             if image.status == "killed" else None)}
 
 
 class Images(Handler):
+    def __init__(self, deps: Ec2Deps) -> None:
+        super().__init__(deps)
+        self.tags = TagService(deps.ids.db, deps.ids, deps.servers, deps.images,
+                               deps.keypairs)
+
     # ---- lookups -------------------------------------------------------
     def _visible(self, ctx: RequestContext) -> list[ImageView]:
         """Every image the caller may launch: public and community ones, its
@@ -162,8 +194,9 @@ class Images(Handler):
             pairs = [(a, v) for a, v in pairs if v.image.status != "deactivated"]
         pairs = self._by_owner(ctx, pairs, call.get("Owners", []))
         pairs = self._by_executable(ctx, pairs, call.get("ExecutableUsers", []))
-        views_out = FILTERS.apply([image_view(v.image, ami) for ami, v in pairs],
-                                  call.get("Filters"))
+        tags = self.tags.tags_of(ctx, Kind.IMAGE, [v.image.id for _, v in pairs])
+        views_out = FILTERS.apply([image_view(v.image, ami, tags[v.image.id])
+                                   for ami, v in pairs], call.get("Filters"))
         views_out.sort(key=lambda i: i["ImageId"])
         chunk, token = page(views_out, lambda i: i["ImageId"], max_results,
                             call.get("NextToken"))
@@ -197,6 +230,85 @@ class Images(Handler):
                     and wanted & set(self._members(ctx, image)):
                 out.append((ami, view))
         return out
+
+    # ---- RegisterImage / CreateImage ----------------------------------
+    def _check_unused(self, ctx: RequestContext, name: str) -> None:
+        """InvalidAMIName.Duplicate if the project has an image of that name."""
+        query = ImageQuery(filters={"name": name, "owner": ctx.project_id or ""},
+                           visibility="all", member_status="all", os_hidden=True, limit=1)
+        found, _ = self.deps.images.list_images(ctx, query)
+        if found:
+            ami = self.deps.ids.existing(Kind.IMAGE, [found[0].image.id]).get(
+                found[0].image.id, found[0].image.id)
+            raise Ec2Error("InvalidAMIName.Duplicate",
+                           f"AMI name {name} is already in use by AMI {ami}")
+
+    def _tag_new(self, ctx: RequestContext, image: Image, tags: dict[str, str]) -> str:
+        """The new image's AMI ID (minted with the image), after tagging it."""
+        ami = self.deps.ids.ec2_id_for(Kind.IMAGE, image.id, image.owner or "")
+        if tags:
+            self.tags.create(ctx, [Resource(Kind.IMAGE, ami, image.id)], tags)
+        return ami
+
+    @action("RegisterImage", rules=(ADD_IMAGE, IMPORT_IMAGE), errors=REGISTER_ERRORS)
+    def register_image(self, call: Call) -> dict[str, Any]:
+        ctx = call.ctx
+        name = check_name(call.get("Name"))
+        location = call.get("ImageLocation")
+        if location and call.get("BlockDeviceMappings"):
+            raise Ec2Error("InvalidParameterCombination",
+                           "ImageLocation and BlockDeviceMapping cannot be used together.")
+        check_snapshot_source(self.deps.ids, call)
+        if not location:
+            raise Ec2Error("MissingParameter",
+                           "The request must contain the parameter ImageLocation or a "
+                           "BlockDeviceMapping with a SnapshotId")
+        check_location(self.deps.images, location)
+        values = register_values(call, name, location)
+        tags = tag_specifications(call, "image")
+        check_tags(tags)
+        self._check_unused(ctx, name)
+        image = self.deps.images.create(ctx, values)
+        try:
+            self.deps.images.data.import_image(
+                ctx, image.id, {"name": "web-download", "uri": location})
+            ami = self._tag_new(ctx, image, tags)
+        except BaseException:
+            self.deps.images.delete(ctx, image.id)  # no half-registered AMI
+            raise
+        return {"ImageId": ami}
+
+    @action("CreateImage", rules=(CREATE_IMAGE,), errors=CREATE_ERRORS)
+    def create_image(self, call: Call) -> dict[str, Any]:
+        ctx = call.ctx
+        value = call.get("InstanceId")
+        if not value:
+            raise Ec2Error("MissingParameter",
+                           "The request must contain the parameter instanceId")
+        instance_id = canonical_id(Kind.INSTANCE, value)
+        name = check_name(call.get("Name"))
+        if call.get("BlockDeviceMappings"):
+            raise Ec2Error("InvalidParameterValue",
+                           "Block device mappings are not supported by this cloud.")
+        tags = tag_specifications(call, "image")
+        check_tags(tags)
+        uuid = self.deps.ids.os_uuids_for(Kind.INSTANCE, [instance_id]).get(instance_id)
+        inst = None
+        if uuid is not None:
+            try:
+                inst = self.deps.servers.get(ctx, uuid, "os_compute_api:servers:show")
+            except errors.NotFound:
+                inst = None
+        if inst is None or inst.project_id != ctx.project_id:
+            raise Ec2Error("InvalidInstanceID.NotFound",
+                           f"The instance ID '{instance_id}' does not exist")
+        self._check_unused(ctx, name)
+        metadata = {}
+        if call.get("Description") is not None:
+            metadata["description"] = call.get("Description")
+        image_id = self.deps.server_actions.create_image(ctx, inst.uuid, name, metadata)
+        image = self.deps.images.show(ctx, image_id).image
+        return {"ImageId": self._tag_new(ctx, image, tags)}
 
     # ---- DeregisterImage ----------------------------------------------
     @action("DeregisterImage", rules=(DELETE_IMAGE,), errors=NOT_FOUND)

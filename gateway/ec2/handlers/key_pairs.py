@@ -16,10 +16,12 @@ from core import errors
 from core.compute.keypairs import fingerprint
 from core.compute.models import KeyPair
 from core.ec2.ids import Kind, canonical_id, key_pair_os_uuid
+from core.ec2.tags import Resource, TagLimitExceeded, TagService, check_tags
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
-from gateway.ec2.handlers.base import Handler
+from gateway.ec2.handlers.base import Ec2Deps, Handler
+from gateway.ec2.handlers.tags import tag_specifications
 
 INDEX = "os_compute_api:os-keypairs:index"
 CREATE = "os_compute_api:os-keypairs:create"
@@ -73,6 +75,11 @@ def openssh_public_key(material: bytes) -> str:
 
 
 class KeyPairs(Handler):
+    def __init__(self, deps: Ec2Deps) -> None:
+        super().__init__(deps)
+        self.tags = TagService(deps.ids.db, deps.ids, deps.servers, deps.images,
+                               deps.keypairs)
+
     def _ec2_ids(self, keys: list[KeyPair]) -> dict[int, str]:
         """EC2 IDs by key pair row id. Keys are minted when created; only keys
         older than that have none until here, and get them in one batch."""
@@ -82,9 +89,11 @@ class KeyPairs(Handler):
         return {key_id: ids[uuid] for key_id, uuid in uuids.items()}
 
     @staticmethod
-    def _view(key: KeyPair, ec2_id: str, include_public_key: bool = False) -> dict[str, Any]:
+    def _view(key: KeyPair, ec2_id: str, include_public_key: bool = False,
+              tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
         return {"KeyPairId": ec2_id, "KeyName": key.name, "KeyFingerprint": key.fingerprint,
-                "KeyType": key_type(key.public_key), "Tags": [], "CreateTime": key.created_at,
+                "KeyType": key_type(key.public_key), "Tags": list(tags or []),
+                "CreateTime": key.created_at,
                 "PublicKey": key.public_key if include_public_key else None}
 
     @action("DescribeKeyPairs", rules=(INDEX,))
@@ -93,7 +102,10 @@ class KeyPairs(Handler):
         wanted_ids = [canonical_id(Kind.KEY_PAIR, v) for v in call.get("KeyPairIds", [])]
         keys = self.deps.keypairs.list_keypairs(call.ctx)
         ids = self._ec2_ids(keys)
-        views = [self._view(k, ids[k.id], call.get("IncludePublicKey", False)) for k in keys]
+        uuids = {k.id: key_pair_os_uuid(k.id, k.created_at) for k in keys}
+        tags = self.tags.tags_of(call.ctx, Kind.KEY_PAIR, uuids.values())
+        views = [self._view(k, ids[k.id], call.get("IncludePublicKey", False), tags[uuids[k.id]])
+                 for k in keys]
         if names:
             missing = [n for n in names if n not in {v["KeyName"] for v in views}]
             if missing:
@@ -108,18 +120,22 @@ class KeyPairs(Handler):
             views = [v for v in views if v["KeyPairId"] in wanted_ids]
         return {"KeyPairs": FILTERS.apply(views, call.get("Filters"))}
 
-    def _create(self, call: Call, public_key: str | None) -> tuple[KeyPair, str, str | None]:
-        if call.get("TagSpecifications"):
-            raise Ec2Error("InvalidParameterValue", "Tags on key pairs are not supported yet.")
+    def _create(self, call: Call, public_key: str | None
+                ) -> tuple[KeyPair, str, str | None, list[dict[str, str]]]:
+        tags = tag_specifications(call, "key-pair")
+        check_tags(tags)
         key, private = self.deps.keypairs.create(call.ctx, call.params["KeyName"],
                                                  public_key=public_key)
         # Minted by KeyPairService.create; this reads it.
-        ec2_id = self.deps.ids.ec2_id_for(Kind.KEY_PAIR, key_pair_os_uuid(key.id, key.created_at),
-                                          key.project_id or "")
-        return key, ec2_id, private
+        os_uuid = key_pair_os_uuid(key.id, key.created_at)
+        ec2_id = self.deps.ids.ec2_id_for(Kind.KEY_PAIR, os_uuid, key.project_id or "")
+        if tags:
+            self.tags.create(call.ctx, [Resource(Kind.KEY_PAIR, ec2_id, os_uuid)], tags)
+        return key, ec2_id, private, [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
     @action("CreateKeyPair", rules=(CREATE,),
-            errors={errors.Conflict: "InvalidKeyPair.Duplicate"})
+            errors={errors.Conflict: "InvalidKeyPair.Duplicate",
+                    TagLimitExceeded: "TagLimitExceeded"})
     def create_key_pair(self, call: Call) -> dict[str, Any]:
         if call.get("KeyType", "rsa") != "rsa":
             raise Ec2Error("InvalidParameterValue",
@@ -127,21 +143,22 @@ class KeyPairs(Handler):
         if call.get("KeyFormat", "pem") != "pem":
             raise Ec2Error("InvalidParameterValue",
                            f"Key format {call.params['KeyFormat']} is not supported; use pem.")
-        key, ec2_id, private = self._create(call, None)
+        key, ec2_id, private, tags = self._create(call, None)
         return {"KeyPairId": ec2_id, "KeyName": key.name, "KeyFingerprint": key.fingerprint,
-                "KeyMaterial": private, "Tags": []}
+                "KeyMaterial": private, "Tags": tags}
 
     @action("ImportKeyPair", rules=(CREATE,),
-            errors={errors.Conflict: "InvalidKeyPair.Duplicate"})
+            errors={errors.Conflict: "InvalidKeyPair.Duplicate",
+                    TagLimitExceeded: "TagLimitExceeded"})
     def import_key_pair(self, call: Call) -> dict[str, Any]:
         public_key = openssh_public_key(call.params["PublicKeyMaterial"])
         try:
             fingerprint(public_key)
         except errors.InvalidInput:
             raise Ec2Error("InvalidKey.Format", BAD_KEY_FORMAT) from None
-        key, ec2_id, _ = self._create(call, public_key)
+        key, ec2_id, _, tags = self._create(call, public_key)
         return {"KeyPairId": ec2_id, "KeyName": key.name, "KeyFingerprint": key.fingerprint,
-                "Tags": []}
+                "Tags": tags}
 
     @action("DeleteKeyPair", rules=(DELETE,))
     def delete_key_pair(self, call: Call) -> dict[str, Any]:
