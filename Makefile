@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 DATA_DIR ?= ./.data
+# The DNS responder for EC2 aliases and server names (core/dns), UDP and TCP;
+# `make run` runs it in the API process unless RUN_DNS=false.
+DNS_PORT ?= 8053
+RUN_DNS ?= true
 # The all-in-one controller is one process: the in-process message bus and the
 # simulated compute hosts live in it. Scale out with more nodes behind nginx.
 WORKERS ?= 1
@@ -13,6 +17,7 @@ PYTEST_ARGS ?=
 export NIMBUS_HOST := $(HOST)
 export NIMBUS_PORT := $(PORT)
 export NIMBUS_DATA_DIR := $(DATA_DIR)
+export NIMBUS_DNS_PORT := $(DNS_PORT)
 ifdef ADMIN_PASSWORD
 export NIMBUS_ADMIN_PASSWORD := $(ADMIN_PASSWORD)
 endif
@@ -32,6 +37,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 venv: $(VENV)/.runtime
 venv-dev: $(VENV)/.dev
 
+run: export NIMBUS_RUN_DNS := $(RUN_DNS)
 run: venv
 	$(PY) -m core.manage bootstrap
 	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py --workers $(WORKERS) wsgi:app

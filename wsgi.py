@@ -23,3 +23,10 @@ if settings.run_control_plane:
     services = app.services  # type: ignore[attr-defined]
     control_plane = ControlPlane(settings, services.db, services.bus, services.images).start()
     atexit.register(control_plane.stop)
+
+if settings.run_dns:
+    from core.dns.service import start_in_process
+
+    dns_responder = start_in_process(settings, app.services.db)  # type: ignore[attr-defined]
+    if dns_responder is not None:
+        atexit.register(dns_responder.stop)

@@ -56,6 +56,9 @@ def cmd_bootstrap(settings: Settings, quiet: bool = False) -> None:
 def print_welcome(settings: Settings, result) -> None:
     public = settings.effective_public_url
     data = settings.data_dir
+    dns_line = (f"  DNS (A, PTR; udp/tcp)   {settings.dns_host}:{settings.dns_port}   "
+                f"(dig -p {settings.dns_port} @{settings.dns_host} "
+                f"SERVER.PROJECT.{settings.dns_domain})\n" if settings.run_dns else "")
     print(f"""
 Nimbus is ready.
 
@@ -63,7 +66,7 @@ Nimbus is ready.
   Image (Glance v2)       {public}/image
   Compute (Nova v2.1)     {public}/compute/v2.1
   EC2 (Query API)         {public}/ec2/
-
+{dns_line}
   admin password          {result.admin_password}   (stored in {data}/admin-password)
   demo password           {result.demo_password}   (stored in {data}/demo-password)
   demo EC2 access key     {result.demo_ec2.access}

@@ -30,6 +30,7 @@ import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+import dns.resolver
 import pytest
 from sqlalchemy import func, select
 
@@ -320,9 +321,9 @@ def test_compute_cluster(one_cluster_at_a_time, database_url, rabbitmq_url, tmp_
 def test_run_cluster_script(one_cluster_at_a_time, database_url, rabbitmq_url, tmp_path):
     """deploy/run-cluster.sh starts deploy/Procfile's topology: a server boots through
     it, and SIGTERM stops every process it started."""
-    port = free_port()
+    port, dns_port = free_port(), free_port()
     env = clean_env(database_url=database_url, transport_url=rabbitmq_url,
-                    data_dir=tmp_path / "data", port=port, bcrypt_rounds=4,
+                    data_dir=tmp_path / "data", port=port, bcrypt_rounds=4, dns_port=dns_port,
                     report_interval=REPORT_INTERVAL, service_down_time=SERVICE_DOWN_TIME)
     env["GUNICORN_WORKERS"] = "1"
     out = tmp_path / "run-cluster.out"
@@ -345,6 +346,12 @@ def test_run_cluster_script(one_cluster_at_a_time, database_url, rabbitmq_url, t
         created = cli.json("demo", "server", "create", "--flavor", "m1.tiny", "--image",
                            "nimbus-tiny", "--wait", "vm1")
         assert created["status"] == "ACTIVE"
+        # The Procfile's DNS responder answers for it, from the shared database.
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers, resolver.port, resolver.lifetime = ["127.0.0.1"], dns_port, 5.0
+        answer = resolver.resolve("vm1.demo.nimbus.test", "A")
+        shown = cli.json("demo", "server", "show", "vm1")["addresses"]  # {"public": [ip]}
+        assert [r.address for r in answer] == [ip for ips in shown.values() for ip in ips]
         cli.run("demo", "server", "delete", "--wait", "vm1")
         script.send_signal(signal.SIGTERM)
         assert script.wait(timeout=40) == 143
@@ -355,7 +362,7 @@ def test_run_cluster_script(one_cluster_at_a_time, database_url, rabbitmq_url, t
     text = out.read_text()
     started = dict(re.findall(r"started (\S+) \(pid (\d+)\)", text))
     assert sorted(started) == ["agent_a", "agent_b", "agent_c", "api", "conductor1",
-                               "conductor2", "scheduler1", "scheduler2"], text
+                               "conductor2", "dns", "scheduler1", "scheduler2"], text
     for name, pid in started.items():
         assert not os.path.exists(f"/proc/{pid}"), f"{name} still runs"
     logs = tmp_path / "data" / "logs"
