@@ -140,7 +140,8 @@ def test_account_attributes(ec2):
     attrs = {a["AttributeName"]: [v["AttributeValue"] for v in a["AttributeValues"]]
              for a in ec2.describe_account_attributes()["AccountAttributes"]}
     assert attrs["supported-platforms"] == ["VPC"]
-    assert attrs["default-vpc"] == ["none"]
+    (vpc,) = ec2.describe_vpcs()["Vpcs"]
+    assert vpc["IsDefault"] and attrs["default-vpc"] == [vpc["VpcId"]]
     assert attrs["max-instances"][0].lstrip("-").isdigit()
     only = ec2.describe_account_attributes(AttributeNames=["default-vpc"])["AccountAttributes"]
     assert [a["AttributeName"] for a in only] == ["default-vpc"]
