@@ -54,6 +54,7 @@ bench: venv-dev
 	$(PY) -m bench.image
 	$(PY) -m bench.scheduler
 	$(PY) -m bench.compute
+	$(PY) -m bench.ec2
 
 clean:
 	rm -rf $(VENV) .pytest_cache
