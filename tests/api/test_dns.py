@@ -24,13 +24,15 @@ import dns.resolver
 import dns.reversename
 import pytest
 
-from tests.api.test_ec2_api import client
 from tests.api.test_server_api import Api, delete_all, new_tenant, wait_for
 from tests.conftest import unique
+from tests.support.ec2 import client, new_credential
 from tests.support.server import ROOT, make_server
 
 PREFIX = unique("dns")
 READY_TIMEOUT = 30.0
+
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 
 def free_dual_port() -> int:
@@ -75,13 +77,6 @@ def wait_answering(port: int, proc: subprocess.Popen | None = None) -> None:
     raise AssertionError(f"no DNS answer on port {port} in {READY_TIMEOUT}s")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def no_tracebacks(server):
-    start = len(server.log_text())
-    yield
-    assert server.errors_since(start) == []
-
-
 @pytest.fixture(scope="module")
 def responder(server):
     """``python -m core.dns`` on its own, on the API's database; stopped by SIGTERM."""
@@ -114,15 +109,12 @@ class Project:
 
 
 @pytest.fixture(scope="module")
-def project(server, admin_session, identity_url):
+def project(server, admin_session, identity_url, endpoint):
     """A project of its own with a compute API session and an EC2 client."""
     admin = Api(f"{server.url}/compute/v2.1", admin_session)
     tenant = new_tenant(server, admin, {"instances": 5})
-    session = tenant.member.session
-    cred = session.post(f"{identity_url}/users/{tenant.user_id}/credentials/OS-EC2",
-                        json={"tenant_id": tenant.project_id}).json()["credential"]
-    yield Project(tenant.name, tenant.member,
-                  client(f"{server.url}/ec2/", (cred["access"], cred["secret"])))
+    keys = new_credential(tenant.member.session, identity_url)
+    yield Project(tenant.name, tenant.member, client(endpoint, keys))
     listed = tenant.member.ok("GET", "/servers")["servers"]
     delete_all(tenant.member, [s["id"] for s in listed])
 

@@ -11,20 +11,12 @@ import re
 
 import pytest
 
-from tests.api import test_ec2_security_groups as sg_tests
-from tests.api.test_ec2_api import error
-from tests.api.test_ec2_security_groups import aws
 from tests.api.test_server_api import delete_all, wait_for
 from tests.conftest import unique
+from tests.support.ec2 import aws_with_endpoint, error
 
 ALLOCATION = re.compile(r"eipalloc-[0-9a-f]{17}")
 ASSOCIATION = re.compile(r"eipassoc-[0-9a-f]{17}")
-# The security group tests' fixtures: the demo project, another one, the image.
-demo = sg_tests.demo
-endpoint = sg_tests.endpoint
-image = sg_tests.image
-other = sg_tests.other
-
 PREFIX = unique("ec2-eip")
 
 
@@ -224,22 +216,23 @@ def test_terminating_an_instance_disassociates_its_address(demo, image):
 
 def test_aws_cli_addresses(server, endpoint, demo, servers):
     _, iid = servers[0]
-    made = aws(server, endpoint, "allocate-address", "--domain", "vpc")
+    made = aws_with_endpoint(server, endpoint, "allocate-address", "--domain", "vpc")
     assert made.returncode == 0, made.stderr
     alloc = json.loads(made.stdout)["AllocationId"]
     try:
-        ran = aws(server, endpoint, "associate-address", "--allocation-id", alloc,
-                  "--instance-id", iid)
+        ran = aws_with_endpoint(server, endpoint, "associate-address",
+                                "--allocation-id", alloc, "--instance-id", iid)
         assert ran.returncode == 0, ran.stderr
-        shown = aws(server, endpoint, "describe-addresses", "--filters",
-                    f"Name=instance-id,Values={iid}", "--query", "Addresses[].AllocationId")
+        shown = aws_with_endpoint(server, endpoint, "describe-addresses", "--filters",
+                                  f"Name=instance-id,Values={iid}",
+                                  "--query", "Addresses[].AllocationId")
         assert json.loads(shown.stdout) == [alloc]
-        busy = aws(server, endpoint, "release-address", "--allocation-id", alloc)
+        busy = aws_with_endpoint(server, endpoint, "release-address", "--allocation-id", alloc)
         assert busy.returncode != 0 and "InvalidIPAddress.InUse" in busy.stderr
         assoc = json.loads(ran.stdout)["AssociationId"]
-        assert aws(server, endpoint, "disassociate-address", "--association-id",
-                   assoc).returncode == 0
-        assert aws(server, endpoint, "release-address", "--allocation-id",
-                   alloc).returncode == 0
+        assert aws_with_endpoint(server, endpoint, "disassociate-address", "--association-id",
+                                 assoc).returncode == 0
+        assert aws_with_endpoint(server, endpoint, "release-address", "--allocation-id",
+                                 alloc).returncode == 0
     finally:
         release_all(demo.ec2)

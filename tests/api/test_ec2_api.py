@@ -4,30 +4,23 @@ error the protocol layer can answer — each with its EC2 code and status."""
 
 from __future__ import annotations
 
-import configparser
 import datetime
 import json
-import os
-import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
-import boto3
 import botocore.auth
 import pytest
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.conftest import unique
-from tests.support.server import VENV_BIN
+from tests.support.ec2 import REGION, aws, client, error, new_credential
 
-REGION = "RegionOne"
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 ED25519 = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
     serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode() + " t@nimbus"
@@ -36,48 +29,18 @@ ED25519 = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
 # ---- clients ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def endpoint(server) -> str:
-    return f"{server.url}/ec2/"
-
-
-@pytest.fixture(scope="module")
-def demo_keys(server) -> tuple[str, str]:
-    """The demo EC2 credential the bootstrap wrote for the aws CLI."""
-    creds = configparser.ConfigParser()
-    creds.read(server.data_dir / "aws" / "credentials")
-    return creds["demo"]["aws_access_key_id"], creds["demo"]["aws_secret_access_key"]
-
-
-def client(endpoint: str, keys: tuple[str, str], **config):
-    return boto3.client("ec2", endpoint_url=endpoint, region_name=REGION,
-                        aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
-                        config=Config(retries={"max_attempts": 1, "mode": "standard"},
-                                      **config))
-
-
-@pytest.fixture(scope="module")
 def ec2(endpoint, demo_keys):
     return client(endpoint, demo_keys)
 
 
 @pytest.fixture(scope="module")
 def admin_keys(admin_session, identity_url) -> tuple[str, str]:
-    me = admin_session.get_user_id()
-    cred = admin_session.post(f"{identity_url}/users/{me}/credentials/OS-EC2",
-                              json={"tenant_id": admin_session.get_project_id()}).json()
-    return cred["credential"]["access"], cred["credential"]["secret"]
+    return new_credential(admin_session, identity_url)
 
 
 @pytest.fixture(scope="module")
 def admin_ec2(endpoint, admin_keys):
     return client(endpoint, admin_keys)
-
-
-def error(call, *args, **kwargs) -> tuple[str, int]:
-    with pytest.raises(ClientError) as info:
-        call(*args, **kwargs)
-    response = info.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def signed(endpoint: str, body: str, keys: tuple[str, str], method: str = "POST",
@@ -289,18 +252,6 @@ def test_instance_type_errors(ec2, endpoint, demo_keys):
 
 
 # ---- the aws CLI ---------------------------------------------------------------
-
-def aws(server, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_CONFIG_FILE=str(server.data_dir / "aws" / "config"),
-               AWS_SHARED_CREDENTIALS_FILE=str(server.data_dir / "aws" / "credentials"),
-               HOME=str(server.data_dir))
-    proc = subprocess.run([str(VENV_BIN / "aws"), "--profile", "demo", *args],
-                          capture_output=True, text=True, timeout=120, env=env)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"aws {' '.join(args)}: {proc.stderr}")
-    return proc
-
 
 def test_aws_cli(server):
     name = unique("cli")

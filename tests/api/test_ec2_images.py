@@ -5,96 +5,29 @@ from the owner's project and from another project's credential."""
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import re
-import subprocess
-from dataclasses import dataclass
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from tests.api.test_ec2_api import REGION, aws, client, error
-from tests.conftest import ksa_session, unique
-from tests.support.server import VENV_BIN
+from tests.api.test_server_api import Api, delete_all, wait_for
+from tests.conftest import unique
+from tests.support.ec2 import REGION, Project, aws, client, error, new_credential, new_image
 
 AMI = re.compile(r"ami-[0-9a-f]{17}")
 
-
-@dataclass
-class Project:
-    """A project with a member user: a keystoneauth session and boto3 client."""
-
-    id: str
-    session: object
-    ec2: object
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_server_errors(server):
-    """Bad input is a 4xx EC2 error, never a 500."""
-    offset = len(server.log_text())
-    yield
-    assert server.errors_since(offset) == []
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 
 @pytest.fixture(scope="module")
-def endpoint(server) -> str:
-    return f"{server.url}/ec2/"
-
-
-@pytest.fixture(scope="module")
-def demo(server, endpoint, demo_session) -> Project:
-    creds = configparser.ConfigParser()
-    creds.read(server.data_dir / "aws" / "credentials")
-    keys = creds["demo"]["aws_access_key_id"], creds["demo"]["aws_secret_access_key"]
-    return Project(demo_session.get_project_id(), demo_session, client(endpoint, keys))
-
-
-def _ec2_client(session, identity_url: str, endpoint: str):
-    me = session.get_user_id()
-    cred = session.post(f"{identity_url}/users/{me}/credentials/OS-EC2",
-                        json={"tenant_id": session.get_project_id()}).json()["credential"]
-    return client(endpoint, (cred["access"], cred["secret"]))
-
-
-@pytest.fixture(scope="module")
-def admin(admin_session, identity_url, endpoint) -> Project:
-    return Project(admin_session.get_project_id(), admin_session,
-                   _ec2_client(admin_session, identity_url, endpoint))
-
-
-@pytest.fixture(scope="module")
-def other(server, admin_session, identity_url, endpoint) -> Project:
-    """A second project with a member user and an EC2 credential of its own."""
-    def ident(method: str, path: str, body: dict | None = None) -> dict:
-        r = admin_session.request(f"{identity_url}{path}", method, json=body)
-        return r.json() if r.content else {}
-
-    project = ident("POST", "/projects", {"project": {"name": unique("ami-other"),
-                                                      "domain_id": "default"}})["project"]
-    name, password = unique("ami-user"), "pw-ami-other"
-    user = ident("POST", "/users", {"user": {"name": name, "domain_id": "default",
-                                             "password": password}})["user"]
-    roles = {r["name"]: r["id"] for r in ident("GET", "/roles")["roles"]}
-    ident("PUT", f"/projects/{project['id']}/users/{user['id']}/roles/{roles['member']}")
-    session = ksa_session(server, name, password, project["name"])
-    return Project(project["id"], session, _ec2_client(session, identity_url, endpoint))
-
-
-def new_image(server, session, name: str | None = None, data: bytes | None = b"disk",
-              **extra) -> str:
-    """An image made through the OpenStack image API; uploaded unless data is None."""
-    base = f"{server.url}/image/v2/images"
-    body = {"name": name or unique("ami"), "disk_format": "raw", "container_format": "bare",
-            **extra}
-    image = session.post(base, json=body).json()
-    if data is not None:
-        session.put(f"{base}/{image['id']}/file", data=data,
-                    headers={"Content-Type": "application/octet-stream"})
-    return image["id"]
+def admin(server, admin_session, identity_url, endpoint) -> Project:
+    keys = new_credential(admin_session, identity_url)
+    return Project(admin_session.get_project_id(),
+                   Api(f"{server.url}/compute/v2.1", admin_session), client(endpoint, keys),
+                   keys)
 
 
 def ami_named(ec2, name: str) -> dict:
@@ -471,13 +404,9 @@ def test_aws_cli_registers_an_image(server, demo, remote):
     # instead, unless told not to (v2 does not): the bootstrap's profile tells it.
     config = server.data_dir / "aws" / "config"
     assert "cli_follow_urlparam = false" in config.read_text()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_CONFIG_FILE=str(config), HOME=str(server.data_dir),
-               AWS_SHARED_CREDENTIALS_FILE=str(server.data_dir / "aws" / "credentials"))
 
     def cli(*args: str) -> str:
-        proc = subprocess.run([str(VENV_BIN / "aws"), "--profile", "demo", "ec2", *args],
-                              capture_output=True, text=True, timeout=120, env=env)
+        proc = aws(server, "ec2", *args, check=False)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
@@ -491,15 +420,11 @@ def test_aws_cli_registers_an_image(server, demo, remote):
 # ---- CreateImage -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def instances(server, demo, other):
+def instances(demo, other, image):
     """An ACTIVE server in the demo and the other project: (demo's, other's) ids."""
-    from tests.api.test_server_api import Api, delete_all, wait_for
-
-    image = demo.session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()[
-        "images"][0]["id"]
     made = []
     for project in (demo, other):
-        api = Api(f"{server.url}/compute/v2.1", project.session)
+        api = project.compute
         name = unique("snap-src")
         sid = api.ok("POST", "/servers", {"server": {"name": name, "imageRef": image,
                                                      "flavorRef": "1"}},
@@ -514,8 +439,6 @@ def instances(server, demo, other):
 
 
 def test_create_image_from_an_instance(server, demo, endpoint, instances):
-    from tests.api.test_server_api import wait_for
-
     api, sid, iid = instances[0]
     name = unique("snapshot")
     ami = demo.ec2.create_image(InstanceId=iid, Name=name, Description="nightly",
@@ -549,8 +472,6 @@ def test_create_image_from_an_instance(server, demo, endpoint, instances):
 
 
 def test_create_image_errors(server, demo, other, admin_session, instances):
-    from tests.api.test_server_api import Api, delete_all, wait_for
-
     api, sid, iid = instances[0]
     _, _, other_iid = instances[1]
     ec2 = demo.ec2

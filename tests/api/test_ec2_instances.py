@@ -6,29 +6,19 @@ subnet (DescribeVpcs / DescribeSubnets)."""
 
 from __future__ import annotations
 
-import configparser
 import re
 from dataclasses import dataclass
 
 import pytest
 
-from tests.api.test_ec2_api import client, error
-from tests.api.test_ec2_images import _ec2_client
 from tests.api.test_server_api import Api, delete_all, wait_for
-from tests.conftest import ksa_session, unique
+from tests.conftest import unique
+from tests.support.ec2 import FAST, Project, error, ids_of, instances
 
 INSTANCE = re.compile(r"i-[0-9a-f]{17}")
 RESERVATION = re.compile(r"r-[0-9a-f]{17}")
 AMI = re.compile(r"ami-[0-9a-f]{17}")
 PREFIX = unique("ec2-inst")
-FAST = {"Delay": 1, "MaxAttempts": 120}
-
-
-@dataclass
-class Project:
-    id: str
-    compute: Api
-    ec2: object
 
 
 @dataclass
@@ -40,45 +30,6 @@ class Booted:
     key_name: str
     image_ami: str
     ids: dict[str, str]  # EC2 instance id by server uuid
-
-
-@pytest.fixture(scope="module")
-def endpoint(server) -> str:
-    return f"{server.url}/ec2/"
-
-
-@pytest.fixture(scope="module")
-def demo(server, endpoint, demo_session) -> Project:
-    creds = configparser.ConfigParser()
-    creds.read(server.data_dir / "aws" / "credentials")
-    keys = creds["demo"]["aws_access_key_id"], creds["demo"]["aws_secret_access_key"]
-    return Project(demo_session.get_project_id(),
-                   Api(f"{server.url}/compute/v2.1", demo_session), client(endpoint, keys))
-
-
-@pytest.fixture(scope="module")
-def other(server, admin_session, identity_url, endpoint) -> Project:
-    """A second project with a member user and an EC2 credential of its own."""
-    def ident(method: str, path: str, body: dict | None = None) -> dict:
-        r = admin_session.request(f"{identity_url}{path}", method, json=body)
-        return r.json() if r.content else {}
-
-    project = ident("POST", "/projects", {"project": {"name": unique("inst-other"),
-                                                      "domain_id": "default"}})["project"]
-    name, password = unique("inst-user"), "pw-inst-other"
-    user = ident("POST", "/users", {"user": {"name": name, "domain_id": "default",
-                                             "password": password}})["user"]
-    roles = {r["name"]: r["id"] for r in ident("GET", "/roles")["roles"]}
-    ident("PUT", f"/projects/{project['id']}/users/{user['id']}/roles/{roles['member']}")
-    session = ksa_session(server, name, password, project["name"])
-    return Project(project["id"], Api(f"{server.url}/compute/v2.1", session),
-                   _ec2_client(session, identity_url, endpoint))
-
-
-@pytest.fixture(scope="module")
-def image(server, demo_session) -> str:
-    images = demo_session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()
-    return images["images"][0]["id"]
 
 
 def boot(project: Project, image: str, name: str, count: int = 1, wait: bool = True,
@@ -121,15 +72,6 @@ def booted(demo, other, image) -> Booted:
 
 def _tags(instance: dict) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
-
-
-def instances(ec2, **kwargs) -> list[dict]:
-    answer = ec2.describe_instances(**kwargs)
-    return [i for r in answer["Reservations"] for i in r["Instances"]]
-
-
-def ids_of(ec2, filters: list[dict]) -> set[str]:
-    return {i["InstanceId"] for i in instances(ec2, Filters=filters)}
 
 
 # ---- DescribeInstances ---------------------------------------------------

@@ -9,7 +9,6 @@ driven through the OpenStack compute API and the ``openstack`` CLI."""
 from __future__ import annotations
 
 import base64
-import configparser
 import json
 import uuid
 from pathlib import Path
@@ -18,56 +17,26 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.api.test_ec2_api import REGION, aws, client, error
-from tests.api.test_ec2_images import _ec2_client, new_image
-from tests.api.test_ec2_instances import FAST, Project, ids_of, instances
 from tests.api.test_server_api import Api, delete_all, wait_for
 from tests.conftest import ksa_session, unique
+from tests.support.ec2 import FAST, REGION, Project, aws, error, ids_of, instances, new_image
 
 PREFIX = unique("ec2-life")
 MISSING = "i-0123456789abcdef0"
 
 
 @pytest.fixture(scope="module")
-def endpoint(server) -> str:
-    return f"{server.url}/ec2/"
+def demo(demo) -> Project:
+    """The demo project (tests/api/conftest.py); this module's servers go at the end."""
+    yield demo
+    _cleanup(demo)
 
 
 @pytest.fixture(scope="module")
-def demo_keys(server) -> tuple[str, str]:
-    creds = configparser.ConfigParser()
-    creds.read(server.data_dir / "aws" / "credentials")
-    return creds["demo"]["aws_access_key_id"], creds["demo"]["aws_secret_access_key"]
-
-
-@pytest.fixture(scope="module")
-def demo(server, endpoint, demo_session, demo_keys) -> Project:
-    project = Project(demo_session.get_project_id(),
-                      Api(f"{server.url}/compute/v2.1", demo_session),
-                      client(endpoint, demo_keys))
-    yield project
-    _cleanup(project)
-
-
-@pytest.fixture(scope="module")
-def other(server, admin_session, identity_url, endpoint) -> Project:
-    """A second project with a member user and an EC2 credential of its own."""
-    def ident(method: str, path: str, body: dict | None = None) -> dict:
-        r = admin_session.request(f"{identity_url}{path}", method, json=body)
-        return r.json() if r.content else {}
-
-    project = ident("POST", "/projects", {"project": {"name": unique("life-other"),
-                                                      "domain_id": "default"}})["project"]
-    name, password = unique("life-user"), "pw-life-other"
-    user = ident("POST", "/users", {"user": {"name": name, "domain_id": "default",
-                                             "password": password}})["user"]
-    roles = {r["name"]: r["id"] for r in ident("GET", "/roles")["roles"]}
-    ident("PUT", f"/projects/{project['id']}/users/{user['id']}/roles/{roles['member']}")
-    session = ksa_session(server, name, password, project["name"])
-    found = Project(project["id"], Api(f"{server.url}/compute/v2.1", session),
-                    _ec2_client(session, identity_url, endpoint))
-    yield found
-    _cleanup(found)
+def other(other) -> Project:
+    """Another project (tests/api/conftest.py); this module's servers go at the end."""
+    yield other
+    _cleanup(other)
 
 
 @pytest.fixture(scope="module")

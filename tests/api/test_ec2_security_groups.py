@@ -6,81 +6,17 @@ another project's groups, DryRun — and the same groups seen by Nova's
 
 from __future__ import annotations
 
-import configparser
 import json
-import os
 import re
-import subprocess
-from dataclasses import dataclass
 
 import pytest
 
-from tests.api.test_ec2_api import REGION, client, error
-from tests.api.test_ec2_images import _ec2_client
-from tests.api.test_server_api import Api, delete_all, wait_for
-from tests.conftest import ksa_session, unique
-from tests.support.server import VENV_BIN
+from tests.api.test_server_api import delete_all, wait_for
+from tests.conftest import unique
+from tests.support.ec2 import aws_with_endpoint, error
 
 GROUP_ID = re.compile(r"sg-[0-9a-f]{17}")
 PREFIX = unique("ec2-sg")
-
-
-@dataclass
-class Project:
-    id: str
-    compute: Api
-    ec2: object
-    keys: tuple[str, str] | None = None
-
-
-@pytest.fixture(scope="module")
-def endpoint(server) -> str:
-    return f"{server.url}/ec2/"
-
-
-@pytest.fixture(scope="module")
-def demo(server, endpoint, demo_session) -> Project:
-    creds = configparser.ConfigParser()
-    creds.read(server.data_dir / "aws" / "credentials")
-    keys = creds["demo"]["aws_access_key_id"], creds["demo"]["aws_secret_access_key"]
-    return Project(demo_session.get_project_id(),
-                   Api(f"{server.url}/compute/v2.1", demo_session), client(endpoint, keys),
-                   keys)
-
-
-@pytest.fixture(scope="module")
-def other(server, admin_session, identity_url, endpoint) -> Project:
-    def ident(method: str, path: str, body: dict | None = None) -> dict:
-        r = admin_session.request(f"{identity_url}{path}", method, json=body)
-        return r.json() if r.content else {}
-
-    project = ident("POST", "/projects", {"project": {"name": unique("sg-other"),
-                                                      "domain_id": "default"}})["project"]
-    name, password = unique("sg-user"), "pw-sg-other"
-    user = ident("POST", "/users", {"user": {"name": name, "domain_id": "default",
-                                             "password": password}})["user"]
-    roles = {r["name"]: r["id"] for r in ident("GET", "/roles")["roles"]}
-    ident("PUT", f"/projects/{project['id']}/users/{user['id']}/roles/{roles['member']}")
-    session = ksa_session(server, name, password, project["name"])
-    return Project(project["id"], Api(f"{server.url}/compute/v2.1", session),
-                   _ec2_client(session, identity_url, endpoint))
-
-
-@pytest.fixture(scope="module")
-def image(demo) -> str:
-    images = demo.compute.session.get(
-        demo.compute.base.replace("/compute/v2.1", "/image/v2/images?name=nimbus-tiny")).json()
-    return images["images"][0]["id"]
-
-
-def aws(server, endpoint: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_SHARED_CREDENTIALS_FILE=str(server.data_dir / "aws" / "credentials"),
-               AWS_CONFIG_FILE=os.devnull, AWS_PROFILE="demo", AWS_DEFAULT_REGION=REGION,
-               HOME=str(server.data_dir))
-    return subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", endpoint, "ec2", *args,
-                           "--output", "json"], capture_output=True, text=True, timeout=120,
-                          env=env)
 
 
 def name(suffix: str) -> str:
@@ -327,22 +263,25 @@ def test_egress_rules(demo):
 
 
 def test_aws_cli_rules(server, endpoint, demo):
-    made = aws(server, endpoint, "create-security-group", "--group-name", name("cli"),
-               "--description", "from the cli")
+    made = aws_with_endpoint(server, endpoint, "create-security-group",
+                             "--group-name", name("cli"), "--description", "from the cli")
     assert made.returncode == 0, made.stderr
     gid = json.loads(made.stdout)["GroupId"]
-    ran = aws(server, endpoint, "authorize-security-group-ingress", "--group-id", gid,
-              "--protocol", "tcp", "--port", "8000-8080", "--cidr", "198.51.100.0/24")
+    ran = aws_with_endpoint(server, endpoint, "authorize-security-group-ingress",
+                            "--group-id", gid, "--protocol", "tcp", "--port", "8000-8080",
+                            "--cidr", "198.51.100.0/24")
     assert ran.returncode == 0, ran.stderr
-    shown = aws(server, endpoint, "describe-security-groups", "--group-ids", gid, "--query",
-                "SecurityGroups[0].IpPermissions[0].[FromPort,ToPort,IpRanges[0].CidrIp]")
+    shown = aws_with_endpoint(
+        server, endpoint, "describe-security-groups", "--group-ids", gid, "--query",
+        "SecurityGroups[0].IpPermissions[0].[FromPort,ToPort,IpRanges[0].CidrIp]")
     assert json.loads(shown.stdout) == [8000, 8080, "198.51.100.0/24"]
-    dup = aws(server, endpoint, "authorize-security-group-ingress", "--group-id", gid,
-              "--protocol", "tcp", "--port", "8000-8080", "--cidr", "198.51.100.0/24")
+    dup = aws_with_endpoint(server, endpoint, "authorize-security-group-ingress",
+                            "--group-id", gid, "--protocol", "tcp", "--port", "8000-8080",
+                            "--cidr", "198.51.100.0/24")
     assert dup.returncode != 0 and "InvalidPermission.Duplicate" in dup.stderr
-    gone = aws(server, endpoint, "delete-security-group", "--group-id", gid)
+    gone = aws_with_endpoint(server, endpoint, "delete-security-group", "--group-id", gid)
     assert gone.returncode == 0, gone.stderr
-    missing = aws(server, endpoint, "delete-security-group", "--group-id", gid)
+    missing = aws_with_endpoint(server, endpoint, "delete-security-group", "--group-id", gid)
     assert missing.returncode != 0 and "InvalidGroup.NotFound" in missing.stderr
 
 

@@ -6,85 +6,22 @@ project's resources and DryRun."""
 
 from __future__ import annotations
 
-import configparser
 import json
-from dataclasses import dataclass
 
-import boto3
 import pytest
 
-from tests.api.test_ec2_api import REGION, aws, client, error
-from tests.api.test_ec2_images import new_image
-from tests.api.test_server_api import Api, delete_all, wait_for
-from tests.conftest import ksa_session, unique
+from tests.api.test_server_api import delete_all, wait_for
+from tests.conftest import unique
+from tests.support.ec2 import Project, aws, error, new_image
 
 PREFIX = unique("ec2-tags")
 
-
-@dataclass
-class Project:
-    id: str
-    session: object
-    compute: Api
-    ec2: object
-    keys: tuple[str, str]
-
-    def resource(self, endpoint: str):
-        return boto3.resource("ec2", endpoint_url=endpoint, region_name=REGION,
-                              aws_access_key_id=self.keys[0],
-                              aws_secret_access_key=self.keys[1])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_server_errors(server):
-    """Bad input is a 4xx EC2 error, never a 500."""
-    offset = len(server.log_text())
-    yield
-    assert server.errors_since(offset) == []
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 
 @pytest.fixture(scope="module")
-def endpoint(server) -> str:
-    return f"{server.url}/ec2/"
-
-
-@pytest.fixture(scope="module")
-def demo(server, endpoint, demo_session) -> Project:
-    creds = configparser.ConfigParser()
-    creds.read(server.data_dir / "aws" / "credentials")
-    keys = creds["demo"]["aws_access_key_id"], creds["demo"]["aws_secret_access_key"]
-    return Project(demo_session.get_project_id(), demo_session,
-                   Api(f"{server.url}/compute/v2.1", demo_session), client(endpoint, keys),
-                   keys)
-
-
-@pytest.fixture(scope="module")
-def other(server, admin_session, identity_url, endpoint) -> Project:
-    def ident(method: str, path: str, body: dict | None = None) -> dict:
-        r = admin_session.request(f"{identity_url}{path}", method, json=body)
-        return r.json() if r.content else {}
-
-    project = ident("POST", "/projects", {"project": {"name": unique("tag-other"),
-                                                      "domain_id": "default"}})["project"]
-    name, password = unique("tag-user"), "pw-tag-other"
-    user = ident("POST", "/users", {"user": {"name": name, "domain_id": "default",
-                                             "password": password}})["user"]
-    roles = {r["name"]: r["id"] for r in ident("GET", "/roles")["roles"]}
-    ident("PUT", f"/projects/{project['id']}/users/{user['id']}/roles/{roles['member']}")
-    session = ksa_session(server, name, password, project["name"])
-    me = session.get_user_id()
-    cred = session.post(f"{identity_url}/users/{me}/credentials/OS-EC2",
-                        json={"tenant_id": project["id"]}).json()["credential"]
-    keys = cred["access"], cred["secret"]
-    return Project(project["id"], session, Api(f"{server.url}/compute/v2.1", session),
-                   client(endpoint, keys), keys)
-
-
-@pytest.fixture(scope="module")
-def servers(server, demo, other):
+def servers(demo, other, image):
     """One ACTIVE server in each project: {project id: (server uuid, instance id)}."""
-    image = demo.session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()[
-        "images"][0]["id"]
     made: dict[str, tuple[str, str]] = {}
     for project in (demo, other):
         name = f"{PREFIX}-{project.id[:6]}"

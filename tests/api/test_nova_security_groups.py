@@ -7,15 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api import test_ec2_security_groups as sg_tests
 from tests.api.test_server_api import delete_all, wait_for
 from tests.conftest import unique
-
-# The security group tests' fixtures: the demo project, another one, the image.
-demo = sg_tests.demo
-endpoint = sg_tests.endpoint
-image = sg_tests.image
-other = sg_tests.other
 
 PREFIX = unique("nova-sg")
 

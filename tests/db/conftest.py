@@ -21,12 +21,15 @@ from core.apis import SERVED_APIS
 from core.context import RequestContext
 from core.db import Database
 from core.db.migrate import upgrade
+from core.ec2.ids import Ec2Ids
 from core.identity.bootstrap import bootstrap
 from core.identity.service import IdentityService
 from core.identity.tokens import Token
 from core.policy import Enforcer
 from core.policy.defaults import all_defaults
 from core.settings import Settings, load_settings
+from gateway.app import Services, build_services
+from gateway.ec2.handlers.base import Ec2Deps
 from tests.conftest import require_service
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
@@ -157,3 +160,22 @@ def admin_token(identity, settings) -> Token:
 @pytest.fixture
 def admin_ctx(admin_token) -> RequestContext:
     return admin_token.context(is_admin=True)
+
+
+@pytest.fixture
+def services(settings, identity) -> Iterator[Services]:
+    """The API's services on ``db`` (after the identity bootstrap), closed afterwards."""
+    built = build_services(settings)
+    yield built
+    built.bus.close()
+    built.db.dispose()
+
+
+@pytest.fixture
+def ec2_deps(settings, services) -> Ec2Deps:
+    """What the EC2 handlers are built with, on ``services``."""
+    return Ec2Deps(settings=settings, identity=services.identity, keypairs=services.keypairs,
+                   flavors=services.flavors, hosts=services.hosts, quotas=services.quotas,
+                   images=services.images, servers=services.servers,
+                   server_actions=services.server_actions, ids=Ec2Ids(services.db),
+                   endpoint="http://x/ec2/")

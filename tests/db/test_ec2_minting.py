@@ -6,9 +6,7 @@ that follow only read."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import event, func, select
 
 from core.compute.bootstrap import ensure_default_flavors
@@ -16,28 +14,9 @@ from core.compute.servers import BootRequest
 from core.ec2.ids import Ec2Ids, Kind, key_pair_os_uuid
 from core.ec2.models import Ec2Id
 from core.image.bootstrap import ensure_default_image
-from gateway.app import Services, build_services
 from gateway.ec2.api import Call
-from gateway.ec2.handlers.base import Ec2Deps
 from gateway.ec2.handlers.images import Images
 from gateway.ec2.handlers.key_pairs import KeyPairs
-
-
-@pytest.fixture
-def services(settings, identity) -> Iterator[Services]:
-    built = build_services(settings)
-    yield built
-    built.bus.close()
-    built.db.dispose()
-
-
-@pytest.fixture
-def deps(settings, services) -> Ec2Deps:
-    return Ec2Deps(settings=settings, identity=services.identity, keypairs=services.keypairs,
-                   flavors=services.flavors, hosts=services.hosts, quotas=services.quotas,
-                   images=services.images, servers=services.servers,
-                   server_actions=services.server_actions, ids=Ec2Ids(services.db),
-                   endpoint="http://x/ec2/")
 
 
 def mapped(db, kind: Kind) -> dict[str, str]:
@@ -75,7 +54,7 @@ class Writes:
         event.remove(self.engine, "before_cursor_execute", self._listen)
 
 
-def test_a_new_key_pair_has_one_id_and_describe_only_reads(services, deps, admin_ctx):
+def test_a_new_key_pair_has_one_id_and_describe_only_reads(services, ec2_deps, admin_ctx):
     before = count(services.db)
     key, _ = services.keypairs.create(admin_ctx, "mint-me")
     assert count(services.db) == before + 1
@@ -83,7 +62,7 @@ def test_a_new_key_pair_has_one_id_and_describe_only_reads(services, deps, admin
     ec2_id = mapped(services.db, Kind.KEY_PAIR)[uuid]
     assert re.fullmatch(r"key-[0-9a-f]{17}", ec2_id)
     with Writes(services.db.engine) as writes:
-        listed = KeyPairs(deps).describe_key_pairs(
+        listed = KeyPairs(ec2_deps).describe_key_pairs(
             Call(admin_ctx, "DescribeKeyPairs", {}, "req-1"))["KeyPairs"]
     assert writes.seen == []
     assert [k["KeyPairId"] for k in listed if k["KeyName"] == "mint-me"] == [ec2_id]
@@ -91,7 +70,7 @@ def test_a_new_key_pair_has_one_id_and_describe_only_reads(services, deps, admin
     assert uuid not in mapped(services.db, Kind.KEY_PAIR)
 
 
-def test_a_new_image_has_one_id_and_describe_only_reads(services, deps, admin_ctx):
+def test_a_new_image_has_one_id_and_describe_only_reads(services, ec2_deps, admin_ctx):
     before = count(services.db)
     image = services.images.create(admin_ctx, {"name": "minted", "disk_format": "raw",
                                                "container_format": "bare"})
@@ -99,7 +78,7 @@ def test_a_new_image_has_one_id_and_describe_only_reads(services, deps, admin_ct
     ami = mapped(services.db, Kind.IMAGE)[image.id]
     assert re.fullmatch(r"ami-[0-9a-f]{17}", ami)
     with Writes(services.db.engine) as writes:
-        images = Images(deps).describe_images(
+        images = Images(ec2_deps).describe_images(
             Call(admin_ctx, "DescribeImages", {}, "req-2"))["Images"]
     assert writes.seen == []
     assert [i["ImageId"] for i in images if i["Name"] == "minted"] == [ami]
@@ -107,15 +86,15 @@ def test_a_new_image_has_one_id_and_describe_only_reads(services, deps, admin_ct
     assert image.id not in mapped(services.db, Kind.IMAGE)
 
 
-def test_images_made_before_minting_existed_are_minted_once_lazily(services, deps,
+def test_images_made_before_minting_existed_are_minted_once_lazily(services, ec2_deps,
                                                                     admin_ctx):
     image = services.images.create(admin_ctx, {"name": "old", "disk_format": "raw",
                                                "container_format": "bare"})
     Ec2Ids(services.db).forget(Kind.IMAGE, [image.id])  # as if made before part 2
     call = Call(admin_ctx, "DescribeImages", {}, "req-3")
-    first = {i["Name"]: i["ImageId"] for i in Images(deps).describe_images(call)["Images"]}
+    first = {i["Name"]: i["ImageId"] for i in Images(ec2_deps).describe_images(call)["Images"]}
     with Writes(services.db.engine) as writes:
-        again = {i["Name"]: i["ImageId"] for i in Images(deps).describe_images(call)["Images"]}
+        again = {i["Name"]: i["ImageId"] for i in Images(ec2_deps).describe_images(call)["Images"]}
     assert writes.seen == [] and again == first
     assert mapped(services.db, Kind.IMAGE)[image.id] == first["old"]
 

@@ -6,7 +6,6 @@ DescribeInstances shows deleted instances only within the visibility window."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -18,23 +17,12 @@ from core.compute.models import Instance
 from core.compute.server_listing import ServerQuery
 from core.compute.servers import BootRequest, IdempotentMismatch
 from core.db.base import utcnow
-from core.ec2.ids import Ec2Ids
 from core.image.bootstrap import ensure_default_image
-from gateway.app import Services, build_services
 from gateway.ec2.api import Call
 from gateway.ec2.errors import Ec2Error
-from gateway.ec2.handlers.base import Ec2Deps
 from gateway.ec2.handlers.instances import Instances
 
 THREADS = 6
-
-
-@pytest.fixture
-def services(settings, identity) -> Iterator[Services]:
-    built = build_services(settings)
-    yield built
-    built.bus.close()
-    built.db.dispose()
 
 
 @pytest.fixture
@@ -88,7 +76,7 @@ def test_a_different_request_with_the_token_is_refused(services, admin_ctx, boot
     assert len(other[1]) == 2 and _instances(db, admin_ctx.project_id) == 4
 
 
-def test_terminated_instances_stay_visible_for_a_while(services, settings, admin_ctx, boot,
+def test_terminated_instances_stay_visible_for_a_while(services, ec2_deps, admin_ctx, boot,
                                                         db):
     _, made = services.servers.create(admin_ctx, replace(boot, client_token=None))
     recent, old = made
@@ -97,12 +85,7 @@ def test_terminated_instances_stay_visible_for_a_while(services, settings, admin
         for inst, when in ((recent, now - timedelta(minutes=5)), (old, now - timedelta(hours=2))):
             s.execute(update(Instance).where(Instance.uuid == inst.uuid).values(
                 deleted=True, deleted_at=when, vm_state="deleted", task_state=None))
-    deps = Ec2Deps(settings=settings, identity=services.identity, keypairs=services.keypairs,
-                   flavors=services.flavors, hosts=services.hosts, quotas=services.quotas,
-                   images=services.images, servers=services.servers,
-                   server_actions=services.server_actions, ids=Ec2Ids(services.db),
-                   endpoint="http://x/ec2/")
-    handler = Instances(deps)
+    handler = Instances(ec2_deps)
     ids = handler.ec2_ids(made)
 
     def describe(**params) -> dict[str, str]:

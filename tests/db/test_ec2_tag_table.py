@@ -7,7 +7,6 @@ their EC2 ID exists, and dropped by :func:`forget_tags`."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,15 +19,6 @@ from core.ec2.tags import (
     forget_tags,
     resource_tags,
 )
-from gateway.app import Services, build_services
-
-
-@pytest.fixture
-def services(settings, identity) -> Iterator[Services]:
-    built = build_services(settings)
-    yield built
-    built.bus.close()
-    built.db.dispose()
 
 
 @pytest.fixture
