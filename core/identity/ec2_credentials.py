@@ -139,6 +139,15 @@ class Ec2CredentialService:
                expected_signature=creds.get("signature") or None)
         return self.token_for(cred)
 
+    def context_for(self, cred: Ec2Credential, request_id: str | None = None
+                    ) -> RequestContext:
+        """The caller of a request signed with ``cred`` (the signature verified by
+        the EC2 Query API edge): the credential's user in its project, with the
+        roles it has there now, as :meth:`token_for`'s token would give without
+        issuing one. Unauthorized as there."""
+        return self.tokens.project_context(cred.user_id, cred.project_id,
+                                           ("ec2credential",), request_id)
+
     def token_for(self, cred: Ec2Credential) -> Token:
         """A token scoped to the credential's project, for a request whose
         signature has been verified with the credential's secret (here or by

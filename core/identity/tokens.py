@@ -293,24 +293,12 @@ class TokenService:
                                       "user_id": payload.user_id, "issued_at": issued})
         if revoked is not None:
             raise errors.Unauthorized("The token has been revoked.")
-        user_row = s.execute(_USER_AND_DOMAIN, {"user_id": payload.user_id}).first()
-        if user_row is None:
-            raise errors.Unauthorized("The token's user no longer exists.")
-        user, user_domain = user_row
-        if not user.enabled or not user_domain.enabled:
-            raise errors.Unauthorized("The token's user is disabled.")
+        user, user_domain = self._enabled_user(s, payload.user_id)
         token = Token(id=token_id, payload=payload, user=user, user_domain=user_domain)
         scope_id = None
         if payload.project_id:
-            project_row = s.execute(_PROJECT_AND_DOMAIN,
-                                    {"project_id": payload.project_id}).first()
-            if project_row is None:
-                raise errors.Unauthorized("The token's project no longer exists.")
-            project, project_domain = project_row
-            if not project.enabled or not project_domain.enabled:
-                raise errors.Unauthorized("The token's project is disabled.")
-            token.project, token.project_domain = project, project_domain
-            scope_id = project.id
+            token.project, token.project_domain = self._enabled_project(s, payload.project_id)
+            scope_id = payload.project_id
         elif payload.domain_id:
             token.domain = s.get(Domain, payload.domain_id)
             if token.domain is None or not token.domain.enabled:
@@ -330,6 +318,48 @@ class TokenService:
             roles = {r.id: r for r in s.scalars(_ROLES, {"role_ids": role_ids})}
             token.roles = [roles[r] for r in role_ids if r in roles]
         return token
+
+    @staticmethod
+    def _enabled_user(s: Session, user_id: str) -> tuple[User, Domain]:
+        row = s.execute(_USER_AND_DOMAIN, {"user_id": user_id}).first()
+        if row is None:
+            raise errors.Unauthorized("The token's user no longer exists.")
+        user, domain = row
+        if not user.enabled or not domain.enabled:
+            raise errors.Unauthorized("The token's user is disabled.")
+        return user, domain
+
+    @staticmethod
+    def _enabled_project(s: Session, project_id: str) -> tuple[Project, Domain]:
+        row = s.execute(_PROJECT_AND_DOMAIN, {"project_id": project_id}).first()
+        if row is None:
+            raise errors.Unauthorized("The token's project no longer exists.")
+        project, domain = row
+        if not project.enabled or not domain.enabled:
+            raise errors.Unauthorized("The token's project is disabled.")
+        return project, domain
+
+    def project_context(self, user_id: str, project_id: str, methods: tuple[str, ...],
+                        request_id: str | None = None) -> RequestContext:
+        """The context a token of ``user_id`` scoped to ``project_id`` would give, read
+        now and without issuing one: for a request authenticated otherwise (an EC2
+        signature). Unauthorized, as a validation would be, if the user or project is
+        gone or disabled (or its domain) or the user has no role there. No token, so
+        no revocation event applies; the roles are the ones held at this moment."""
+        with self.db.session() as s:
+            user, _ = self._enabled_user(s, user_id)
+            project, _ = self._enabled_project(s, project_id)
+            role_ids = self.assignments.effective_role_ids(s, user.id, project.id)
+            if not role_ids:
+                raise errors.Unauthorized("The token's user has no roles in its scope.")
+            roles = {r.id: r for r in s.scalars(_ROLES, {"role_ids": role_ids})}
+            named = [roles[r] for r in role_ids if r in roles]
+            return RequestContext(
+                user_id=user.id, user_name=user.name, user_domain_id=user.domain_id,
+                project_id=project.id, project_name=project.name,
+                project_domain_id=project.domain_id,
+                roles=tuple(r.name for r in named), role_ids=tuple(r.id for r in named),
+                request_id=request_id, auth_methods=methods)
 
     # ---- token API -------------------------------------------------------
     def validate_subject(self, ctx: RequestContext, subject: str, rule: str,

@@ -61,8 +61,7 @@ class Ec2Authenticator:
                                                     f"service: '{SERVICE}'.")
         credential = self.credentials.resolve(access_key_of(signed))
         self._verify(signed, credential.secret)
-        token = self.credentials.token_for(credential)
-        ctx = token.context(request_id=request_id)
+        ctx = self.credentials.context_for(credential, request_id)
         return dataclasses.replace(ctx, is_admin=self.policy.is_admin(ctx))
 
     def _verify(self, signed: SignedRequest, secret: str) -> None:

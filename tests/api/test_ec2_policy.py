@@ -16,24 +16,35 @@ REFUSED = ("UnauthorizedOperation", 403)
 
 
 @pytest.fixture(scope="module")
-def reader(server, admin_session, identity_url, endpoint, demo_session):
-    """boto3 for a reader of the demo project."""
-    def ident(method: str, path: str, body: dict | None = None) -> dict:
+def ident(admin_session, identity_url):
+    """The Identity API as the admin."""
+    def call(method: str, path: str, body: dict | None = None) -> dict:
         r = admin_session.request(f"{identity_url}{path}", method, json=body)
         return r.json() if r.content else {}
+    return call
 
-    project = demo_session.get_project_id()
-    name, password = unique("ec2-reader"), "pw-ec2-reader"
-    user = ident("POST", "/users", {"user": {"name": name, "domain_id": "default",
-                                             "password": password}})["user"]
+
+def new_user(ident, project: str, role: str) -> tuple[dict, dict, dict]:
+    """A user with ``role`` on ``project`` and an EC2 credential there (made by the
+    admin); returns the user, the credential and the role ids by name."""
+    user = ident("POST", "/users", {"user": {"name": unique(f"ec2-{role}"),
+                                             "domain_id": "default",
+                                             "password": "pw-ec2-policy"}})["user"]
     roles = {r["name"]: r["id"] for r in ident("GET", "/roles")["roles"]}
-    ident("PUT", f"/projects/{project}/users/{user['id']}/roles/{roles['reader']}")
-    # A reader may not make EC2 credentials (identity:ec2_create_credential): an
-    # admin makes one for it.
+    ident("PUT", f"/projects/{project}/users/{user['id']}/roles/{roles[role]}")
     cred = ident("POST", f"/users/{user['id']}/credentials/OS-EC2",
                  {"tenant_id": project})["credential"]
+    return user, cred, roles
+
+
+@pytest.fixture(scope="module")
+def reader(server, ident, identity_url, endpoint, demo_session):
+    """boto3 for a reader of the demo project."""
+    user, cred, _ = new_user(ident, demo_session.get_project_id(), "reader")
+    # A reader may not make EC2 credentials itself (identity:ec2_create_credential).
     with pytest.raises(Forbidden, match="ec2_create_credential"):
-        new_credential(ksa_session(server, name, password, "demo"), identity_url)
+        new_credential(ksa_session(server, user["name"], "pw-ec2-policy", "demo"),
+                       identity_url)
     return client(endpoint, (cred["access"], cred["secret"]))
 
 
@@ -75,3 +86,30 @@ def test_reader_changes_nothing(reader, demo, group, dry_run):
     assert name not in {g["GroupName"] for g in
                         demo.ec2.describe_security_groups()["SecurityGroups"]}
     assert demo.ec2.describe_addresses()["Addresses"] == addresses
+
+
+def test_the_caller_is_read_at_each_call(ident, endpoint):
+    """No token is kept between calls: a role granted or taken, a user or project
+    disabled, counts from the next call on (AuthFailure when nothing is left)."""
+    project = ident("POST", "/projects", {"project": {"name": unique("ec2-live"),
+                                                      "domain_id": "default"}})["project"]
+    user, cred, roles = new_user(ident, project["id"], "reader")
+    ec2 = client(endpoint, (cred["access"], cred["secret"]))
+    grant = f"/projects/{project['id']}/users/{user['id']}/roles/{roles['member']}"
+    assert error(ec2.allocate_address, Domain="vpc") == REFUSED
+    ident("PUT", grant)
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ident("DELETE", grant)
+    assert error(ec2.release_address, AllocationId=allocation) == REFUSED
+    ident("PUT", grant)
+    ec2.release_address(AllocationId=allocation)
+    ident("PATCH", f"/users/{user['id']}", {"user": {"enabled": False}})
+    assert error(ec2.describe_addresses) == ("AuthFailure", 401)
+    ident("PATCH", f"/users/{user['id']}", {"user": {"enabled": True}})
+    assert ec2.describe_addresses()["Addresses"] == []
+    ident("PATCH", f"/projects/{project['id']}", {"project": {"enabled": False}})
+    assert error(ec2.describe_addresses) == ("AuthFailure", 401)
+    ident("PATCH", f"/projects/{project['id']}", {"project": {"enabled": True}})
+    for role in ("member", "reader"):
+        ident("DELETE", f"/projects/{project['id']}/users/{user['id']}/roles/{roles[role]}")
+    assert error(ec2.describe_addresses) == ("AuthFailure", 401)
