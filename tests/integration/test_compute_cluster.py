@@ -39,7 +39,7 @@ from core.db import Database
 from core.messaging import Bus
 from core.network.models import FixedIP
 from core.scheduler.models import Allocation, ComputeNode
-from tests.conftest import Cli, ksa_session, require_service
+from tests.conftest import Cli, ksa_session
 from tests.db.conftest import postgresql_server  # noqa: F401  (fixture used by name)
 from tests.support.cluster import ROOT, Cluster, clean_env, exclusive
 from tests.support.server import free_port, make_server, wait_http
@@ -66,11 +66,8 @@ def one_cluster_at_a_time(tmp_path_factory):
 
 @pytest.fixture
 def rabbitmq_url():
-    require_service(rabbit.rabbitmq_available(), "RabbitMQ")
-    vhost = rabbit.create_vhost()
-    require_service(vhost is not None, "a RabbitMQ vhost of our own (rabbitmqctl)")
-    yield rabbit.amqp_url(vhost)
-    rabbit.delete_vhost(vhost)
+    with rabbit.broker_url(own_vhost=True) as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.messaging import Bus
-from tests.conftest import require_service, unique
+from tests.conftest import unique
 from tests.unit.core.messaging import rabbit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,11 +45,8 @@ server.stop()
 
 @pytest.fixture(scope="module")
 def rabbitmq_url():
-    require_service(rabbit.rabbitmq_available(), "RabbitMQ")
-    vhost = rabbit.create_vhost()
-    yield rabbit.amqp_url(vhost)
-    if vhost:
-        rabbit.delete_vhost(vhost)
+    with rabbit.broker_url() as url:
+        yield url
 
 
 def start_worker(url: str, namespace: str, out: Path, hang: bool) -> subprocess.Popen:

@@ -29,7 +29,6 @@ from core.db import Database
 from core.db.migrate import upgrade
 from core.messaging import Bus, RemoteError
 from core.scheduler.models import Allocation, ComputeNode
-from tests.conftest import require_service
 from tests.db.conftest import postgresql_server  # noqa: F401  (fixture used by name)
 from tests.unit.core.messaging import rabbit
 
@@ -43,11 +42,8 @@ FLAVOR = {"vcpus": 1, "memory_mb": 512, "root_gb": 1, "ephemeral_gb": 0, "swap":
 
 @pytest.fixture(scope="module")
 def rabbitmq_url():
-    require_service(rabbit.rabbitmq_available(), "RabbitMQ")
-    vhost = rabbit.create_vhost()
-    yield rabbit.amqp_url(vhost)
-    if vhost:
-        rabbit.delete_vhost(vhost)
+    with rabbit.broker_url() as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,18 +5,15 @@ from __future__ import annotations
 import pytest
 
 from core.messaging import Bus
-from tests.conftest import require_service, unique
+from tests.conftest import unique
 from tests.unit.core.messaging import rabbit
 
 
 @pytest.fixture(scope="session")
 def rabbitmq_url():
     """A vhost of our own when rabbitmqctl works; else "/" (queue names are unique per test)."""
-    require_service(rabbit.rabbitmq_available(), "RabbitMQ")
-    vhost = rabbit.create_vhost()
-    yield rabbit.amqp_url(vhost)
-    if vhost:
-        rabbit.delete_vhost(vhost)
+    with rabbit.broker_url() as url:
+        yield url
 
 
 @pytest.fixture(params=["memory", "sqla", "amqp"])

@@ -6,6 +6,8 @@ import shutil
 import socket
 import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 HOST, PORT = "127.0.0.1", 5672
 
@@ -46,3 +48,21 @@ def delete_vhost(vhost: str) -> None:
 def amqp_url(vhost: str | None) -> str:
     """The broker URL; without a vhost of our own, the default one ("/")."""
     return f"amqp://guest:guest@{HOST}:{PORT}/{vhost or ''}"
+
+
+@contextmanager
+def broker_url(own_vhost: bool = False) -> Iterator[str]:
+    """The broker's URL on a vhost made for the caller and deleted afterwards (on "/"
+    when rabbitmqctl is not usable, unless ``own_vhost``). A missing broker, or a
+    missing vhost when ``own_vhost``, is a skip locally and a failure in CI."""
+    from tests.conftest import require_service
+
+    require_service(rabbitmq_available(), "RabbitMQ")
+    vhost = create_vhost()
+    if own_vhost:
+        require_service(vhost is not None, "a RabbitMQ vhost of our own (rabbitmqctl)")
+    try:
+        yield amqp_url(vhost)
+    finally:
+        if vhost:
+            delete_vhost(vhost)
