@@ -10,23 +10,24 @@ message bus is in-process (``memory://``).
 import atexit
 
 from core.log import configure_logging
+from core.services import build_core
 from core.settings import load_settings
 from gateway.app import create_app
 
 settings = load_settings()
 configure_logging(settings.log_level)
-app = create_app(settings)
+core = build_core(settings)
+app = create_app(settings, core)
 
 if settings.run_control_plane:
     from core.control_plane import ControlPlane
 
-    services = app.services  # type: ignore[attr-defined]
-    control_plane = ControlPlane(settings, services.db, services.bus, services.images).start()
+    control_plane = ControlPlane(core).start()
     atexit.register(control_plane.stop)
 
 if settings.run_dns:
     from core.dns.service import start_in_process
 
-    dns_responder = start_in_process(settings, app.services.db)  # type: ignore[attr-defined]
+    dns_responder = start_in_process(settings, core.db)
     if dns_responder is not None:
         atexit.register(dns_responder.stop)

@@ -297,7 +297,7 @@ def stages(data_dir: Path, sent: dict[str, float], start: float, posts_end: floa
     from core.compute.models import Instance
     from core.db import Database
     from core.network.models import FixedIP
-    from core.scheduler.models import Allocation
+    from core.placement.models import Allocation
 
     ids = list(sent)
     db = Database(f"sqlite:///{(data_dir / 'nimbus.db').resolve()}")
@@ -461,14 +461,14 @@ def list_breakdown(env: dict[str, str], token: str, limit: int, repeats: int,
     import pstats
 
     from core.compute.server_listing import ServerQuery
+    from core.services import build_core
     from core.settings import load_settings
-    from gateway.app import build_services
     from gateway.jsonutil import dumps
     from gateway.openstack.compute.microversions import APIVersion
     from gateway.openstack.compute.server_views import ServerViews
 
     settings = load_settings(environ=env)
-    services = build_services(settings)
+    services = build_core(settings)
     views = ServerViews(f"{settings.effective_public_url}/compute")
     mv = APIVersion(*(int(x) for x in MICROVERSION.split(".")))
     policy, servers = services.policy, services.servers

@@ -36,10 +36,10 @@ from sqlalchemy import insert
 from core.compute.models import ComputeService
 from core.db import Database
 from core.db.migrate import upgrade
-from core.scheduler import claims
+from core.placement import claims
+from core.placement.models import ComputeNode
 from core.scheduler.host_state import load_host_states, load_spec_context
 from core.scheduler.manager import Scheduler
-from core.scheduler.models import ComputeNode
 from core.scheduler.request_spec import RequestSpec
 from core.settings import Settings, load_settings
 

@@ -1,10 +1,44 @@
 """Domain exceptions raised by core services.
 
 Each edge (the OpenStack JSON APIs, the EC2 Query API) maps these to its own
-wire format in exactly one table; services never see status codes.
+wire format in exactly one table; services never see status codes. So that an
+edge can choose its own code without asking again, an error carries structure
+besides its message:
+
+- ``kind`` and ``id``: the kind of resource (a :data:`ResourceKind`) and the
+  identifier the caller gave for it (``NotFound(kind="image", id=...)``);
+- ``param``: the request parameter at fault (:class:`InvalidInput`);
+- ``state``: the state that stood in the way (:class:`Conflict`);
+- ``resources``, ``requested``, ``used``, ``allowed``: the quota exceeded
+  (:class:`QuotaExceeded`).
+
+The message is the OpenStack dialect's wording (Nova's, Keystone's, Glance's):
+an edge that words errors otherwise builds its own from the fields.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, get_args
+
+ResourceKind = Literal[
+    # compute
+    "instance", "flavor", "key_pair", "server_group", "availability_zone", "host",
+    "compute_service", "hypervisor", "instance_action", "metadata_item", "server_tag",
+    # network
+    "security_group", "security_group_rule", "floating_ip", "floating_ip_association",
+    "fixed_ip", "network", "subnet", "vpc",
+    # image
+    "image", "image_member", "image_tag", "image_data",
+    # volume
+    "volume", "snapshot",
+    # identity
+    "user", "group", "project", "domain", "role", "implied_role", "credential",
+    "application_credential", "region", "service", "endpoint", "token",
+    # the EC2 dialect's own objects
+    "tag", "reservation",
+]
+KINDS: tuple[str, ...] = get_args(ResourceKind)
 
 
 class CoreError(Exception):
@@ -12,14 +46,55 @@ class CoreError(Exception):
 
     default_message = "An error occurred."
 
-    def __init__(self, message: str | None = None, **details: object) -> None:
+    def __init__(self, message: str | None = None, *, kind: ResourceKind | None = None,
+                 id: str | None = None, **details: Any) -> None:
         self.message = message or self.default_message
-        self.details = details
+        self.kind: ResourceKind | None = kind
+        self.id = id
+        self.details: dict[str, object] = details
         super().__init__(self.message)
 
 
 class InvalidInput(CoreError):
+    """The request is wrong; ``param`` names the parameter at fault, when one is."""
+
     default_message = "The request is invalid."
+
+    def __init__(self, message: str | None = None, *, param: str | None = None,
+                 kind: ResourceKind | None = None, id: str | None = None,
+                 **details: Any) -> None:
+        super().__init__(message, kind=kind, id=id, **details)
+        self.param = param
+
+
+class InvalidReference(InvalidInput):
+    """The request names a resource (``kind``, ``id``) that does not exist or
+    that the caller may not use: a bad parameter to the OpenStack APIs (Nova
+    answers a boot naming an unknown image with 400), the kind's ``.NotFound``
+    to EC2 (``InvalidAMIID.NotFound``)."""
+
+
+class ReferenceUnavailable(InvalidInput):
+    """The request names a resource that exists but is not usable now
+    (``state``): an image that is not active (EC2's ``InvalidAMIID.Unavailable``)."""
+
+    def __init__(self, message: str | None = None, *, kind: ResourceKind,
+                 id: str | None, state: str | None = None, param: str | None = None,
+                 **details: Any) -> None:
+        super().__init__(message, param=param, kind=kind, id=id, **details)
+        self.state = state
+
+
+class LimitExceeded(InvalidInput):
+    """A limit of one object (tags per resource, rules per group) would be
+    passed: ``limit`` names it and ``allowed`` is its value."""
+
+    def __init__(self, message: str | None = None, *, limit: str, allowed: int,
+                 kind: ResourceKind | None = None, id: str | None = None,
+                 **details: Any) -> None:
+        super().__init__(message, kind=kind, id=id, **details)
+        self.limit = limit
+        self.allowed = allowed
 
 
 class Unauthorized(CoreError):
@@ -35,15 +110,47 @@ class Forbidden(CoreError):
 
 
 class NotFound(CoreError):
+    """No ``kind`` with ``id`` that the caller may see (``ids``: several at once)."""
+
     default_message = "Could not find the requested resource."
+
+    def __init__(self, message: str | None = None, *, kind: ResourceKind | None = None,
+                 id: str | None = None, ids: Sequence[str] | None = None,
+                 **details: Any) -> None:
+        ids = list(ids) if ids else ([id] if id is not None else [])
+        super().__init__(message, kind=kind, id=id if id is not None else
+                         (ids[0] if ids else None), **details)
+        self.ids = ids
 
 
 class Conflict(CoreError):
+    """The resource (``kind``, ``id``) is not in a state that allows the
+    request (``state``), or the request clashes with another one."""
+
     default_message = "Conflict occurred attempting to store the resource."
+
+    def __init__(self, message: str | None = None, *, kind: ResourceKind | None = None,
+                 id: str | None = None, state: str | None = None,
+                 **details: Any) -> None:
+        super().__init__(message, kind=kind, id=id, **details)
+        self.state = state
 
 
 class QuotaExceeded(Forbidden):
+    """A project's quota: ``resources`` would pass their limits; per resource,
+    what was ``requested``, what is ``used`` and what is ``allowed``."""
+
     default_message = "Quota exceeded."
+
+    def __init__(self, message: str | None = None, *, resources: Sequence[str] = (),
+                 requested: Mapping[str, int] | None = None,
+                 used: Mapping[str, int] | None = None,
+                 allowed: Mapping[str, int] | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.resources = list(resources)
+        self.requested = dict(requested or {})
+        self.used = dict(used or {})
+        self.allowed = dict(allowed or {})
 
 
 class PayloadTooLarge(CoreError):

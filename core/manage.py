@@ -32,23 +32,16 @@ def cmd_bootstrap(settings: Settings, quiet: bool = False) -> None:
     from core.apis import SERVED_APIS
     from core.compute.bootstrap import ensure_default_flavors
     from core.identity.bootstrap import bootstrap
-    from core.identity.service import IdentityService
     from core.image.bootstrap import ensure_default_image
-    from core.image.service import ImageService
-    from core.image.stores import build_stores
-    from core.policy import Enforcer
-    from core.policy.defaults import all_defaults
+    from core.services import build_core
 
     cmd_migrate(settings)
-    db = Database(settings.effective_database_url)
-    policy = Enforcer(all_defaults(), settings.effective_policy_file)
-    identity = IdentityService(settings, db, policy)
-    result = bootstrap(settings, identity, SERVED_APIS)
-    images = ImageService(db, policy, build_stores(settings), settings.image_default_store,
-                          settings.image_size_cap, settings.image_project_quota)
-    ensure_default_image(images, result.admin_context)
-    ensure_default_flavors(db)
-    db.dispose()
+    core = build_core(settings)
+    result = bootstrap(settings, core.identity, SERVED_APIS)
+    ensure_default_image(core.images, result.admin_context)
+    ensure_default_flavors(core.db)
+    core.bus.close()
+    core.db.dispose()
     if not quiet:
         print_welcome(settings, result)
 

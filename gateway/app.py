@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import connexion
@@ -12,20 +11,7 @@ from starlette.exceptions import HTTPException
 
 from core import errors
 from core.apis import SERVED_APIS
-from core.compute.flavors import FlavorService, project_checker
-from core.compute.hosts import HostService
-from core.compute.keypairs import KeyPairService
-from core.compute.quotas import QuotaService, QuotaSetService
-from core.compute.server_actions import ServerActions
-from core.compute.server_groups import ServerGroupService
-from core.compute.servers import ServerService
-from core.db import Database
-from core.identity.service import IdentityService
-from core.image.service import ImageService
-from core.image.stores import build_stores
-from core.messaging import Bus
-from core.policy import Enforcer
-from core.policy.defaults import all_defaults
+from core.services import CoreServices, build_core
 from core.settings import Settings
 from gateway.ec2 import Ec2Transport
 from gateway.ec2 import build_handlers as build_ec2_handlers
@@ -46,58 +32,17 @@ from gateway.openstack.resolver import HandlerResolver
 SPECS = Path(__file__).resolve().parent.parent / "openapi"
 
 
-@dataclass
-class Services:
-    """Everything built once per process and shared by the handlers."""
-
-    settings: Settings
-    db: Database
-    policy: Enforcer
-    identity: IdentityService
-    images: ImageService
-    # ---- compute
-    quotas: QuotaService
-    flavors: FlavorService
-    keypairs: KeyPairService
-    server_groups: ServerGroupService
-    hosts: HostService
-    bus: Bus
-    servers: ServerService
-    server_actions: ServerActions
-
-
-def build_services(settings: Settings) -> Services:
-    db = Database(settings.effective_database_url)
-    policy = Enforcer(all_defaults(), settings.effective_policy_file)
-    images = ImageService(db, policy, build_stores(settings), settings.image_default_store,
-                          settings.image_size_cap, settings.image_project_quota,
-                          settings.import_ports)
-    quotas = QuotaService(db, settings)
-    flavors = FlavorService(db, policy, project_checker(db))
-    keypairs = KeyPairService(db, policy, quotas)
-    groups = ServerGroupService(db, policy, quotas)
-    bus = Bus(settings.transport_url)
-    servers = ServerService(settings, db, policy, bus, images, flavors, keypairs, quotas, groups)
-    return Services(settings, db, policy, IdentityService(settings, db, policy), images,
-                    quotas=quotas, flavors=flavors, keypairs=keypairs, server_groups=groups,
-                    hosts=HostService(db, policy, settings), bus=bus, servers=servers,
-                    server_actions=ServerActions(servers))
-
-
-def create_app(settings: Settings, services: Services | None = None):
-    """The ASGI application serving every API under its path prefix."""
-    services = services or build_services(settings)
+def create_app(settings: Settings, services: CoreServices | None = None):
+    """The ASGI application serving every API under its path prefix, over
+    ``services`` (``core.services.build_core(settings)`` unless given)."""
+    services = services or build_core(settings)
     public = settings.effective_public_url
     app = connexion.AsyncApp(__name__, specification_dir=str(SPECS), jsonifier=jsonifier(),
                              swagger_ui_options=None)
     auth = Authenticator(services.identity.tokens, services.policy)
     deps = IdentityDeps(settings, services.identity, auth, IdentityViews(f"{public}/identity/v3"))
     image_deps = ImageDeps(settings, services.images, auth, f"{public}/image")
-    compute_deps = ComputeDeps(settings, auth, f"{public}/compute", services.flavors,
-                               services.keypairs, services.quotas,
-                               QuotaSetService(services.quotas, services.policy),
-                               services.server_groups, services.hosts, services.servers,
-                               services.server_actions)
+    compute_deps = ComputeDeps.from_core(services, auth, f"{public}/compute")
     apis = (("identity-v3.yaml", "/identity", build_handlers(deps)),
             ("image-v2.yaml", "/image", build_image_handlers(image_deps)),
             ("compute-v2.1.yaml", "/compute", build_compute_handlers(compute_deps)))

@@ -8,10 +8,10 @@ the conductor, over the message bus (NIMBUS_TRANSPORT_URL).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 
-from core.agent.manager import ComputeAgent, HostResources
-from core.agent.virt import build_driver
+from core.agent.wiring import build_agent, host_resources
 from core.log import configure_logging
 from core.messaging import Bus
 from core.service_main import run_until_signalled
@@ -35,17 +35,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--failure-rate", type=float, default=settings.driver_failure_rate)
     args = parser.parse_args(argv)
     configure_logging(settings.log_level)
-    resources = HostResources(
-        host=args.host, vcpus=args.vcpus, memory_mb=args.memory_mb, local_gb=args.disk_gb,
-        availability_zone=args.zone, architecture=args.architecture,
-        hypervisor_type=args.hypervisor_type,
-        cpu_allocation_ratio=settings.cpu_allocation_ratio,
-        ram_allocation_ratio=settings.ram_allocation_ratio,
-        disk_allocation_ratio=settings.disk_allocation_ratio)
-    driver = build_driver(args.driver, host=args.host, operation_time=args.operation_time,
-                          failure_rate=args.failure_rate)
+    resources = dataclasses.replace(
+        host_resources(settings, args.host), vcpus=args.vcpus, memory_mb=args.memory_mb,
+        local_gb=args.disk_gb, availability_zone=args.zone, architecture=args.architecture,
+        hypervisor_type=args.hypervisor_type)
     bus = Bus(settings.transport_url)
-    agent = ComputeAgent(resources, driver, bus, report_interval=settings.report_interval)
+    agent = build_agent(settings, bus, resources, args.driver, args.operation_time,
+                        args.failure_rate)
     agent.start(register_timeout=120.0)
     log.info("compute agent %s serving", args.host)
 

@@ -20,7 +20,7 @@ from core import errors
 from core.compute.models import Flavor, FlavorProject
 from core.context import RequestContext
 from core.db import Database
-from core.identity.common import PolicyEnforcer
+from core.policy import PolicyEnforcer
 
 SORT_KEYS = ("flavorid", "name", "memory_mb", "vcpus", "root_gb", "ephemeral_gb", "swap",
              "rxtx_factor", "id", "created_at", "updated_at", "disabled", "is_public",
@@ -256,13 +256,3 @@ def _has_access(project_id: str | None) -> Any:
     return exists().where(FlavorProject.flavor_id == Flavor.id,
                           FlavorProject.project_id == (project_id or ""))
 
-
-def project_checker(db: Database) -> Callable[[str], bool]:
-    """Whether a project exists, read from the identity tables of ``db``."""
-    from core.identity.models import Project
-
-    def project_exists(project_id: str) -> bool:
-        with db.session() as s:
-            return s.get(Project, project_id) is not None
-
-    return project_exists

@@ -21,8 +21,8 @@ from core.compute.models import ComputeService, Instance
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
-from core.identity.common import PolicyEnforcer
-from core.scheduler.models import ComputeNode
+from core.placement.models import ComputeNode
+from core.policy import PolicyEnforcer
 from core.settings import Settings
 
 COMPUTE_BINARY = "nova-compute"

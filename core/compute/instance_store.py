@@ -31,7 +31,7 @@ class UnexpectedState(errors.Conflict):
 
 
 def not_found(uuid: str) -> InstanceNotFound:
-    return InstanceNotFound(f"Instance {uuid} could not be found.")
+    return InstanceNotFound(f"Instance {uuid} could not be found.", kind="instance", id=uuid)
 
 
 class InstanceStore:
@@ -87,6 +87,7 @@ class InstanceStore:
         raise UnexpectedState(
             f"Instance {uuid} is in vm_state {inst.vm_state} task_state {inst.task_state}; "
             f"expected {_describe(expected_vm_state, expected_task_state)}.",
+            kind="instance", id=uuid, state=inst.task_state or inst.vm_state,
             vm_state=inst.vm_state, task_state=inst.task_state)
 
     def add_fault(self, s: Session, uuid: str, code: int, message: str,

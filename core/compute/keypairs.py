@@ -22,11 +22,11 @@ from sqlalchemy.exc import IntegrityError
 
 from core import errors
 from core.compute.models import KeyPair
-from core.compute.quotas import QuotaService, check_count
 from core.context import RequestContext
 from core.db import Database
-from core.ec2.ids import Kind, forget, key_pair_os_uuid, mint_new
-from core.identity.common import PolicyEnforcer
+from core.idmap.ids import Kind, forget, key_pair_os_uuid, mint_new
+from core.policy import PolicyEnforcer
+from core.quota.service import QuotaService, check_count
 
 TYPES = ("ssh", "x509")
 # Nova's safe characters for key pair names (before 2.92 widened them).

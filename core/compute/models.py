@@ -1,9 +1,8 @@
-"""Compute records: flavors, key pairs, instances and what hangs off them, quotas,
+"""Compute records: flavors, key pairs, instances and what hangs off them,
 server groups and the services (compute hosts) registry."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import (
@@ -19,12 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db.base import Base, UTCDateTime, utcnow
-from core.identity.models import MYSQL
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
+from core.db.base import MYSQL, Base, UTCDateTime, new_uuid, utcnow
 
 
 class Flavor(Base):
@@ -187,28 +181,6 @@ class InstanceActionEvent(Base):
     host: Mapped[str | None] = mapped_column(String(255))
     start_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finish_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class QuotaLimit(Base):
-    """A project's (or a project user's) limit overriding the default for one resource."""
-
-    __tablename__ = "quota_limits"
-    __table_args__ = MYSQL
-    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
-    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
-    hard_limit: Mapped[int] = mapped_column(Integer)
-
-
-class QuotaUsage(Base):
-    """Usage counters, changed in the same transaction as the records they count by a
-    conditional UPDATE (``in_use + n <= limit``): concurrent requests never overshoot."""
-
-    __tablename__ = "quota_usages"
-    __table_args__ = MYSQL
-    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
-    in_use: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ServerGroup(Base):

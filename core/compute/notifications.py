@@ -1,12 +1,16 @@
 """Nova's legacy instance notifications (``compute.instance.<action>.<phase>``) with
-the payload fields of nova.notifications.info_from_instance."""
+the payload fields of nova.notifications.info_from_instance.
+
+No database code: the API, the conductor and the compute agents all publish
+through :class:`Notifier`; an instance is any object with Nova's instance
+attributes (the ORM row on the API side and in the conductor)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from core.compute.models import Instance
+from core.messaging.interfaces import MessageBus
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +19,7 @@ def _iso(value: Any) -> str:
     return value.isoformat() if value is not None else ""
 
 
-def instance_payload(inst: Instance, fixed_ips: list[dict] | None = None,
+def instance_payload(inst: Any, fixed_ips: list[dict] | None = None,
                      **extra: Any) -> dict[str, Any]:
     flavor = inst.flavor or {}
     payload = {
@@ -42,11 +46,11 @@ class Notifier:
     """Publishes on the bus's notifications exchange; a bus failure is logged, never
     raised (notifications must not break the operation they describe)."""
 
-    def __init__(self, bus: Any, publisher_id: str) -> None:
+    def __init__(self, bus: MessageBus | None, publisher_id: str) -> None:
         self.bus = bus
         self.publisher_id = publisher_id
 
-    def instance(self, inst: Instance, event: str, fixed_ips: list[dict] | None = None,
+    def instance(self, inst: Any, event: str, fixed_ips: list[dict] | None = None,
                  priority: str = "info", **extra: Any) -> None:
         payload = instance_payload(inst, fixed_ips, **extra)
         self.send(f"compute.instance.{event}", payload, priority)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.messaging.interfaces import MessageBus
+
 CONDUCTOR = "conductor"
 # The conductor's second queue: short calls from compute agents (reports, state
 # changes), kept apart from the long flows so they never wait behind a burst.
@@ -15,7 +17,7 @@ SCHEDULER = "scheduler"
 
 
 class ConductorClient:
-    def __init__(self, bus: Any, timeout: float = 60.0) -> None:
+    def __init__(self, bus: MessageBus, timeout: float = 60.0) -> None:
         self.bus = bus
         self.timeout = timeout
 
@@ -87,7 +89,7 @@ class ConductorClient:
 class AgentClient:
     """Casts (and a few calls) to the agent of one host."""
 
-    def __init__(self, bus: Any, timeout: float = 30.0) -> None:
+    def __init__(self, bus: MessageBus, timeout: float = 30.0) -> None:
         self.bus = bus
         self.timeout = timeout
 

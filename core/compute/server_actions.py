@@ -10,13 +10,21 @@ from typing import Any
 
 from core import errors
 from core.compute import states
-from core.compute.instance_store import UnexpectedState, instance_message
+from core.compute.boot_checks import BootChecks
+from core.compute.flavors import FlavorService
+from core.compute.instance_store import InstanceStore, UnexpectedState, instance_message
 from core.compute.models import Instance
+from core.compute.notifications import Notifier
+from core.compute.rpcapi import AgentClient, ConductorClient
 from core.compute.servers import ServerService
-from core.conductor.manager import grown, migration_consumer, shrunk
+from core.compute.usage import grown, migration_consumer, shrunk
 from core.context import RequestContext
+from core.db import Database
+from core.image.service import ImageService
 from core.messaging.errors import MessagingTimeout, RemoteError
-from core.scheduler import claims
+from core.placement import claims
+from core.policy import PolicyEnforcer
+from core.quota.service import QuotaService
 
 
 class ResizeFailed(errors.Conflict):
@@ -30,12 +38,23 @@ def _wrong_state(action: str, inst: Instance, attr: str = "vm_state") -> errors.
 
 
 class ServerActions:
-    def __init__(self, servers: ServerService) -> None:
+    """The actions on one server; ``servers`` reads it and checks its lock."""
+
+    def __init__(self, servers: ServerService, db: Database, policy: PolicyEnforcer, *,
+                 store: InstanceStore, checks: BootChecks, flavors: FlavorService,
+                 quotas: QuotaService, images: ImageService, conductor: ConductorClient,
+                 agents: AgentClient, notifier: Notifier) -> None:
         self.servers = servers
-        self.store = servers.store
-        self.agents = servers.agents
-        self.conductor = servers.conductor
-        self.notifier = servers.notifier
+        self.db = db
+        self.policy = policy
+        self.store = store
+        self.checks = checks
+        self.flavors = flavors
+        self.quotas = quotas
+        self.images = images
+        self.conductor = conductor
+        self.agents = agents
+        self.notifier = notifier
 
     def _load(self, ctx: RequestContext, uuid: str, rule: str, action: str,
               vm_states: tuple[str, ...], task_states: tuple[str | None, ...] = (None,),
@@ -91,15 +110,15 @@ class ServerActions:
     def resize(self, ctx: RequestContext, uuid: str, flavor_ref: str) -> None:
         inst = self._load(ctx, uuid, "servers:resize", "resize",
                           (states.ACTIVE, states.STOPPED))
-        new = self.servers.checks.flavor(ctx, flavor_ref)
-        snapshot = self.servers.flavors.to_snapshot(new)
+        new = self.checks.flavor(ctx, flavor_ref)
+        snapshot = self.flavors.to_snapshot(new)
         if snapshot["flavorid"] == inst.flavorid:
             raise errors.InvalidInput("When resizing, instances must change flavor!")
         if new.root_gb < inst.root_gb:
             raise errors.InvalidInput("Resize error: Unable to resize disk down.")
         image = self._image_of(ctx, inst)
-        with self.servers.db.session() as s:
-            self.servers.quotas.reserve(s, inst.project_id, grown(inst.flavor, snapshot))
+        with self.db.session() as s:
+            self.quotas.reserve(s, inst.project_id, grown(inst.flavor, snapshot))
             try:
                 inst = self.store.update(inst.uuid, {"task_state": states.RESIZE_PREP,
                                                      "new_flavor": snapshot},
@@ -118,7 +137,7 @@ class ServerActions:
                           (states.RESIZED,))
         old = inst.old_flavor or inst.flavor
         source = inst.source_host
-        with self.servers.db.session() as s:
+        with self.db.session() as s:
             try:
                 inst = self.store.update(
                     inst.uuid, {"vm_state": states.ACTIVE if inst.power_state == states.RUNNING
@@ -128,8 +147,8 @@ class ServerActions:
                 raise _wrong_state("confirmResize", self.store.get(uuid), "task_state") \
                     from None
             if inst.quota_held:
-                self.servers.quotas.release(s, inst.project_id, shrunk(old, inst.flavor))
-        claims.release_resources(self.servers.db, migration_consumer(inst.uuid))
+                self.quotas.release(s, inst.project_id, shrunk(old, inst.flavor))
+        claims.release_resources(self.db, migration_consumer(inst.uuid))
         if source and source != inst.host:
             self.agents.destroy_copy(source, instance_message(inst))
         self.servers.record_action(ctx, inst, "confirmResize")
@@ -178,7 +197,7 @@ class ServerActions:
             raise _wrong_state("createImage", inst)
         base = None
         try:
-            base = self.servers.images.show(ctx, inst.image_ref).image if inst.image_ref \
+            base = self.images.show(ctx, inst.image_ref).image if inst.image_ref \
                 else None
         except errors.CoreError:
             base = None
@@ -193,11 +212,11 @@ class ServerActions:
                                   "visibility": "private",
                                   "min_disk": max(inst.root_gb, base.min_disk if base else 0),
                                   "min_ram": base.min_ram if base else 0, **props}
-        image = self.servers.images.create(ctx, values)
+        image = self.images.create(ctx, values)
         try:
             inst = self._claim_task(ctx, inst, "createImage", states.IMAGE_SNAPSHOT)
         except errors.Conflict:
-            self.servers.images.delete(ctx, image.id)
+            self.images.delete(ctx, image.id)
             raise
         self.notifier.instance(inst, "snapshot.start", image_id=image.id)
         self.agents.snapshot_instance(inst.host or "", instance_message(inst), image.id)
@@ -241,15 +260,15 @@ class ServerActions:
         inst = self.servers.get(ctx, uuid, "os_compute_api:os-lock-server:unlock")
         expected = "owner" if inst.project_id == ctx.project_id else "admin"
         if inst.locked and inst.locked_by != expected:
-            self.servers.policy.enforce("os_compute_api:os-lock-server:unlock:unlock_override",
-                                        {"project_id": inst.project_id}, ctx)
+            self.policy.enforce("os_compute_api:os-lock-server:unlock:unlock_override",
+                                {"project_id": inst.project_id}, ctx)
         self.store.update(inst.uuid, {"locked": False, "locked_reason": None,
                                       "locked_by": None})
         self.servers.record_action(ctx, inst, "unlock")
 
     def _image_of(self, ctx: RequestContext, inst: Instance) -> dict:
         try:
-            image = self.servers.images.show(ctx, inst.image_ref).image
+            image = self.images.show(ctx, inst.image_ref or "").image
         except errors.CoreError:
             return {"id": inst.image_ref, "properties": {}, "min_ram": 0, "min_disk": 0}
         props = {k: v for k, v in (image.properties or {}).items() if isinstance(v, str)}

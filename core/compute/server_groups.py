@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.compute.models import ServerGroup, ServerGroupMember
-from core.compute.quotas import QuotaService, check_count
 from core.context import RequestContext
 from core.db import Database
-from core.identity.common import PolicyEnforcer
+from core.policy import PolicyEnforcer
+from core.quota.service import QuotaService, check_count
 
 POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
 QUOTA_MESSAGE = "Quota exceeded, too many server groups."
@@ -97,8 +97,10 @@ class ServerGroupService:
         with self.db.session() as s:
             try:
                 self.quotas.reserve(s, ctx.project_id, {"server_groups": 1})
-            except errors.QuotaExceeded:
-                raise errors.QuotaExceeded(QUOTA_MESSAGE, overs=["server_groups"]) from None
+            except errors.QuotaExceeded as exc:
+                raise errors.QuotaExceeded(QUOTA_MESSAGE, resources=exc.resources,
+                                           requested=exc.requested, used=exc.used,
+                                           allowed=exc.allowed) from None
             s.add(group)
             s.flush()
         return GroupView(group, ())

@@ -20,20 +20,18 @@ from core.compute.boot_checks import BootChecks
 from core.compute.flavors import FlavorService
 from core.compute.hosts import service_is_up
 from core.compute.instance_store import InstanceStore, not_found
-from core.compute.keypairs import KeyPairService
 from core.compute.models import ComputeService, Instance, InstanceAction, InstanceTag
 from core.compute.notifications import Notifier
-from core.compute.quotas import QuotaService
-from core.compute.rpcapi import AgentClient, ConductorClient
+from core.compute.rpcapi import ConductorClient
 from core.compute.server_groups import ServerGroupService
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
-from core.ec2.ids import Kind, mint_new
-from core.network.floating import FloatingIpService, FloatingPool
+from core.idmap.ids import Kind, mint_new
 from core.network.ipam import Address, Ipam
 from core.network.security_groups import SecurityGroupService
-from core.policy import Enforcer
+from core.policy import PolicyEnforcer
+from core.quota.service import QuotaService
 from core.settings import Settings
 
 MAX_TAGS = 50
@@ -102,26 +100,26 @@ def new_reservation_id() -> str:
 
 
 class ServerService:
-    def __init__(self, settings: Settings, db: Database, policy: Enforcer, bus: Any,
-                 images: Any, flavors: FlavorService, keypairs: KeyPairService,
-                 quotas: QuotaService, groups: ServerGroupService) -> None:
+    """Servers' records: create (checked, quota reserved, handed to the
+    conductor), read, update, delete, metadata and tags."""
+
+    def __init__(self, settings: Settings, db: Database, policy: PolicyEnforcer, *,
+                 store: InstanceStore, checks: BootChecks, flavors: FlavorService,
+                 quotas: QuotaService, server_groups: ServerGroupService, ipam: Ipam,
+                 security_groups: SecurityGroupService, conductor: ConductorClient,
+                 notifier: Notifier) -> None:
         self.settings = settings
         self.db = db
         self.policy = policy
-        self.images = images
+        self.store = store
+        self.checks = checks
         self.flavors = flavors
-        self.keypairs = keypairs
         self.quotas = quotas
-        self.groups = groups
-        self.checks = BootChecks(settings, db, policy, images, flavors, keypairs)
-        self.store = InstanceStore(db)
-        self.ipam = Ipam(db, settings.fixed_range, settings.network_name)
-        self.security_groups = SecurityGroupService(db, policy)
-        self.floating_ips = FloatingIpService(
-            db, policy, quotas, FloatingPool(db, settings.floating_range, settings.network_name))
-        self.conductor = ConductorClient(bus)
-        self.agents = AgentClient(bus)
-        self.notifier = Notifier(bus, "api")
+        self.groups = server_groups
+        self.ipam = ipam
+        self.security_groups = security_groups
+        self.conductor = conductor
+        self.notifier = notifier
 
     # ==== reading ==========================================================
     def get(self, ctx: RequestContext, uuid: str, rule: str = "os_compute_api:servers:show",

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 
-from core.control_plane import ensure_address_pool, serve_conductors
-from core.db import Database
+from core.conductor.wiring import serve_conductors
 from core.log import configure_logging
-from core.messaging import Bus
 from core.service_main import run_until_signalled
+from core.services import build_core
 from core.settings import load_settings
 
 log = logging.getLogger("core.conductor")
@@ -22,19 +21,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings()
     configure_logging(settings.log_level)
-    db = Database(settings.effective_database_url)
-    from core.image.service import ImageService
-    from core.image.stores import build_stores
-    from core.policy import Enforcer
-    from core.policy.defaults import all_defaults
-
-    policy = Enforcer(all_defaults(), settings.effective_policy_file)
-    images = ImageService(db, policy, build_stores(settings), settings.image_default_store,
-                          settings.image_size_cap, settings.image_project_quota,
-                          settings.import_ports)
-    bus = Bus(settings.transport_url)
-    ensure_address_pool(settings, db)
-    servers = serve_conductors(settings, db, bus, images, args.workers)
+    core = build_core(settings)
+    servers = serve_conductors(core, args.workers)
     for server in servers:
         server.start()
     log.info("conductor serving with %d workers", args.workers)
@@ -42,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     def stop() -> None:
         for server in servers:
             server.stop()
-        bus.close()
+        core.bus.close()
 
     run_until_signalled(stop)
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase
+
+from core.clock import utcnow
+
+__all__ = ["MYSQL", "Base", "UTCDateTime", "new_id", "new_uuid", "utcnow"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -16,6 +20,11 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Every table's options on MySQL / MariaDB: 4-byte UTF-8 and exact (binary,
+# no-pad) comparison, so names that differ in case or trailing spaces differ.
+MYSQL = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_nopad_bin"}
 
 
 class Base(DeclarativeBase):
@@ -52,5 +61,6 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+def new_uuid() -> str:
+    """A new resource id in the dashed UUID form (Nova's and Glance's)."""
+    return str(uuid.uuid4())

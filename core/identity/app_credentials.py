@@ -11,9 +11,11 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
-from core.identity.common import PolicyEnforcer, commit_unique, get_or_404, target
+from core.db.queries import commit_unique, get_or_not_found
 from core.identity.models import ApplicationCredential, Role, User
 from core.identity.passwords import PasswordHasher
+from core.identity.targets import target
+from core.policy import PolicyEnforcer
 
 
 class AppCredentialService:
@@ -43,7 +45,7 @@ class AppCredentialService:
             raise errors.InvalidInput("The expiration time must be in the future.")
         secret = secret or secrets.token_urlsafe(64)
         with self.db.session() as s:
-            get_or_404(s, User, user_id, "user")
+            get_or_not_found(s, User, user_id, "user")
             held = set(ctx.role_ids)
             chosen: list[Role] = []
             for ref in roles or [{"id": rid} for rid in ctx.role_ids]:

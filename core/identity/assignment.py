@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core import errors
 from core.context import RequestContext
 from core.db import Database
-from core.identity.common import PolicyEnforcer, commit_unique, filtered, get_or_404, target
+from core.db.queries import commit_unique, filtered, get_or_not_found
 from core.identity.models import (
     Assignment,
     Domain,
@@ -21,6 +21,8 @@ from core.identity.models import (
     Role,
     User,
 )
+from core.identity.targets import target
+from core.policy import PolicyEnforcer
 
 USER_PROJECT, GROUP_PROJECT = "UserProject", "GroupProject"
 USER_DOMAIN, GROUP_DOMAIN = "UserDomain", "GroupDomain"
@@ -89,7 +91,7 @@ class AssignmentService:
 
     def update_role(self, ctx: RequestContext, role_id: str, changes: dict) -> Role:
         with self.db.session() as s:
-            r = get_or_404(s, Role, role_id, "role")
+            r = get_or_not_found(s, Role, role_id, "role")
             self.policy.enforce("identity:update_role", target(role=role_target(r)), ctx)
             for key in ("name", "description"):
                 if key in changes:
@@ -100,7 +102,7 @@ class AssignmentService:
 
     def delete_role(self, ctx: RequestContext, role_id: str) -> None:
         with self.db.session() as s:
-            r = get_or_404(s, Role, role_id, "role")
+            r = get_or_not_found(s, Role, role_id, "role")
             self.policy.enforce("identity:delete_role", target(role=role_target(r)), ctx)
             s.execute(delete(Assignment).where(Assignment.role_id == role_id))
             s.execute(delete(ImpliedRole).where(or_(ImpliedRole.prior_role_id == role_id,
@@ -112,7 +114,7 @@ class AssignmentService:
                      s: Session) -> tuple[Role, Role]:
         self.policy.enforce(rule, target(prior_role={"id": prior_id},
                                          implied_role={"id": implied_id}), ctx)
-        return (get_or_404(s, Role, prior_id, "role"), get_or_404(s, Role, implied_id, "role"))
+        return (get_or_not_found(s, Role, prior_id, "role"), get_or_not_found(s, Role, implied_id, "role"))
 
     def create_implied_role(self, ctx: RequestContext, prior_id: str, implied_id: str
                             ) -> tuple[Role, Role]:
@@ -146,7 +148,7 @@ class AssignmentService:
         self.policy.enforce("identity:list_implied_roles",
                             target(prior_role={"id": prior_id}), ctx)
         with self.db.session() as s:
-            prior = get_or_404(s, Role, prior_id, "role")
+            prior = get_or_not_found(s, Role, prior_id, "role")
             implied = list(s.scalars(select(Role).join(ImpliedRole,
                                                        ImpliedRole.implied_role_id == Role.id)
                                      .where(ImpliedRole.prior_role_id == prior_id)))
@@ -182,11 +184,11 @@ class AssignmentService:
                user_id: str | None = None, group_id: str | None = None,
                project_id: str | None = None, domain_id: str | None = None,
                s: Session) -> tuple[str, str, str]:
-        actor: User | Group = (get_or_404(s, User, user_id, "user") if user_id
-                               else get_or_404(s, Group, group_id, "group"))
-        tgt: Project | Domain = (get_or_404(s, Project, project_id, "project") if project_id
-                                 else get_or_404(s, Domain, domain_id, "domain"))
-        role = get_or_404(s, Role, role_id, "role") if role_id else None
+        actor: User | Group = (get_or_not_found(s, User, user_id, "user") if user_id
+                               else get_or_not_found(s, Group, group_id, "group"))
+        tgt: Project | Domain = (get_or_not_found(s, Project, project_id, "project") if project_id
+                                 else get_or_not_found(s, Domain, domain_id, "domain"))
+        role = get_or_not_found(s, Role, role_id, "role") if role_id else None
         kind = ("User" if user_id else "Group") + ("Project" if project_id else "Domain")
         self.policy.enforce(rule, target(
             role={"id": role.id, "name": role.name, "domain_id": None} if role else {},
@@ -250,7 +252,7 @@ class AssignmentService:
 
     def list_user_projects(self, ctx: RequestContext, user_id: str) -> list[Project]:
         with self.db.session() as s:
-            u = get_or_404(s, User, user_id, "user")
+            u = get_or_not_found(s, User, user_id, "user")
             self.policy.enforce("identity:list_user_projects",
                                 target(user={"id": u.id, "domain_id": u.domain_id},
                                        user_id=user_id), ctx)

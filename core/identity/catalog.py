@@ -10,8 +10,10 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import new_id
-from core.identity.common import PolicyEnforcer, commit_unique, filtered, get_or_404, target
+from core.db.queries import commit_unique, filtered, get_or_not_found
 from core.identity.models import Endpoint, Region, Service
+from core.identity.targets import target
+from core.policy import PolicyEnforcer
 
 INTERFACES = ("public", "internal", "admin")
 
@@ -58,7 +60,7 @@ class CatalogService:
     def get_region(self, ctx: RequestContext, region_id: str) -> Region:
         self.policy.enforce("identity:get_region", target(region={"id": region_id}), ctx)
         with self.db.session() as s:
-            return get_or_404(s, Region, region_id, "region")
+            return get_or_not_found(s, Region, region_id, "region")
 
     def create_region(self, ctx: RequestContext, region_id: str | None,
                       description: str | None = None,
@@ -66,7 +68,7 @@ class CatalogService:
         self.policy.enforce("identity:create_region", target(region={"id": region_id}), ctx)
         with self.db.session() as s:
             if parent_region_id:
-                get_or_404(s, Region, parent_region_id, "region")
+                get_or_not_found(s, Region, parent_region_id, "region")
             r = Region(id=region_id or new_id(),
                        description=description, parent_region_id=parent_region_id)
             if s.get(Region, r.id) is not None:
@@ -78,9 +80,9 @@ class CatalogService:
     def update_region(self, ctx: RequestContext, region_id: str, changes: dict) -> Region:
         self.policy.enforce("identity:update_region", target(region={"id": region_id}), ctx)
         with self.db.session() as s:
-            r = get_or_404(s, Region, region_id, "region")
+            r = get_or_not_found(s, Region, region_id, "region")
             if changes.get("parent_region_id"):
-                get_or_404(s, Region, changes["parent_region_id"], "region")
+                get_or_not_found(s, Region, changes["parent_region_id"], "region")
             for key in ("description", "parent_region_id"):
                 if key in changes:
                     setattr(r, key, changes[key])
@@ -89,7 +91,7 @@ class CatalogService:
     def delete_region(self, ctx: RequestContext, region_id: str) -> None:
         self.policy.enforce("identity:delete_region", target(region={"id": region_id}), ctx)
         with self.db.session() as s:
-            r = get_or_404(s, Region, region_id, "region")
+            r = get_or_not_found(s, Region, region_id, "region")
             if s.scalar(select(Endpoint.id).where(Endpoint.region_id == region_id).limit(1)):
                 raise errors.Forbidden(f"Region {region_id} still has endpoints.")
             s.delete(r)
@@ -104,7 +106,7 @@ class CatalogService:
     def get_service(self, ctx: RequestContext, service_id: str) -> Service:
         self.policy.enforce("identity:get_service", target(service={"id": service_id}), ctx)
         with self.db.session() as s:
-            return get_or_404(s, Service, service_id, "service")
+            return get_or_not_found(s, Service, service_id, "service")
 
     def create_service(self, ctx: RequestContext, type: str, name: str | None = None,
                        description: str | None = None, enabled: bool = True) -> Service:
@@ -117,7 +119,7 @@ class CatalogService:
     def update_service(self, ctx: RequestContext, service_id: str, changes: dict) -> Service:
         self.policy.enforce("identity:update_service", target(service={"id": service_id}), ctx)
         with self.db.session() as s:
-            svc = get_or_404(s, Service, service_id, "service")
+            svc = get_or_not_found(s, Service, service_id, "service")
             for key in ("type", "name", "description", "enabled"):
                 if key in changes:
                     setattr(svc, key, changes[key])
@@ -126,7 +128,7 @@ class CatalogService:
     def delete_service(self, ctx: RequestContext, service_id: str) -> None:
         self.policy.enforce("identity:delete_service", target(service={"id": service_id}), ctx)
         with self.db.session() as s:
-            svc = get_or_404(s, Service, service_id, "service")
+            svc = get_or_not_found(s, Service, service_id, "service")
             s.execute(delete(Endpoint).where(Endpoint.service_id == service_id))
             s.delete(svc)
 
@@ -143,13 +145,13 @@ class CatalogService:
     def get_endpoint(self, ctx: RequestContext, endpoint_id: str) -> Endpoint:
         self.policy.enforce("identity:get_endpoint", target(endpoint={"id": endpoint_id}), ctx)
         with self.db.session() as s:
-            return get_or_404(s, Endpoint, endpoint_id, "endpoint")
+            return get_or_not_found(s, Endpoint, endpoint_id, "endpoint")
 
     def create_endpoint(self, ctx: RequestContext, service_id: str, interface: str, url: str,
                         region_id: str | None = None, enabled: bool = True) -> Endpoint:
         self.policy.enforce("identity:create_endpoint", target(endpoint={"url": url}), ctx)
         with self.db.session() as s:
-            get_or_404(s, Service, service_id, "service")
+            get_or_not_found(s, Service, service_id, "service")
             if region_id and s.get(Region, region_id) is None:
                 s.add(Region(id=region_id))  # keystone creates missing regions implicitly
             e = Endpoint(service_id=service_id, interface=interface, url=url,
@@ -161,11 +163,11 @@ class CatalogService:
         self.policy.enforce("identity:update_endpoint", target(endpoint={"id": endpoint_id}),
                             ctx)
         with self.db.session() as s:
-            e = get_or_404(s, Endpoint, endpoint_id, "endpoint")
+            e = get_or_not_found(s, Endpoint, endpoint_id, "endpoint")
             if "service_id" in changes:
-                get_or_404(s, Service, changes["service_id"], "service")
+                get_or_not_found(s, Service, changes["service_id"], "service")
             if changes.get("region_id"):
-                get_or_404(s, Region, changes["region_id"], "region")
+                get_or_not_found(s, Region, changes["region_id"], "region")
             for key in ("service_id", "interface", "url", "region_id", "enabled"):
                 if key in changes:
                     setattr(e, key, changes[key])
@@ -175,7 +177,7 @@ class CatalogService:
         self.policy.enforce("identity:delete_endpoint", target(endpoint={"id": endpoint_id}),
                             ctx)
         with self.db.session() as s:
-            s.delete(get_or_404(s, Endpoint, endpoint_id, "endpoint"))
+            s.delete(get_or_not_found(s, Endpoint, endpoint_id, "endpoint"))
 
     # ---- bootstrap -----------------------------------------------------
     def ensure_service(self, type: str, name: str, url: str, region: str) -> None:

@@ -22,11 +22,13 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
-from core.identity.common import PolicyEnforcer, get_or_404, target
+from core.db.queries import get_or_not_found
 from core.identity.ec2_signature import SignedRequest, verify
 from core.identity.fernet import SecretCipher
 from core.identity.models import Credential, Project, User
+from core.identity.targets import target
 from core.identity.tokens import Token, TokenService
+from core.policy import PolicyEnforcer
 
 EC2 = "ec2"
 
@@ -66,7 +68,7 @@ class Ec2CredentialService:
     def store(self, user_id: str, project_id: str) -> Ec2Credential:
         """Create a new access/secret pair (no policy check: callers check)."""
         with self.db.session() as s:
-            get_or_404(s, User, user_id, "user")
+            get_or_not_found(s, User, user_id, "user")
             if s.get(Project, project_id) is None:
                 raise errors.NotFound(f"Could not find project: {project_id}.")
             cred = Ec2Credential(access=secrets.token_hex(16), secret=secrets.token_hex(16),
@@ -88,7 +90,7 @@ class Ec2CredentialService:
         self.policy.enforce("identity:ec2_list_credentials",
                             target(credential={"user_id": user_id}, user_id=user_id), ctx)
         with self.db.session() as s:
-            get_or_404(s, User, user_id, "user")
+            get_or_not_found(s, User, user_id, "user")
             rows = s.scalars(select(Credential).where(Credential.user_id == user_id,
                                                       Credential.type == EC2)
                              .order_by(Credential.created_at))

@@ -8,13 +8,10 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db.base import Base, UTCDateTime, new_id, utcnow
+from core.db.base import MYSQL, Base, UTCDateTime, new_id, utcnow
 
 ID = String(64)
 NAME = String(255)
-# On MariaDB: 4-byte UTF-8, and binary NO PAD comparison so that names match
-# exactly ("Web" and "web", "admin" and "admin ") as on SQLite and PostgreSQL.
-MYSQL = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_nopad_bin"}
 
 
 class Domain(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from core import errors
 from core.context import RequestContext
 from core.db import Database
-from core.identity.common import PolicyEnforcer, commit_unique, filtered, get_or_404, target
+from core.db.queries import commit_unique, filtered, get_or_not_found
 from core.identity.models import (
     ApplicationCredential,
     Assignment,
@@ -19,6 +19,8 @@ from core.identity.models import (
     Project,
     User,
 )
+from core.identity.targets import target
+from core.policy import PolicyEnforcer
 
 DEFAULT_DOMAIN_ID = "default"
 
@@ -70,7 +72,7 @@ class ResourceService:
                       on_disable=None) -> Domain:
         self.policy.enforce("identity:update_domain", target(domain={"id": domain_id}), ctx)
         with self.db.session() as s:
-            d = get_or_404(s, Domain, domain_id, "domain")
+            d = get_or_not_found(s, Domain, domain_id, "domain")
             for key in ("name", "description", "enabled"):
                 if key in changes:
                     setattr(d, key, changes[key])
@@ -81,7 +83,7 @@ class ResourceService:
     def delete_domain(self, ctx: RequestContext, domain_id: str) -> None:
         self.policy.enforce("identity:delete_domain", target(domain={"id": domain_id}), ctx)
         with self.db.session() as s:
-            d = get_or_404(s, Domain, domain_id, "domain")
+            d = get_or_not_found(s, Domain, domain_id, "domain")
             if d.enabled:
                 raise errors.InvalidInput(
                     "Cannot delete a domain that is enabled, please disable it first.")
@@ -117,13 +119,19 @@ class ResourceService:
         with self.db.session() as s:
             return list(s.scalars(q))
 
+    def project_exists(self, project_id: str) -> bool:
+        """Whether the project exists (no policy: other domains ask, e.g. flavor access)."""
+        with self.db.session() as s:
+            return s.get(Project, project_id) is not None
+
     def get_project(self, ctx: RequestContext, project_id: str) -> Project:
         with self.db.session() as s:
             p = s.get(Project, project_id)
         tgt = project_target(p) if p else {"id": project_id, "domain_id": None}
         self.policy.enforce("identity:get_project", target(project=tgt), ctx)
         if p is None:
-            raise errors.NotFound(f"Could not find project: {project_id}.")
+            raise errors.NotFound(f"Could not find project: {project_id}.", kind="project",
+                                  id=project_id)
         return p
 
     def create_project(self, ctx: RequestContext, name: str, domain_id: str | None = None,
@@ -131,7 +139,7 @@ class ResourceService:
                        parent_id: str | None = None, tags: list[str] | None = None,
                        extra: dict | None = None) -> Project:
         with self.db.session() as s:
-            parent = get_or_404(s, Project, parent_id, "project") if parent_id else None
+            parent = get_or_not_found(s, Project, parent_id, "project") if parent_id else None
             if parent is not None and domain_id and parent.domain_id != domain_id:
                 raise errors.InvalidInput("The project's parent must be in the same domain.")
             dom_id = parent.domain_id if parent is not None else domain_id
@@ -150,7 +158,7 @@ class ResourceService:
     def update_project(self, ctx: RequestContext, project_id: str,
                        changes: dict[str, Any]) -> Project:
         with self.db.session() as s:
-            p = get_or_404(s, Project, project_id, "project")
+            p = get_or_not_found(s, Project, project_id, "project")
             self.policy.enforce("identity:update_project", target(project=project_target(p)),
                                 ctx)
             if "domain_id" in changes and changes["domain_id"] != p.domain_id:
@@ -168,7 +176,7 @@ class ResourceService:
 
     def delete_project(self, ctx: RequestContext, project_id: str) -> None:
         with self.db.session() as s:
-            p = get_or_404(s, Project, project_id, "project")
+            p = get_or_not_found(s, Project, project_id, "project")
             self.policy.enforce("identity:delete_project", target(project=project_target(p)),
                                 ctx)
             if s.scalar(select(Project.id).where(Project.parent_id == project_id).limit(1)):

@@ -9,7 +9,6 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.identity.assignment import IMPLIED_EDGES, AssignmentService, RoleAssignment
-from core.identity.common import PolicyEnforcer, target
 from core.identity.models import (
     Assignment,
     Domain,
@@ -19,6 +18,8 @@ from core.identity.models import (
     Role,
     User,
 )
+from core.identity.targets import target
+from core.policy import PolicyEnforcer
 
 
 class RoleAssignmentLister:

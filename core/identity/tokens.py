@@ -23,10 +23,11 @@ from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
 from core.identity.assignment import AssignmentService
-from core.identity.common import PolicyEnforcer, target
 from core.identity.fernet import TokenFormatter, TokenPayload, new_audit_id
 from core.identity.models import ApplicationCredential, Domain, Project, RevocationEvent, Role, User
 from core.identity.passwords import PasswordHasher
+from core.identity.targets import target
+from core.policy import PolicyEnforcer
 
 AUTH_FAILED = "The request you have made requires authentication."
 

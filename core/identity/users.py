@@ -11,10 +11,12 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
-from core.identity.common import PolicyEnforcer, commit_unique, filtered, get_or_404, target
+from core.db.queries import commit_unique, filtered, get_or_not_found
 from core.identity.models import Assignment, Group, GroupMembership, Project, User
 from core.identity.passwords import PasswordHasher
 from core.identity.resource import DEFAULT_DOMAIN_ID, ResourceService
+from core.identity.targets import target
+from core.policy import PolicyEnforcer
 
 # Called with a user id when every token of that user must stop working
 # (disabled, deleted, password changed).
@@ -67,7 +69,7 @@ class UserService:
         with self.db.session() as s:
             self.resources.resolve_domain(s, dom)
             if default_project_id:
-                get_or_404(s, Project, default_project_id, "project")
+                get_or_not_found(s, Project, default_project_id, "project")
             u = User(name=name, domain_id=dom, password_hash=hashed, enabled=enabled,
                      default_project_id=default_project_id, description=description,
                      email=email, extra=dict(extra or {}),
@@ -80,12 +82,12 @@ class UserService:
     def update_user(self, ctx: RequestContext, user_id: str, changes: dict[str, Any]) -> User:
         revoke = False
         with self.db.session() as s:
-            u = get_or_404(s, User, user_id, "user")
+            u = get_or_not_found(s, User, user_id, "user")
             self.policy.enforce("identity:update_user", target(user=user_target(u)), ctx)
             if "domain_id" in changes and changes["domain_id"] != u.domain_id:
                 raise errors.InvalidInput("Update of `domain_id` is not allowed.")
             if changes.get("default_project_id"):
-                get_or_404(s, Project, changes["default_project_id"], "project")
+                get_or_not_found(s, Project, changes["default_project_id"], "project")
             for key in ("name", "description", "email", "default_project_id"):
                 if key in changes:
                     setattr(u, key, changes[key])
@@ -111,7 +113,7 @@ class UserService:
         self.policy.enforce("identity:change_password",
                             target(user={"id": user_id}, user_id=user_id), ctx)
         with self.db.session() as s:
-            u = get_or_404(s, User, user_id, "user")
+            u = get_or_not_found(s, User, user_id, "user")
             if not self.hasher.verify(original_password, u.password_hash):
                 raise errors.Unauthorized("The request you have made requires authentication.")
             u.password_hash = self.hasher.hash(password)
@@ -120,7 +122,7 @@ class UserService:
 
     def delete_user(self, ctx: RequestContext, user_id: str) -> None:
         with self.db.session() as s:
-            u = get_or_404(s, User, user_id, "user")
+            u = get_or_not_found(s, User, user_id, "user")
             self.policy.enforce("identity:delete_user", target(user=user_target(u)), ctx)
             s.execute(delete(Assignment).where(Assignment.actor_id == user_id))
             s.execute(delete(GroupMembership).where(GroupMembership.user_id == user_id))
@@ -159,7 +161,7 @@ class UserService:
 
     def update_group(self, ctx: RequestContext, group_id: str, changes: dict) -> Group:
         with self.db.session() as s:
-            g = get_or_404(s, Group, group_id, "group")
+            g = get_or_not_found(s, Group, group_id, "group")
             self.policy.enforce("identity:update_group", target(group=group_target(g)), ctx)
             if "domain_id" in changes and changes["domain_id"] != g.domain_id:
                 raise errors.InvalidInput("Update of `domain_id` is not allowed.")
@@ -172,7 +174,7 @@ class UserService:
 
     def delete_group(self, ctx: RequestContext, group_id: str) -> None:
         with self.db.session() as s:
-            g = get_or_404(s, Group, group_id, "group")
+            g = get_or_not_found(s, Group, group_id, "group")
             self.policy.enforce("identity:delete_group", target(group=group_target(g)), ctx)
             s.execute(delete(Assignment).where(Assignment.actor_id == group_id))
             s.execute(delete(GroupMembership).where(GroupMembership.group_id == group_id))
@@ -180,7 +182,7 @@ class UserService:
 
     def list_users_in_group(self, ctx: RequestContext, group_id: str) -> list[User]:
         with self.db.session() as s:
-            g = get_or_404(s, Group, group_id, "group")
+            g = get_or_not_found(s, Group, group_id, "group")
             self.policy.enforce("identity:list_users_in_group",
                                 target(group=group_target(g)), ctx)
             return list(s.scalars(select(User).join(GroupMembership,
@@ -190,7 +192,7 @@ class UserService:
 
     def list_groups_for_user(self, ctx: RequestContext, user_id: str) -> list[Group]:
         with self.db.session() as s:
-            u = get_or_404(s, User, user_id, "user")
+            u = get_or_not_found(s, User, user_id, "user")
             self.policy.enforce("identity:list_groups_for_user",
                                 target(user=user_target(u), user_id=user_id), ctx)
             return list(s.scalars(select(Group).join(GroupMembership,
@@ -199,8 +201,8 @@ class UserService:
                                   .order_by(Group.name)))
 
     def _membership(self, ctx: RequestContext, rule: str, group_id: str, user_id: str, s):
-        g = get_or_404(s, Group, group_id, "group")
-        u = get_or_404(s, User, user_id, "user")
+        g = get_or_not_found(s, Group, group_id, "group")
+        u = get_or_not_found(s, User, user_id, "user")
         self.policy.enforce(rule, target(group=group_target(g), user=user_target(u)), ctx)
         return s.get(GroupMembership, (user_id, group_id))
 

@@ -17,11 +17,11 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
-from core.identity.common import PolicyEnforcer
 from core.image.models import Image
 from core.image.stores import ImageStore, ReadOnlyStore, store_for_location
 from core.image.stores.hashing import HashingReader
 from core.image.visibility import ImageView
+from core.policy import PolicyEnforcer
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
-from core.identity.common import PolicyEnforcer
 from core.image.models import Image, ImageMember
 from core.image.visibility import MEMBER_STATUSES
+from core.policy import PolicyEnforcer
 
 MAX_MEMBERS = 128
 
@@ -19,7 +19,7 @@ class MemberService:
     def __init__(self, db: Database, policy: PolicyEnforcer, load) -> None:
         self.db = db
         self.policy = policy
-        self.load = load  # ImageService.load: visibility + policy
+        self.load = load  # ImageAccess.load: visibility + policy
 
     def add(self, ctx: RequestContext, image_id: str, member_id: str,
             accepted: bool = False) -> ImageMember:

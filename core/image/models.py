@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db.base import Base, UTCDateTime, utcnow
-from core.identity.models import MYSQL
+from core.db.base import MYSQL, Base, UTCDateTime, utcnow
 
 
 def new_image_id() -> str:

@@ -13,54 +13,39 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
-from core.ec2.ids import Kind, forget, mint_new
-from core.ec2.tags import forget_tags
-from core.identity.common import PolicyEnforcer
+from core.idmap.ids import Kind, forget, mint_new
+from core.idmap.tag_table import forget_tags
 from core.image import listing, patch
+from core.image.access import ImageAccess, image_target
 from core.image.data import ImageData
 from core.image.members import MemberService
 from core.image.models import Image, ImageMember, new_image_id
 from core.image.stores import ImageStore, ObjectMissing, store_for_location
-from core.image.visibility import ImageView, can_see
-
-
-def image_target(image: Image, ctx: RequestContext, member: bool = False) -> dict[str, Any]:
-    """Glance's policy target: owner, visibility, and the caller as member."""
-    out: dict[str, Any] = {"visibility": image.visibility}
-    if image.owner:
-        out["project_id"] = image.owner
-    if member and ctx.project_id:
-        out["member_id"] = ctx.project_id
-    return out
+from core.image.visibility import ImageView
+from core.policy import PolicyEnforcer
 
 
 class ImageService:
-    def __init__(self, db: Database, policy: PolicyEnforcer, stores: dict[str, ImageStore],
-                 default_store: str, size_cap: int, project_quota: int,
-                 import_ports: tuple[int, ...] = (80, 443)) -> None:
+    """Image records; their data (``data``) and sharing (``members``) are
+    services of their own, built beside it and reached through it."""
+
+    def __init__(self, db: Database, policy: PolicyEnforcer, access: ImageAccess,
+                 data: ImageData, members: MemberService,
+                 stores: dict[str, ImageStore]) -> None:
         self.db = db
         self.policy = policy
+        self.access = access
+        self.data = data
+        self.members = members
         self.stores = stores
-        self.default_store = default_store
-        self.data = ImageData(db, policy, stores, default_store, self.load, size_cap,
-                              project_quota, import_ports)
-        self.members = MemberService(db, policy, self.load)
 
-    # ---- lookups -------------------------------------------------------
-    def _member_status(self, s: Session, image_id: str, project_id: str | None) -> str | None:
-        if not project_id:
-            return None
-        m = s.get(ImageMember, (image_id, project_id))
-        return m.status if m else None
+    @property
+    def default_store(self) -> str:
+        return self.data.default_store
 
     def load(self, s: Session, ctx: RequestContext, image_id: str, rule: str) -> ImageView:
         """The image if the caller may see it (else 404), with ``rule`` enforced."""
-        image = s.get(Image, image_id)
-        status = self._member_status(s, image_id, ctx.project_id) if image else None
-        if image is None or not can_see(ctx, image, status):
-            raise errors.NotFound(f"No image found with ID {image_id}")
-        self.policy.enforce(rule, image_target(image, ctx, status is not None), ctx)
-        return ImageView(image, status)
+        return self.access.load(s, ctx, image_id, rule)
 
     # ---- create / show / list -----------------------------------------
     def create(self, ctx: RequestContext, values: dict[str, Any]) -> Image:

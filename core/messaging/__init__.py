@@ -3,5 +3,6 @@
 from core.messaging.bus import Bus
 from core.messaging.dedup import SeenMessages
 from core.messaging.errors import MessagingTimeout, RemoteError
+from core.messaging.interfaces import MessageBus
 
-__all__ = ["Bus", "MessagingTimeout", "RemoteError", "SeenMessages"]
+__all__ = ["Bus", "MessageBus", "MessagingTimeout", "RemoteError", "SeenMessages"]

@@ -26,14 +26,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import errors
-from core.compute.instance_store import InstanceStore
-from core.compute.models import Instance
-from core.compute.quotas import QuotaService
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
-from core.ec2.ids import Kind, forget, mint_new
+from core.idmap.ids import Kind, forget, mint_new
+from core.idmap.tag_table import forget_tags
+from core.network.interfaces import InstanceRecords
 from core.network.models import FixedIP, FloatingIP
+from core.policy import PolicyEnforcer
+from core.quota.service import QuotaService
 
 LIST = "os_compute_api:os-floating-ips:list"
 SHOW = "os_compute_api:os-floating-ips:show"
@@ -179,12 +180,13 @@ class FloatingPool:
 class FloatingIpService:
     """Allocate, associate, disassociate and release a project's addresses."""
 
-    def __init__(self, db: Database, policy, quotas: QuotaService, pool: FloatingPool) -> None:
+    def __init__(self, db: Database, policy: PolicyEnforcer, quotas: QuotaService,
+                 pool: FloatingPool, instances: InstanceRecords) -> None:
         self.db = db
         self.policy = policy
         self.quotas = quotas
         self.pool = pool
-        self.store = InstanceStore(db)
+        self.instances = instances
 
     def _enforce(self, ctx: RequestContext, rule: str, project_id: str | None = None) -> None:
         self.policy.enforce(rule, {"project_id": project_id or ctx.project_id,
@@ -246,7 +248,7 @@ class FloatingIpService:
                 raise AddressInUse(f"Address {row.address} is in use.")
             self.quotas.release(s, project, {QUOTA: 1})
             forget(s, Kind.ADDRESS, [row.allocation_id or ""])
-            _forget_tags(s, [row.allocation_id or ""])
+            forget_tags(s, Kind.ADDRESS, [row.allocation_id or ""])
 
     # ---- associate / disassociate --------------------------------------------------
     def associate(self, ctx: RequestContext, instance_uuid: str, *,
@@ -258,27 +260,25 @@ class FloatingIpService:
         the instance had before is disassociated."""
         project = ctx.project_id or ""
         self._enforce(ctx, ADD)
-        inst = self.store.get(instance_uuid)
-        if inst.project_id != project:
-            raise errors.NotFound(f"Instance {instance_uuid} could not be found.")
+        if self.instances.project_of(instance_uuid) != project:
+            raise errors.NotFound(f"Instance {instance_uuid} could not be found.",
+                                  kind="instance", id=instance_uuid)
         with self.db.session() as s:
             row = self._own(s, ctx, allocation_id=allocation_id, address=address)
-            if row.instance_uuid == inst.uuid:
+            if row.instance_uuid == instance_uuid:
                 return _view(row)
             if row.instance_uuid is not None and not allow_reassociation:
                 raise AlreadyAssociated(
                     f"resource {row.allocation_id} is already associated with "
                     f"associate-id {row.association_id}", row.association_id or "")
             fixed = s.scalar(select(FixedIP.address).where(
-                FixedIP.instance_uuid == inst.uuid).order_by(FixedIP.address))
-            live = s.scalar(select(Instance.id).where(Instance.uuid == inst.uuid,
-                                                      Instance.deleted.is_(False)))
-            if fixed is None or live is None:
-                raise InstanceNotReady(f"Instance {inst.uuid} has no fixed address to "
-                                       "associate with.", instance_uuid=inst.uuid)
+                FixedIP.instance_uuid == instance_uuid).order_by(FixedIP.address))
+            if fixed is None or not self.instances.is_live(s, instance_uuid):
+                raise InstanceNotReady(f"Instance {instance_uuid} has no fixed address to "
+                                       "associate with.", kind="instance", id=instance_uuid)
             # The instance's other address, if any, lets go first.
             for other in s.scalars(select(FloatingIP).where(
-                    FloatingIP.instance_uuid == inst.uuid,
+                    FloatingIP.instance_uuid == instance_uuid,
                     FloatingIP.address != row.address)):
                 self._clear(s, other)
             association = str(uuid.uuid4())
@@ -286,7 +286,7 @@ class FloatingIpService:
                 FloatingIP.address == row.address, FloatingIP.project_id == project,
                 FloatingIP.allocation_id == row.allocation_id,
                 _same(FloatingIP.association_id, row.association_id)).values(
-                instance_uuid=inst.uuid, fixed_address=fixed, association_id=association,
+                instance_uuid=instance_uuid, fixed_address=fixed, association_id=association,
                 associated_at=utcnow()), execution_options={"synchronize_session": False})
             if isinstance(result, CursorResult) and result.rowcount != 1:
                 raise errors.Conflict(f"Floating IP {row.address} changed during the "
@@ -320,9 +320,3 @@ class FloatingIpService:
 
 def _same(column, value):
     return column.is_(None) if value is None else column == value
-
-
-def _forget_tags(s: Session, uuids: list[str]) -> None:
-    from core.ec2.tags import forget_tags  # tags import compute, which imports network
-
-    forget_tags(s, Kind.ADDRESS, uuids)

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from core import errors
 from core.db import Database
@@ -63,6 +64,15 @@ class Ipam:
             for start in range(0, len(rows), 1000):
                 s.execute(insert(FixedIP), rows[start:start + 1000])
         return len(hosts)
+
+    def fill_pool(self) -> None:
+        """:meth:`ensure_pool`, safe when processes start side by side: each may
+        find the pool empty and insert it; the loser's insert conflicts once the
+        winner commits, and then the pool is complete."""
+        try:
+            self.ensure_pool()
+        except IntegrityError:
+            self.ensure_pool()
 
     def allocate(self, instance_uuid: str) -> Address:
         """The instance's address: the one it holds already, or a free one taken now."""

@@ -4,18 +4,12 @@ twice), floating addresses likewise, and security groups with their rules."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db.base import Base, UTCDateTime, utcnow
-from core.identity.models import MYSQL
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
+from core.db.base import MYSQL, Base, UTCDateTime, new_uuid, utcnow
 
 
 class FixedIP(Base):

@@ -6,7 +6,9 @@ group itself, egress of everything anywhere. Names are unique per project. A
 group gets its EC2 ``sg-`` ID in the transaction that creates it.
 
 Instances record the names of the groups they were booted with
-(``Instance.security_groups``). A boot bumps the ``generation`` of the groups
+(``Instance.security_groups``, read and written through the injected
+:class:`~core.network.interfaces.InstanceRecords`); adding a group to a running
+server and removing it are compute's (``core.compute.server_security_groups``). A boot bumps the ``generation`` of the groups
 it names in its own transaction, and a delete bumps it before looking for
 users, so the two queue on the group's row: a group is never deleted while a
 boot that names it commits, and a boot never names a group just deleted.
@@ -26,12 +28,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import errors
-from core.compute.instance_store import InstanceStore
-from core.compute.models import Instance
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
-from core.ec2.ids import Kind, forget, mint_new
+from core.idmap.ids import Kind, forget, mint_new
+from core.idmap.tag_table import forget_tags
+from core.network.interfaces import InstanceRecords
 from core.network.models import SecurityGroup, SecurityGroupRule
 from core.network.security_group_types import (
     DEFAULT,
@@ -43,10 +45,8 @@ from core.network.security_group_types import (
     DuplicateGroup,
     DuplicateRule,
     Group,
-    GroupAlreadyOnServer,
     GroupInUse,
     GroupNotFound,
-    GroupNotOnServer,
     InvalidRule,
     Rule,
     RuleNotFound,
@@ -55,7 +55,7 @@ from core.network.security_group_types import (
     check_name,
     check_spec,
 )
-from core.policy import Enforcer
+from core.policy import PolicyEnforcer
 
 LIST = "os_compute_api:os-security-groups:get"
 SHOW = "os_compute_api:os-security-groups:show"
@@ -64,18 +64,20 @@ UPDATE = "os_compute_api:os-security-groups:update"
 DELETE = "os_compute_api:os-security-groups:delete"
 RULE_CREATE = "os_compute_api:os-security-groups:rule:create"
 RULE_DELETE = "os_compute_api:os-security-groups:rule:delete"
-SERVER_LIST = "os_compute_api:os-security-groups:list"
-SERVER_ADD = "os_compute_api:os-security-groups:add"
-SERVER_REMOVE = "os_compute_api:os-security-groups:remove"
 
 
 # ---- the service --------------------------------------------------------------------
 
 class SecurityGroupService:
-    def __init__(self, db: Database, policy: Enforcer) -> None:
+    """A project's groups and rules; ``instances`` answers which instances name
+    a group (compute implements it), so a group in use is neither deleted nor
+    renamed from under them."""
+
+    def __init__(self, db: Database, policy: PolicyEnforcer,
+                 instances: InstanceRecords) -> None:
         self.db = db
         self.policy = policy
-        self.store = InstanceStore(db)
+        self.instances = instances
 
     # ---- reading -------------------------------------------------------------
     def list_groups(self, ctx: RequestContext, all_projects: bool = False) -> list[Group]:
@@ -233,16 +235,10 @@ class SecurityGroupService:
             raise DuplicateGroup(name or "", ctx.project_id or "") from None
 
     def _rename_on_instances(self, s: Session, project_id: str, old: str, new: str) -> None:
-        for inst in self._live_instances(s, project_id):
-            names = list(inst.security_groups or [])
+        for uuid, names in self.instances.security_groups_in_use(s, project_id):
             if old in names:
-                self.store.update(inst.uuid, {"security_groups": [
-                    new if n == old else n for n in names]}, s=s)
-
-    @staticmethod
-    def _live_instances(s: Session, project_id: str) -> list[Instance]:
-        return list(s.scalars(select(Instance).where(Instance.project_id == project_id,
-                                                     Instance.deleted.is_(False))))
+                self.instances.set_security_groups(
+                    s, uuid, [new if n == old else n for n in names])
 
     def delete(self, ctx: RequestContext, uuid: str) -> None:
         """Delete a group no instance and no other group's rule names."""
@@ -257,8 +253,8 @@ class SecurityGroupService:
                                .values(generation=SecurityGroup.generation + 1))
             if isinstance(result, CursorResult) and result.rowcount != 1:
                 raise GroupNotFound(uuid)
-            if any(row.name in (i.security_groups or [])
-                   for i in self._live_instances(s, row.project_id)):
+            if any(row.name in names for _, names in
+                   self.instances.security_groups_in_use(s, row.project_id)):
                 raise GroupInUse(group)
             if s.scalar(select(SecurityGroupRule.id).where(
                     SecurityGroupRule.remote_group_id == row.id,
@@ -267,7 +263,7 @@ class SecurityGroupService:
             s.execute(delete(SecurityGroupRule).where(SecurityGroupRule.group_id == row.id))
             s.execute(delete(SecurityGroup).where(SecurityGroup.id == row.id))
             forget(s, Kind.SECURITY_GROUP, [row.uuid])
-            _forget_tags(s, [row.uuid])
+            forget_tags(s, Kind.SECURITY_GROUP, [row.uuid])  # every project's tags on it
 
     # ---- rules ------------------------------------------------------------------
     def add_rules(self, ctx: RequestContext, uuid: str, specs: Sequence[RuleSpec]) -> list[Rule]:
@@ -379,56 +375,14 @@ class SecurityGroupService:
                 SecurityGroup.project_id == project_id, SecurityGroup.name.in_(wanted))))
             raise UnknownSecurityGroup(next(n for n in wanted if n not in present))
 
-    def server_groups(self, ctx: RequestContext, server_uuid: str) -> list[Group]:
-        """The groups a server is in (``GET /servers/{id}/os-security-groups``)."""
-        inst = self._instance(ctx, server_uuid, SERVER_LIST)
-        names = list(inst.security_groups or [])
+    def groups_named(self, project_id: str, names: Sequence[str]) -> list[Group]:
+        """The project's groups of those ``names``, in that order (no policy:
+        the caller checked the server's)."""
         with self.db.session() as s:
             rows = list(s.scalars(select(SecurityGroup).where(
-                SecurityGroup.project_id == inst.project_id, SecurityGroup.name.in_(names))))
-            rows.sort(key=lambda r: names.index(r.name))
+                SecurityGroup.project_id == project_id, SecurityGroup.name.in_(names))))
+            rows.sort(key=lambda r: list(names).index(r.name))
             return self._groups(s, rows)
-
-    def add_to_server(self, ctx: RequestContext, server_uuid: str, ref: str) -> None:
-        inst = self._instance(ctx, server_uuid, SERVER_ADD)
-        try:
-            group = self.find(ctx, ref, SERVER_ADD)
-        except GroupNotFound:
-            raise errors.NotFound(f"Security group {ref} not found for project "
-                                  f"{inst.project_id}.") from None
-        with self.db.session() as s:
-            current = self.store.update(inst.uuid, {}, s=s)  # locks the instance's row
-            names = list(current.security_groups or [])
-            if group.name in names:
-                raise GroupAlreadyOnServer(f"Security group {group.name} is already "
-                                           f"associated with the instance {inst.uuid}")
-            self.hold_for_boot(s, inst.project_id, [group.name])
-            self.store.update(inst.uuid, {"security_groups": [*names, group.name]}, s=s)
-
-    def remove_from_server(self, ctx: RequestContext, server_uuid: str, ref: str) -> None:
-        inst = self._instance(ctx, server_uuid, SERVER_REMOVE)
-        try:
-            group = self.find(ctx, ref, SERVER_REMOVE)
-        except GroupNotFound:
-            raise errors.NotFound(f"Security group {ref} not found for project "
-                                  f"{inst.project_id}.") from None
-        with self.db.session() as s:
-            current = self.store.update(inst.uuid, {}, s=s)
-            names = list(current.security_groups or [])
-            if group.name not in names:
-                raise GroupNotOnServer(f"Security group {group.name} not associated with "
-                                       f"the instance {inst.uuid}")
-            self.store.update(inst.uuid, {"security_groups": [
-                n for n in names if n != group.name]}, s=s)
-
-    def _instance(self, ctx: RequestContext, uuid: str, rule: str) -> Instance:
-        inst = self.store.get(uuid)
-        if inst.project_id != ctx.project_id and not ctx.is_admin:
-            raise errors.NotFound(f"Instance {uuid} could not be found.")
-        self.policy.enforce(rule, {"project_id": inst.project_id,
-                                   "user_id": inst.user_id}, ctx)
-        return inst
-
 
 def _rule_row(group_id: int, spec: RuleSpec, remote_id: int | None) -> SecurityGroupRule:
     return SecurityGroupRule(group_id=group_id, direction=spec.direction,
@@ -436,10 +390,3 @@ def _rule_row(group_id: int, spec: RuleSpec, remote_id: int | None) -> SecurityG
                              port_max=spec.port_max, cidr=spec.cidr,
                              remote_group_id=remote_id, description=spec.description,
                              fingerprint=spec.key(remote_id))
-
-
-def _forget_tags(s: Session, uuids: list[str]) -> None:
-    """Drop the group's EC2 tags with it."""
-    from core.ec2.tags import forget_tags  # tags import compute, which imports network
-
-    forget_tags(s, Kind.SECURITY_GROUP, uuids)

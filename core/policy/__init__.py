@@ -2,5 +2,6 @@
 
 from core.policy.defaults import RuleDefault
 from core.policy.enforcer import Enforcer
+from core.policy.interfaces import PolicyEnforcer
 
-__all__ = ["Enforcer", "RuleDefault"]
+__all__ = ["Enforcer", "PolicyEnforcer", "RuleDefault"]

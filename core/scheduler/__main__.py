@@ -12,11 +12,10 @@ import signal
 import socket
 import threading
 
-from core.db import Database
 from core.log import configure_logging
-from core.messaging import Bus
-from core.scheduler.manager import Scheduler
-from core.scheduler.rpc import TOPIC, SchedulerEndpoints
+from core.scheduler.rpc import TOPIC
+from core.scheduler.wiring import build_scheduler, serve_schedulers
+from core.services import build_core
 from core.settings import load_settings
 
 log = logging.getLogger("core.scheduler")
@@ -25,9 +24,8 @@ log = logging.getLogger("core.scheduler")
 def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_level)
-    db = Database(settings.effective_database_url)
-    bus = Bus(settings.transport_url)
-    endpoints = SchedulerEndpoints(Scheduler(db, settings))
+    core = build_core(settings)
+    endpoints = build_scheduler(core)
     name = f"{socket.gethostname()}-{os.getpid()}"
     stop = threading.Event()
 
@@ -37,7 +35,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server = bus.serve(TOPIC, name, endpoints)
+    (server,) = serve_schedulers(core, endpoints, [name])
     server.start()
     log.info("scheduler %s serving topic %s", name, TOPIC,
              extra={"fields": {"server": name, "topic": TOPIC}})
@@ -46,8 +44,8 @@ def main() -> None:
             pass
     finally:
         server.stop()  # finishes the call in hand first
-        bus.close()
-        db.dispose()
+        core.bus.close()
+        core.db.dispose()
         stats = endpoints.counts.snapshot()
         log.info("scheduler %s stopped after %d calls (%d without a valid host)", name,
                  stats["calls"], stats["no_valid_host"],

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.compute.models import ComputeService, Instance, ServerGroup, ServerGroupMember
 from core.db import Database
-from core.scheduler.models import ComputeNode
+from core.placement.models import ComputeNode
 from core.scheduler.request_spec import GroupInfo, RequestSpec
 from core.settings import Settings
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from core.db import Database
 from core.errors import CoreError
-from core.scheduler import claims
+from core.placement import claims
 from core.scheduler.filters import HostFilter, build_filters
 from core.scheduler.host_state import HostState, load_host_states, load_spec_context
 from core.scheduler.request_spec import RequestSpec, Selection

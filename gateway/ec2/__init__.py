@@ -13,12 +13,10 @@ Core services know nothing of any of this.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import botocore.session
 from botocore.model import ServiceModel
 
-from core.ec2.ids import Ec2Ids
+from core.services import CoreServices
 from core.settings import Settings
 from gateway.ec2.api import Ec2Api
 from gateway.ec2.auth import Ec2Authenticator
@@ -26,9 +24,6 @@ from gateway.ec2.endpoint import Query
 from gateway.ec2.handlers import HANDLERS
 from gateway.ec2.handlers.base import Ec2Deps
 from gateway.ec2.transport import Ec2Transport
-
-if TYPE_CHECKING:
-    from gateway.app import Services
 
 __all__ = ["Ec2Transport", "build_api", "build_handlers", "service_model"]
 SERVICE_MODEL_VERSION = "2016-11-15"
@@ -40,17 +35,12 @@ def service_model() -> ServiceModel:
         "ec2", api_version=SERVICE_MODEL_VERSION)
 
 
-def build_api(settings: Settings, services: Services) -> Ec2Api:
-    deps = Ec2Deps(settings=settings, identity=services.identity, keypairs=services.keypairs,
-                   flavors=services.flavors, hosts=services.hosts, quotas=services.quotas,
-                   images=services.images, servers=services.servers,
-                   server_actions=services.server_actions,
-                   ids=Ec2Ids(services.db),
-                   endpoint=f"{settings.effective_public_url}/ec2/")
+def build_api(settings: Settings, services: CoreServices) -> Ec2Api:
+    deps = Ec2Deps.from_core(services, f"{settings.effective_public_url}/ec2/")
     auth = Ec2Authenticator(services.identity.ec2, services.policy, settings.ec2_auth_ttl)
     return Ec2Api(service_model(), [cls(deps) for cls in HANDLERS], auth, services.policy)
 
 
-def build_handlers(settings: Settings, services: Services) -> dict[str, object]:
+def build_handlers(settings: Settings, services: CoreServices) -> dict[str, object]:
     """The spec's operation handlers (openapi/ec2.yaml), by operationId prefix."""
     return {"query": Query(build_api(settings, services))}

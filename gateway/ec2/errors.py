@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core import errors
-from core.ec2.ids import Kind, MalformedId
 from core.identity.ec2_signature import MalformedSignature, SignatureMismatch, StaleRequest
+from core.idmap.ids import MalformedId
 from gateway.ec2.xml import XML_DECLARATION, escape
 
 DEFAULT_STATUS = 400  # every client error not listed below
@@ -42,16 +42,16 @@ MESSAGES: Mapping[str, str] = {
     "InternalError": "An internal error has occurred",
 }
 
-MALFORMED_ID_CODES: Mapping[Kind, str] = {
-    Kind.INSTANCE: "InvalidInstanceID.Malformed",
-    Kind.IMAGE: "InvalidAMIID.Malformed",
-    Kind.RESERVATION: "InvalidReservationID.Malformed",
-    Kind.SECURITY_GROUP: "InvalidGroupId.Malformed",
-    Kind.VOLUME: "InvalidVolumeID.Malformed",
-    Kind.SNAPSHOT: "InvalidSnapshotID.Malformed",
-    Kind.ADDRESS: "InvalidAllocationID.Malformed",
-    Kind.ASSOCIATION: "InvalidAssociationID.Malformed",
-    Kind.KEY_PAIR: "InvalidParameterValue",  # EC2 has no InvalidKeyPair.Malformed
+MALFORMED_ID_CODES: Mapping[str, str] = {
+    "instance": "InvalidInstanceID.Malformed",
+    "image": "InvalidAMIID.Malformed",
+    "reservation": "InvalidReservationID.Malformed",
+    "security_group": "InvalidGroupId.Malformed",
+    "volume": "InvalidVolumeID.Malformed",
+    "snapshot": "InvalidSnapshotID.Malformed",
+    "floating_ip": "InvalidAllocationID.Malformed",
+    "floating_ip_association": "InvalidAssociationID.Malformed",
+    "key_pair": "InvalidParameterValue",  # EC2 has no InvalidKeyPair.Malformed
 }
 
 # Domain errors, most specific first. Signature errors subclass Unauthorized
@@ -96,7 +96,7 @@ def from_core(exc: errors.CoreError,
             if isinstance(exc, cls):
                 return Ec2Error(code, exc.message)
     if isinstance(exc, MalformedId):
-        return Ec2Error(MALFORMED_ID_CODES[exc.kind], exc.message)
+        return Ec2Error(MALFORMED_ID_CODES[exc.kind or ""], exc.message)
     for cls, code in CORE_CODES:
         if isinstance(exc, cls):
             # Authentication failures say nothing about why (unknown key,

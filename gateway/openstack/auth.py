@@ -9,11 +9,12 @@ from connexion import request
 from core import errors
 from core.context import RequestContext
 from core.identity.tokens import Token, TokenService
+from core.policy import Enforcer
 from gateway.middleware import request_record
 
 
 class Authenticator:
-    def __init__(self, tokens: TokenService, policy) -> None:
+    def __init__(self, tokens: TokenService, policy: Enforcer) -> None:
         self.tokens = tokens
         self.policy = policy
 

@@ -11,7 +11,7 @@ import pytest
 
 from core.compute.models import ComputeService
 from core.db import Database
-from core.scheduler.models import ComputeNode
+from core.placement.models import ComputeNode
 from tests.conftest import unique
 
 # ---------------------------------------------------------------- hosts in the database

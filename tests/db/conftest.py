@@ -21,14 +21,13 @@ from core.apis import SERVED_APIS
 from core.context import RequestContext
 from core.db import Database
 from core.db.migrate import upgrade
-from core.ec2.ids import Ec2Ids
 from core.identity.bootstrap import bootstrap
 from core.identity.service import IdentityService
 from core.identity.tokens import Token
 from core.policy import Enforcer
 from core.policy.defaults import all_defaults
+from core.services import CoreServices, build_core, build_identity
 from core.settings import Settings, load_settings
-from gateway.app import Services, build_services
 from gateway.ec2.handlers.base import Ec2Deps
 from tests.conftest import require_service
 
@@ -143,7 +142,7 @@ def settings(tmp_path, db) -> Settings:
 @pytest.fixture
 def identity(settings, db) -> IdentityService:
     """The identity services on ``db``, bootstrapped (default domain, roles, admin, demo)."""
-    service = IdentityService(settings, db, Enforcer(all_defaults(), None))
+    service = build_identity(settings, db, Enforcer(all_defaults(), None))
     bootstrap(settings, service, services=SERVED_APIS)
     return service
 
@@ -163,9 +162,9 @@ def admin_ctx(admin_token) -> RequestContext:
 
 
 @pytest.fixture
-def services(settings, identity) -> Iterator[Services]:
+def services(settings, identity) -> Iterator[CoreServices]:
     """The API's services on ``db`` (after the identity bootstrap), closed afterwards."""
-    built = build_services(settings)
+    built = build_core(settings)
     yield built
     built.bus.close()
     built.db.dispose()
@@ -174,8 +173,4 @@ def services(settings, identity) -> Iterator[Services]:
 @pytest.fixture
 def ec2_deps(settings, services) -> Ec2Deps:
     """What the EC2 handlers are built with, on ``services``."""
-    return Ec2Deps(settings=settings, identity=services.identity, keypairs=services.keypairs,
-                   flavors=services.flavors, hosts=services.hosts, quotas=services.quotas,
-                   images=services.images, servers=services.servers,
-                   server_actions=services.server_actions, ids=Ec2Ids(services.db),
-                   endpoint="http://x/ec2/")
+    return Ec2Deps.from_core(services, "http://x/ec2/")

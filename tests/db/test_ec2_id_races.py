@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from core.ec2 import ids as ids_module
-from core.ec2.ids import Ec2Ids, Kind
+from core.idmap import ids as ids_module
+from core.idmap.ids import Ec2Ids, Kind
 
 
 def test_racing_batches_agree_on_one_id_per_object(db):

@@ -11,8 +11,8 @@ from sqlalchemy import event, func, select
 
 from core.compute.bootstrap import ensure_default_flavors
 from core.compute.servers import BootRequest
-from core.ec2.ids import Ec2Ids, Kind, key_pair_os_uuid
-from core.ec2.models import Ec2Id
+from core.idmap.ids import Ec2Ids, Kind, key_pair_os_uuid
+from core.idmap.models import Ec2Id
 from core.image.bootstrap import ensure_default_image
 from gateway.ec2.api import Call
 from gateway.ec2.handlers.images import Images

@@ -10,21 +10,17 @@ import uuid
 
 import pytest
 
+from core import errors
 from core.context import RequestContext
-from core.ec2.ids import Ec2Ids, Kind, forget, mint_new
-from core.ec2.tags import (
-    ResourcesNotFound,
-    TagLimitExceeded,
-    TagService,
-    forget_tags,
-    resource_tags,
-)
+from core.idmap.ids import Kind, forget, mint_new
+from core.idmap.tag_table import forget_tags, resource_tags
+from core.tagging.rules import TagLimitExceeded
+from core.tagging.service import TagService
 
 
 @pytest.fixture
 def tags(services) -> TagService:
-    return TagService(services.db, Ec2Ids(services.db), services.servers, services.images,
-                      services.keypairs)
+    return services.tags
 
 
 def ctx(project: str) -> RequestContext:
@@ -48,9 +44,9 @@ def test_generic_kinds_are_tagged_per_project(services, tags):
     found = tags.resolve(ctx("p1"), [sg.upper().replace("SG-", "sg-"), eip])
     assert [(r.kind, r.ec2_id, r.os_uuid) for r in found] == [
         (Kind.SECURITY_GROUP, sg, sg_uuid), (Kind.ADDRESS, eip, eip_uuid)]
-    with pytest.raises(ResourcesNotFound) as info:
+    with pytest.raises(errors.NotFound) as info:
         tags.resolve(ctx("p1"), [sg, vol])  # p2's volume
-    assert info.value.kind == Kind.VOLUME and info.value.ids == [vol]
+    assert info.value.kind == Kind.VOLUME.resource and info.value.ids == [vol]
 
     tags.create(ctx("p1"), found, {"env": "prod", "Name": "web"})
     tags.create(ctx("p1"), found[:1], {"env": "test", "k" * 128: "v" * 256})
@@ -98,5 +94,5 @@ def test_tags_of_deleted_objects_are_gone(services, tags):
         forget(s, Kind.SECURITY_GROUP, [g2])
     assert tags.describe(ctx("p1"), {"security-group"}) == []
     assert resource_tags(db, Kind.SECURITY_GROUP, "p1", [g1]) == {g1: []}
-    with pytest.raises(ResourcesNotFound):
+    with pytest.raises(errors.NotFound):
         tags.resolve(ctx("p1"), [sg1])

@@ -14,8 +14,8 @@ from sqlalchemy import func, select, text
 from core import errors
 from core.apis import SERVED_APIS
 from core.db.base import utcnow
+from core.db.queries import commit_unique
 from core.identity.bootstrap import bootstrap
-from core.identity.common import commit_unique
 from core.identity.models import (
     ApplicationCredential,
     Credential,

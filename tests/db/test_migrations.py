@@ -7,11 +7,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, String, inspect
 
+import core.db.migrations.all_models  # noqa: F401  (every table into Base.metadata)
 from core.db.base import Base
 from core.db.migrate import alembic_config, downgrade, upgrade
-from core.db.models import import_all_models
 
-import_all_models()
 MODEL_TABLES = set(Base.metadata.tables)
 VERSION_TABLE = "alembic_version"
 

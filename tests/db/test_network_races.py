@@ -13,16 +13,18 @@ import pytest
 from sqlalchemy import select
 
 from core import errors
+from core.compute.instance_records import InstanceRecords
+from core.compute.instance_store import InstanceStore
 from core.compute.models import Instance
-from core.compute.quotas import QuotaService
 from core.context import RequestContext
-from core.ec2.ids import Ec2Ids, Kind
+from core.idmap.ids import Ec2Ids, Kind
 from core.network import security_groups as sg
 from core.network.floating import AddressInUse, FloatingIpService, FloatingPool
 from core.network.ipam import Ipam
 from core.network.models import SecurityGroup, SecurityGroupRule
 from core.policy import Enforcer
 from core.policy.defaults import all_defaults
+from core.quota.service import QuotaService
 
 
 def member(project: str) -> RequestContext:
@@ -37,12 +39,13 @@ def policy() -> Enforcer:
 @pytest.fixture
 def floating(db, settings, policy) -> FloatingIpService:
     pool = FloatingPool(db, "198.51.100.0/28", "public")  # 13 usable addresses
-    return FloatingIpService(db, policy, QuotaService(db, settings), pool)
+    return FloatingIpService(db, policy, QuotaService(db, settings), pool,
+                             InstanceRecords(InstanceStore(db)))
 
 
 @pytest.fixture
 def groups(db, policy) -> sg.SecurityGroupService:
-    return sg.SecurityGroupService(db, policy)
+    return sg.SecurityGroupService(db, policy, InstanceRecords(InstanceStore(db)))
 
 
 def race(threads: int, work: Callable[[int], object]) -> list[object]:

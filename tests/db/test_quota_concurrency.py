@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from core import errors
-from core.compute.models import QuotaUsage
-from core.compute.quotas import QuotaService
 from core.db import Database
+from core.quota.models import QuotaUsage
+from core.quota.service import QuotaService
 
 
 @pytest.fixture

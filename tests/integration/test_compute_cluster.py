@@ -38,7 +38,7 @@ from core.compute.models import Instance
 from core.db import Database
 from core.messaging import Bus
 from core.network.models import FixedIP
-from core.scheduler.models import Allocation, ComputeNode
+from core.placement.models import Allocation, ComputeNode
 from tests.conftest import Cli, ksa_session
 from tests.db.conftest import postgresql_server  # noqa: F401  (fixture used by name)
 from tests.support.cluster import ROOT, Cluster, clean_env, exclusive

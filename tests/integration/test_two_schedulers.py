@@ -28,7 +28,7 @@ from core.compute.models import ComputeService
 from core.db import Database
 from core.db.migrate import upgrade
 from core.messaging import Bus, RemoteError
-from core.scheduler.models import Allocation, ComputeNode
+from core.placement.models import Allocation, ComputeNode
 from tests.db.conftest import postgresql_server  # noqa: F401  (fixture used by name)
 from tests.unit.core.messaging import rabbit
 

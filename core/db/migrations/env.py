@@ -2,10 +2,9 @@
 
 from alembic import context
 
+import core.db.migrations.all_models  # noqa: F401  (every table into Base.metadata)
 from core.db.base import Base
-from core.db.models import import_all_models
 
-import_all_models()
 config = context.config
 target_metadata = Base.metadata
 

@@ -15,10 +15,12 @@ from typing import Any
 
 from core import errors
 from core.context import RequestContext
-from core.ec2.ids import Kind, canonical_id, derived_id
-from core.ec2.tags import Resource, TagLimitExceeded, TagService, check_tags, resource_tags
+from core.idmap.ids import Kind, canonical_id, derived_id
+from core.idmap.tag_table import resource_tags
 from core.network import floating as fl
 from core.network.floating import FloatingAddress
+from core.tagging.rules import Resource, TagLimitExceeded, check_tags
+from core.tagging.service import TagService
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
@@ -47,9 +49,8 @@ ADDRESS_FILTERS: Filters[dict[str, Any]] = Filters({
 class Addresses(Handler):
     def __init__(self, deps: Ec2Deps) -> None:
         super().__init__(deps)
-        self.floating: fl.FloatingIpService = deps.servers.floating_ips
-        self.tags = TagService(deps.ids.db, deps.ids, deps.servers, deps.images,
-                               deps.keypairs)
+        self.floating: fl.FloatingIpService = deps.floating_ips
+        self.tags: TagService = deps.tags
 
     # ---- lookups ----------------------------------------------------------------
     def _allocation_uuid(self, ec2_id: str) -> str:

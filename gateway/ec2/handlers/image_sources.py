@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core import errors
-from core.ec2.ids import Ec2Ids, Kind, canonical_id
+from core.idmap.ids import Ec2Ids, Kind, canonical_id
 from core.image.service import ImageService
 from gateway.ec2.api import Call
 from gateway.ec2.errors import Ec2Error

@@ -9,7 +9,7 @@ snapshots, which this cloud does not have yet (``InvalidSnapshot.NotFound``).
 CreateImage is Nova's createImage: a snapshot of the server, ``pending`` until
 its data is uploaded. Nova never reboots a server to snapshot it, so
 ``NoReboot`` changes nothing. An AMI's tags are the caller's project's own
-(``core.ec2.tags``).
+(``core.tagging``).
 
 Launch permissions are the image's visibility and members: ``Group=all`` is
 ``public``; a ``UserId`` (a project id) is a member, accepted on its behalf,
@@ -25,11 +25,12 @@ from typing import Any
 
 from core import errors
 from core.context import RequestContext
-from core.ec2.ids import Kind, canonical_id
-from core.ec2.tags import Resource, TagLimitExceeded, TagService, check_tags
+from core.idmap.ids import Kind, canonical_id
 from core.image.listing import MAX_LIMIT, ImageQuery
 from core.image.models import Image
 from core.image.visibility import ImageView
+from core.tagging.rules import Resource, TagLimitExceeded, check_tags
+from core.tagging.service import TagService
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
@@ -119,8 +120,7 @@ def image_view(image: Image, ami: str,
 class Images(Handler):
     def __init__(self, deps: Ec2Deps) -> None:
         super().__init__(deps)
-        self.tags = TagService(deps.ids.db, deps.ids, deps.servers, deps.images,
-                               deps.keypairs)
+        self.tags: TagService = deps.tags
 
     # ---- lookups -------------------------------------------------------
     def _visible(self, ctx: RequestContext) -> list[ImageView]:

@@ -27,7 +27,7 @@ from core.compute.server_actions import ResizeFailed
 from core.compute.servers import BootRequest, IdempotentMismatch, IdempotentTerminated
 from core.context import RequestContext
 from core.db.base import utcnow
-from core.ec2.ids import Kind, canonical_id
+from core.idmap.ids import Kind, canonical_id
 from core.network.security_group_types import UnknownSecurityGroup
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error

@@ -26,7 +26,7 @@ from core.compute.server_listing import ServerQuery
 from core.context import RequestContext
 from core.db.base import utcnow
 from core.dns.names import public_dns_name
-from core.ec2.ids import Kind, canonical_id, derived_id
+from core.idmap.ids import Kind, canonical_id, derived_id
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
@@ -221,14 +221,14 @@ class Instances(Handler):
     def public_addresses(self, uuids: Sequence[str]) -> dict[str, str]:
         """The public (floating) IPv4 address of each server that has one;
         ``ipAddress``, ``dnsName`` and their filters read it."""
-        pairs = self.deps.servers.floating_ips.pool.addresses_for(list(uuids))
+        pairs = self.deps.floating_ips.pool.addresses_for(list(uuids))
         return {uuid: found[0][0] for uuid, found in pairs.items() if found}
 
     def security_groups(self, instances: Sequence[Instance]
                         ) -> dict[str, list[dict[str, str | None]]]:
         """Each server's security groups as EC2 GroupIdentifiers: the names Nova
         keeps and the groups' ``sg-`` IDs (none for a group deleted since)."""
-        groups = self.deps.servers.security_groups
+        groups = self.deps.security_groups
         uuids: dict[tuple[str, str], str] = {}
         for project in {i.project_id for i in instances}:
             names = {str(g) for i in instances if i.project_id == project

@@ -15,8 +15,9 @@ from typing import Any
 from core import errors
 from core.compute.keypairs import fingerprint
 from core.compute.models import KeyPair
-from core.ec2.ids import Kind, canonical_id, key_pair_os_uuid
-from core.ec2.tags import Resource, TagLimitExceeded, TagService, check_tags
+from core.idmap.ids import Kind, canonical_id, key_pair_os_uuid
+from core.tagging.rules import Resource, TagLimitExceeded, check_tags
+from core.tagging.service import TagService
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
@@ -77,8 +78,7 @@ def openssh_public_key(material: bytes) -> str:
 class KeyPairs(Handler):
     def __init__(self, deps: Ec2Deps) -> None:
         super().__init__(deps)
-        self.tags = TagService(deps.ids.db, deps.ids, deps.servers, deps.images,
-                               deps.keypairs)
+        self.tags: TagService = deps.tags
 
     def _ec2_ids(self, keys: list[KeyPair]) -> dict[int, str]:
         """EC2 IDs by key pair row id. Keys are minted when created; only keys

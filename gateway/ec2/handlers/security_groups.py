@@ -18,10 +18,12 @@ from typing import Any
 
 from core import errors
 from core.context import RequestContext
-from core.ec2.ids import HEX_DIGITS, Kind, canonical_id, derived_id
-from core.ec2.tags import Resource, TagLimitExceeded, TagService, check_tags, resource_tags
+from core.idmap.ids import HEX_DIGITS, Kind, canonical_id, derived_id
+from core.idmap.tag_table import resource_tags
 from core.network import security_groups as sg
 from core.network.security_group_types import EGRESS, INGRESS, Group, Rule, RuleSpec
+from core.tagging.rules import Resource, TagLimitExceeded, check_tags
+from core.tagging.service import TagService
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
@@ -113,9 +115,8 @@ def _int(value: Any) -> int | None:
 class SecurityGroups(Handler):
     def __init__(self, deps: Ec2Deps) -> None:
         super().__init__(deps)
-        self.groups: sg.SecurityGroupService = deps.servers.security_groups
-        self.tags = TagService(deps.ids.db, deps.ids, deps.servers, deps.images,
-                               deps.keypairs)
+        self.groups: sg.SecurityGroupService = deps.security_groups
+        self.tags: TagService = deps.tags
 
     # ---- lookups ---------------------------------------------------------------
     def _vpc(self, ctx: RequestContext) -> str:

@@ -1,4 +1,4 @@
-"""CreateTags, DeleteTags and DescribeTags over :mod:`core.ec2.tags`.
+"""CreateTags, DeleteTags and DescribeTags over :mod:`core.tagging`.
 
 One call may name objects of several kinds (``ResourceId.N`` mixing ``i-``,
 ``ami-``, ``sg-`` …); it changes nothing unless every ID names one of the
@@ -12,16 +12,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core import errors
-from core.ec2.ids import Kind
-from core.ec2.tags import (
+from core.idmap.ids import RESOURCES, Kind
+from core.tagging.rules import (
     RESOURCE_TYPES,
     Resource,
-    ResourcesNotFound,
     TagLimitExceeded,
     TagRecord,
-    TagService,
     UnknownResourceId,
 )
+from core.tagging.service import TagService
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
@@ -98,8 +97,7 @@ def tag_specifications(call: Call, resource_type: str) -> dict[str, str]:
 class Tags(Handler):
     def __init__(self, deps: Ec2Deps) -> None:
         super().__init__(deps)
-        self.tags = TagService(deps.ids.db, deps.ids, deps.servers, deps.images,
-                               deps.keypairs)
+        self.tags: TagService = deps.tags
 
     def _resources(self, call: Call) -> list[Resource]:
         values = call.get("Resources", [])
@@ -111,8 +109,9 @@ class Tags(Handler):
                            f"At most {MAX_RESOURCES} resource IDs are allowed per request.")
         try:
             return self.tags.resolve(call.ctx, values)
-        except ResourcesNotFound as exc:
-            code, message = NOT_FOUND[exc.kind]
+        except errors.NotFound as exc:
+            code, message = NOT_FOUND[Kind(next(k for k, r in RESOURCES.items()
+                                                if r == exc.kind))]
             raise Ec2Error(code, message.format(", ".join(exc.ids))) from None
 
     @action("CreateTags", rules=CREATE_RULES, errors=TAG_ERRORS)

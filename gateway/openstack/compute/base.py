@@ -12,17 +12,22 @@ from core import errors
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.keypairs import KeyPairService
-from core.compute.quotas import QuotaService, QuotaSetService
+from core.compute.quotas import QuotaSetService
+from core.compute.server_actions import ServerActions
 from core.compute.server_groups import ServerGroupService
+from core.compute.server_security_groups import ServerSecurityGroups
+from core.compute.servers import ServerService
 from core.context import RequestContext
+from core.network.security_groups import SecurityGroupService
+from core.quota.service import QuotaService
+from core.services import CoreServices
 from core.settings import Settings
 from gateway.openstack.auth import Authenticator
 
 
 @dataclass(frozen=True)
 class ComputeDeps:
-    """Built once by the app factory. Handlers of later resources (servers) add
-    their services as fields here."""
+    """The core services the compute handlers use, built once by the app factory."""
 
     settings: Settings
     auth: Authenticator
@@ -33,8 +38,18 @@ class ComputeDeps:
     quota_sets: QuotaSetService
     server_groups: ServerGroupService
     hosts: HostService
-    servers: Any = None  # core.compute.servers.ServerService
-    server_actions: Any = None  # core.compute.server_actions.ServerActions
+    servers: ServerService
+    server_actions: ServerActions
+    security_groups: SecurityGroupService
+    server_security_groups: ServerSecurityGroups
+
+    @classmethod
+    def from_core(cls, core: CoreServices, auth: Authenticator, base: str) -> ComputeDeps:
+        return cls(settings=core.settings, auth=auth, base=base, flavors=core.flavors,
+                   keypairs=core.keypairs, quotas=core.quotas, quota_sets=core.quota_sets,
+                   server_groups=core.server_groups, hosts=core.hosts, servers=core.servers,
+                   server_actions=core.server_actions, security_groups=core.security_groups,
+                   server_security_groups=core.server_security_groups)
 
 
 class Handler:

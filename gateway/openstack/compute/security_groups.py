@@ -82,7 +82,7 @@ def nova_rule_spec(body: dict[str, Any], services: SecurityGroupService, ctx) ->
 class SecurityGroups(Handler):
     def __init__(self, deps: ComputeDeps) -> None:
         super().__init__(deps)
-        self.groups: SecurityGroupService = deps.servers.security_groups
+        self.groups: SecurityGroupService = deps.security_groups
 
     def list(self, **_: Any):
         raw = request.query_params.get("all_tenants")
@@ -113,7 +113,7 @@ class SecurityGroups(Handler):
 class SecurityGroupRules(Handler):
     def __init__(self, deps: ComputeDeps) -> None:
         super().__init__(deps)
-        self.groups: SecurityGroupService = deps.servers.security_groups
+        self.groups: SecurityGroupService = deps.security_groups
 
     def create(self, body: dict[str, Any]):
         ctx = self.context()
@@ -129,10 +129,6 @@ class SecurityGroupRules(Handler):
 
 
 class ServerSecurityGroups(Handler):
-    def __init__(self, deps: ComputeDeps) -> None:
-        super().__init__(deps)
-        self.groups: SecurityGroupService = deps.servers.security_groups
-
     def list(self, server_id: str):
-        groups = self.groups.server_groups(self.context(), server_id)
+        groups = self.deps.server_security_groups.list(self.context(), server_id)
         return {"security_groups": [group_view(g) for g in groups]}

@@ -73,11 +73,11 @@ class Servers(Handler):
         tags = self.servers.tags_of(uuids) if mv >= (2, 26) else {}
         faults = self.servers.faults_of(instances)
         host_states: dict[str, str] = {}
-        if mv >= (2, 16) and self.servers.policy.authorize(
+        if mv >= (2, 16) and self.auth.policy.authorize(
                 "os_compute_api:servers:show:host_status", {"project_id": ctx.project_id},
                 ctx.policy_credentials()):
             host_states = self.servers.host_states({i.host for i in instances if i.host})
-        admin = self.servers.policy.authorize("os_compute_api:os-extended-server-attributes",
+        admin = self.auth.policy.authorize("os_compute_api:os-extended-server-attributes",
                                               {"project_id": ctx.project_id},
                                               ctx.policy_credentials())
         return [self.views.full(i, mv, addresses=addresses.get(i.uuid, []),
@@ -114,7 +114,7 @@ class Servers(Handler):
             if p.get(key):
                 _regex(key, p[key])
         # Nova drops the filters a caller may not use rather than refusing them.
-        if self.servers.policy.authorize("os_compute_api:servers:allow_all_filters",
+        if self.auth.policy.authorize("os_compute_api:servers:allow_all_filters",
                                          {"project_id": ctx.project_id},
                                          ctx.policy_credentials()):
             q.host = p.get("host") or None
@@ -286,9 +286,8 @@ class Servers(Handler):
             group = (arg or {}).get("name") if isinstance(arg, dict) else None
             if not isinstance(group, str) or not group:
                 raise errors.InvalidInput("Missing parameter name")
-            groups = self.servers.security_groups
-            change = groups.add_to_server if name == "addSecurityGroup" \
-                else groups.remove_from_server
+            groups = self.deps.server_security_groups
+            change = groups.add if name == "addSecurityGroup" else groups.remove
             change(ctx, server_id, group)
         else:
             raise errors.InvalidInput(f"There is no such action: {name}")
@@ -327,7 +326,7 @@ class Servers(Handler):
                                         deleted=microversions.current() >= (2, 21)):
             if act.request_id == request_id:
                 events: list | None = None
-                if self.servers.policy.authorize("os_compute_api:os-instance-actions:events",
+                if self.auth.policy.authorize("os_compute_api:os-instance-actions:events",
                                                  {"project_id": act.project_id},
                                                  ctx.policy_credentials()):
                     events = []

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from connexion import NoContent, request
 
-from core.identity.common import parse_bool
 from core.identity.service import IdentityService
 from core.settings import Settings
 from gateway.openstack.auth import Authenticator
 from gateway.openstack.identity.views import IdentityViews
+from gateway.openstack.params import parse_bool
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from core.db import Database
 from core.identity.service import IdentityService
 from core.policy import Enforcer
 from core.policy.defaults import all_defaults
+from core.services import build_identity
 from core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -28,7 +29,7 @@ def _manage(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProce
 def _identity(data_dir: Path) -> IdentityService:
     settings = load_settings({}, data_dir=data_dir, bcrypt_rounds=4)
     db = Database(settings.effective_database_url)
-    return IdentityService(settings, db, Enforcer(all_defaults(), None))
+    return build_identity(settings, db, Enforcer(all_defaults(), None))
 
 
 def _login(identity: IdentityService, user: str, password: str):

@@ -13,24 +13,17 @@ from sqlalchemy import select, update
 
 from core.compute import states
 from core.compute.bootstrap import ensure_default_flavors
-from core.compute.flavors import FlavorService
-from core.compute.keypairs import KeyPairService
-from core.compute.models import ComputeService, Instance, InstanceFault, QuotaLimit
-from core.compute.quotas import QuotaService
-from core.compute.server_actions import ServerActions
-from core.compute.server_groups import ServerGroupService
-from core.compute.servers import BootRequest, ServerService
+from core.compute.models import ComputeService, Instance, InstanceFault
+from core.compute.servers import BootRequest
 from core.context import RequestContext
 from core.control_plane import ControlPlane
 from core.db import Database
 from core.db.migrate import upgrade
 from core.image.models import Image
-from core.image.service import ImageService
-from core.image.stores import build_stores
 from core.messaging import Bus
-from core.policy import Enforcer
-from core.policy.defaults import all_defaults
-from core.scheduler.models import Allocation, ComputeNode
+from core.placement.models import Allocation, ComputeNode
+from core.quota.models import QuotaLimit
+from core.services import build_core
 from core.settings import load_settings
 
 CTX = RequestContext(user_id="u1", project_id="p1", roles=("member", "reader"))
@@ -44,21 +37,15 @@ class Plane:
         upgrade(self.db)
         ensure_default_flavors(self.db)
         self.bus = Bus("memory://", namespace=f"t{uuid.uuid4().hex[:8]}")
-        policy = Enforcer(all_defaults(), None)
-        self.images = ImageService(self.db, policy, build_stores(self.settings), "file",
-                                   1 << 30, 0, ())
+        self.core = build_core(self.settings, db=self.db, bus=self.bus)
+        self.images = self.core.images
         with self.db.session() as s:
             s.add(Image(id="11111111-1111-1111-1111-111111111111", name="cirros",
                         status="active", visibility="public", owner="admin", size=1 << 20,
                         disk_format="raw", container_format="bare", tags=[], properties={}))
-        quotas = QuotaService(self.db, self.settings)
-        self.servers = ServerService(self.settings, self.db, policy, self.bus, self.images,
-                                     FlavorService(self.db, policy), KeyPairService(
-                                         self.db, policy, quotas), quotas,
-                                     ServerGroupService(self.db, policy, quotas))
-        self.actions = ServerActions(self.servers)
-        self.plane = ControlPlane(self.settings, self.db, self.bus, self.images,
-                                  conductors=2, schedulers=1)
+        self.servers = self.core.servers
+        self.actions = self.core.server_actions
+        self.plane = ControlPlane(self.core, conductors=2, schedulers=1)
         self.events: list[tuple[str, dict]] = []
         self.listener = self.bus.listen_notifications(
             lambda event, payload: self.events.append((event, payload)))

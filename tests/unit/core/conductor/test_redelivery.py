@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from core.compute import states
 from core.compute.models import Instance, InstanceAction
-from core.conductor.manager import Conductor
-from core.control_plane import ensure_address_pool
+from core.conductor.wiring import build_conductor
 from core.db import Database
 from core.db.migrate import upgrade
-from core.scheduler import claims
-from core.scheduler.models import Allocation, ComputeNode
+from core.placement import claims
+from core.placement.models import Allocation, ComputeNode
+from core.services import build_core
 from core.settings import load_settings
 
 FLAVOR = {"flavorid": "1", "name": "m1.tiny", "vcpus": 1, "memory_mb": 512, "root_gb": 1,
@@ -48,13 +48,14 @@ def setup(tmp_path):
     settings = load_settings({}, data_dir=tmp_path, fixed_range="10.9.0.0/28")
     db = Database(settings.effective_database_url)
     upgrade(db)
-    ensure_address_pool(settings, db)
     with db.session() as s:
         for host in ("h1", "h2"):
             s.add(ComputeNode(host=host, hypervisor_hostname=host, vcpus=4, memory_mb=4096,
                               local_gb=40))
     bus = RecordingBus()
-    yield Conductor(settings, db, bus), db, bus
+    core = build_core(settings, db=db, bus=bus)
+    core.ipam.fill_pool()
+    yield build_conductor(core), db, bus
     db.dispose()
 
 
@@ -81,9 +82,9 @@ def test_build_redelivered_after_the_host_was_assigned_takes_the_address(setup):
     uuid = make_instance(db, states.NETWORKING, host="h1")
     conductor.build_instances([uuid], {"image": {"id": "img"}})
     assert [(m, server) for _, m, _, server in bus.casts] == [("build_and_run_instance", "h1")]
-    assert len(conductor.ipam.addresses_for([uuid])[uuid]) == 1
+    assert len(conductor.deps.ipam.addresses_for([uuid])[uuid]) == 1
     conductor.build_instances([uuid], {"image": {"id": "img"}})  # and once more
-    assert len(conductor.ipam.addresses_for([uuid])[uuid]) == 1
+    assert len(conductor.deps.ipam.addresses_for([uuid])[uuid]) == 1
 
 
 def test_repeated_task_update_of_the_same_host_succeeds(setup):
@@ -112,7 +113,7 @@ def test_build_success_redelivered_after_the_commit_announces_it(setup):
     conductor, db, bus = setup
     # The first conductor committed ACTIVE and died before create.end went out.
     uuid = make_instance(db, states.SPAWNING, host="h1")
-    conductor.store.update(uuid, {"vm_state": states.ACTIVE, "task_state": None,
+    conductor.deps.store.update(uuid, {"vm_state": states.ACTIVE, "task_state": None,
                                   "launched_at": Instance.created_at})
     assert conductor.build_succeeded(uuid, "h1", states.RUNNING) == {"ok": True}
     assert conductor.build_succeeded(uuid, "h1", states.RUNNING)["ok"] is False

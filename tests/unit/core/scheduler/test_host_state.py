@@ -9,8 +9,8 @@ import pytest
 from core.compute.models import ComputeService, Instance, ServerGroup, ServerGroupMember
 from core.db import Database
 from core.db.migrate import upgrade
+from core.placement.models import ComputeNode
 from core.scheduler.host_state import load_host_states, load_spec_context
-from core.scheduler.models import ComputeNode
 from tests.unit.core.scheduler.factories import make_host, make_settings, make_spec
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from core.errors import CoreError
-from core.scheduler import claims
+from core.placement import claims
 from core.scheduler.manager import NoValidHost, Scheduler
 from tests.unit.core.scheduler.factories import (
     make_group,

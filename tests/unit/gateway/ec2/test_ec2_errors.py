@@ -7,8 +7,8 @@ import pytest
 from botocore.parsers import create_parser
 
 from core import errors
-from core.ec2.ids import Kind, MalformedId
 from core.identity.ec2_signature import MalformedSignature, SignatureMismatch, StaleRequest
+from core.idmap.ids import Kind, MalformedId
 from gateway.ec2 import service_model
 from gateway.ec2.errors import Ec2Error, error_body, from_core, status_of
 

@@ -6,7 +6,7 @@ import pytest
 
 from core.compute import states
 from core.compute.models import Instance
-from core.ec2.ids import derived_id
+from core.idmap.ids import derived_id
 from gateway.ec2.handlers.instances import private_dns, state_of
 
 

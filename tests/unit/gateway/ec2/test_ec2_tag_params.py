@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.ec2.tags import TagRecord
+from core.tagging.rules import TagRecord
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.handlers.image_sources import check_name, disk_format_of
 from gateway.ec2.handlers.tags import FILTERS, _wanted_types, order_key, tag_pairs

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db.base import Base, UTCDateTime, utcnow
-from core.identity.models import MYSQL
+from core.db.base import MYSQL, Base, UTCDateTime, utcnow
 
 
 class Ec2Id(Base):
@@ -32,13 +31,13 @@ class Ec2Id(Base):
 
 class Ec2Tag(Base):
     """One EC2 tag (``key`` = ``value``) that project ``project_id`` put on the
-    object of ``kind`` (an :class:`~core.ec2.ids.Kind` value) whose OpenStack
+    object of ``kind`` (an :class:`~core.idmap.ids.Kind` value) whose OpenStack
     id is ``os_uuid``.
 
     Tags are private to the project that set them, as AWS keeps an account's
     tags on a shared AMI to itself: another project tagging the same image
     has rows of its own. Instances keep theirs as server name and metadata
-    instead (see ``core.ec2.tags``).
+    instead (see ``core.tagging``).
     """
 
     __tablename__ = "ec2_tags"

@@ -1,4 +1,4 @@
-"""core/ec2/tags.py: which IDs are taggable, AWS's key/value rules, and which
+"""core/tagging: which IDs are taggable, AWS's key/value rules, and which
 tags a DeleteTags list matches."""
 
 from __future__ import annotations
@@ -6,16 +6,16 @@ from __future__ import annotations
 import pytest
 
 from core import errors
-from core.ec2.ids import Kind
-from core.ec2.tags import (
+from core.idmap.ids import Kind
+from core.tagging.rules import (
     MAX_TAGS,
     RESOURCE_TYPES,
     TagLimitExceeded,
     UnknownResourceId,
-    _matches,
     check_key,
     check_tags,
     kind_of,
+    matches,
 )
 
 
@@ -53,11 +53,11 @@ def test_key_and_value_rules():
 
 
 def test_delete_matching():
-    assert _matches("env", "prod", None)
-    assert not _matches("aws:owner", "x", None)  # never AWS's own
-    assert _matches("env", "prod", [("env", None)])
-    assert _matches("env", "prod", [("env", "prod")])
-    assert not _matches("env", "prod", [("env", "test")])
-    assert not _matches("env", "prod", [("env", "")])
-    assert _matches("env", "", [("env", "")])
-    assert not _matches("Env", "prod", [("env", None)])  # keys are case-sensitive
+    assert matches("env", "prod", None)
+    assert not matches("aws:owner", "x", None)  # never AWS's own
+    assert matches("env", "prod", [("env", None)])
+    assert matches("env", "prod", [("env", "prod")])
+    assert not matches("env", "prod", [("env", "test")])
+    assert not matches("env", "prod", [("env", "")])
+    assert matches("env", "", [("env", "")])
+    assert not matches("Env", "prod", [("env", None)])  # keys are case-sensitive

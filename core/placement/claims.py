@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from core import errors
 from core.db import Database
 from core.db.base import utcnow
-from core.scheduler.models import Allocation, ComputeNode
+from core.placement.models import Allocation, ComputeNode
 
 NODES = cast(Table, ComputeNode.__table__)
 ALLOCATIONS = cast(Table, Allocation.__table__)

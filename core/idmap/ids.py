@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.db import Database
-from core.ec2.models import Ec2Id
+from core.idmap.models import Ec2Id
 
 HEX_DIGITS = 17
 _TAIL = re.compile(r"(?:[0-9a-f]{8}|[0-9a-f]{17})")
@@ -44,7 +44,8 @@ _KEY_PAIR_NAMESPACE = uuid.UUID("5b0c6f0e-3f2e-4b8e-9a57-6e0c2d1f4a11")
 
 
 class Kind(StrEnum):
-    """The kinds of object with an EC2 ID; the value is the ID's prefix."""
+    """The kinds of object with an EC2 ID; the value is the ID's prefix (and
+    what the ``kind`` column stores)."""
 
     INSTANCE = "i"
     IMAGE = "ami"
@@ -56,14 +57,27 @@ class Kind(StrEnum):
     ASSOCIATION = "eipassoc"
     KEY_PAIR = "key"
 
+    @property
+    def resource(self) -> errors.ResourceKind:
+        """The domain's name of this kind, as errors carry it."""
+        return RESOURCES[self]
+
+
+RESOURCES: dict[Kind, errors.ResourceKind] = {
+    Kind.INSTANCE: "instance", Kind.IMAGE: "image", Kind.RESERVATION: "reservation",
+    Kind.SECURITY_GROUP: "security_group", Kind.VOLUME: "volume", Kind.SNAPSHOT: "snapshot",
+    Kind.ADDRESS: "floating_ip", Kind.ASSOCIATION: "floating_ip_association",
+    Kind.KEY_PAIR: "key_pair",
+}
+
 
 class MalformedId(errors.InvalidInput):
-    """An ID that is not ``<prefix>-`` and 8 or 17 hex digits."""
+    """An ID that is not ``<prefix>-`` and 8 or 17 hex digits (``kind``: the
+    kind of resource it should have named, ``id``: the value given)."""
 
     def __init__(self, kind: Kind, value: str) -> None:
         super().__init__(f"Invalid id: \"{value}\" (expecting \"{kind.value}-...\")",
-                         kind=kind, value=value)
-        self.kind = kind
+                         kind=kind.resource, id=value)
         self.value = value
 
 

@@ -17,168 +17,48 @@ that do not start with ``aws:``, values of at most 256 characters. A call
 naming several objects changes none of them unless every one is found and
 every change fits.
 
-Other kinds' describe calls read their tags with :func:`resource_tags`, and
-a service deleting an object drops its tags with :func:`forget_tags` in the
-deleting transaction (rows of objects whose EC2 ID is gone are never listed
-either way).
+The table is :mod:`core.idmap.tag_table`'s: other kinds' describe calls read
+their tags there, and a service deleting an object drops its tags there. This
+service sits above compute and image (it reads and changes servers, images
+and key pairs); nothing below it imports it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import errors
+from core.compute.keypairs import KeyPairService
+from core.compute.server_listing import ServerQuery
+from core.compute.servers import ServerService
 from core.context import RequestContext
 from core.db import Database
-from core.ec2.ids import Ec2Ids, Kind, canonical_id, key_pair_os_uuid
-from core.ec2.models import Ec2Id, Ec2Tag
+from core.idmap.ids import Ec2Ids, Kind, canonical_id, key_pair_os_uuid
+from core.idmap.models import Ec2Id, Ec2Tag
+from core.idmap.tag_table import chunks, resource_tags
+from core.image.service import ImageService
+from core.tagging.rules import (
+    MAX_SERVER_VALUE,
+    NAME,
+    RESOURCE_TYPES,
+    Resource,
+    TagRecord,
+    check_key,
+    check_limit,
+    check_tags,
+    kind_of,
+    matches,
+)
 
-if TYPE_CHECKING:
-    from core.compute.keypairs import KeyPairService
-    from core.compute.servers import ServerService
-    from core.image.service import ImageService
-
-MAX_TAGS = 50
-MAX_KEY = 128
-MAX_VALUE = 256
-MAX_SERVER_VALUE = 255  # Nova's limit on server names and metadata values
-RESERVED_PREFIX = "aws:"
-NAME = "Name"
-_CHUNK = 500
 _LIST_CHUNK = 1000
-
-# DescribeTags' resource-type of each taggable kind; reservations and
-# associations are not taggable.
-RESOURCE_TYPES: Mapping[Kind, str] = {
-    Kind.INSTANCE: "instance", Kind.IMAGE: "image", Kind.SECURITY_GROUP: "security-group",
-    Kind.KEY_PAIR: "key-pair", Kind.ADDRESS: "elastic-ip", Kind.VOLUME: "volume",
-    Kind.SNAPSHOT: "snapshot",
-}
-_BY_PREFIX = {kind.value: kind for kind in RESOURCE_TYPES}
-
 SERVER_SHOW = "os_compute_api:servers:show"
 SERVER_UPDATE = "os_compute_api:servers:update"
 METADATA_CREATE = "os_compute_api:server-metadata:create"
 METADATA_DELETE = "os_compute_api:server-metadata:delete"
-
-
-class UnknownResourceId(errors.InvalidInput):
-    """An ID of no taggable kind (EC2's ``InvalidID``)."""
-
-    def __init__(self, value: str) -> None:
-        super().__init__(f"The ID '{value}' is not valid", value=value)
-        self.value = value
-
-
-class ResourcesNotFound(errors.NotFound):
-    """IDs of ``kind`` that name nothing the caller's project has."""
-
-    def __init__(self, kind: Kind, ids: Sequence[str]) -> None:
-        super().__init__(f"{', '.join(ids)} not found", kind=kind, ids=list(ids))
-        self.kind = kind
-        self.ids = list(ids)
-
-
-class TagLimitExceeded(errors.InvalidInput):
-    """More than :data:`MAX_TAGS` tags on one object."""
-
-
-@dataclass(frozen=True)
-class Resource:
-    """A taggable object named by its EC2 ID."""
-
-    kind: Kind
-    ec2_id: str
-    os_uuid: str
-
-
-@dataclass(frozen=True)
-class TagRecord:
-    """One tag as DescribeTags lists it."""
-
-    resource_id: str
-    resource_type: str
-    key: str
-    value: str
-
-
-# ---- rules ---------------------------------------------------------------------
-
-def kind_of(value: str) -> Kind:
-    """The taggable kind an EC2 ID names by its prefix; UnknownResourceId if
-    none. The ID's digits are checked by :func:`canonical_id`."""
-    prefix = value.strip().lower().rpartition("-")[0]
-    kind = _BY_PREFIX.get(prefix)
-    if kind is None:
-        raise UnknownResourceId(value)
-    return kind
-
-
-def check_key(key: str) -> None:
-    if not key:
-        raise errors.InvalidInput("Tag keys must not be empty.")
-    if len(key) > MAX_KEY:
-        raise errors.InvalidInput(f"Tag key exceeds the maximum length of {MAX_KEY} "
-                                  "characters.")
-    if key.lower().startswith(RESERVED_PREFIX):
-        raise errors.InvalidInput(f"Value ( {key} ) for parameter key is invalid. Tag keys "
-                                  "starting with 'aws:' are reserved for internal use")
-
-
-def check_tags(tags: Mapping[str, str]) -> None:
-    """InvalidInput unless every key and value is one EC2 accepts."""
-    for key, value in tags.items():
-        check_key(key)
-        if len(value) > MAX_VALUE:
-            raise errors.InvalidInput(f"Tag value exceeds the maximum length of {MAX_VALUE} "
-                                      "characters.")
-    if len(tags) > MAX_TAGS:
-        raise TagLimitExceeded(f"The maximum number of tags per resource is {MAX_TAGS}.")
-
-
-def _limit(current: Iterable[str], adding: Iterable[str], ec2_id: str) -> None:
-    if len(set(current) | set(adding)) > MAX_TAGS:
-        raise TagLimitExceeded(f"Tag limit exceeded: {ec2_id} would have more than "
-                               f"{MAX_TAGS} tags.")
-
-
-# ---- the generic table -----------------------------------------------------------
-
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
-
-
-def resource_tags(db: Database, kind: Kind, project_id: str,
-                  os_uuids: Iterable[str]) -> dict[str, list[dict[str, str]]]:
-    """The tags project ``project_id`` put on objects of ``kind`` (kept in the
-    ``ec2_tags`` table), as the ``Tags`` member of describe answers
-    (``[{"Key": …, "Value": …}]`` sorted by key), by OpenStack id. Every id
-    asked for is in the answer, with ``[]`` if it has no tags."""
-    wanted = list(dict.fromkeys(os_uuids))
-    out: dict[str, list[dict[str, str]]] = {u: [] for u in wanted}
-    with db.session() as s:
-        for chunk in _chunks(wanted):
-            rows = s.execute(select(Ec2Tag.os_uuid, Ec2Tag.key, Ec2Tag.value).where(
-                Ec2Tag.kind == kind.value, Ec2Tag.project_id == project_id,
-                Ec2Tag.os_uuid.in_(chunk)).order_by(Ec2Tag.os_uuid, Ec2Tag.key))
-            for os_uuid, key, value in rows:
-                out[os_uuid].append({"Key": key, "Value": value})
-    return out
-
-
-def forget_tags(s: Session, kind: Kind, os_uuids: Iterable[str]) -> None:
-    """Drop, in the caller's transaction, every project's tags on objects being
-    deleted there."""
-    wanted = list(dict.fromkeys(os_uuids))
-    for chunk in _chunks(wanted):
-        s.execute(delete(Ec2Tag).where(Ec2Tag.kind == kind.value, Ec2Tag.os_uuid.in_(chunk)))
 
 
 class TagService:
@@ -196,7 +76,7 @@ class TagService:
     def resolve(self, ctx: RequestContext, values: Sequence[str]) -> list[Resource]:
         """The caller's objects named by ``values`` (EC2 IDs of any taggable
         kinds, mixed). UnknownResourceId or MalformedId for an ID that cannot
-        name one; ResourcesNotFound (the first kind with missing IDs) unless
+        name one; NotFound (the first kind with missing IDs, by its ``ids``) unless
         all are found. Another project's object is not found."""
         by_kind: dict[Kind, list[str]] = {}
         for value in values:
@@ -208,7 +88,8 @@ class TagService:
             uuids = self._owned(ctx, kind, wanted)
             missing = [w for w in wanted if w not in uuids]
             if missing:
-                raise ResourcesNotFound(kind, missing)
+                raise errors.NotFound(f"{', '.join(missing)} not found", kind=kind.resource,
+                                      ids=missing)
             out.extend(Resource(kind, w, uuids[w]) for w in wanted)
         return out
 
@@ -257,11 +138,11 @@ class TagService:
                                       f"{MAX_SERVER_VALUE} characters (server names and "
                                       "metadata).")
         for r in servers:
-            _limit(self._server_tags(ctx, r.os_uuid), tags, r.ec2_id)
+            check_limit(self._server_tags(ctx, r.os_uuid), tags, r.ec2_id)
         with self.db.session() as s:
             current = self._rows(s, ctx.project_id or "", others)
             for r in others:
-                _limit(current.get((r.kind.value, r.os_uuid), {}), tags, r.ec2_id)
+                check_limit(current.get((r.kind.value, r.os_uuid), {}), tags, r.ec2_id)
         if others:
             self._write_rows(ctx.project_id or "", others, tags)
         for r in servers:
@@ -275,7 +156,7 @@ class TagService:
                     current = self._rows(s, project_id, resources, lock=True)
                     for r in resources:
                         have = current.get((r.kind.value, r.os_uuid), {})
-                        _limit(have, tags, r.ec2_id)
+                        check_limit(have, tags, r.ec2_id)
                         for key, value in tags.items():
                             row = have.get(key)
                             if row is None:
@@ -297,7 +178,7 @@ class TagService:
         for r in resources:
             by_kind.setdefault(r.kind.value, []).append(r.os_uuid)
         for kind, uuids in by_kind.items():
-            for chunk in _chunks(list(dict.fromkeys(uuids))):
+            for chunk in chunks(list(dict.fromkeys(uuids))):
                 query = select(Ec2Tag).where(Ec2Tag.kind == kind,
                                              Ec2Tag.project_id == project_id,
                                              Ec2Tag.os_uuid.in_(chunk))
@@ -338,13 +219,13 @@ class TagService:
         with self.db.session() as s:
             for (_, _), rows in self._rows(s, ctx.project_id or "", others, lock=True).items():
                 for key, row in rows.items():
-                    if _matches(key, row.value, tags):
+                    if matches(key, row.value, tags):
                         s.delete(row)
 
     def _untag_server(self, ctx: RequestContext, uuid: str,
                       tags: Sequence[tuple[str, str | None]] | None) -> None:
         for key, value in self._server_tags(ctx, uuid).items():
-            if not _matches(key, value, tags):
+            if not matches(key, value, tags):
                 continue
             if key == NAME:
                 self.servers.update(ctx, uuid, {"name": ""})
@@ -383,10 +264,6 @@ class TagService:
         return out
 
     def _instance_records(self, ctx: RequestContext) -> list[TagRecord]:
-        # Imported here: compute imports network, whose services drop their
-        # objects' tags through this module.
-        from core.compute.server_listing import ServerQuery
-
         instances = []
         marker: str | None = None
         while True:
@@ -408,10 +285,3 @@ class TagService:
                        for k, v in (inst.metadata_items or {}).items())
         return out
 
-
-def _matches(key: str, value: str, tags: Sequence[tuple[str, str | None]] | None) -> bool:
-    if key.lower().startswith(RESERVED_PREFIX):
-        return False  # AWS never deletes its own tags
-    if tags is None:
-        return True
-    return any(k == key and (v is None or v == value) for k, v in tags)

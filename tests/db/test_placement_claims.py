@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core.compute.models import ComputeService
-from core.scheduler import claims
+from core.placement import claims
+from core.placement.models import Allocation, ComputeNode
 from core.scheduler.host_state import load_host_states
 from core.scheduler.manager import NoValidHost, Scheduler
-from core.scheduler.models import Allocation, ComputeNode
 from core.scheduler.request_spec import RequestSpec
 from core.settings import load_settings
 

@@ -1,4 +1,4 @@
-"""core/ec2/ids.py on SQLite: minting, stability, batch lookups, 8-hex and
+"""core/idmap/ids.py on SQLite: minting, stability, batch lookups, 8-hex and
 upper-case input, collisions and racing minters."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from core.db import Database
 from core.db.migrate import upgrade
-from core.ec2 import ids as ids_module
-from core.ec2.ids import Ec2Ids, Kind, MalformedId, canonical_id, key_pair_os_uuid, mint
-from core.ec2.models import Ec2Id
+from core.idmap import ids as ids_module
+from core.idmap.ids import Ec2Ids, Kind, MalformedId, canonical_id, key_pair_os_uuid, mint
+from core.idmap.models import Ec2Id
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_canonical_ids_accept_8_or_17_hex_digits_in_any_case(value, expected):
 def test_malformed_ids(value):
     with pytest.raises(MalformedId) as info:
         canonical_id(Kind.INSTANCE, value)
-    assert info.value.kind is Kind.INSTANCE
+    assert info.value.kind == Kind.INSTANCE.resource == "instance"
 
 
 def test_an_object_keeps_its_id(ids, db):

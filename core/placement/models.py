@@ -11,9 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.compute.models import new_uuid
-from core.db.base import Base, UTCDateTime, utcnow
-from core.identity.models import MYSQL
+from core.db.base import MYSQL, Base, UTCDateTime, new_uuid, utcnow
 
 
 class ComputeNode(Base):

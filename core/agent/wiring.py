@@ -1,0 +1,33 @@
+"""Assembling a compute agent: its host's resources, its virt driver and the
+bus. No database code is reachable from here (the agent reaches the database
+only through the conductor), so agents are built without ``core.services``."""
+
+from __future__ import annotations
+
+from core.agent.manager import ComputeAgent, HostResources
+from core.agent.virt import build_driver
+from core.messaging.interfaces import MessageBus
+from core.settings import Settings
+
+
+def host_resources(settings: Settings, host: str) -> HostResources:
+    """What a host of the size ``settings`` give simulated hosts reports."""
+    return HostResources(
+        host=host, vcpus=settings.compute_host_vcpus,
+        memory_mb=settings.compute_host_memory_mb, local_gb=settings.compute_host_disk_gb,
+        availability_zone=settings.default_availability_zone,
+        cpu_allocation_ratio=settings.cpu_allocation_ratio,
+        ram_allocation_ratio=settings.ram_allocation_ratio,
+        disk_allocation_ratio=settings.disk_allocation_ratio)
+
+
+def build_agent(settings: Settings, bus: MessageBus, resources: HostResources,
+                driver: str = "simulated", operation_time: float | None = None,
+                failure_rate: float | None = None) -> ComputeAgent:
+    """The agent of ``resources.host`` with the named virt driver."""
+    virt = build_driver(driver, host=resources.host,
+                        operation_time=settings.driver_operation_time
+                        if operation_time is None else operation_time,
+                        failure_rate=settings.driver_failure_rate
+                        if failure_rate is None else failure_rate)
+    return ComputeAgent(resources, virt, bus, report_interval=settings.report_interval)

@@ -1,0 +1,13 @@
+"""What services need of policy: one ``enforce`` (the :class:`~core.policy.Enforcer`
+implements it; tests may pass anything that does)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from core.context import RequestContext
+
+
+class PolicyEnforcer(Protocol):
+    def enforce(self, rule: str, target: dict, context: RequestContext) -> None:
+        """Return if ``context`` may do ``rule`` on ``target``; raise Forbidden otherwise."""

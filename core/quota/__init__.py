@@ -1,0 +1,1 @@
+"""Quotas of every domain: limits, usage counters and atomic reservations."""

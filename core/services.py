@@ -1,0 +1,170 @@
+"""The one place that builds the core services, each with its collaborators
+injected: ``build_core(settings)``.
+
+The API app (``gateway.app``), ``wsgi.py``, the conductor and scheduler mains,
+``core.manage``, the in-process control plane and the benchmarks all start
+from it; no service constructs another one. Process-specific pieces are
+assembled from its result by their own packages (``core.conductor.wiring``,
+``core.scheduler.wiring``); the compute agent has a builder of its own
+(``core.agent.wiring``) that needs no database at all.
+
+This module imports the domains it wires (identity, image, network, compute,
+quota, the ID map, tagging) and nothing above them, so the conductor and the
+scheduler may use it without a circle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.compute.boot_checks import BootChecks
+from core.compute.flavors import FlavorService
+from core.compute.hosts import HostService
+from core.compute.instance_records import InstanceRecords
+from core.compute.instance_store import InstanceStore
+from core.compute.keypairs import KeyPairService
+from core.compute.notifications import Notifier
+from core.compute.quotas import QuotaSetService
+from core.compute.rpcapi import AgentClient, ConductorClient
+from core.compute.server_actions import ServerActions
+from core.compute.server_groups import ServerGroupService
+from core.compute.server_security_groups import ServerSecurityGroups
+from core.compute.servers import ServerService
+from core.db import Database
+from core.identity.app_credentials import AppCredentialService
+from core.identity.assignment import AssignmentService
+from core.identity.catalog import CatalogService
+from core.identity.ec2_credentials import Ec2CredentialService
+from core.identity.fernet import DEFAULT_AUTH_METHODS, KeyRepository, SecretCipher, TokenFormatter
+from core.identity.passwords import PasswordHasher
+from core.identity.resource import ResourceService
+from core.identity.role_assignments import RoleAssignmentLister
+from core.identity.service import IdentityService
+from core.identity.tokens import TokenService
+from core.identity.users import UserService
+from core.idmap.ids import Ec2Ids
+from core.image.access import ImageAccess
+from core.image.data import ImageData
+from core.image.members import MemberService
+from core.image.service import ImageService
+from core.image.stores import build_stores
+from core.messaging import Bus, MessageBus
+from core.network.floating import FloatingIpService, FloatingPool
+from core.network.ipam import Ipam
+from core.network.security_groups import SecurityGroupService
+from core.policy import Enforcer, PolicyEnforcer
+from core.policy.defaults import all_defaults
+from core.quota.service import QuotaService
+from core.settings import Settings
+from core.tagging.service import TagService
+
+
+@dataclass(frozen=True)
+class CoreServices:
+    """Every core service of one process, built once and passed down."""
+
+    settings: Settings
+    db: Database
+    policy: Enforcer
+    bus: MessageBus
+    ids: Ec2Ids
+    identity: IdentityService
+    images: ImageService
+    quotas: QuotaService
+    quota_sets: QuotaSetService
+    # ---- network
+    ipam: Ipam
+    floating_pool: FloatingPool
+    floating_ips: FloatingIpService
+    security_groups: SecurityGroupService
+    # ---- compute
+    instances: InstanceStore
+    flavors: FlavorService
+    keypairs: KeyPairService
+    server_groups: ServerGroupService
+    hosts: HostService
+    servers: ServerService
+    server_actions: ServerActions
+    server_security_groups: ServerSecurityGroups
+    # ---- the EC2 dialect's own
+    tags: TagService
+
+
+def build_identity(settings: Settings, db: Database, policy: PolicyEnforcer) -> IdentityService:
+    """The identity services over ``db`` (their key repositories made if missing)."""
+    hasher = PasswordHasher(settings.bcrypt_rounds)
+    token_keys = KeyRepository(settings.effective_key_repository, settings.max_active_keys)
+    credential_keys = KeyRepository(settings.effective_credential_key_repository,
+                                    settings.max_active_keys)
+    token_keys.initialize()
+    credential_keys.initialize()
+    resources = ResourceService(db, policy)
+    assignments = AssignmentService(db, policy)
+    # Keystone's method bitmask, plus the marker it gives tokens minted from
+    # EC2 signatures; every node must use the same list.
+    formatter = TokenFormatter(token_keys, auth_methods=(*DEFAULT_AUTH_METHODS, "ec2credential"))
+    tokens = TokenService(db, policy, formatter, hasher, assignments, settings.token_expiration)
+    return IdentityService(
+        settings=settings, hasher=hasher, token_keys=token_keys, credential_keys=credential_keys,
+        resources=resources, assignments=assignments,
+        role_assignments=RoleAssignmentLister(db, policy, assignments),
+        catalog=CatalogService(db, policy), tokens=tokens,
+        users=UserService(db, policy, hasher, resources, tokens.revoke_user),
+        ec2=Ec2CredentialService(db, policy, SecretCipher(credential_keys), tokens,
+                                 settings.ec2_auth_ttl),
+        app_credentials=AppCredentialService(db, policy, hasher))
+
+
+def build_images(settings: Settings, db: Database, policy: PolicyEnforcer) -> ImageService:
+    """The image service with its data and sharing services, over the enabled stores."""
+    stores = build_stores(settings)
+    access = ImageAccess(policy)
+    data = ImageData(db, policy, stores, settings.image_default_store, access.load,
+                     settings.image_size_cap, settings.image_project_quota,
+                     settings.import_ports)
+    return ImageService(db, policy, access, data, MemberService(db, policy, access.load),
+                        stores)
+
+
+def build_core(settings: Settings, *, db: Database | None = None,
+               bus: MessageBus | None = None) -> CoreServices:
+    """Every core service for ``settings`` (a database and a bus of its own
+    unless given)."""
+    db = db or Database(settings.effective_database_url)
+    bus = bus or Bus(settings.transport_url)
+    policy = Enforcer(all_defaults(), settings.effective_policy_file)
+    identity = build_identity(settings, db, policy)
+    images = build_images(settings, db, policy)
+    quotas = QuotaService(db, settings)
+    store = InstanceStore(db)
+    records = InstanceRecords(store)
+    # ---- network
+    ipam = Ipam(db, settings.fixed_range, settings.network_name)
+    floating_pool = FloatingPool(db, settings.floating_range, settings.network_name)
+    floating_ips = FloatingIpService(db, policy, quotas, floating_pool, records)
+    security_groups = SecurityGroupService(db, policy, records)
+    # ---- compute
+    flavors = FlavorService(db, policy, identity.resources.project_exists)
+    keypairs = KeyPairService(db, policy, quotas)
+    server_groups = ServerGroupService(db, policy, quotas)
+    checks = BootChecks(settings, db, policy, images, flavors, keypairs)
+    conductor = ConductorClient(bus)
+    agents = AgentClient(bus)
+    notifier = Notifier(bus, "api")
+    servers = ServerService(settings, db, policy, store=store, checks=checks, flavors=flavors,
+                            quotas=quotas, server_groups=server_groups, ipam=ipam,
+                            security_groups=security_groups, conductor=conductor,
+                            notifier=notifier)
+    actions = ServerActions(servers, db, policy, store=store, checks=checks, flavors=flavors,
+                            quotas=quotas, images=images, conductor=conductor, agents=agents,
+                            notifier=notifier)
+    ids = Ec2Ids(db)
+    return CoreServices(
+        settings=settings, db=db, policy=policy, bus=bus, ids=ids, identity=identity,
+        images=images, quotas=quotas, quota_sets=QuotaSetService(quotas, policy),
+        ipam=ipam, floating_pool=floating_pool, floating_ips=floating_ips,
+        security_groups=security_groups, instances=store, flavors=flavors,
+        keypairs=keypairs, server_groups=server_groups,
+        hosts=HostService(db, policy, settings), servers=servers, server_actions=actions,
+        server_security_groups=ServerSecurityGroups(db, policy, store, security_groups),
+        tags=TagService(db, ids, servers, images, keypairs))
