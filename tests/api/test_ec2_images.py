@@ -13,8 +13,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from tests.api.test_server_api import Api, delete_all, wait_for
 from tests.conftest import unique
+from tests.support.compute_api import Api, delete_all, wait_for
 from tests.support.ec2 import REGION, Project, aws, client, error, new_credential, new_image
 
 AMI = re.compile(r"ami-[0-9a-f]{17}")
