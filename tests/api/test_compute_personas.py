@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from core.policy.defaults import all_defaults
-from tests.api.test_cli_compute_resources import add_host
 from tests.conftest import unique
+from tests.support.compute_hosts import add_host
 from tests.support.identity import setup_call
 from tests.support.personas import (
     ADMIN,
