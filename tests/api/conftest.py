@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_server_api import Api
 from tests.conftest import ksa_session, unique
+from tests.support.compute_api import Api
 from tests.support.ec2 import Project, bootstrap_keys, client, endpoint_of, new_credential
 
 

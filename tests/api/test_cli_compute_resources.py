@@ -4,61 +4,10 @@ extensions and version discovery."""
 
 from __future__ import annotations
 
-import datetime
-from dataclasses import dataclass
-
 import pytest
 
-from core.compute.models import ComputeService
-from core.db import Database
-from core.placement.models import ComputeNode
 from tests.conftest import unique
-
-# ---------------------------------------------------------------- hosts in the database
-
-@dataclass(frozen=True)
-class FakeHost:
-    host: str
-    service_id: int
-    node_id: int
-
-
-def add_host(server, zone: str = "nova", binary: str = "nova-compute", up: bool = True,
-             node: bool = True, **node_fields) -> FakeHost:
-    """Register a compute service (and node) as an agent would, straight into the
-    test server's database: agents are not needed for these APIs. Names are
-    unique, so hosts the server runs itself never get in the way."""
-    db = Database(f"sqlite:///{server.data_dir / 'nimbus.db'}")
-    host = unique("cmp")
-    seen = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
-        seconds=0 if up else 3600)
-    try:
-        with db.session() as s:
-            svc = ComputeService(host=host, binary=binary, topic="compute",
-                                 availability_zone=zone, last_seen_up=seen)
-            s.add(svc)
-            s.flush()
-            node_id = 0
-            if node:
-                n = ComputeNode(host=host, hypervisor_hostname=f"{host}.local",
-                                vcpus=node_fields.get("vcpus", 16),
-                                memory_mb=node_fields.get("memory_mb", 32768),
-                                local_gb=node_fields.get("local_gb", 500),
-                                vcpus_used=node_fields.get("vcpus_used", 2),
-                                memory_mb_used=node_fields.get("memory_mb_used", 1024),
-                                local_gb_used=node_fields.get("local_gb_used", 10),
-                                running_vms=node_fields.get("running_vms", 1),
-                                # No agent serves this host: with no allocatable room
-                                # the scheduler never sends a build to it.
-                                cpu_allocation_ratio=0.0, ram_allocation_ratio=0.0,
-                                disk_allocation_ratio=0.0)
-                s.add(n)
-                s.flush()
-                node_id = n.id
-            return FakeHost(host, svc.id, node_id)
-    finally:
-        db.dispose()
-
+from tests.support.compute_hosts import add_host
 
 # ---------------------------------------------------------------- discovery
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from keystoneauth1 import session as ksa_session_mod
 
-from tests.api.test_cli_compute_resources import add_host
 from tests.conftest import ksa_session, unique
+from tests.support.compute_hosts import add_host
 from tests.support.nova import fault
 
 MV = "OpenStack-API-Version"

@@ -24,8 +24,8 @@ import dns.resolver
 import dns.reversename
 import pytest
 
-from tests.api.test_server_api import Api, delete_all, new_tenant, wait_for
 from tests.conftest import unique
+from tests.support.compute_api import Api, delete_all, new_tenant, wait_for
 from tests.support.ec2 import client, new_credential
 from tests.support.server import ROOT, make_server
 

@@ -13,9 +13,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from tests.api.test_server_api import Api, delete_all, wait_for
 from tests.conftest import unique
+from tests.support.compute_api import Api, delete_all, wait_for
 from tests.support.ec2 import REGION, Project, aws, client, error, new_credential, new_image
+from tests.support.file_server import Remote
 
 AMI = re.compile(r"ami-[0-9a-f]{17}")
 
@@ -299,8 +300,6 @@ def test_errors(server, demo, other):
 
 @pytest.fixture(scope="module")
 def remote():
-    from tests.api.test_image_edges import Remote
-
     r = Remote()
     yield r
     r.close()

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.api.test_server_api import Api, delete_all, wait_for
 from tests.conftest import unique
+from tests.support.compute_api import Api, delete_all, wait_for
 from tests.support.ec2 import FAST, Project, error, ids_of, instances
 
 INSTANCE = re.compile(r"i-[0-9a-f]{17}")

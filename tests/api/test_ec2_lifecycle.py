@@ -17,8 +17,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.api.test_server_api import Api, delete_all, wait_for
 from tests.conftest import ksa_session, unique
+from tests.support.compute_api import Api, delete_all, wait_for
 from tests.support.ec2 import FAST, REGION, Project, aws, error, ids_of, instances, new_image
 
 PREFIX = unique("ec2-life")

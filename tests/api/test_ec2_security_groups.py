@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from tests.api.test_server_api import delete_all, wait_for
 from tests.conftest import unique
+from tests.support.compute_api import delete_all, wait_for
 from tests.support.ec2 import aws_with_endpoint, error
 
 GROUP_ID = re.compile(r"sg-[0-9a-f]{17}")

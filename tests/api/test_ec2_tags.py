@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from tests.api.test_server_api import delete_all, wait_for
 from tests.conftest import unique
+from tests.support.compute_api import delete_all, wait_for
 from tests.support.ec2 import Project, aws, error, new_image
 
 PREFIX = unique("ec2-tags")

@@ -21,7 +21,6 @@ images, so no case depends on another having run.
 from __future__ import annotations
 
 import functools
-import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,14 +29,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from keystoneauth1 import session as ksa_session_mod
 
 from core.policy.defaults import all_defaults
-from tests.conftest import ksa_session, unique
+from tests.conftest import unique
+from tests.support.identity import setup_call
+from tests.support.personas import (
+    ADMIN,
+    AUTHENTICATED,
+    EVERYONE,
+    PERSONAS,
+    Persona,
+    admin_identity,
+    assert_rows_cover,
+    expected_status,
+    make_personas,
+    persona_cases,
+    request_path,
+)
 from tests.support.spec_operations import load_spec_operations
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "image-v2.yaml"
-PERSONAS = ("admin", "member", "reader", "other", "anonymous")
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 DATA = b"nimbus persona image data\n" * 64
 REMOTE = b"remote disk bytes " * 100
@@ -49,13 +60,6 @@ SPEC = load_spec_operations(SPEC_PATH)
 
 
 # ---------------------------------------------------------------- personas and world
-
-@dataclass
-class Persona:
-    name: str
-    session: ksa_session_mod.Session
-    project_id: str | None = None
-
 
 @dataclass
 class World:
@@ -73,11 +77,8 @@ class World:
     def call(self, who: str, method: str, path: str, body: Any = None, data: bytes | None = None,
              headers: Mapping[str, str] | None = None) -> Any:
         """A setup request that must succeed; its JSON body, if any."""
-        r = self.persona(who).session.request(
-            f"{self.base}{path}", method, json=body, data=data, headers=dict(headers or {}),
-            raise_exc=False)
-        assert r.status_code < 300, f"setup {method} {path}: {r.status_code} {r.text[:300]}"
-        return r.json() if r.content else None
+        return setup_call(self.persona(who).session, self.base, method, path, json=body,
+                          data=data, headers=dict(headers or {}))
 
     def project(self, persona: str) -> str:
         pid = self.persona(persona).project_id
@@ -126,40 +127,11 @@ def world(server, tmp_path_factory) -> World:
     (served / "disk.img").write_bytes(REMOTE)
     httpd, thread = _serve(served)
 
-    identity = f"{server.auth_url}/v3"
-    admin_pw, demo_pw = server.password("admin"), server.password("demo")
-    admin = Persona("admin", ksa_session(server, "admin", admin_pw, "admin"))
-    member = Persona("member", ksa_session(server, "demo", demo_pw, "demo"))
-    for p in (admin, member):
-        p.project_id = p.session.get_project_id()
-
-    def ident(method: str, path: str, body: Any = None) -> Any:
-        r = admin.session.request(f"{identity}{path}", method, json=body, raise_exc=False)
-        assert r.status_code < 300, f"setup {method} {path}: {r.status_code} {r.text[:300]}"
-        return r.json() if r.content else None
-
-    roles = {r["name"]: r["id"] for r in ident("GET", "/roles")["roles"]}
-
-    def new_project() -> dict:
-        return ident("POST", "/projects", {"project": {
-            "name": unique("img-persona"), "domain_id": "default"}})["project"]
-
-    def persona(name: str, project: dict, role: str) -> Persona:
-        username, password = unique(f"img-persona-{name}"), f"pw-{name}"
-        uid = ident("POST", "/users", {"user": {
-            "name": username, "domain_id": "default", "password": password}})["user"]["id"]
-        ident("PUT", f"/projects/{project['id']}/users/{uid}/roles/{roles[role]}")
-        return Persona(name, ksa_session(server, username, password, project["name"]),
-                       project["id"])
-
-    demo = {"id": member.project_id, "name": "demo"}
+    identity = admin_identity(server, prefix="img-persona")
     w = World(base=f"{server.url}/image", remote_url=f"http://127.0.0.1:"
-              f"{httpd.server_address[1]}/disk.img", personas={
-                  "admin": admin, "member": member,
-                  "reader": persona("reader", demo, "reader"),
-                  "other": persona("other", new_project(), "member"),
-                  "anonymous": Persona("anonymous", ksa_session_mod.Session())})
-    other, third = w.project("other"), new_project()["id"]
+              f"{httpd.server_address[1]}/disk.img",
+              personas=make_personas(identity, member="demo"))
+    other, third = w.project("other"), identity.new_project()["id"]
     w.ids.update(
         third_project=third,
         member_private=w.new_image("member", "private", DATA),
@@ -173,7 +145,7 @@ def world(server, tmp_path_factory) -> World:
         other_community=w.new_image("other", "community", DATA))
     yield w
     for image_id in w.created:  # best effort: another module may count images
-        admin.session.delete(f"{w.base}/v2/images/{image_id}", raise_exc=False)
+        w.persona("admin").session.delete(f"{w.base}/v2/images/{image_id}", raise_exc=False)
     httpd.shutdown()
     httpd.server_close()
     thread.join(timeout=5)
@@ -214,9 +186,6 @@ class Row:
         return f"{self.op}({self.variant})" if self.variant else self.op
 
 
-EVERYONE = frozenset(PERSONAS)
-AUTHENTICATED = EVERYONE - {"anonymous"}
-ADMIN = frozenset({"admin"})
 OWNER = frozenset({"admin", "member"})  # admin, or a member of the owning project
 DEMO = frozenset({"admin", "member", "reader"})  # admin, or anyone on project demo
 CREATORS = frozenset({"admin", "member", "other"})  # role:member on its own project
@@ -438,41 +407,21 @@ UNEXERCISED_RULES = {
 GRANTED_TO_EVERY_PROJECT_READER = {"image:get_images"}
 
 
-def _cases() -> list:
-    cases = []
-    for row in ROWS_LIST:
-        for persona in row.personas:
-            marks = []
-            if persona in row.xfail:
-                marks.append(pytest.mark.xfail(reason=row.xfail[persona], strict=True))
-            cases.append(pytest.param(row.key, persona, id=f"{row.key}-{persona}", marks=marks))
-    return cases
-
-
-def expected_status(row: Row, persona: str) -> int:
-    if persona in row.allowed:
-        return SPEC[row.op].success
-    if persona == "anonymous":
-        return 401
-    return 404 if persona in row.hidden else 403
-
-
 # ---------------------------------------------------------------- the persona cases
 
-@pytest.mark.parametrize(("operation", "persona"), _cases())
+@pytest.mark.parametrize(("operation", "persona"), persona_cases(ROWS_LIST))
 def test_persona(world: World, operation: str, persona: str) -> None:
     row = ROWS[operation]
     op = SPEC[row.op]
     caller = world.persona(persona)
     req = row.build(world, caller)
-    assert set(req.params) == set(re.findall(r"{(\w+)}", op.path)), "path parameters"
-    path = op.path.format(**req.params)
+    path = request_path(op.path, req.params)
     r = caller.session.request(f"{world.base}{path}", op.method, json=req.body, data=req.data,
                                params=dict(req.query), headers=dict(req.headers),
                                raise_exc=False)
     if r.status_code == 201 and row.op == "images.create":
         world.created.append(r.json()["id"])
-    expected = expected_status(row, persona)
+    expected = expected_status(persona, row.allowed, SPEC[row.op].success, row.hidden)
     assert r.status_code == expected, (
         f"{op.method} {path} as {persona} ({op.policy}): expected {expected}, "
         f"got {r.status_code} {r.text[:300]}")
@@ -486,10 +435,7 @@ def test_persona(world: World, operation: str, persona: str) -> None:
 # ---------------------------------------------------------------- meta-tests
 
 def test_every_spec_operation_has_persona_cases() -> None:
-    covered = {row.op for row in ROWS_LIST}
-    assert sorted(set(SPEC) - covered) == [], "operations without persona cases"
-    assert sorted(covered - set(SPEC)) == [], "persona cases for unknown operations"
-    assert len(ROWS) == len(ROWS_LIST), "two rows share an operation and variant"
+    assert_rows_cover(SPEC, ROWS_LIST)
 
 
 def test_every_image_rule_is_exercised() -> None:

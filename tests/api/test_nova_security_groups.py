@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_server_api import delete_all, wait_for
 from tests.conftest import unique
+from tests.support.compute_api import delete_all, wait_for
 
 PREFIX = unique("nova-sg")
 

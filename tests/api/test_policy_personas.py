@@ -21,7 +21,6 @@ makes each persona act on itself.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,14 +31,26 @@ import yaml
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from keystoneauth1 import session as ksa_session_mod
 
 from core.policy.defaults import all_defaults
-from tests.conftest import ksa_session, unique
+from tests.conftest import unique
+from tests.support.identity import setup_call
+from tests.support.personas import (
+    ADMIN,
+    AUTHENTICATED,
+    EVERYONE,
+    PERSONAS,
+    Persona,
+    admin_identity,
+    assert_rows_cover,
+    expected_status,
+    make_personas,
+    persona_cases,
+    request_path,
+)
 from tests.support.spec_operations import load_spec_operations
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "identity-v3.yaml"
-PERSONAS = ("admin", "member", "reader", "other", "anonymous")
 
 
 # ---------------------------------------------------------------- the spec
@@ -48,16 +59,6 @@ SPEC = load_spec_operations(SPEC_PATH)
 
 
 # ---------------------------------------------------------------- personas and world
-
-@dataclass
-class Persona:
-    name: str
-    session: ksa_session_mod.Session
-    username: str | None = None
-    password: str | None = None
-    user_id: str | None = None
-    project_id: str | None = None
-
 
 @dataclass
 class World:
@@ -79,9 +80,7 @@ class World:
 
     def call(self, who: Persona, method: str, path: str, body: Any = None) -> Any:
         """A setup request that must succeed; its JSON body, if any."""
-        r = who.session.request(f"{self.base}/v3{path}", method, json=body, raise_exc=False)
-        assert r.status_code < 300, f"setup {method} {path}: {r.status_code} {r.text[:300]}"
-        return r.json() if r.content else None
+        return setup_call(who.session, f"{self.base}/v3", method, path, json=body)
 
     def setup(self, method: str, path: str, body: Any = None) -> Any:
         return self.call(self.admin, method, path, body)
@@ -164,28 +163,10 @@ def signed_ec2(access: str, secret: str) -> dict:
 
 @pytest.fixture(scope="module")
 def world(server) -> World:
-    anonymous = Persona("anonymous", ksa_session_mod.Session())
-    admin_pw, demo_pw = server.password("admin"), server.password("demo")
-    admin = Persona("admin", ksa_session(server, "admin", admin_pw, "admin"), "admin", admin_pw)
-    member = Persona("member", ksa_session(server, "demo", demo_pw, "demo"), "demo", demo_pw)
-    for p in (admin, member):
-        p.user_id, p.project_id = p.session.get_user_id(), p.session.get_project_id()
-    w = World(base=server.auth_url, roles={}, personas={
-        "admin": admin, "member": member, "anonymous": anonymous})
-    w.roles = {r["name"]: r["id"] for r in w.setup("GET", "/roles")["roles"]}
-
-    def persona(name: str, project_id: str, project_name: str, role: str) -> Persona:
-        username, password = unique(f"persona-{name}"), f"pw-{name}"
-        uid = w.setup("POST", "/users", {"user": {
-            "name": username, "domain_id": "default", "password": password}})["user"]["id"]
-        w.setup("PUT", f"/projects/{project_id}/users/{uid}/roles/{w.roles[role]}")
-        return Persona(name, ksa_session(server, username, password, project_name),
-                       username, password, uid, project_id)
-
-    other_project = w.setup("POST", "/projects", {"project": {
-        "name": unique("persona-other"), "domain_id": "default"}})["project"]
-    w.personas["reader"] = persona("reader", member.project_id, "demo", "reader")
-    w.personas["other"] = persona("other", other_project["id"], other_project["name"], "member")
+    identity = admin_identity(server, prefix="persona")
+    w = World(base=server.auth_url, roles=identity.roles,
+              personas=make_personas(identity, member="demo"))
+    member = w.member
 
     reader = w.roles["reader"]
     bystander = w.new_user()
@@ -234,9 +215,6 @@ class Row:
         return f"{self.op}({self.variant})" if self.variant else self.op
 
 
-EVERYONE = frozenset(PERSONAS)
-AUTHENTICATED = EVERYONE - {"anonymous"}
-ADMIN = frozenset({"admin"})
 ADMIN_OR_MEMBER = frozenset({"admin", "member"})  # admin, or the member acting on itself
 NOBODY = frozenset()
 
@@ -474,36 +452,19 @@ ROWS_LIST: list[Row] = [
 ROWS: dict[str, Row] = {row.key: row for row in ROWS_LIST}
 
 
-def _cases() -> list:
-    cases = []
-    for row in ROWS_LIST:
-        for persona in row.personas:
-            marks = []
-            if persona in row.xfail:
-                marks.append(pytest.mark.xfail(reason=row.xfail[persona], strict=True))
-            cases.append(pytest.param(row.key, persona, id=f"{row.key}-{persona}", marks=marks))
-    return cases
-
-
-def expected_status(row: Row, persona: str) -> int:
-    if persona in row.allowed:
-        return SPEC[row.op].success
-    return 401 if persona == "anonymous" else 403
-
-
 # ---------------------------------------------------------------- the persona cases
 
-@pytest.mark.parametrize(("operation", "persona"), _cases())
+@pytest.mark.parametrize(("operation", "persona"), persona_cases(ROWS_LIST))
 def test_persona(world: World, operation: str, persona: str) -> None:
     row = ROWS[operation]
     op = SPEC[row.op]
     caller = world.personas[persona]
     req = row.build(world, caller)
-    assert set(req.params) == set(re.findall(r"{(\w+)}", op.path)), "path parameters"
-    path = op.path.format(**req.params)
+    path = request_path(op.path, req.params)
     r = caller.session.request(f"{world.base}{path}", op.method, json=req.body,
                                headers=dict(req.headers), raise_exc=False)
-    expected = expected_status(row, persona)
+    # Identity hides nothing: a valid token that policy refuses is 403.
+    expected = expected_status(persona, row.allowed, SPEC[row.op].success)
     assert r.status_code == expected, (
         f"{op.method} {path} as {persona} ({op.policy}): expected {expected}, "
         f"got {r.status_code} {r.text[:300]}")
@@ -514,10 +475,7 @@ def test_persona(world: World, operation: str, persona: str) -> None:
 # ---------------------------------------------------------------- meta-tests
 
 def test_every_spec_operation_has_persona_cases() -> None:
-    covered = {row.op for row in ROWS_LIST}
-    assert sorted(set(SPEC) - covered) == [], "operations without persona cases"
-    assert sorted(covered - set(SPEC)) == [], "persona cases for unknown operations"
-    assert len(ROWS) == len(ROWS_LIST), "two rows share an operation and variant"
+    assert_rows_cover(SPEC, ROWS_LIST)
 
 
 def test_table_agrees_with_rules_and_spec() -> None:

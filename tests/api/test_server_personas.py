@@ -32,27 +32,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from keystoneauth1 import session as ksa_session_mod
 
 from core.policy.defaults import all_defaults
-from tests.conftest import ksa_session, unique
+from tests.conftest import unique
+from tests.support.identity import setup_call
+from tests.support.personas import (
+    ADMIN,
+    AUTHENTICATED,
+    Persona,
+    admin_identity,
+    assert_rows_cover,
+    expected_status,
+    make_personas,
+    persona_cases,
+    request_path,
+)
 from tests.support.spec_operations import load_spec_operations
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml"
-PERSONAS = ("admin", "member", "reader", "other", "anonymous")
 GROUPS = {"servers", "server_metadata", "server_tags"}
 SPEC = {op_id: op for op_id, op in load_spec_operations(SPEC_PATH).items()
         if op_id.split(".")[0] in GROUPS}
 POOL_SIZE = 14  # the state-changing cases that are allowed need a server each
 WAIT = 60.0
-
-
-@dataclass
-class Persona:
-    name: str
-    session: ksa_session_mod.Session
-    project_id: str | None = None
-    user_id: str | None = None
 
 
 @dataclass
@@ -72,11 +74,8 @@ class World:
              mv: str | None = None, ok: tuple[int, ...] = ()) -> Any:
         """A setup request that must succeed; its JSON body, if any."""
         headers = {"OpenStack-API-Version": f"compute {mv}"} if mv else {}
-        r = self.persona(who).session.request(f"{self.base}/v2.1{path}", method, json=body,
-                                              headers=headers, raise_exc=False)
-        assert r.status_code < 300 or r.status_code in ok, \
-            f"setup {method} {path}: {r.status_code} {r.text[:300]}"
-        return r.json() if r.content and r.status_code < 300 else None
+        return setup_call(self.persona(who).session, f"{self.base}/v2.1", method, path,
+                          ok=ok, json=body, headers=headers)
 
     # ---- servers ---------------------------------------------------------
     def boot(self, count: int = 1) -> list[str]:
@@ -166,39 +165,16 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(server) -> World:
-    identity = f"{server.url}/identity/v3"
-    admin = Persona("admin", ksa_session(server, "admin", server.password("admin"), "admin"))
-    admin.project_id, admin.user_id = admin.session.get_project_id(), \
-        admin.session.get_user_id()
-
-    def ident(method: str, path: str, body: Any = None) -> Any:
-        r = admin.session.request(f"{identity}{path}", method, json=body, raise_exc=False)
-        assert r.status_code < 300, f"setup {method} {path}: {r.status_code} {r.text[:300]}"
-        return r.json() if r.content else None
-
-    roles = {r["name"]: r["id"] for r in ident("GET", "/roles")["roles"]}
-
-    def new_project() -> dict:
-        return ident("POST", "/projects", {"project": {
-            "name": unique("srv-persona"), "domain_id": "default"}})["project"]
-
-    def persona(name: str, project: dict, role: str) -> Persona:
-        username, password = unique(f"srv-persona-{name}"), f"pw-{name}"
-        uid = ident("POST", "/users", {"user": {
-            "name": username, "domain_id": "default", "password": password}})["user"]["id"]
-        ident("PUT", f"/projects/{project['id']}/users/{uid}/roles/{roles[role]}")
-        return Persona(name, ksa_session(server, username, password, project["name"]),
-                       project["id"], uid)
-
-    owner = new_project()
+    # The servers belong to a project of their own (its quota lifted below), so
+    # project demo's quota and servers are left alone.
+    identity = admin_identity(server, prefix="srv-persona")
     w = World(base=f"{server.url}/compute", server=server, prefix=unique("persona-srv"),
-              personas={"admin": admin, "member": persona("member", owner, "member"),
-                        "reader": persona("reader", owner, "reader"),
-                        "other": persona("other", new_project(), "member"),
-                        "anonymous": Persona("anonymous", ksa_session_mod.Session())})
-    w.call("admin", "PUT", f"/os-quota-sets/{owner['id']}", {"quota_set": {
+              personas=make_personas(identity, member="new"))
+    owner = w.persona("member").project_id
+    w.call("admin", "PUT", f"/os-quota-sets/{owner}", {"quota_set": {
         "instances": -1, "cores": -1, "ram": -1}})
-    images = admin.session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()
+    admin = w.persona("admin").session
+    images = admin.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()
     w.ids["image"] = images["images"][0]["id"]
     booted = w.boot(POOL_SIZE + 2)
     w.ids["shared"], w.ids["lockable"] = booted[:2]
@@ -255,9 +231,6 @@ class Row:
         return f"{self.op}({self.variant})" if self.variant else self.op
 
 
-EVERYONE = frozenset(PERSONAS)
-AUTHENTICATED = EVERYONE - {"anonymous"}
-ADMIN = frozenset({"admin"})
 READERS = frozenset({"admin", "member", "reader"})  # admin, or anyone on the project
 MEMBERS = frozenset({"admin", "member"})  # admin, or a member of the project
 CREATORS = frozenset({"admin", "member", "other"})  # role:member on its own project
@@ -394,28 +367,18 @@ ROWS_LIST: list[Row] = [
 ROWS: dict[str, Row] = {row.key: row for row in ROWS_LIST}
 
 
-def expected_status(row: Row, persona: str) -> int:
-    if persona in row.allowed:
-        return row.success or SPEC[row.op].success
-    if persona == "anonymous":
-        return 401
-    return 404 if persona in row.hidden else 403
-
-
-@pytest.mark.parametrize(("operation", "persona"), [
-    pytest.param(row.key, persona, id=f"{row.key}-{persona}")
-    for row in ROWS_LIST for persona in PERSONAS])
+@pytest.mark.parametrize(("operation", "persona"), persona_cases(ROWS_LIST))
 def test_persona(world: World, operation: str, persona: str) -> None:
     row = ROWS[operation]
     op = SPEC[row.op]
     caller = world.persona(persona)
     req = row.build(world, caller)
-    assert set(req.params) == set(re.findall(r"{(\w+)}", op.path)), "path parameters"
-    path = op.path.format(**req.params)
+    path = request_path(op.path, req.params)
     headers = {"OpenStack-API-Version": f"compute {req.mv}"} if req.mv else {}
     r = caller.session.request(f"{world.base}{path}", op.method, json=req.body,
                                params=dict(req.query), headers=headers, raise_exc=False)
-    expected = expected_status(row, persona)
+    expected = expected_status(persona, row.allowed, row.success or SPEC[row.op].success,
+                               row.hidden)
     assert r.status_code == expected, (
         f"{op.method} {path} {req.body} as {persona} ({row.rules or op.policy}): expected "
         f"{expected}, got {r.status_code} {r.text[:300]}")
@@ -447,10 +410,7 @@ SERVER_RULE = re.compile(r"^os_compute_api:(servers:|server-metadata:|os-server-
 
 
 def test_every_server_operation_has_persona_cases() -> None:
-    covered = {row.op for row in ROWS_LIST}
-    assert sorted(set(SPEC) - covered) == [], "operations without persona cases"
-    assert sorted(covered - set(SPEC)) == [], "persona cases for unknown operations"
-    assert len(ROWS) == len(ROWS_LIST), "two rows share an operation and variant"
+    assert_rows_cover(SPEC, ROWS_LIST)
     actions = {row.variant for row in ROWS_LIST if row.op == "servers.action"}
     assert {"os-stop", "os-start", "reboot", "resize", "confirmResize", "revertResize",
             "createImage", "os-getConsoleOutput", "lock", "unlock"} <= actions

@@ -19,15 +19,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from tests.api.test_server_api import (
-    PREFIX,
-    Api,
-    Env,
-    delete_all,
-    quota_race,
-    wait_usage,
-)
 from tests.conftest import ksa_session, require_service
+from tests.support.compute_api import Api, delete_all
+from tests.support.compute_env import PREFIX, Env, quota_race, wait_usage
 from tests.support.nova import fault
 from tests.support.server import make_server
 

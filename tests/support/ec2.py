@@ -21,7 +21,7 @@ from tests.support.server import VENV_BIN, Server
 if TYPE_CHECKING:
     from keystoneauth1.session import Session
 
-    from tests.api.test_server_api import Api
+    from tests.support.compute_api import Api
 
 REGION = "RegionOne"
 FAST = {"Delay": 1, "MaxAttempts": 120}  # a waiter's config: poll every second
