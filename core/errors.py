@@ -68,10 +68,15 @@ class InvalidInput(CoreError):
 
 
 class InvalidReference(InvalidInput):
-    """The request names a resource (``kind``, ``id``) that does not exist or
-    that the caller may not use: a bad parameter to the OpenStack APIs (Nova
-    answers a boot naming an unknown image with 400), the kind's ``.NotFound``
-    to EC2 (``InvalidAMIID.NotFound``)."""
+    """The request names a resource (``kind``, ``id``; ``by`` the key that named
+    it, when not its id) that does not exist or that the caller may not use: a
+    bad parameter to the OpenStack APIs (Nova answers a boot naming an unknown
+    image with 400), the kind's ``.NotFound`` to EC2 (``InvalidAMIID.NotFound``)."""
+
+    def __init__(self, message: str | None = None, *, kind: ResourceKind, id: str | None,
+                 by: str | None = None, param: str | None = None, **details: Any) -> None:
+        super().__init__(message, param=param, kind=kind, id=id, **details)
+        self.by = by
 
 
 class ReferenceUnavailable(InvalidInput):
@@ -110,17 +115,19 @@ class Forbidden(CoreError):
 
 
 class NotFound(CoreError):
-    """No ``kind`` with ``id`` that the caller may see (``ids``: several at once)."""
+    """No ``kind`` with ``id`` that the caller may see (``ids``: several at once;
+    ``by``: the key that named it, when not its id: ``name``, ``address``)."""
 
     default_message = "Could not find the requested resource."
 
     def __init__(self, message: str | None = None, *, kind: ResourceKind | None = None,
                  id: str | None = None, ids: Sequence[str] | None = None,
-                 **details: Any) -> None:
+                 by: str | None = None, **details: Any) -> None:
         ids = list(ids) if ids else ([id] if id is not None else [])
         super().__init__(message, kind=kind, id=id if id is not None else
                          (ids[0] if ids else None), **details)
         self.ids = ids
+        self.by = by
 
 
 class Conflict(CoreError):

@@ -15,16 +15,18 @@ from sqlalchemy import select
 from core import errors
 from core.compute.flavors import FlavorService
 from core.compute.keypairs import KeyPairService
-from core.compute.models import ComputeService
+from core.compute.models import ComputeService, Flavor
 from core.context import RequestContext
 from core.db import Database
-from core.policy import Enforcer
+from core.image.service import ImageService
+from core.policy import PolicyEnforcer
 from core.settings import Settings
 
 
 class BootChecks:
-    def __init__(self, settings: Settings, db: Database, policy: Enforcer, images: Any,
-                 flavors: FlavorService, keypairs: KeyPairService) -> None:
+    def __init__(self, settings: Settings, db: Database, policy: PolicyEnforcer,
+                 images: ImageService, flavors: FlavorService,
+                 keypairs: KeyPairService) -> None:
         self.settings = settings
         self.db = db
         self.policy = policy
@@ -46,32 +48,44 @@ class BootChecks:
             if host and s.scalar(select(ComputeService.id).where(
                     ComputeService.host == host,
                     ComputeService.binary == "nova-compute")) is None:
-                raise errors.InvalidInput(f"No valid host was found. Host {host} is not a "
-                                          "compute host.")
+                raise errors.InvalidReference(f"No valid host was found. Host {host} is not "
+                                              "a compute host.", kind="host", id=host,
+                                              param="availability_zone")
         if zone and zone not in zones:
-            raise errors.InvalidInput("The requested availability zone is not available")
+            raise errors.InvalidReference("The requested availability zone is not available",
+                                          kind="availability_zone", id=zone,
+                                          param="availability_zone")
         return zone or None, host
 
-    def flavor(self, ctx: RequestContext, ref: str):
-        flavor_id = ref.rstrip("/").rsplit("/", 1)[-1]
+    def flavor(self, ctx: RequestContext, ref: str, by_name: bool = False) -> Flavor:
+        """The flavor ``ref`` (an id or a link to it; with ``by_name``, its name)
+        names, if the caller's project may boot it."""
+        flavor_id = ref if by_name else ref.rstrip("/").rsplit("/", 1)[-1]
+        missing = errors.InvalidReference(f"Flavor {flavor_id} could not be found.",
+                                          kind="flavor", id=flavor_id,
+                                          by="name" if by_name else None, param="flavorRef")
         try:
-            flavor = self.flavors.get_for_project(ctx, flavor_id)
+            flavor = (self.flavors.find_by_name(ctx, ref) if by_name
+                      else self.flavors.get_for_project(ctx, flavor_id))
         except errors.NotFound:
-            raise errors.InvalidInput(f"Flavor {flavor_id} could not be found.") from None
+            raise missing from None
         if flavor.disabled:
-            raise errors.InvalidInput(f"Flavor {flavor_id} could not be found.")
+            raise missing
         return flavor
 
-    def image(self, ctx: RequestContext, ref: str | None, flavor) -> dict:
+    def image(self, ctx: RequestContext, ref: str | None, flavor: Flavor) -> dict:
         if not ref:
-            raise errors.InvalidInput("Missing imageRef attribute")
+            raise errors.InvalidInput("Missing imageRef attribute", param="imageRef")
         image_id = ref.rstrip("/").rsplit("/", 1)[-1]
         try:
             image = self.images.show(ctx, image_id).image
         except (errors.NotFound, errors.Forbidden):
-            raise errors.InvalidInput(f"Image {image_id} could not be found.") from None
+            raise errors.InvalidReference(f"Image {image_id} could not be found.",
+                                          kind="image", id=image_id, param="imageRef") from None
         if image.status != "active":
-            raise errors.InvalidInput(f"Image {image_id} is not active.")
+            raise errors.ReferenceUnavailable(f"Image {image_id} is not active.", kind="image",
+                                              id=image_id, state=image.status,
+                                              param="imageRef")
         gib = 1 << 30
         if flavor.memory_mb < (image.min_ram or 0):
             raise errors.InvalidInput("Flavor's memory is too small for requested image.")
@@ -96,7 +110,8 @@ class BootChecks:
         try:
             kp = self.keypairs.get(ctx.user_id or "", key_name)
         except errors.NotFound:
-            raise errors.InvalidInput("Invalid key_name provided.") from None
+            raise errors.InvalidReference("Invalid key_name provided.", kind="key_pair",
+                                          id=key_name, param="key_name") from None
         return kp.name, kp.public_key
 
     def check_metadata(self, metadata: dict[str, Any]) -> None:
@@ -104,7 +119,10 @@ class BootChecks:
         if 0 <= limit < len(metadata):
             raise errors.QuotaExceeded("Quota exceeded for metadata_items: Requested "
                                        f"{len(metadata)}, but already used 0 of {limit} "
-                                       "metadata_items")
+                                       "metadata_items", resources=["metadata_items"],
+                                       requested={"metadata_items": len(metadata)},
+                                       used={"metadata_items": 0},
+                                       allowed={"metadata_items": limit})
         for key, value in metadata.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise errors.InvalidInput("Metadata keys and values must be strings.")

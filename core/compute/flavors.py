@@ -41,8 +41,9 @@ class FlavorQuery:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def not_found(flavor_id: str) -> errors.NotFound:
-    return errors.NotFound(f"Flavor {flavor_id} could not be found.")
+def not_found(flavor_id: str, by: str | None = None) -> errors.NotFound:
+    return errors.NotFound(f"Flavor {flavor_id} could not be found.", kind="flavor",
+                           id=flavor_id, by=by)
 
 
 class FlavorService:
@@ -78,13 +79,21 @@ class FlavorService:
         """The flavor a server of the caller's project may boot with; NotFound
         ("Flavor X could not be found.") when unknown, or private and not shared
         with the project (admins included, as for booting they act in a project)."""
+        return self._for_project(ctx, Flavor.flavorid == flavor_id, flavor_id, None)
+
+    def find_by_name(self, ctx: RequestContext, name: str) -> Flavor:
+        """As :meth:`get_for_project`, by the flavor's name (EC2's instance type)."""
+        return self._for_project(ctx, Flavor.name == name, name, "name")
+
+    def _for_project(self, ctx: RequestContext, where: Any, ref: str,
+                     by: str | None) -> Flavor:
         with self.db.session() as s:
-            flavor = s.scalar(select(Flavor).where(Flavor.flavorid == flavor_id))
+            flavor = s.scalar(select(Flavor).where(where))
             if flavor is None:
-                raise not_found(flavor_id)
+                raise not_found(ref, by)
             if not flavor.is_public and not ctx.is_admin and s.get(
                     FlavorProject, (flavor.id, ctx.project_id or "")) is None:
-                raise not_found(flavor_id)
+                raise not_found(ref, by)
             return flavor
 
     @staticmethod

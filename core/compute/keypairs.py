@@ -88,7 +88,8 @@ def validate_name(name: str) -> None:
 
 
 def not_found(name: str, user_id: str | None) -> errors.NotFound:
-    return errors.NotFound(f"Keypair {name} not found for user {user_id}")
+    return errors.NotFound(f"Keypair {name} not found for user {user_id}", kind="key_pair",
+                           id=name)
 
 
 class KeyPairService:
@@ -144,13 +145,15 @@ class KeyPairService:
         with self.db.session() as s:
             if s.scalar(select(KeyPair.id).where(KeyPair.user_id == owner,
                                                  KeyPair.name == name)) is not None:
-                raise errors.Conflict(f"Key pair '{name}' already exists.")
+                raise errors.Conflict(f"Key pair '{name}' already exists.", kind="key_pair",
+                                      id=name)
             check_count("key_pairs", self._count(s, owner), 1, limit, QUOTA_MESSAGE)
             s.add(key)
             try:
                 s.flush()
             except IntegrityError:
-                raise errors.Conflict(f"Key pair '{name}' already exists.") from None
+                raise errors.Conflict(f"Key pair '{name}' already exists.", kind="key_pair",
+                                      id=name) from None
             # Nova's recheck: a concurrent create may have taken the last one.
             check_count("key_pairs", self._count(s, owner) - 1, 1, limit, QUOTA_MESSAGE)
             # Its EC2 ID (key-…), so that no EC2 describe has to write.

@@ -34,7 +34,7 @@ class ResizeFailed(errors.Conflict):
 def _wrong_state(action: str, inst: Instance, attr: str = "vm_state") -> errors.Conflict:
     value = getattr(inst, attr)
     return errors.Conflict(f"Cannot '{action}' instance {inst.uuid} while it is in "
-                           f"{attr} {value}")
+                           f"{attr} {value}", kind="instance", id=inst.uuid, state=value)
 
 
 class ServerActions:
@@ -170,7 +170,8 @@ class ServerActions:
             if inst.task_state is None:
                 faults = self.store.latest_faults([uuid])
                 reason = faults[uuid].message if uuid in faults else "the resize failed"
-                raise ResizeFailed(f"Instance {uuid} could not be resized: {reason}")
+                raise ResizeFailed(f"Instance {uuid} could not be resized: {reason}",
+                                   kind="instance", id=uuid)
             if time.monotonic() >= deadline:
                 return inst
             time.sleep(poll)
@@ -227,7 +228,8 @@ class ServerActions:
         inst = self._load(ctx, uuid, "servers:trigger_crash_dump", "trigger_crash_dump",
                           (states.ACTIVE, "paused", "rescued", states.RESIZED, states.ERROR))
         if inst.power_state != states.RUNNING or not inst.host:
-            raise errors.Conflict(f"Instance {uuid} is not running.")
+            raise errors.Conflict(f"Instance {uuid} is not running.", kind="instance", id=uuid,
+                                  state=inst.vm_state)
         self.servers.record_action(ctx, inst, "trigger_crash_dump")
         self.agents.trigger_crash_dump(inst.host, instance_message(inst))
 
@@ -235,7 +237,8 @@ class ServerActions:
     def console_output(self, ctx: RequestContext, uuid: str, length: int | None) -> str:
         inst = self.servers.get(ctx, uuid, "os_compute_api:os-console-output")
         if inst.vm_state not in (states.ACTIVE, states.STOPPED, states.RESIZED) or not inst.host:
-            raise errors.Conflict(f"Instance {uuid} is not ready")
+            raise errors.Conflict(f"Instance {uuid} is not ready", kind="instance", id=uuid,
+                                  state=inst.vm_state)
         try:
             return self.agents.get_console_output(inst.host, instance_message(inst), length)
         except MessagingTimeout:
@@ -243,7 +246,7 @@ class ServerActions:
                                             "retry later.") from None
         except RemoteError as exc:
             raise errors.Conflict(f"Could not read the console of instance {uuid}: "
-                                  f"{exc.remote_message}") from None
+                                  f"{exc.remote_message}", kind="instance", id=uuid) from None
 
     def lock(self, ctx: RequestContext, uuid: str, reason: str | None) -> None:
         inst = self.servers.get(ctx, uuid, "os_compute_api:os-lock-server:lock")

@@ -46,7 +46,7 @@ class BootRequest:
 
     name: str
     image_ref: str | None
-    flavor_ref: str
+    flavor_ref: str  # its id (or a link to it); its name with flavor_by_name
     key_name: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     user_data: str | None = None
@@ -67,6 +67,7 @@ class BootRequest:
     client_token: str | None = None
     request_hash: str | None = None
     ec2_names: bool = False
+    flavor_by_name: bool = False  # EC2 names instance types
 
 
 class IdempotentMismatch(errors.Conflict):
@@ -216,7 +217,7 @@ class ServerService:
         if req.min_count < 1 or req.max_count < req.min_count:
             raise errors.InvalidInput("min_count must be <= max_count")
         zone, force_host = self.checks.zone(ctx, req.availability_zone, target)
-        flavor = self.checks.flavor(ctx, req.flavor_ref)
+        flavor = self.checks.flavor(ctx, req.flavor_ref, req.flavor_by_name)
         image = self.checks.image(ctx, req.image_ref, flavor)
         key_name, key_data = self.checks.key(ctx, req.key_name)
         self.checks.check_metadata(req.metadata)
@@ -278,9 +279,10 @@ class ServerService:
                         self.groups.add_member(s, hints["group"], inst.uuid,
                                                ctx.project_id or "")
                     except errors.NotFound:
-                        raise errors.InvalidInput(
+                        raise errors.InvalidReference(
                             f"Invalid server group {hints['group']}: it could not be "
-                            "found.") from None
+                            "found.", kind="server_group", id=hints["group"],
+                            param="scheduler_hints") from None
                 s.add(InstanceAction(instance_uuid=inst.uuid, action="create",
                                      request_id=ctx.request_id or f"req-{inst.uuid}",
                                      user_id=ctx.user_id, project_id=ctx.project_id))
@@ -377,7 +379,8 @@ class ServerService:
 
     def check_unlocked(self, ctx: RequestContext, inst: Instance) -> None:
         if inst.locked and not ctx.is_admin:
-            raise errors.Conflict(f"Instance {inst.uuid} is locked")
+            raise errors.Conflict(f"Instance {inst.uuid} is locked", kind="instance",
+                                  id=inst.uuid, state="locked")
 
     # ==== metadata ==========================================================
     def _lock_row(self, s, uuid: str) -> Instance:
@@ -394,7 +397,8 @@ class ServerService:
             self.check_unlocked(ctx, inst)
             if inst.task_state == states.DELETING:
                 raise errors.Conflict(f"Cannot 'update metadata' instance {uuid} while it is "
-                                      "in task_state deleting")
+                                      "in task_state deleting", kind="instance", id=uuid,
+                                      state=states.DELETING)
             merged = dict(items) if replace else {**(inst.metadata_items or {}), **items}
             self.checks.check_metadata(merged)
             self.store.update(uuid, {"metadata_items": merged}, s=s)
@@ -407,7 +411,8 @@ class ServerService:
             self.check_unlocked(ctx, inst)
             items = dict(inst.metadata_items or {})
             if key not in items:
-                raise errors.NotFound("Metadata item was not found")
+                raise errors.NotFound("Metadata item was not found", kind="metadata_item",
+                                      id=key)
             del items[key]
             self.store.update(uuid, {"metadata_items": items}, s=s)
 
@@ -446,7 +451,8 @@ class ServerService:
                 stmt = stmt.where(InstanceTag.tag == tag)
             result = s.execute(stmt)
             if tag is not None and not getattr(result, "rowcount", 1):
-                raise errors.NotFound(f"Tag {tag} could not be found.")
+                raise errors.NotFound(f"Tag {tag} could not be found.", kind="server_tag",
+                                      id=tag)
 
     @staticmethod
     def _check_tags(tags: list[str]) -> None:

@@ -46,7 +46,8 @@ QUOTA = "floating_ips"
 
 
 class AddressNotFound(errors.NotFound):
-    pass
+    """No address of the project's by allocation id, by address (``by="address"``)
+    or, for an association, by association id (kind ``floating_ip_association``)."""
 
 
 class AddressInUse(errors.Conflict):
@@ -54,10 +55,11 @@ class AddressInUse(errors.Conflict):
 
 
 class AlreadyAssociated(errors.Conflict):
-    """The address is associated with another instance and reassociation was not allowed."""
+    """The address (``id``: its allocation) is associated with another instance
+    (under ``association_id``) and reassociation was not allowed."""
 
-    def __init__(self, message: str, association_id: str) -> None:
-        super().__init__(message, association_id=association_id)
+    def __init__(self, message: str, allocation_id: str, association_id: str) -> None:
+        super().__init__(message, kind="floating_ip", id=allocation_id, state="associated")
         self.association_id = association_id
 
 
@@ -129,7 +131,8 @@ class FloatingPool:
                                                  FloatingIP.project_id.is_(None))
                 .order_by(FloatingIP.address).limit(16)))
             if not candidates:
-                raise NoAddressesLeft("There are no more free floating IP addresses.")
+                raise NoAddressesLeft("There are no more free floating IP addresses.",
+                                      kind="floating_ip")
             address = random.choice(candidates)
             allocation = str(uuid.uuid4())
             result = s.execute(update(FloatingIP).where(
@@ -212,8 +215,12 @@ class FloatingIpService:
             stmt = stmt.where(FloatingIP.association_id == association_id)
         row = s.scalar(stmt)
         if row is None:
-            raise AddressNotFound(f"Floating IP {allocation_id or address or association_id} "
-                                  "not found.")
+            if association_id is not None:
+                raise AddressNotFound(f"Floating IP {association_id} not found.",
+                                      kind="floating_ip_association", id=association_id)
+            raise AddressNotFound(f"Floating IP {allocation_id or address} not found.",
+                                  kind="floating_ip", id=allocation_id or address,
+                                  by=None if allocation_id else "address")
         return row
 
     # ---- allocate / release ------------------------------------------------------
@@ -237,7 +244,8 @@ class FloatingIpService:
         with self.db.session() as s:
             row = self._own(s, ctx, allocation_id=allocation_id, address=address)
             if row.instance_uuid is not None:
-                raise AddressInUse(f"Address {row.address} is in use.")
+                raise AddressInUse(f"Address {row.address} is in use.", kind="floating_ip",
+                                   id=row.allocation_id, state="associated")
             result = s.execute(update(FloatingIP).where(
                 FloatingIP.address == row.address, FloatingIP.project_id == project,
                 FloatingIP.allocation_id == row.allocation_id,
@@ -245,7 +253,8 @@ class FloatingIpService:
                 project_id=None, allocation_id=None, allocated_at=None),
                 execution_options={"synchronize_session": False})
             if isinstance(result, CursorResult) and result.rowcount != 1:
-                raise AddressInUse(f"Address {row.address} is in use.")
+                raise AddressInUse(f"Address {row.address} is in use.", kind="floating_ip",
+                                   id=row.allocation_id, state="associated")
             self.quotas.release(s, project, {QUOTA: 1})
             forget(s, Kind.ADDRESS, [row.allocation_id or ""])
             forget_tags(s, Kind.ADDRESS, [row.allocation_id or ""])
@@ -270,7 +279,8 @@ class FloatingIpService:
             if row.instance_uuid is not None and not allow_reassociation:
                 raise AlreadyAssociated(
                     f"resource {row.allocation_id} is already associated with "
-                    f"associate-id {row.association_id}", row.association_id or "")
+                    f"associate-id {row.association_id}", row.allocation_id or "",
+                    row.association_id or "")
             fixed = s.scalar(select(FixedIP.address).where(
                 FixedIP.instance_uuid == instance_uuid).order_by(FixedIP.address))
             if fixed is None or not self.instances.is_live(s, instance_uuid):
@@ -304,7 +314,9 @@ class FloatingIpService:
             row = self._own(s, ctx, association_id=association_id, address=address)
             if row.instance_uuid is None:
                 raise AddressNotFound(f"Floating IP {address or association_id} is not "
-                                      "associated.")
+                                      "associated.", kind="floating_ip_association",
+                                      id=address or association_id,
+                                      by="address" if address else None)
             self._clear(s, row)
 
     @staticmethod

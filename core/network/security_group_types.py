@@ -20,23 +20,26 @@ MAX_RULES = 120  # ingress and egress together, per group
 # ---- errors ----------------------------------------------------------------------
 
 class GroupNotFound(errors.NotFound):
+    """No group with that uuid (or, for a lookup by ``ref``, name) in the project."""
+
     def __init__(self, ref: str) -> None:
-        super().__init__(f"Security group {ref} not found.", ref=ref)
+        super().__init__(f"Security group {ref} not found.", kind="security_group", id=ref)
         self.ref = ref
 
 
-class UnknownSecurityGroup(errors.InvalidInput):
+class UnknownSecurityGroup(errors.InvalidReference):
     """A boot (or an action) named a group the project does not have."""
 
     def __init__(self, ref: str) -> None:
-        super().__init__(f"Unable to find security_group with name or id {ref}", ref=ref)
+        super().__init__(f"Unable to find security_group with name or id {ref}",
+                         kind="security_group", id=ref, param="security_groups")
         self.ref = ref
 
 
 class DuplicateGroup(errors.InvalidInput):
     def __init__(self, name: str, project_id: str) -> None:
-        super().__init__(f"Security group {name} already exists", name=name,
-                         project_id=project_id)
+        super().__init__(f"Security group {name} already exists", kind="security_group",
+                         name=name, project_id=project_id)
         self.name = name
 
 
@@ -44,7 +47,8 @@ class DefaultGroupProtected(errors.InvalidInput):
     """The ``default`` group is neither deleted nor renamed."""
 
     def __init__(self, group: Group, verb: str) -> None:
-        super().__init__(f"Unable to {verb} system group '{DEFAULT}'", uuid=group.uuid)
+        super().__init__(f"Unable to {verb} system group '{DEFAULT}'", kind="security_group",
+                         id=group.uuid, name=group.name)
         self.group = group
 
 
@@ -52,7 +56,8 @@ class GroupInUse(errors.InvalidInput):
     """Instances (or other groups' rules) still name the group."""
 
     def __init__(self, group: Group) -> None:
-        super().__init__("Security group is still in use", uuid=group.uuid)
+        super().__init__("Security group is still in use", kind="security_group",
+                         id=group.uuid, name=group.name)
         self.group = group
 
 
@@ -69,7 +74,8 @@ class DuplicateRule(errors.InvalidInput):
 
 class RuleNotFound(errors.NotFound):
     def __init__(self, ref: str, spec: RuleSpec | None = None) -> None:
-        super().__init__(f"Security group rule {ref} not found.", ref=ref)
+        super().__init__(f"Security group rule {ref} not found.", kind="security_group_rule",
+                         id=ref)
         self.spec = spec
 
 

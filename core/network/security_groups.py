@@ -32,6 +32,7 @@ from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
 from core.idmap.ids import Kind, forget, mint_new
+from core.idmap.models import Ec2Id
 from core.idmap.tag_table import forget_tags
 from core.network.interfaces import InstanceRecords
 from core.network.models import SecurityGroup, SecurityGroupRule
@@ -116,16 +117,19 @@ class SecurityGroupService:
             self.policy.enforce(rule, {"project_id": row.project_id}, ctx)
             return self._groups(s, [row])[0]
 
-    def uuids_by_name(self, project_id: str, names: Iterable[str]) -> dict[str, str]:
-        """Group uuids by name in one project (names it lacks are absent); no policy."""
+    def ec2_ids_by_name(self, project_id: str, names: Iterable[str]) -> dict[str, str]:
+        """The ``sg-`` IDs of one project's groups by name, in one query (groups
+        without an ID yet, or missing, are absent); no policy."""
         wanted = list(dict.fromkeys(names))
         if not wanted:
             return {}
         with self.db.session() as s:
-            return {name: uuid for name, uuid in s.execute(
-                select(SecurityGroup.name, SecurityGroup.uuid).where(
-                    SecurityGroup.project_id == project_id,
-                    SecurityGroup.name.in_(wanted)))}
+            return {name: ec2_id for name, ec2_id in s.execute(
+                select(SecurityGroup.name, Ec2Id.ec2_id).join(
+                    Ec2Id, (Ec2Id.os_uuid == SecurityGroup.uuid)
+                    & (Ec2Id.kind == Kind.SECURITY_GROUP.value))
+                .where(SecurityGroup.project_id == project_id,
+                       SecurityGroup.name.in_(wanted)))}
 
     def _row(self, s: Session, ctx: RequestContext, uuid: str) -> SecurityGroup:
         row = s.scalar(select(SecurityGroup).where(SecurityGroup.uuid == uuid))

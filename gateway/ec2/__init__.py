@@ -21,6 +21,7 @@ from core.settings import Settings
 from gateway.ec2.api import Ec2Api
 from gateway.ec2.auth import Ec2Authenticator
 from gateway.ec2.endpoint import Query
+from gateway.ec2.errors import id_map_naming
 from gateway.ec2.handlers import HANDLERS
 from gateway.ec2.handlers.base import Ec2Deps
 from gateway.ec2.transport import Ec2Transport
@@ -38,7 +39,8 @@ def service_model() -> ServiceModel:
 def build_api(settings: Settings, services: CoreServices) -> Ec2Api:
     deps = Ec2Deps.from_core(services, f"{settings.effective_public_url}/ec2/")
     auth = Ec2Authenticator(services.identity.ec2, services.policy, settings.ec2_auth_ttl)
-    return Ec2Api(service_model(), [cls(deps) for cls in HANDLERS], auth, services.policy)
+    return Ec2Api(service_model(), [cls(deps) for cls in HANDLERS], auth, services.policy,
+                  id_map_naming(services.ids))
 
 
 def build_handlers(settings: Settings, services: CoreServices) -> dict[str, object]:

@@ -4,23 +4,25 @@ A handler method serves one Action and says so with :func:`action`; it takes
 a :class:`Call` and returns a dict keyed by the output shape's member names
 (or None). Everything around it happens once, here: authentication, parsing
 by the model, ``DryRun``, rendering, and mapping every error to its EC2 code
-and status.
+and status through the one table (``gateway.ec2.errors``), objects named by
+their EC2 IDs.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from botocore.model import ServiceModel
 
 from core import errors
 from core.context import RequestContext
+from core.idmap.ids import derived_id
 from core.policy import Enforcer
 from gateway.ec2.auth import Ec2Authenticator
-from gateway.ec2.errors import Ec2Error, error_body, from_core
+from gateway.ec2.errors import Ec2Error, Naming, error_body, from_core
 from gateway.ec2.protocol import MAX_BODY, HttpRequest, QueryProtocol
 from gateway.ec2.xml import XmlRenderer
 from gateway.middleware import request_record
@@ -35,19 +37,16 @@ class ActionSpec:
     """What the dispatcher needs to know about an action besides its handler.
 
     ``rules`` are the policy rules the core service enforces for it, checked
-    (on the caller's own project and user) to answer ``DryRun``; ``errors``
-    map domain errors to this action's own EC2 codes.
+    (on the caller's own project and user) to answer ``DryRun``.
     """
 
     name: str
     rules: tuple[str, ...] = ()
-    errors: Mapping[type[errors.CoreError], str] = field(default_factory=dict)
 
 
-def action(name: str, *, rules: Iterable[str] = (),
-           errors: Mapping[type[errors.CoreError], str] | None = None) -> Callable[[F], F]:
+def action(name: str, *, rules: Iterable[str] = ()) -> Callable[[F], F]:
     """Mark a handler method as serving the EC2 action ``name``."""
-    spec = ActionSpec(name, tuple(rules), dict(errors or {}))
+    spec = ActionSpec(name, tuple(rules))
 
     def mark(fn: F) -> F:
         fn.ec2_action = spec  # type: ignore[attr-defined]
@@ -102,7 +101,9 @@ class Ec2Api:
     """Serves EC2 Query requests with the given handler objects."""
 
     def __init__(self, model: ServiceModel, handlers: Iterable[object],
-                 authenticator: Ec2Authenticator, policy: Enforcer) -> None:
+                 authenticator: Ec2Authenticator, policy: Enforcer,
+                 naming: Naming | None = None) -> None:
+        self.naming = naming
         self.protocol = QueryProtocol(model)
         self.renderer = XmlRenderer(model)
         self.auth = authenticator
@@ -112,6 +113,7 @@ class Ec2Api:
     def handle(self, request: HttpRequest, request_id: str) -> Reply:
         """The answer to ``request``; never raises."""
         spec: ActionSpec | None = None
+        ctx: RequestContext | None = None
         try:
             if len(request.body) > MAX_BODY:
                 raise Ec2Error("RequestEntityTooLarge",
@@ -133,7 +135,8 @@ class Ec2Api:
         except Ec2Error as exc:
             return self._error(exc, request_id)
         except errors.CoreError as exc:
-            return self._error(from_core(exc, spec.errors if spec else None), request_id)
+            vpc = derived_id("vpc", ctx.project_id or "") if ctx is not None else ""
+            return self._error(from_core(exc, self.naming, vpc), request_id)
         except Exception:
             log.exception("unexpected error in EC2 %s", spec.name if spec else "request")
             return self._error(Ec2Error("InternalError"), request_id)

@@ -1,19 +1,31 @@
-"""EC2 errors: the one table from errors to (code, HTTP status), and the body.
+"""EC2 errors: the one table from domain errors to EC2 codes, their HTTP status
+and the error body.
 
-Errors raised at the edge carry their EC2 code (:class:`Ec2Error`); domain
-errors from core are mapped here by class, most specific first, unless the
-action names a code of its own for that class (``InvalidKeyPair.NotFound``
-rather than a bare not-found). The status always comes from :data:`STATUS`;
-an error is never sent with 200, which boto3 would read as an empty success.
+Core errors carry their structure (``core.errors``): the kind of resource and
+its id, which key named it (``by``), the state in the way, the quota passed.
+:func:`from_core` turns that into EC2's code and words, naming objects by their
+EC2 IDs (``naming`` looks them up in the ID map). Handlers raise
+:class:`Ec2Error` only for what is EC2's own (a parameter EC2 has and
+OpenStack does not); a missing object is a domain ``NotFound`` whatever finds
+it missing, so every ``.NotFound`` code of the API is written here once.
+The status always comes from :data:`STATUS`; an error is never sent with
+200, which boto3 would read as an empty success.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from core import errors
+from core.compute.server_actions import ResizeFailed
+from core.compute.servers import IdempotentMismatch, IdempotentTerminated
 from core.identity.ec2_signature import MalformedSignature, SignatureMismatch, StaleRequest
-from core.idmap.ids import MalformedId
+from core.idmap.ids import RESOURCES, Ec2Ids, MalformedId
+from core.network import floating
+from core.network import security_group_types as sg
+from core.tagging.rules import UnknownResourceId
 from gateway.ec2.xml import XML_DECLARATION, escape
 
 DEFAULT_STATUS = 400  # every client error not listed below
@@ -42,6 +54,70 @@ MESSAGES: Mapping[str, str] = {
     "InternalError": "An internal error has occurred",
 }
 
+
+@dataclass(frozen=True)
+class Code:
+    """An EC2 code and its message: a template over the error's fields (``{id}``,
+    ``{ids}``, ``{vpc}``, ``{state}`` and its details), or the core error's own
+    message when there is none; ``many``: the wording for several ids."""
+
+    code: str
+    message: str | None = None
+    many: str | None = None
+
+
+# A resource that is not there (NotFound), or that a request names and that is
+# not there (InvalidReference), by kind, or by kind and the key that named it.
+NOT_FOUND: Mapping[str, Code] = {
+    "instance": Code("InvalidInstanceID.NotFound", "The instance ID '{id}' does not exist",
+                     "The instance IDs '{ids}' do not exist"),
+    "image": Code("InvalidAMIID.NotFound", "The image id '[{id}]' does not exist",
+                  "The image ids '[{ids}]' do not exist"),
+    "key_pair": Code("InvalidKeyPair.NotFound", "The key pair '{id}' does not exist"),
+    "key_pair/id": Code("InvalidKeyPair.NotFound", "The key pair ID '{id}' does not exist"),
+    "security_group": Code("InvalidGroup.NotFound", "The security group '{id}' does not exist"),
+    "security_group/name": Code("InvalidGroup.NotFound", "The security group '{id}' does not "
+                                "exist in default VPC '{vpc}'"),
+    "security_group_rule": Code("InvalidSecurityGroupRuleId.NotFound",
+                                "The security group rule ID '{id}' does not exist"),
+    "floating_ip": Code("InvalidAllocationID.NotFound",
+                        "The allocation ID '{id}' does not exist"),
+    "floating_ip/address": Code("InvalidAddress.NotFound", "Address '{id}' not found."),
+    "floating_ip_association": Code("InvalidAssociationID.NotFound",
+                                    "The association ID '{id}' does not exist"),
+    "floating_ip_association/address": Code("InvalidAssociationID.NotFound",
+                                            "The address '{id}' is not associated"),
+    "volume": Code("InvalidVolume.NotFound", "The volume '{id}' does not exist."),
+    "snapshot": Code("InvalidSnapshot.NotFound", "The snapshot '{id}' does not exist."),
+    "vpc": Code("InvalidVpcID.NotFound", "The vpc ID '{id}' does not exist"),
+    "subnet": Code("InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist"),
+    # EC2 names instance types and zones by value, not as objects of their own.
+    "flavor": Code("InvalidParameterValue", "Invalid value '{id}' for InstanceType."),
+    "availability_zone": Code("InvalidParameterValue", "Invalid availability zone: [{id}]"),
+}
+# A resource a request names, in a state it cannot be used in.
+UNAVAILABLE: Mapping[str, Code] = {
+    "image": Code("InvalidAMIID.Unavailable", "Image {id} is not available (it is {state})."),
+}
+# A resource whose state (or a clash) stands in the way.
+CONFLICT: Mapping[str, Code] = {
+    "instance": Code("IncorrectInstanceState"),
+    "key_pair": Code("InvalidKeyPair.Duplicate"),
+}
+# A project's quota, by the first resource passed.
+QUOTA: Mapping[str, Code] = {
+    "instances": Code("InstanceLimitExceeded", "Your quota allows for {room} more running "
+                      "instance(s). You requested at least {requested}"),
+    "cores": Code("VcpuLimitExceeded", "You have requested more vCPU capacity than your "
+                  "current vCPU limit of {allowed} allows."),
+    "ram": Code("InstanceLimitExceeded"),
+    "floating_ips": Code("AddressLimitExceeded",
+                         "The maximum number of addresses has been reached."),
+    # An instance's tags other than Name are its metadata items.
+    "metadata_items": Code("TagLimitExceeded"),
+}
+# A limit of one object.
+LIMITS: Mapping[str, Code] = {"tags": Code("TagLimitExceeded")}
 MALFORMED_ID_CODES: Mapping[str, str] = {
     "instance": "InvalidInstanceID.Malformed",
     "image": "InvalidAMIID.Malformed",
@@ -54,21 +130,43 @@ MALFORMED_ID_CODES: Mapping[str, str] = {
     "key_pair": "InvalidParameterValue",  # EC2 has no InvalidKeyPair.Malformed
 }
 
-# Domain errors, most specific first. Signature errors subclass Unauthorized
-# and InvalidInput, so they come before those.
-CORE_CODES: tuple[tuple[type[errors.CoreError], str], ...] = (
-    (SignatureMismatch, "SignatureDoesNotMatch"),
-    (StaleRequest, "RequestExpired"),
-    (MalformedSignature, "IncompleteSignature"),
-    (errors.QuotaExceeded, "ResourceLimitExceeded"),
-    (errors.Unauthorized, "AuthFailure"),
-    (errors.Forbidden, "UnauthorizedOperation"),
-    (errors.InvalidInput, "InvalidParameterValue"),
-    (errors.NotFound, "InvalidParameterValue"),  # actions name their *.NotFound code
-    (errors.Conflict, "IncorrectState"),
-    (errors.PayloadTooLarge, "InvalidParameterValue"),
-    (errors.ServiceUnavailable, "Unavailable"),
+# Domain errors with an EC2 code of their own, most specific first (signature
+# errors subclass Unauthorized and InvalidInput).
+OWN_CODES: tuple[tuple[type[errors.CoreError], Code], ...] = (
+    (SignatureMismatch, Code("SignatureDoesNotMatch", MESSAGES["SignatureDoesNotMatch"])),
+    (StaleRequest, Code("RequestExpired")),
+    (MalformedSignature, Code("IncompleteSignature")),
+    (IdempotentMismatch, Code("IdempotentParameterMismatch")),
+    (IdempotentTerminated, Code("IdempotentInstanceTerminated")),
+    (ResizeFailed, Code("InsufficientInstanceCapacity")),
+    (floating.NoAddressesLeft, Code("InsufficientAddressCapacity")),
+    (floating.AlreadyAssociated, Code("Resource.AlreadyAssociated",
+                                      "resource {id} is already associated with "
+                                      "associate-id {association_id}")),
+    (floating.AddressInUse, Code("InvalidIPAddress.InUse")),
+    (floating.InstanceNotReady, Code("IncorrectInstanceState", "The instance '{id}' is not "
+                                     "in a valid state for this operation.")),
+    (sg.DuplicateGroup, Code("InvalidGroup.Duplicate", "The security group '{name}' already "
+                             "exists for VPC '{vpc}'")),
+    (sg.DefaultGroupProtected, Code("CannotDelete", 'the specified group: "{id}" name: '
+                                    '"{name}" cannot be deleted by a user')),
+    (sg.GroupInUse, Code("DependencyViolation", "resource {id} has a dependent object")),
+    (sg.RuleNotFound, Code("InvalidPermission.NotFound",
+                           "The specified rule does not exist in this security group.")),
+    (UnknownResourceId, Code("InvalidID")),
 )
+# The base classes, for what the structured tables above do not answer.
+BASE_CODES: tuple[tuple[type[errors.CoreError], Code], ...] = (
+    (errors.Unauthorized, Code("AuthFailure", MESSAGES["AuthFailure"])),
+    (errors.Forbidden, Code("UnauthorizedOperation")),
+    (errors.InvalidInput, Code("InvalidParameterValue")),
+    (errors.NotFound, Code("InvalidParameterValue")),  # a kind EC2 has no object for
+    (errors.Conflict, Code("IncorrectState")),
+    (errors.PayloadTooLarge, Code("InvalidParameterValue")),
+    (errors.ServiceUnavailable, Code("Unavailable")),
+)
+
+Naming = Callable[[str, str], str]  # (kind, OpenStack id) -> its EC2 ID, or the id
 
 
 class Ec2Error(Exception):
@@ -88,23 +186,73 @@ def status_of(code: str) -> int:
     return STATUS.get(code, DEFAULT_STATUS)
 
 
-def from_core(exc: errors.CoreError,
-              overrides: Mapping[type[errors.CoreError], str] | None = None) -> Ec2Error:
-    """The EC2 error for a domain error; ``overrides`` are the action's own codes."""
-    if overrides:
-        for cls, code in overrides.items():
-            if isinstance(exc, cls):
-                return Ec2Error(code, exc.message)
+def _code(exc: errors.CoreError) -> Code | None:
+    """The entry of the one table that answers ``exc``."""
+    for cls, code in OWN_CODES:
+        if isinstance(exc, cls):
+            return code
+    kind = exc.kind or ""
+    if isinstance(exc, errors.NotFound | errors.InvalidReference):
+        by = getattr(exc, "by", None)
+        return NOT_FOUND.get(f"{kind}/{by}") or NOT_FOUND.get(kind)
+    if isinstance(exc, errors.ReferenceUnavailable):
+        return UNAVAILABLE.get(kind)
+    if isinstance(exc, errors.LimitExceeded):
+        return LIMITS.get(exc.limit)
+    if isinstance(exc, errors.QuotaExceeded):
+        first = next((r for r in exc.resources if r in QUOTA), None)
+        return QUOTA[first] if first else Code("ResourceLimitExceeded")
+    if isinstance(exc, errors.Conflict):
+        return CONFLICT.get(kind)
+    return None
+
+
+def _fields(exc: errors.CoreError, naming: Naming, vpc: str) -> dict[str, Any]:
+    kind = exc.kind or ""
+    fields: dict[str, Any] = dict(exc.details)
+    ids = getattr(exc, "ids", None) or ([exc.id] if exc.id is not None else [])
+    named = [naming(kind, i) for i in ids]
+    fields.update(id=named[0] if named else "", ids=", ".join(named), vpc=vpc,
+                  state=getattr(exc, "state", None) or "")
+    if isinstance(exc, floating.AlreadyAssociated):
+        fields["association_id"] = naming("floating_ip_association", exc.association_id)
+    if isinstance(exc, errors.QuotaExceeded) and exc.resources:
+        first = next((r for r in exc.resources if r in QUOTA), exc.resources[0])
+        allowed, used = exc.allowed.get(first, 0), exc.used.get(first, 0)
+        fields.update(allowed=allowed, requested=exc.requested.get(first, 0),
+                      room=max(0, int(allowed) - int(used)))
+    return fields
+
+
+def from_core(exc: errors.CoreError, naming: Naming | None = None, vpc: str = "") -> Ec2Error:
+    """The EC2 error for a domain error; ``naming`` gives objects' EC2 IDs,
+    ``vpc`` is the caller's default VPC (some messages name it)."""
     if isinstance(exc, MalformedId):
         return Ec2Error(MALFORMED_ID_CODES[exc.kind or ""], exc.message)
-    for cls, code in CORE_CODES:
-        if isinstance(exc, cls):
-            # Authentication failures say nothing about why (unknown key,
-            # disabled user): AWS's fixed wording.
-            message = MESSAGES.get(code) if code in ("AuthFailure",
-                                                     "SignatureDoesNotMatch") else None
-            return Ec2Error(code, message or exc.message)
-    return Ec2Error("InternalError")
+    code = _code(exc) or next((c for cls, c in BASE_CODES if isinstance(exc, cls)), None)
+    if code is None:
+        return Ec2Error("InternalError")
+    fields = _fields(exc, naming or (lambda kind, ident: ident), vpc)
+    many = len(getattr(exc, "ids", None) or []) > 1
+    template = (code.many if many and code.many else None) or code.message
+    return Ec2Error(code.code, template.format(**fields) if template else exc.message)
+
+
+def id_map_naming(ids: Ec2Ids) -> Naming:
+    """Names objects by their EC2 IDs (read from the ID map, on the error path
+    only); an id with none (a name, or an EC2 ID already) is kept."""
+    kinds = {resource: kind for kind, resource in RESOURCES.items()}
+
+    def name(kind: str, ident: str) -> str:
+        id_kind = kinds.get(kind)  # type: ignore[call-overload]
+        if id_kind is None or not ident:
+            return ident
+        try:
+            return ids.existing(id_kind, [ident]).get(ident, ident)
+        except errors.CoreError:  # the database is down: the id will do
+            return ident
+
+    return name
 
 
 def error_body(error: Ec2Error, request_id: str) -> bytes:

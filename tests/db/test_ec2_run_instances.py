@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from core import errors
 from core.compute.bootstrap import ensure_default_flavors
 from core.compute.models import Instance
 from core.compute.server_listing import ServerQuery
@@ -19,7 +20,7 @@ from core.compute.servers import BootRequest, IdempotentMismatch
 from core.db.base import utcnow
 from core.image.bootstrap import ensure_default_image
 from gateway.ec2.api import Call
-from gateway.ec2.errors import Ec2Error
+from gateway.ec2.errors import from_core
 from gateway.ec2.handlers.instances import Instances
 
 THREADS = 6
@@ -95,9 +96,9 @@ def test_terminated_instances_stay_visible_for_a_while(services, ec2_deps, admin
 
     assert describe() == {ids[recent.uuid]: "terminated"}
     assert describe(InstanceIds=[ids[recent.uuid]]) == {ids[recent.uuid]: "terminated"}
-    with pytest.raises(Ec2Error) as info:
+    with pytest.raises(errors.NotFound) as info:
         describe(InstanceIds=[ids[old.uuid]])
-    assert info.value.code == "InvalidInstanceID.NotFound"
+    assert from_core(info.value).code == "InvalidInstanceID.NotFound"
     # Nova's own listing shows neither.
     listed, _ = services.servers.list_servers(
         admin_ctx, ServerQuery(project_id=admin_ctx.project_id), detail=True)

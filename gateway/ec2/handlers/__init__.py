@@ -1,10 +1,12 @@
 """EC2 action handlers: one module per resource kind, one method per Action.
 
 To add an action: write a method on the kind's handler class, mark it with
-``@action("DescribeThings", rules=(<the core rule>,), errors={NotFound:
-"InvalidThing.NotFound"})``, take a ``Call`` and return a dict keyed by the
-output shape's member names. Parsing, DryRun, rendering and errors are done
-by ``gateway.ec2.api``. A new kind's class goes in ``HANDLERS``.
+``@action("DescribeThings", rules=(<the core rule>,))``, take a ``Call`` and
+return a dict keyed by the output shape's member names. Parsing, DryRun,
+rendering and errors are done by ``gateway.ec2.api``: a missing object is a
+domain ``NotFound`` with its kind (raised by core, or by the handler with
+``self.os_ids`` / ``errors.NotFound(kind=...)``), and a new kind's codes go in
+the one table, ``gateway.ec2.errors``. A new kind's class goes in ``HANDLERS``.
 """
 
 from gateway.ec2.handlers.account import Account

@@ -10,7 +10,7 @@ Every address is a VPC address (``Domain`` ``vpc``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from core import errors
@@ -19,7 +19,7 @@ from core.idmap.ids import Kind, canonical_id, derived_id
 from core.idmap.tag_table import resource_tags
 from core.network import floating as fl
 from core.network.floating import FloatingAddress
-from core.tagging.rules import Resource, TagLimitExceeded, check_tags
+from core.tagging.rules import Resource, check_tags
 from core.tagging.service import TagService
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
@@ -28,10 +28,6 @@ from gateway.ec2.handlers.base import Ec2Deps, Handler
 from gateway.ec2.handlers.tags import tag_specifications
 
 POOL = "amazon"  # AWS's name for its own public IPv4 pool
-ADDRESS_ERRORS: Mapping[type[errors.CoreError], str] = {
-    errors.QuotaExceeded: "AddressLimitExceeded", TagLimitExceeded: "TagLimitExceeded",
-    fl.NoAddressesLeft: "InsufficientAddressCapacity"}
-MESSAGES = {"AddressLimitExceeded": "The maximum number of addresses has been reached."}
 
 ADDRESS_FILTERS: Filters[dict[str, Any]] = Filters({
     "allocation-id": lambda a: a["AllocationId"],
@@ -53,40 +49,24 @@ class Addresses(Handler):
         self.tags: TagService = deps.tags
 
     # ---- lookups ----------------------------------------------------------------
-    def _allocation_uuid(self, ec2_id: str) -> str:
-        canonical = canonical_id(Kind.ADDRESS, ec2_id)
-        uuid = self.deps.ids.os_uuids_for(Kind.ADDRESS, [canonical]).get(canonical)
-        if uuid is None:
-            raise Ec2Error("InvalidAllocationID.NotFound",
-                           f"The allocation ID '{canonical}' does not exist")
-        return uuid
-
     def _own(self, ctx: RequestContext, *, allocation_id: str | None = None,
              public_ip: str | None = None) -> FloatingAddress:
         """One of the caller's addresses by ``eipalloc-`` ID or address."""
-        uuid = self._allocation_uuid(allocation_id) if allocation_id else None
+        uuid = self.os_id(Kind.ADDRESS, allocation_id) if allocation_id else None
         for address in self.floating.list_addresses(ctx):
             if (uuid and address.allocation_id == uuid) or \
                     (not uuid and address.address == public_ip):
                 return address
         if allocation_id:
-            raise Ec2Error("InvalidAllocationID.NotFound",
-                           f"The allocation ID '{allocation_id}' does not exist")
-        raise Ec2Error("InvalidAddress.NotFound", f"Address '{public_ip}' not found.")
+            raise errors.NotFound(kind="floating_ip", id=allocation_id)
+        raise errors.NotFound(kind="floating_ip", id=public_ip, by="address")
 
     def _instance_uuid(self, ctx: RequestContext, ec2_id: str) -> str:
         canonical = canonical_id(Kind.INSTANCE, ec2_id)
-        uuid = self.deps.ids.os_uuids_for(Kind.INSTANCE, [canonical]).get(canonical)
-        try:
-            if uuid is None:
-                raise errors.NotFound(canonical)
-            inst = self.deps.servers.get(ctx, uuid)
-            if inst.project_id != ctx.project_id:
-                raise errors.NotFound(canonical)
-        except errors.NotFound:
-            raise Ec2Error("InvalidInstanceID.NotFound",
-                           f"The instance ID '{canonical}' does not exist") from None
-        return uuid
+        inst = self.deps.servers.get(ctx, self.os_id(Kind.INSTANCE, canonical))
+        if inst.project_id != ctx.project_id:  # an admin's view of another project's
+            raise errors.NotFound(kind="instance", id=canonical)
+        return inst.uuid
 
     def _views(self, ctx: RequestContext,
                addresses: Sequence[FloatingAddress]) -> list[dict[str, Any]]:
@@ -116,7 +96,7 @@ class Addresses(Handler):
         return out
 
     # ---- actions --------------------------------------------------------------------
-    @action("AllocateAddress", rules=(fl.CREATE,), errors=ADDRESS_ERRORS)
+    @action("AllocateAddress", rules=(fl.CREATE,))
     def allocate_address(self, call: Call) -> dict[str, Any]:
         domain = call.get("Domain", "vpc")
         if domain not in ("vpc", "standard"):
@@ -130,10 +110,7 @@ class Addresses(Handler):
             raise Ec2Error("InvalidParameterValue", f"The pool ID '{pool}' does not exist")
         tags = tag_specifications(call, "elastic-ip")
         check_tags(tags)
-        try:
-            address = self.floating.allocate(call.ctx)
-        except errors.QuotaExceeded:
-            raise Ec2Error("AddressLimitExceeded", MESSAGES["AddressLimitExceeded"]) from None
+        address = self.floating.allocate(call.ctx)
         allocation = self.deps.ids.existing(Kind.ADDRESS, [address.allocation_id])[
             address.allocation_id]
         if tags:
@@ -165,21 +142,9 @@ class Addresses(Handler):
             if private not in fixed:
                 raise Ec2Error("InvalidParameterValue",
                                f"The private IP address {private} is not the instance's.")
-        try:
-            result = self.floating.associate(
-                ctx, uuid, allocation_id=address.allocation_id,
-                allow_reassociation=bool(call.get("AllowReassociation")))
-        except fl.AlreadyAssociated:
-            associated = self.deps.ids.existing(Kind.ASSOCIATION, [address.association_id or ""])
-            allocation = self.deps.ids.existing(Kind.ADDRESS, [address.allocation_id])
-            raise Ec2Error("Resource.AlreadyAssociated",
-                           f"resource {allocation.get(address.allocation_id)} is already "
-                           f"associated with associate-id "
-                           f"{associated.get(address.association_id or '')}") from None
-        except fl.InstanceNotReady:
-            raise Ec2Error("IncorrectInstanceState",
-                           f"The instance '{canonical_id(Kind.INSTANCE, instance_id)}' is not "
-                           "in a valid state for this operation.") from None
+        result = self.floating.associate(
+            ctx, uuid, allocation_id=address.allocation_id,
+            allow_reassociation=bool(call.get("AllowReassociation")))
         association = self.deps.ids.existing(Kind.ASSOCIATION, [result.association_id or ""])
         return {"AssociationId": association.get(result.association_id or "")}
 
@@ -188,20 +153,10 @@ class Addresses(Handler):
         ctx = call.ctx
         association_id, public_ip = call.get("AssociationId"), call.get("PublicIp")
         if association_id:
-            canonical = canonical_id(Kind.ASSOCIATION, association_id)
-            uuid = self.deps.ids.os_uuids_for(Kind.ASSOCIATION, [canonical]).get(canonical)
-            try:
-                if uuid is None:
-                    raise errors.NotFound(canonical)
-                self.floating.disassociate(ctx, association_id=uuid)
-            except errors.NotFound:
-                raise Ec2Error("InvalidAssociationID.NotFound",
-                               f"The association ID '{canonical}' does not exist") from None
+            self.floating.disassociate(ctx, association_id=self.os_id(Kind.ASSOCIATION,
+                                                                      association_id))
         elif public_ip:
             address = self._own(ctx, public_ip=public_ip)
-            if address.instance_uuid is None:
-                raise Ec2Error("InvalidAssociationID.NotFound",
-                               f"The address '{public_ip}' is not associated")
             self.floating.disassociate(ctx, address=address.address)
         else:
             raise Ec2Error("MissingParameter",
@@ -216,15 +171,7 @@ class Addresses(Handler):
             raise Ec2Error("MissingParameter",
                            "The request must contain the parameter AllocationId or PublicIp")
         address = self._own(ctx, allocation_id=allocation_id, public_ip=public_ip)
-        try:
-            self.floating.release(ctx, allocation_id=address.allocation_id)
-        except fl.AddressInUse:
-            raise Ec2Error("InvalidIPAddress.InUse",
-                           f"Address {address.address} is in use.") from None
-        except errors.NotFound:  # released by a concurrent call
-            raise Ec2Error("InvalidAllocationID.NotFound",
-                           f"The allocation ID '{allocation_id or public_ip}' does not "
-                           "exist") from None
+        self.floating.release(ctx, allocation_id=address.allocation_id)
         return None
 
     @action("DescribeAddresses", rules=(fl.LIST,))
@@ -237,13 +184,12 @@ class Addresses(Handler):
             known = {v["AllocationId"] for v in views}
             missing = [i for i in dict.fromkeys(wanted_ids) if i not in known]
             if missing:
-                raise Ec2Error("InvalidAllocationID.NotFound",
-                               f"The allocation ID '{missing[0]}' does not exist")
+                raise errors.NotFound(kind="floating_ip", ids=missing)
             views = [v for v in views if v["AllocationId"] in set(wanted_ids)]
         if wanted_ips:
             known = {v["PublicIp"] for v in views}
             missing = [i for i in dict.fromkeys(wanted_ips) if i not in known]
             if missing:
-                raise Ec2Error("InvalidAddress.NotFound", f"Address '{missing[0]}' not found.")
+                raise errors.NotFound(kind="floating_ip", ids=missing, by="address")
             views = [v for v in views if v["PublicIp"] in set(wanted_ips)]
         return {"Addresses": ADDRESS_FILTERS.apply(views, call.get("Filters"))}

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core import errors
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.keypairs import KeyPairService
 from core.compute.server_actions import ServerActions
 from core.compute.servers import ServerService
 from core.identity.service import IdentityService
-from core.idmap.ids import Ec2Ids
+from core.idmap.ids import Ec2Ids, Kind, canonical_id
 from core.image.service import ImageService
 from core.network.floating import FloatingIpService
 from core.network.security_groups import SecurityGroupService
@@ -54,3 +56,19 @@ class Handler:
 
     def __init__(self, deps: Ec2Deps) -> None:
         self.deps = deps
+
+    def os_ids(self, kind: Kind, values: Sequence[str]) -> dict[str, str]:
+        """OpenStack ids by canonical EC2 ID of every one of ``values``:
+        MalformedId for an ill-formed one, NotFound (naming all that are) for
+        those that name nothing."""
+        wanted = list(dict.fromkeys(canonical_id(kind, v) for v in values))
+        found = self.deps.ids.os_uuids_for(kind, wanted)
+        missing = [w for w in wanted if w not in found]
+        if missing:
+            raise errors.NotFound(f"{', '.join(missing)} not found", kind=kind.resource,
+                                  ids=missing)
+        return found
+
+    def os_id(self, kind: Kind, value: str) -> str:
+        """The OpenStack id one EC2 ID names (see :meth:`os_ids`)."""
+        return next(iter(self.os_ids(kind, [value]).values()))

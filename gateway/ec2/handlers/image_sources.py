@@ -82,8 +82,7 @@ def check_snapshot_source(ids: Ec2Ids, call: Call) -> None:
     found = ids.os_uuids_for(Kind.SNAPSHOT, wanted)
     missing = [w for w in wanted if w not in found]
     if missing:
-        raise Ec2Error("InvalidSnapshot.NotFound",
-                       f"The snapshot '{missing[0]}' does not exist.")
+        raise errors.NotFound(f"{', '.join(missing)} not found", kind="snapshot", ids=missing)
     raise Ec2Error("InvalidParameterValue",
                    "Registering an image from a snapshot is not supported by this cloud.")
 

@@ -20,7 +20,7 @@ image API's policy; another project's private image is not found.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from core import errors
@@ -29,7 +29,7 @@ from core.idmap.ids import Kind, canonical_id
 from core.image.listing import MAX_LIMIT, ImageQuery
 from core.image.models import Image
 from core.image.visibility import ImageView
-from core.tagging.rules import Resource, TagLimitExceeded, check_tags
+from core.tagging.rules import Resource, check_tags
 from core.tagging.service import TagService
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
@@ -54,11 +54,6 @@ GET_MEMBERS = "image:get_members"
 ADD_IMAGE = "image:add_image"
 IMPORT_IMAGE = "image:import_image"
 CREATE_IMAGE = "os_compute_api:servers:create_image"
-NOT_FOUND: Mapping[type[errors.CoreError], str] = {errors.NotFound: "InvalidAMIID.NotFound"}
-REGISTER_ERRORS: Mapping[type[errors.CoreError], str] = {TagLimitExceeded: "TagLimitExceeded"}
-CREATE_ERRORS: Mapping[type[errors.CoreError], str] = {
-    TagLimitExceeded: "TagLimitExceeded", errors.NotFound: "InvalidInstanceID.NotFound",
-    errors.Conflict: "IncorrectInstanceState"}
 # Glance statuses → EC2 image states.
 STATES = {"queued": "pending", "saving": "pending", "uploading": "pending",
           "importing": "pending", "active": "available", "killed": "failed",
@@ -138,7 +133,7 @@ class Images(Handler):
             marker = chunk[-1].image.id
 
     def _by_ami(self, ctx: RequestContext, amis: Sequence[str]) -> list[tuple[str, ImageView]]:
-        """The images named by ``amis`` (all of them, or InvalidAMIID.*)."""
+        """The images named by ``amis`` (all of them, or MalformedId / NotFound)."""
         wanted = [canonical_id(Kind.IMAGE, v) for v in amis]
         uuids = self.deps.ids.os_uuids_for(Kind.IMAGE, wanted)
         out: list[tuple[str, ImageView]] = []
@@ -147,15 +142,13 @@ class Images(Handler):
             uuid = uuids.get(ami)
             try:
                 if uuid is None:
-                    raise errors.NotFound(ami)
+                    raise errors.NotFound(kind="image", id=ami)
                 out.append((ami, self.deps.images.show(ctx, uuid)))
             except errors.NotFound:
                 missing.append(ami)
         if missing:
-            raise Ec2Error("InvalidAMIID.NotFound",
-                           f"The image ids '[{', '.join(missing)}]' do not exist"
-                           if len(missing) > 1 else
-                           f"The image id '[{missing[0]}]' does not exist")
+            raise errors.NotFound(f"{', '.join(missing)} not found", kind="image",
+                                  ids=missing)
         return out
 
     def _one(self, ctx: RequestContext, value: str | None) -> tuple[str, Image]:
@@ -250,7 +243,7 @@ class Images(Handler):
             self.tags.create(ctx, [Resource(Kind.IMAGE, ami, image.id)], tags)
         return ami
 
-    @action("RegisterImage", rules=(ADD_IMAGE, IMPORT_IMAGE), errors=REGISTER_ERRORS)
+    @action("RegisterImage", rules=(ADD_IMAGE, IMPORT_IMAGE))
     def register_image(self, call: Call) -> dict[str, Any]:
         ctx = call.ctx
         name = check_name(call.get("Name"))
@@ -278,7 +271,7 @@ class Images(Handler):
             raise
         return {"ImageId": ami}
 
-    @action("CreateImage", rules=(CREATE_IMAGE,), errors=CREATE_ERRORS)
+    @action("CreateImage", rules=(CREATE_IMAGE,))
     def create_image(self, call: Call) -> dict[str, Any]:
         ctx = call.ctx
         value = call.get("InstanceId")
@@ -292,16 +285,10 @@ class Images(Handler):
                            "Block device mappings are not supported by this cloud.")
         tags = tag_specifications(call, "image")
         check_tags(tags)
-        uuid = self.deps.ids.os_uuids_for(Kind.INSTANCE, [instance_id]).get(instance_id)
-        inst = None
-        if uuid is not None:
-            try:
-                inst = self.deps.servers.get(ctx, uuid, "os_compute_api:servers:show")
-            except errors.NotFound:
-                inst = None
-        if inst is None or inst.project_id != ctx.project_id:
-            raise Ec2Error("InvalidInstanceID.NotFound",
-                           f"The instance ID '{instance_id}' does not exist")
+        inst = self.deps.servers.get(ctx, self.os_id(Kind.INSTANCE, instance_id),
+                                     "os_compute_api:servers:show")
+        if inst.project_id != ctx.project_id:  # an admin's view of another project's
+            raise errors.NotFound(kind="instance", id=instance_id)
         self._check_unused(ctx, name)
         metadata = {}
         if call.get("Description") is not None:
@@ -311,7 +298,7 @@ class Images(Handler):
         return {"ImageId": self._tag_new(ctx, image, tags)}
 
     # ---- DeregisterImage ----------------------------------------------
-    @action("DeregisterImage", rules=(DELETE_IMAGE,), errors=NOT_FOUND)
+    @action("DeregisterImage", rules=(DELETE_IMAGE,))
     def deregister_image(self, call: Call) -> dict[str, Any]:
         _, image = self._one(call.ctx, call.get("ImageId"))
         self.deps.images.delete(call.ctx, image.id)
@@ -331,7 +318,7 @@ class Images(Handler):
             return [{"Group": "all"}]
         return [{"UserId": m} for m in self._members(ctx, image)]
 
-    @action("DescribeImageAttribute", rules=(GET_IMAGE,), errors=NOT_FOUND)
+    @action("DescribeImageAttribute", rules=(GET_IMAGE,))
     def describe_image_attribute(self, call: Call) -> dict[str, Any]:
         attribute = call.get("Attribute")
         if not attribute:
@@ -352,7 +339,7 @@ class Images(Handler):
                            "Unknown attribute.")
         return out
 
-    @action("ModifyImageAttribute", rules=(MODIFY_IMAGE,), errors=NOT_FOUND)
+    @action("ModifyImageAttribute", rules=(MODIFY_IMAGE,))
     def modify_image_attribute(self, call: Call) -> None:
         ctx = call.ctx
         ami, image = self._owned(ctx, call.get("ImageId"))
@@ -443,7 +430,7 @@ class Images(Handler):
             images.update(ctx, image.id, [{"op": "replace", "path": "/visibility",
                                            "value": "private"}])
 
-    @action("ResetImageAttribute", rules=(MODIFY_IMAGE,), errors=NOT_FOUND)
+    @action("ResetImageAttribute", rules=(MODIFY_IMAGE,))
     def reset_image_attribute(self, call: Call) -> None:
         """``launchPermission`` back to its default: private, no members."""
         if call.get("Attribute") != "launchPermission":

@@ -21,19 +21,15 @@ from typing import Any
 
 from core import errors
 from core.compute import states
-from core.compute.flavors import FlavorQuery
 from core.compute.models import Instance
-from core.compute.server_actions import ResizeFailed
-from core.compute.servers import BootRequest, IdempotentMismatch, IdempotentTerminated
+from core.compute.servers import BootRequest
 from core.context import RequestContext
 from core.db.base import utcnow
-from core.idmap.ids import Kind, canonical_id
-from core.network.security_group_types import UnknownSecurityGroup
+from core.idmap.ids import Kind
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.handlers.base import Ec2Deps, Handler
 from gateway.ec2.handlers.instances import (
-    NOT_FOUND,
     PENDING,
     RUNNING,
     SERVERS_SHOW,
@@ -53,15 +49,8 @@ REBOOT = "os_compute_api:servers:reboot"
 DELETE = "os_compute_api:servers:delete"
 RESIZE = "os_compute_api:servers:resize"
 CONSOLE = "os_compute_api:os-console-output"
-ALL_FLAVORS = 100_000
 MAX_CLIENT_TOKEN = 64
 DEFAULT_INSTANCE_TYPE = "m1.small"  # AWS's default when none is given
-ACTION_ERRORS: Mapping[type[errors.CoreError], str] = {
-    **NOT_FOUND, errors.Conflict: "IncorrectInstanceState"}
-RUN_ERRORS: Mapping[type[errors.CoreError], str] = {
-    IdempotentMismatch: "IdempotentParameterMismatch",
-    IdempotentTerminated: "IdempotentInstanceTerminated",
-    UnknownSecurityGroup: "InvalidGroup.NotFound"}
 # Parameters that do not make a request different (for ClientToken replays).
 NOT_HASHED = frozenset({"ClientToken", "DryRun"})
 # DescribeInstanceAttribute: attribute name -> output member and its value.
@@ -112,8 +101,11 @@ class InstanceActions(Handler):
         self.views: Instances = Instances(deps)
 
     # ---- RunInstances ----------------------------------------------------
-    @action("RunInstances", rules=(CREATE,), errors=RUN_ERRORS)
+    @action("RunInstances", rules=(CREATE,))
     def run_instances(self, call: Call) -> dict[str, Any]:
+        """A translation of the parameters into a boot request: the compute
+        service checks the image, instance type, key pair, zone and groups
+        (their errors carry the kind and id the error table names)."""
         ctx = call.ctx
         min_count, max_count = call.get("MinCount"), call.get("MaxCount")
         for name, value in (("minCount", min_count), ("maxCount", max_count)):
@@ -128,60 +120,33 @@ class InstanceActions(Handler):
         if token is not None and not (len(token) <= MAX_CLIENT_TOKEN and token.isascii()):
             raise Ec2Error("InvalidParameterValue", "The client token must be at most "
                                                     f"{MAX_CLIENT_TOKEN} ASCII characters.")
+        image_id = call.get("ImageId")
+        if not image_id:
+            raise Ec2Error("MissingParameter", "The request must contain the parameter "
+                                               "ImageId")
         name, metadata = self._tags(call.get("TagSpecifications", []))
         req = BootRequest(
-            name=name, image_ref=self._image(ctx, call.get("ImageId")),
-            flavor_ref=self.flavor_named(ctx, call.get("InstanceType") or DEFAULT_INSTANCE_TYPE),
-            key_name=self._key(ctx, call.get("KeyName")), metadata=metadata,
+            name=name, image_ref=self.os_id(Kind.IMAGE, image_id),
+            flavor_ref=call.get("InstanceType") or DEFAULT_INSTANCE_TYPE,
+            flavor_by_name=True, key_name=call.get("KeyName") or None, metadata=metadata,
             user_data=self._user_data(call.get("UserData")),
-            availability_zone=self._zone(ctx, (call.get("Placement") or {})
+            availability_zone=self._zone((call.get("Placement") or {})
                                          .get("AvailabilityZone")),
             min_count=min_count, max_count=max_count,
             security_groups=self._groups(call.get("SecurityGroups", []),
                                          call.get("SecurityGroupIds", [])),
             client_token=token or None, request_hash=request_hash(call.params),
             ec2_names=True)
-        try:
-            reservation_id, instances = self.deps.servers.create(ctx, req)
-        except errors.QuotaExceeded as exc:
-            raise self._over_quota(exc, min_count) from None
+        reservation_id, instances = self.deps.servers.create(ctx, req)
         return self.views.reservation(ctx, reservation_id, instances)
-
-    def _image(self, ctx: RequestContext, image_id: str | None) -> str:
-        if not image_id:
-            raise Ec2Error("MissingParameter", "The request must contain the parameter "
-                                               "ImageId")
-        ami = canonical_id(Kind.IMAGE, image_id)
-        uuid = self.deps.ids.os_uuids_for(Kind.IMAGE, [ami]).get(ami)
-        missing = Ec2Error("InvalidAMIID.NotFound", f"The image id '[{ami}]' does not exist")
-        if uuid is None:
-            raise missing
-        try:
-            image = self.deps.images.show(ctx, uuid).image
-        except (errors.NotFound, errors.Forbidden):
-            raise missing from None
-        if image.status != "active":
-            raise Ec2Error("InvalidAMIID.Unavailable", f"Image {ami} is not available "
-                                                       f"(it is {image.status}).")
-        return uuid
 
     def flavor_named(self, ctx: RequestContext, name: str) -> str:
         """The id of the flavor (instance type) ``name`` the caller may boot."""
-        for flavor in self.deps.flavors.list_flavors(
-                ctx, FlavorQuery(is_public=True, sort_key="name", limit=ALL_FLAVORS)):
-            if flavor.name == name and not flavor.disabled:
-                return flavor.flavorid
-        raise Ec2Error("InvalidParameterValue", f"Invalid value '{name}' for InstanceType.")
-
-    def _key(self, ctx: RequestContext, name: str | None) -> str | None:
-        if not name:
-            return None
-        try:
-            self.deps.keypairs.get(ctx, name)
-        except errors.NotFound:
-            raise Ec2Error("InvalidKeyPair.NotFound",
-                           f"The key pair '{name}' does not exist") from None
-        return name
+        flavor = self.deps.flavors.find_by_name(ctx, name)
+        if flavor.disabled:
+            raise errors.NotFound(f"Flavor {name} could not be found.", kind="flavor",
+                                  id=name, by="name")
+        return flavor.flavorid
 
     @staticmethod
     def _user_data(data: str | None) -> str | None:
@@ -194,26 +159,20 @@ class InstanceActions(Handler):
                            "Invalid BASE64 encoding of user data.") from None
         return data
 
-    def _zone(self, ctx: RequestContext, zone: str | None) -> str | None:
-        if not zone:
-            return None
-        zones = {z.name: z for z in self.deps.hosts.zones(ctx)}
-        if zone not in zones:
+    @staticmethod
+    def _zone(zone: str | None) -> str | None:
+        """The zone asked for (the compute service checks it exists); Nova's
+        ``zone:host`` form is not EC2's."""
+        if zone and ":" in zone:
             raise Ec2Error("InvalidParameterValue", f"Invalid availability zone: [{zone}]")
-        return zone
+        return zone or None
 
     def _groups(self, names: Sequence[str], group_ids: Sequence[str]) -> list[str]:
         """Security groups by name, and those named by ``sg-`` ID as Nova takes
         them too (by id); the compute service checks that they exist."""
         out = list(dict.fromkeys(names))
         if group_ids:
-            wanted = [canonical_id(Kind.SECURITY_GROUP, g) for g in group_ids]
-            found = self.deps.ids.os_uuids_for(Kind.SECURITY_GROUP, wanted)
-            missing = [g for g in wanted if g not in found]
-            if missing:
-                raise Ec2Error("InvalidGroup.NotFound",
-                               f"The security group '{missing[0]}' does not exist")
-            out.extend(found[g] for g in dict.fromkeys(wanted))
+            out.extend(self.os_ids(Kind.SECURITY_GROUP, group_ids).values())
         return out or ["default"]
 
     @staticmethod
@@ -235,29 +194,13 @@ class InstanceActions(Handler):
                 metadata[key] = value
         return metadata.pop("Name", ""), metadata
 
-    def _over_quota(self, exc: errors.QuotaExceeded, min_count: int) -> Ec2Error:
-        details: dict[str, Any] = dict(exc.details)
-        overs = list(details.get("overs") or [])
-        allowed = details.get("allowed") or {}
-        used = details.get("used") or {}
-        if "instances" in overs:
-            room = max(0, int(allowed.get("instances", 0)) - int(used.get("instances", 0)))
-            return Ec2Error("InstanceLimitExceeded",
-                            f"Your quota allows for {room} more running instance(s). You "
-                            f"requested at least {min_count}")
-        if "cores" in overs:
-            return Ec2Error("VcpuLimitExceeded",
-                            "You have requested more vCPU capacity than your current vCPU "
-                            f"limit of {allowed.get('cores')} allows.")
-        return Ec2Error("InstanceLimitExceeded", exc.message)
-
     # ---- Start / Stop / Reboot / Terminate ----------------------------------
     def _targets(self, call: Call) -> list[tuple[Instance, str, tuple[int, str]]]:
         found = self.views.find(call.ctx, call.get("InstanceIds", []))
         ids = self.views.ec2_ids(found)
         return [(inst, ids[inst.uuid], state_of(inst)) for inst in found]
 
-    @action("StartInstances", rules=(START,), errors=ACTION_ERRORS)
+    @action("StartInstances", rules=(START,))
     def start_instances(self, call: Call) -> dict[str, Any]:
         targets = self._targets(call)
         for _inst, ec2_id, state in targets:
@@ -273,7 +216,7 @@ class InstanceActions(Handler):
                 out.append(change(ec2_id, state, state))
         return {"StartingInstances": out}
 
-    @action("StopInstances", rules=(STOP,), errors=ACTION_ERRORS)
+    @action("StopInstances", rules=(STOP,))
     def stop_instances(self, call: Call) -> dict[str, Any]:
         targets = self._targets(call)
         for inst, ec2_id, state in targets:
@@ -296,7 +239,7 @@ class InstanceActions(Handler):
                 out.append(change(ec2_id, state, state))
         return {"StoppingInstances": out}
 
-    @action("RebootInstances", rules=(REBOOT,), errors=ACTION_ERRORS)
+    @action("RebootInstances", rules=(REBOOT,))
     def reboot_instances(self, call: Call) -> None:
         targets = self._targets(call)
         for _inst, ec2_id, state in targets:
@@ -306,7 +249,7 @@ class InstanceActions(Handler):
             if inst.task_state not in (states.REBOOTING, states.REBOOTING_HARD):
                 self.deps.server_actions.reboot(call.ctx, inst.uuid, hard=False)
 
-    @action("TerminateInstances", rules=(DELETE,), errors=ACTION_ERRORS)
+    @action("TerminateInstances", rules=(DELETE,))
     def terminate_instances(self, call: Call) -> dict[str, Any]:
         targets = self._targets(call)
         for inst, ec2_id, _state in targets:
@@ -329,7 +272,7 @@ class InstanceActions(Handler):
         return {"TerminatingInstances": out}
 
     # ---- GetConsoleOutput --------------------------------------------------
-    @action("GetConsoleOutput", rules=(CONSOLE,), errors=NOT_FOUND)
+    @action("GetConsoleOutput", rules=(CONSOLE,))
     def get_console_output(self, call: Call) -> dict[str, Any]:
         (inst,) = self.views.find(call.ctx, [call.get("InstanceId", "")])
         ec2_id = self.views.ec2_ids([inst])[inst.uuid]
@@ -344,7 +287,7 @@ class InstanceActions(Handler):
         return answer
 
     # ---- Describe / ModifyInstanceAttribute -------------------------------------
-    @action("DescribeInstanceAttribute", rules=(SERVERS_SHOW,), errors=NOT_FOUND)
+    @action("DescribeInstanceAttribute", rules=(SERVERS_SHOW,))
     def describe_instance_attribute(self, call: Call) -> dict[str, Any]:
         attribute = call.get("Attribute", "")
         if attribute not in ATTRIBUTES:
@@ -355,9 +298,7 @@ class InstanceActions(Handler):
         return {"InstanceId": self.views.ec2_ids([inst])[inst.uuid],
                 member: read(inst, self)}
 
-    # ResizeFailed before ACTION_ERRORS: the first class that matches wins.
-    @action("ModifyInstanceAttribute", rules=(RESIZE,),
-            errors={ResizeFailed: "InsufficientInstanceCapacity", **ACTION_ERRORS})
+    @action("ModifyInstanceAttribute", rules=(RESIZE,))
     def modify_instance_attribute(self, call: Call) -> None:
         changes = self._changes(call)
         (inst,) = self.views.find(call.ctx, [call.get("InstanceId", "")])
@@ -412,7 +353,4 @@ class InstanceActions(Handler):
         actions.settle_resize(ctx, inst.uuid)
         if flavor_id == actions.store.get(inst.uuid).flavorid:
             return  # already of that type
-        try:
-            actions.resize_confirmed(ctx, inst.uuid, flavor_id)
-        except errors.InvalidInput as exc:
-            raise Ec2Error("InvalidParameterValue", exc.message) from None
+        actions.resize_confirmed(ctx, inst.uuid, flavor_id)

@@ -35,8 +35,6 @@ from gateway.ec2.paging import page, reject_ids_with_max_results
 
 SERVERS_DETAIL = "os_compute_api:servers:detail"
 SERVERS_SHOW = "os_compute_api:servers:show"
-NOT_FOUND: Mapping[type[errors.CoreError], str] = {
-    errors.NotFound: "InvalidInstanceID.NotFound"}
 LIST_CHUNK = 1000
 
 PENDING = (0, "pending")
@@ -181,7 +179,7 @@ class Instances(Handler):
         """The caller's instances named by ``wanted`` (all, or InvalidInstanceID.*),
         the recently terminated too."""
         ids = list(dict.fromkeys(canonical_id(Kind.INSTANCE, v) for v in wanted))
-        uuids = self.deps.ids.os_uuids_for(Kind.INSTANCE, ids)
+        uuids = self.deps.ids.os_uuids_for(Kind.INSTANCE, ids)  # unknown ones: missing
         found: list[Instance] = []
         missing: list[str] = []
         since = self._visible_since()
@@ -189,25 +187,23 @@ class Instances(Handler):
             uuid = uuids.get(ec2_id)
             try:
                 if uuid is None:
-                    raise errors.NotFound(ec2_id)
+                    raise errors.NotFound(kind="instance", id=ec2_id)
                 inst = self.deps.servers.get(ctx, uuid, SERVERS_SHOW, deleted=True)
                 if inst.project_id != ctx.project_id or (
                         inst.deleted and (inst.deleted_at is None or inst.deleted_at < since)):
-                    raise errors.NotFound(ec2_id)
+                    raise errors.NotFound(kind="instance", id=ec2_id)
                 found.append(inst)
             except errors.NotFound:
                 missing.append(ec2_id)
         if missing:
-            raise Ec2Error("InvalidInstanceID.NotFound",
-                           f"The instance IDs '{', '.join(missing)}' do not exist"
-                           if len(missing) > 1 else
-                           f"The instance ID '{missing[0]}' does not exist")
+            raise errors.NotFound(f"{', '.join(missing)} not found", kind="instance",
+                                  ids=missing)
         return found
 
     def find(self, ctx: RequestContext, wanted: Sequence[str]) -> list[Instance]:
         """The instances named by EC2 IDs, as the actions take them: every one
-        of the caller's, or InvalidInstanceID.Malformed / .NotFound naming the
-        first bad ones (so an action does nothing unless all are good)."""
+        of the caller's, or MalformedId / NotFound naming the bad ones (so an
+        action does nothing unless all are good)."""
         if not wanted:
             raise Ec2Error("MissingParameter",
                            "The request must contain the parameter InstanceId")
@@ -228,16 +224,13 @@ class Instances(Handler):
                         ) -> dict[str, list[dict[str, str | None]]]:
         """Each server's security groups as EC2 GroupIdentifiers: the names Nova
         keeps and the groups' ``sg-`` IDs (none for a group deleted since)."""
-        groups = self.deps.security_groups
-        uuids: dict[tuple[str, str], str] = {}
+        ids: dict[tuple[str, str], str] = {}
         for project in {i.project_id for i in instances}:
             names = {str(g) for i in instances if i.project_id == project
                      for g in (i.security_groups or [])}
-            uuids.update(((project, n), u) for n, u in
-                         groups.uuids_by_name(project, names).items())
-        ids = self.deps.ids.existing(Kind.SECURITY_GROUP, uuids.values())
-        return {i.uuid: [{"GroupName": str(g),
-                          "GroupId": ids.get(uuids.get((i.project_id, str(g)), ""))}
+            ids.update(((project, n), sg_id) for n, sg_id in
+                       self.deps.security_groups.ec2_ids_by_name(project, names).items())
+        return {i.uuid: [{"GroupName": str(g), "GroupId": ids.get((i.project_id, str(g)))}
                          for g in (i.security_groups or [])]
                 for i in instances}
 
@@ -251,9 +244,12 @@ class Instances(Handler):
             ids[ref] = self.deps.ids.ec2_id_for(Kind.IMAGE, ref, owner)
         return ids
 
-    def _views(self, ctx: RequestContext, instances: list[Instance]) -> list[dict[str, Any]]:
+    def _views(self, ctx: RequestContext, instances: list[Instance],
+               fresh: bool = False) -> list[dict[str, Any]]:
         """The instances as DescribeInstances writes them (``Instance`` shapes),
-        each with its reservation id and owner under private keys."""
+        each with its reservation id and owner under private keys. ``fresh``:
+        instances just recorded, which have no addresses yet (the conductor
+        gives them theirs once a host is chosen), so none are read."""
         if not instances:
             return []
         deps = self.deps
@@ -263,8 +259,8 @@ class Instances(Handler):
         reservations = deps.ids.ec2_ids_for(
             Kind.RESERVATION, [(i.reservation_id, i.project_id) for i in instances])
         images = self._image_ids(ctx, {i.image_ref for i in instances if i.image_ref})
-        addresses = deps.servers.addresses(uuids)
-        public = self.public_addresses(uuids)
+        addresses = {} if fresh else deps.servers.addresses(uuids)
+        public = {} if fresh else self.public_addresses(uuids)
         groups = self.security_groups(instances)
         faults = deps.servers.faults_of(instances)
         region = deps.settings.region
@@ -338,10 +334,13 @@ class Instances(Handler):
 
     def reservation(self, ctx: RequestContext, reservation_id: str,
                     instances: list[Instance]) -> dict[str, Any]:
-        """RunInstances' answer: the reservation (Nova's id) and its instances."""
+        """RunInstances' answer: the reservation (Nova's id) and its instances
+        (``pending``, with no address yet, unless a ClientToken replay returns
+        older ones)."""
         rid = self.deps.ids.ec2_ids_for(Kind.RESERVATION,
                                         [(reservation_id, ctx.project_id or "")])
-        views = sorted(self._views(ctx, instances), key=order_key)
+        fresh = all(i.vm_state == states.BUILDING and i.host is None for i in instances)
+        views = sorted(self._views(ctx, instances, fresh), key=order_key)
         for view in views:
             view.pop("_reservation")
             view.pop("_owner")
@@ -349,7 +348,7 @@ class Instances(Handler):
                 "Groups": [], "Instances": views}
 
     # ---- DescribeInstances --------------------------------------------
-    @action("DescribeInstances", rules=(SERVERS_DETAIL,), errors=NOT_FOUND)
+    @action("DescribeInstances", rules=(SERVERS_DETAIL,))
     def describe_instances(self, call: Call) -> dict[str, Any]:
         ctx = call.ctx
         wanted = call.get("InstanceIds", [])
@@ -369,7 +368,7 @@ class Instances(Handler):
         return {"Reservations": list(reservations.values()), "NextToken": token}
 
     # ---- DescribeInstanceStatus --------------------------------------
-    @action("DescribeInstanceStatus", rules=(SERVERS_DETAIL,), errors=NOT_FOUND)
+    @action("DescribeInstanceStatus", rules=(SERVERS_DETAIL,))
     def describe_instance_status(self, call: Call) -> dict[str, Any]:
         """Running instances' status checks (every instance with
         IncludeAllInstances): ``ok`` once running on a host that is up,
@@ -439,13 +438,14 @@ class Instances(Handler):
 
     @staticmethod
     def _select(items: list[dict[str, Any]], key: str, wanted: Sequence[str],
-                code: str, label: str) -> list[dict[str, Any]]:
+                kind: errors.ResourceKind) -> list[dict[str, Any]]:
         if not wanted:
             return items
         known = {i[key] for i in items}
         missing = [w for w in dict.fromkeys(wanted) if w not in known]
         if missing:
-            raise Ec2Error(code, f"The {label} '{', '.join(missing)}' does not exist")
+            raise errors.NotFound(f"{', '.join(missing)} not found", kind=kind,
+                                  id=", ".join(missing))
         return [i for i in items if i[key] in set(wanted)]
 
     @action("DescribeVpcs")
@@ -454,8 +454,7 @@ class Instances(Handler):
         max_results = call.get("MaxResults")
         reject_ids_with_max_results(wanted, max_results, "vpcIds")
         check_max_results(max_results, 5)
-        vpcs = self._select([self._vpc(call.ctx)], "VpcId", wanted, "InvalidVpcID.NotFound",
-                            "vpc ID")
+        vpcs = self._select([self._vpc(call.ctx)], "VpcId", wanted, "vpc")
         vpcs = VPC_FILTERS.apply(vpcs, call.get("Filters"))
         chunk, token = page(vpcs, lambda v: v["VpcId"], max_results, call.get("NextToken"))
         return {"Vpcs": chunk, "NextToken": token}
@@ -466,8 +465,7 @@ class Instances(Handler):
         max_results = call.get("MaxResults")
         reject_ids_with_max_results(wanted, max_results, "subnetIds")
         check_max_results(max_results, 5)
-        subnets = self._select([self._subnet(call.ctx)], "SubnetId", wanted,
-                               "InvalidSubnetID.NotFound", "subnet ID")
+        subnets = self._select([self._subnet(call.ctx)], "SubnetId", wanted, "subnet")
         subnets = SUBNET_FILTERS.apply(subnets, call.get("Filters"))
         chunk, token = page(subnets, lambda s: s["SubnetId"], max_results,
                             call.get("NextToken"))

@@ -16,7 +16,7 @@ from core import errors
 from core.compute.keypairs import fingerprint
 from core.compute.models import KeyPair
 from core.idmap.ids import Kind, canonical_id, key_pair_os_uuid
-from core.tagging.rules import Resource, TagLimitExceeded, check_tags
+from core.tagging.rules import Resource, check_tags
 from core.tagging.service import TagService
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
@@ -109,14 +109,12 @@ class KeyPairs(Handler):
         if names:
             missing = [n for n in names if n not in {v["KeyName"] for v in views}]
             if missing:
-                raise Ec2Error("InvalidKeyPair.NotFound",
-                               f"The key pair '{missing[0]}' does not exist")
+                raise errors.NotFound(kind="key_pair", ids=missing, by="name")
             views = [v for v in views if v["KeyName"] in names]
         if wanted_ids:
             missing = [i for i in wanted_ids if i not in {v["KeyPairId"] for v in views}]
             if missing:
-                raise Ec2Error("InvalidKeyPair.NotFound",
-                               f"The key pair ID '{missing[0]}' does not exist")
+                raise errors.NotFound(kind="key_pair", ids=missing, by="id")
             views = [v for v in views if v["KeyPairId"] in wanted_ids]
         return {"KeyPairs": FILTERS.apply(views, call.get("Filters"))}
 
@@ -133,9 +131,7 @@ class KeyPairs(Handler):
             self.tags.create(call.ctx, [Resource(Kind.KEY_PAIR, ec2_id, os_uuid)], tags)
         return key, ec2_id, private, [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
-    @action("CreateKeyPair", rules=(CREATE,),
-            errors={errors.Conflict: "InvalidKeyPair.Duplicate",
-                    TagLimitExceeded: "TagLimitExceeded"})
+    @action("CreateKeyPair", rules=(CREATE,))
     def create_key_pair(self, call: Call) -> dict[str, Any]:
         if call.get("KeyType", "rsa") != "rsa":
             raise Ec2Error("InvalidParameterValue",
@@ -147,9 +143,7 @@ class KeyPairs(Handler):
         return {"KeyPairId": ec2_id, "KeyName": key.name, "KeyFingerprint": key.fingerprint,
                 "KeyMaterial": private, "Tags": tags}
 
-    @action("ImportKeyPair", rules=(CREATE,),
-            errors={errors.Conflict: "InvalidKeyPair.Duplicate",
-                    TagLimitExceeded: "TagLimitExceeded"})
+    @action("ImportKeyPair", rules=(CREATE,))
     def import_key_pair(self, call: Call) -> dict[str, Any]:
         public_key = openssh_public_key(call.params["PublicKeyMaterial"])
         try:
@@ -175,8 +169,7 @@ class KeyPairs(Handler):
             wanted = canonical_id(Kind.KEY_PAIR, key_id)
             key = next((k for k in keys if known.get(uuids[k.id]) == wanted), None)
             if key is None or (name and key.name != name):
-                raise Ec2Error("InvalidKeyPair.NotFound",
-                               f"The key pair ID '{key_id}' does not exist")
+                raise errors.NotFound(kind="key_pair", id=key_id, by="id")
         else:
             key = next((k for k in keys if k.name == name), None)
             if key is None:

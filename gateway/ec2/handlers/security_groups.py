@@ -22,7 +22,7 @@ from core.idmap.ids import HEX_DIGITS, Kind, canonical_id, derived_id
 from core.idmap.tag_table import resource_tags
 from core.network import security_groups as sg
 from core.network.security_group_types import EGRESS, INGRESS, Group, Rule, RuleSpec
-from core.tagging.rules import Resource, TagLimitExceeded, check_tags
+from core.tagging.rules import Resource, check_tags
 from core.tagging.service import TagService
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
@@ -33,9 +33,6 @@ from gateway.ec2.paging import page, reject_ids_with_max_results
 
 PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp",
              "1": "icmp", "-1": None, "all": None}
-GROUP_ERRORS: Mapping[type[errors.CoreError], str] = {
-    sg.DuplicateGroup: "InvalidGroup.Duplicate", TagLimitExceeded: "TagLimitExceeded",
-    sg.InvalidRule: "InvalidParameterValue"}
 
 
 def rule_id(rule: Rule) -> str:
@@ -122,32 +119,30 @@ class SecurityGroups(Handler):
     def _vpc(self, ctx: RequestContext) -> str:
         return derived_id("vpc", ctx.project_id or "")
 
-    def _not_found(self, ctx: RequestContext, ref: str) -> Ec2Error:
-        if ref.startswith("sg-"):
-            return Ec2Error("InvalidGroup.NotFound", f"The security group '{ref}' does not exist")
-        return Ec2Error("InvalidGroup.NotFound", f"The security group '{ref}' does not exist "
-                                                 f"in default VPC '{self._vpc(ctx)}'")
+    @staticmethod
+    def _not_found(ref: str) -> errors.NotFound:
+        """No such group of the caller's: by ``sg-`` ID, or by name (then EC2
+        says in which VPC it looked)."""
+        return errors.NotFound(kind="security_group", id=ref,
+                               by=None if ref.startswith("sg-") else "name")
 
     def _by_id(self, ctx: RequestContext, ec2_id: str, rule: str = sg.SHOW) -> Group:
         canonical = canonical_id(Kind.SECURITY_GROUP, ec2_id)
-        uuid = self.deps.ids.os_uuids_for(Kind.SECURITY_GROUP, [canonical]).get(canonical)
         try:
-            if uuid is None:
-                raise errors.NotFound(canonical)
-            group = self.groups.get(ctx, uuid, rule)
-            if group.project_id != ctx.project_id:
-                raise errors.NotFound(canonical)
-            return group
+            group = self.groups.get(ctx, self.os_id(Kind.SECURITY_GROUP, canonical), rule)
         except errors.NotFound:
-            raise self._not_found(ctx, canonical) from None
+            raise self._not_found(canonical) from None
+        if group.project_id != ctx.project_id:
+            raise self._not_found(canonical)
+        return group
 
     def _by_name(self, ctx: RequestContext, name: str, rule: str = sg.SHOW) -> Group:
         try:
             group = self.groups.find(ctx, name, rule)
         except errors.NotFound:
-            raise self._not_found(ctx, name) from None
+            raise self._not_found(name) from None
         if group.name != name:  # find() also matches uuids
-            raise self._not_found(ctx, name)
+            raise self._not_found(name)
         return group
 
     def _target(self, call: Call, rule: str, name_allowed: bool = True) -> Group:
@@ -191,13 +186,13 @@ class SecurityGroups(Handler):
         return out
 
     # ---- create / describe / delete ---------------------------------------------
-    @action("CreateSecurityGroup", rules=(sg.CREATE,), errors=GROUP_ERRORS)
+    @action("CreateSecurityGroup", rules=(sg.CREATE,))
     def create_security_group(self, call: Call) -> dict[str, Any]:
         ctx = call.ctx
         name, description = call.params["GroupName"], call.params["Description"]
         vpc = call.get("VpcId")
         if vpc and vpc != self._vpc(ctx):
-            raise Ec2Error("InvalidVpcID.NotFound", f"The vpc ID '{vpc}' does not exist")
+            raise errors.NotFound(kind="vpc", id=vpc)
         if name.lower().startswith("sg-"):
             raise Ec2Error("InvalidParameterValue",
                            "Group names may not be in the format sg-*")
@@ -208,11 +203,7 @@ class SecurityGroups(Handler):
                                "between 1 and 255 characters.")
         tags = tag_specifications(call, "security-group")
         check_tags(tags)
-        try:
-            group = self.groups.create(ctx, name, description)
-        except sg.DuplicateGroup:
-            raise Ec2Error("InvalidGroup.Duplicate", f"The security group '{name}' already "
-                           f"exists for VPC '{self._vpc(ctx)}'") from None
+        group = self.groups.create(ctx, name, description)
         ec2_id = self._ec2_ids([group])[group.uuid]
         if tags:
             self.tags.create(ctx, [Resource(Kind.SECURITY_GROUP, ec2_id, group.uuid)], tags)
@@ -253,14 +244,7 @@ class SecurityGroups(Handler):
         ctx = call.ctx
         group = self._target(call, sg.DELETE)
         ec2_id = self._ec2_ids([group])[group.uuid]
-        try:
-            self.groups.delete(ctx, group.uuid)
-        except sg.DefaultGroupProtected:
-            raise Ec2Error("CannotDelete", f'the specified group: "{ec2_id}" name: '
-                           f'"{group.name}" cannot be deleted by a user') from None
-        except sg.GroupInUse:
-            raise Ec2Error("DependencyViolation",
-                           f"resource {ec2_id} has a dependent object") from None
+        self.groups.delete(ctx, group.uuid)
         return {"Return": True, "GroupId": ec2_id}
 
     # ---- rules ---------------------------------------------------------------------
@@ -343,7 +327,7 @@ class SecurityGroups(Handler):
             owner = pair.get("UserId")
             if owner and owner != ctx.project_id:
                 ref = pair.get("GroupId") or pair.get("GroupName") or ""
-                raise self._not_found(ctx, ref)
+                raise self._not_found(ref)
             if pair.get("GroupId"):
                 source = self._by_id(ctx, pair["GroupId"])
             elif pair.get("GroupName"):
@@ -423,31 +407,25 @@ class SecurityGroups(Handler):
             by_id = {rule_id(r): r for r in group.rules if r.direction == direction}
             missing = [r for r in rule_ids if r not in by_id]
             if missing:
-                raise Ec2Error("InvalidSecurityGroupRuleId.NotFound",
-                               f"The security group rule ID '{missing[0]}' does not exist")
+                raise errors.NotFound(kind="security_group_rule", ids=missing)
             specs = [by_id[r].spec() for r in dict.fromkeys(rule_ids)]
         else:
             specs = self._specs(call, group, direction)
-        try:
-            self.groups.remove_rules(ctx, group.uuid, specs)
-        except sg.RuleNotFound:
-            raise Ec2Error("InvalidPermission.NotFound",
-                           "The specified rule does not exist in this security group.") \
-                from None
+        self.groups.remove_rules(ctx, group.uuid, specs)
         return {"Return": True}
 
-    @action("AuthorizeSecurityGroupIngress", rules=(sg.RULE_CREATE,), errors=GROUP_ERRORS)
+    @action("AuthorizeSecurityGroupIngress", rules=(sg.RULE_CREATE,))
     def authorize_ingress(self, call: Call) -> dict[str, Any]:
         return self._authorize(call, INGRESS)
 
-    @action("AuthorizeSecurityGroupEgress", rules=(sg.RULE_CREATE,), errors=GROUP_ERRORS)
+    @action("AuthorizeSecurityGroupEgress", rules=(sg.RULE_CREATE,))
     def authorize_egress(self, call: Call) -> dict[str, Any]:
         return self._authorize(call, EGRESS)
 
-    @action("RevokeSecurityGroupIngress", rules=(sg.RULE_DELETE,), errors=GROUP_ERRORS)
+    @action("RevokeSecurityGroupIngress", rules=(sg.RULE_DELETE,))
     def revoke_ingress(self, call: Call) -> dict[str, Any]:
         return self._revoke(call, INGRESS)
 
-    @action("RevokeSecurityGroupEgress", rules=(sg.RULE_DELETE,), errors=GROUP_ERRORS)
+    @action("RevokeSecurityGroupEgress", rules=(sg.RULE_DELETE,))
     def revoke_egress(self, call: Call) -> dict[str, Any]:
         return self._revoke(call, EGRESS)

@@ -3,7 +3,8 @@
 One call may name objects of several kinds (``ResourceId.N`` mixing ``i-``,
 ``ami-``, ``sg-`` …); it changes nothing unless every ID names one of the
 caller's objects, and an ID that does not answers the kind's own NotFound
-code, as AWS does.
+code, as AWS does (the tagging service says which kind; the error table
+names the code).
 """
 
 from __future__ import annotations
@@ -11,14 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core import errors
-from core.idmap.ids import RESOURCES, Kind
 from core.tagging.rules import (
     RESOURCE_TYPES,
     Resource,
-    TagLimitExceeded,
     TagRecord,
-    UnknownResourceId,
 )
 from core.tagging.service import TagService
 from gateway.ec2.api import Call, action
@@ -32,20 +29,6 @@ MAX_RESOURCES = 1000  # per call, as AWS
 CREATE_RULES = ("os_compute_api:server-metadata:create",)
 DELETE_RULES = ("os_compute_api:server-metadata:delete",)
 LIST_RULES = ("os_compute_api:servers:detail",)
-TAG_ERRORS: Mapping[type[errors.CoreError], str] = {
-    TagLimitExceeded: "TagLimitExceeded", UnknownResourceId: "InvalidID"}
-
-NOT_FOUND: Mapping[Kind, tuple[str, str]] = {
-    Kind.INSTANCE: ("InvalidInstanceID.NotFound", "The instance ID '{}' does not exist"),
-    Kind.IMAGE: ("InvalidAMIID.NotFound", "The image id '[{}]' does not exist"),
-    Kind.SECURITY_GROUP: ("InvalidGroup.NotFound", "The security group '{}' does not exist"),
-    Kind.KEY_PAIR: ("InvalidKeyPair.NotFound", "The key pair '{}' does not exist"),
-    Kind.ADDRESS: ("InvalidAllocationID.NotFound", "The allocation ID '{}' does not exist"),
-    Kind.VOLUME: ("InvalidVolume.NotFound", "The volume '{}' does not exist."),
-    Kind.SNAPSHOT: ("InvalidSnapshot.NotFound", "The snapshot '{}' does not exist."),
-}
-
-
 FILTERS: Filters[TagRecord] = Filters({
     "key": lambda t: t.key,
     "value": lambda t: t.value,
@@ -107,14 +90,9 @@ class Tags(Handler):
         if len(values) > MAX_RESOURCES:
             raise Ec2Error("InvalidParameterValue",
                            f"At most {MAX_RESOURCES} resource IDs are allowed per request.")
-        try:
-            return self.tags.resolve(call.ctx, values)
-        except errors.NotFound as exc:
-            code, message = NOT_FOUND[Kind(next(k for k, r in RESOURCES.items()
-                                                if r == exc.kind))]
-            raise Ec2Error(code, message.format(", ".join(exc.ids))) from None
+        return self.tags.resolve(call.ctx, values)
 
-    @action("CreateTags", rules=CREATE_RULES, errors=TAG_ERRORS)
+    @action("CreateTags", rules=CREATE_RULES)
     def create_tags(self, call: Call) -> None:
         items = call.get("Tags", [])
         if not items:
@@ -126,7 +104,7 @@ class Tags(Handler):
         self.tags.create(call.ctx, resources, tags)
         return None
 
-    @action("DeleteTags", rules=DELETE_RULES, errors=TAG_ERRORS)
+    @action("DeleteTags", rules=DELETE_RULES)
     def delete_tags(self, call: Call) -> None:
         """Without ``Tag.N``, every tag but AWS's own (``aws:``) goes, ``Name``
         too, as in AWS."""

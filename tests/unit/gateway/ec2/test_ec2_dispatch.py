@@ -41,11 +41,10 @@ class Things:
         self.calls.append(call)
         return {"Regions": [{"RegionName": "r1"}]}
 
-    @action("DeleteKeyPair", rules=("os_compute_api:os-keypairs:delete",),
-            errors={errors.NotFound: "InvalidKeyPair.NotFound"})
+    @action("DeleteKeyPair", rules=("os_compute_api:os-keypairs:delete",))
     def delete_key_pair(self, call: Call):
         self.calls.append(call)
-        raise errors.NotFound("The key pair 'k' does not exist")
+        raise errors.NotFound("Keypair k not found", kind="key_pair", id="k")
 
     @action("CreateKeyPair", rules=("os_compute_api:servers:create",))
     def create_key_pair(self, call: Call):
