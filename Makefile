@@ -48,6 +48,7 @@ test: venv-dev
 lint: venv-dev
 	$(VENV)/bin/ruff check core gateway tests bench
 	$(VENV)/bin/mypy core gateway
+	$(PY) tools/check_architecture.py
 
 bench: venv-dev
 	$(PY) -m bench.identity

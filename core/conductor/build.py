@@ -79,8 +79,9 @@ class BuildInstances(Task):
         super().__init__(deps)
         self.instance_uuids = instance_uuids
         self.request_spec = request_spec
-        # Claims the scheduler took for this run and not yet handed to an agent.
-        self.unsent: dict[str, dict] = {}
+        self.pending: list[str] = []  # the builds this run took on to schedule
+        self.selected: dict[str, dict] = {}  # the host (and claim) chosen for each
+        self.sent: set[str] = set()  # the builds handed to an agent (or abandoned)
 
     def _execute(self) -> None:
         deps, spec = self.deps, self.request_spec
@@ -103,6 +104,7 @@ class BuildInstances(Task):
                 deps.agents.build_and_run_instance(inst.host, instance_message(inst), image, [])
         if not pending:
             return
+        self.pending = pending
         for uuid in pending:
             # Claims left by a conductor that died after scheduling are orphans.
             claims.release_resources(deps.db, uuid)
@@ -118,19 +120,24 @@ class BuildInstances(Task):
             for uuid in pending:
                 fail_build(deps, uuid, NO_VALID_HOST, None)
             return
-        self.unsent = {uuid: hosts[0] for uuid, hosts in zip(pending, selections, strict=True)}
+        self.selected = {uuid: hosts[0] for uuid, hosts in zip(pending, selections, strict=True)}
         for uuid, hosts in zip(pending, selections, strict=True):
             assign(deps, uuid, hosts[0], hosts[1:], image, expected=[states.SCHEDULING],
                    expected_host=None)
-            del self.unsent[uuid]
+            self.sent.add(uuid)
 
     def rollback(self, exc: Exception) -> None:
-        """The instances this run scheduled but did not hand to an agent give
-        back their claims and end in ERROR (nothing else would build them)."""
-        for uuid, selection in self.unsent.items():
-            claims.release_resources(self.deps.db, uuid, selection.get("node_id"))
+        """The builds this run took on and did not hand to an agent give back
+        the claim it took for them and end in ERROR: the failed message is not
+        delivered again, so nothing else would build them."""
+        for uuid in self.pending:
+            if uuid in self.sent:
+                continue
+            selection = self.selected.get(uuid)
+            if selection is not None:
+                claims.release_resources(self.deps.db, uuid, selection.get("node_id"))
             fail_build(self.deps, uuid, f"Build of instance {uuid} was aborted: the "
-                       "conductor failed while handing it to its host.", type(exc).__name__)
+                       "conductor failed before handing it to a host.", type(exc).__name__)
 
 
 class BuildResults:

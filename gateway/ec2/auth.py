@@ -14,8 +14,8 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
+from core.clock import utcnow
 from core.context import RequestContext
-from core.db.base import utcnow
 from core.identity.ec2_credentials import Ec2CredentialService
 from core.identity.ec2_signature import (
     SignatureMismatch,

@@ -20,11 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from core import errors
+from core.clock import utcnow
 from core.compute import states
 from core.compute.models import Instance
 from core.compute.servers import BootRequest
 from core.context import RequestContext
-from core.db.base import utcnow
 from core.idmap.ids import Kind
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error

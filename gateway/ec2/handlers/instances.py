@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core import errors
+from core.clock import utcnow
 from core.compute import states
 from core.compute.models import Instance
 from core.compute.server_listing import ServerQuery
 from core.context import RequestContext
-from core.db.base import utcnow
 from core.dns.names import public_dns_name
 from core.idmap.ids import Kind, canonical_id, derived_id
 from gateway.ec2.api import Call, action

@@ -7,8 +7,8 @@ import datetime
 from typing import Any
 
 from core import errors
+from core.clock import utcnow
 from core.compute.hosts import NodeView
-from core.db.base import utcnow
 from gateway.openstack.compute import microversions, views
 from gateway.openstack.compute.base import NO_CONTENT, Handler
 
