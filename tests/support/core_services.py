@@ -6,7 +6,12 @@ conductor, scheduler or agent is needed), the services built on it with
 
 from __future__ import annotations
 
+import atexit
 import datetime
+import shutil
+import sqlite3
+import tempfile
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +24,7 @@ from core.db.migrate import upgrade
 from core.image.models import Image
 from core.placement.models import ComputeNode
 from core.services import CoreServices, build_core
-from core.settings import load_settings
+from core.settings import Settings, load_settings
 
 IMAGE_ID = "11111111-1111-1111-1111-111111111111"
 # m1.tiny as an instance keeps it (FlavorService.to_snapshot).
@@ -77,12 +82,32 @@ class RecordingBus:
         return [event for event, _ in self.notifications]
 
 
+_schema: list[Path] = []  # this process's migrated database, copied for each test
+
+
+def migrated_database(settings: Settings) -> Database:
+    """The settings' SQLite database, migrated to head: a copy of one database
+    this process migrated once (the migrations take longer than most tests)."""
+    if not _schema:
+        folder = Path(tempfile.mkdtemp(prefix="nimbus-schema-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = Database(f"sqlite:///{folder / 'schema.db'}")
+        upgrade(template)
+        template.dispose()
+        _schema.append(folder / "schema.db")
+    url = settings.effective_database_url
+    assert url.startswith("sqlite:///"), url
+    with closing(sqlite3.connect(_schema[0])) as source, \
+            closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as target:
+        source.backup(target)
+    return Database(url)
+
+
 def make_core(tmp_path: Path, bus: RecordingBus, **overrides: Any) -> CoreServices:
     """Every core service on a new, migrated SQLite database in ``tmp_path``,
     with the default flavors (dispose ``core.db`` afterwards)."""
     settings = load_settings({}, data_dir=tmp_path, bcrypt_rounds=4, **overrides)
-    db = Database(settings.effective_database_url)
-    upgrade(db)
+    db = migrated_database(settings)
     ensure_default_flavors(db)
     return build_core(settings, db=db, bus=bus)
 
