@@ -99,6 +99,38 @@ def test_rename_follows_the_instances(core, groups):
     assert groups.get(MEMBER, web.uuid).name == "www"
 
 
+class StubInstances:
+    """InstanceRecords as the network domain sees it, with no compute behind it."""
+
+    def __init__(self, in_use: list[tuple[str, list[str]]]) -> None:
+        self.in_use = in_use
+        self.written: list[tuple[str, list[str]]] = []
+
+    def project_of(self, uuid: str) -> str:
+        return "p1"
+
+    def is_live(self, s, uuid: str) -> bool:
+        return True
+
+    def security_groups_in_use(self, s, project_id: str) -> list[tuple[str, list[str]]]:
+        return self.in_use if project_id == "p1" else []
+
+    def set_security_groups(self, s, uuid: str, names) -> None:
+        self.written.append((uuid, list(names)))
+
+
+def test_instances_are_asked_through_the_injected_records(core):
+    stub = StubInstances([("i-1", ["web", "db"]), ("i-2", ["db"])])
+    groups = SecurityGroupService(core.db, core.policy, stub)
+    web, db = groups.create(MEMBER, "web", ""), groups.create(MEMBER, "db", "")
+    groups.update(MEMBER, web.uuid, "www", None)
+    assert stub.written == [("i-1", ["www", "db"])]
+    with pytest.raises(GroupInUse):
+        groups.delete(MEMBER, db.uuid)
+    stub.in_use = []
+    groups.delete(MEMBER, db.uuid)
+
+
 @pytest.mark.xfail(strict=True, reason="update() lets a group take the name 'default' while "
                                       "the project has no default group yet: it becomes the "
                                       "default group, without the default rules, and can no "
