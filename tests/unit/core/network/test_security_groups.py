@@ -50,7 +50,7 @@ def test_the_default_group_is_made_on_first_use(core, groups):
     assert core.ids.existing(Kind.SECURITY_GROUP, [default.uuid])
 
 
-def test_create_get_find_and_list(groups):
+def test_create_get_find_and_list(core, groups):
     web = groups.create(MEMBER, "web", "web servers")
     assert (web.project_id, web.description, web.rules) == ("p1", "web servers", ())
     assert groups.get(MEMBER, web.uuid) == web
@@ -60,7 +60,8 @@ def test_create_get_find_and_list(groups):
     assert [g.name for g in groups.list_groups(MEMBER, all_projects=True)] == ["default", "web"]
     assert {g.name for g in groups.list_groups(ADMIN, all_projects=True)} == \
         {"default", "web", "db"}
-    assert groups.uuids_by_name("p1", ["web", "nope"]) == {"web": web.uuid}
+    assert groups.ec2_ids_by_name("p1", ["web", "nope"]) == {
+        "web": core.ids.existing(Kind.SECURITY_GROUP, [web.uuid])[web.uuid]}
 
 
 def test_another_projects_group_is_not_found(groups):
