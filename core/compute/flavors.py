@@ -78,7 +78,7 @@ class FlavorService:
     def get_for_project(self, ctx: RequestContext, flavor_id: str) -> Flavor:
         """The flavor a server of the caller's project may boot with; NotFound
         ("Flavor X could not be found.") when unknown, or private and not shared
-        with the project (admins included, as for booting they act in a project)."""
+        with the project (admins may boot any flavor, as Nova lets them)."""
         return self._for_project(ctx, Flavor.flavorid == flavor_id, flavor_id, None)
 
     def find_by_name(self, ctx: RequestContext, name: str) -> Flavor:

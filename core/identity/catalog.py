@@ -154,6 +154,7 @@ class CatalogService:
             get_or_not_found(s, Service, service_id, "service")
             if region_id and s.get(Region, region_id) is None:
                 s.add(Region(id=region_id))  # keystone creates missing regions implicitly
+                s.flush()  # before the endpoint that refers to it
             e = Endpoint(service_id=service_id, interface=interface, url=url,
                          region_id=region_id, enabled=enabled)
             s.add(e)

@@ -223,6 +223,9 @@ class SecurityGroupService:
                     check_name(name)
                     if row.name == DEFAULT and name != DEFAULT:
                         raise DefaultGroupProtected(self._groups(s, [row])[0], "update")
+                    if name == DEFAULT and row.name != DEFAULT:
+                        # As create(): the name is the default group's, made or not.
+                        raise DuplicateGroup(name, row.project_id)
                 if description is not None and len(description) > 255:
                     raise errors.InvalidInput("Security group description should not be "
                                               "greater than 255 characters.")

@@ -132,11 +132,9 @@ def test_instances_are_asked_through_the_injected_records(core):
     groups.delete(MEMBER, db.uuid)
 
 
-@pytest.mark.xfail(strict=True, reason="update() lets a group take the name 'default' while "
-                                      "the project has no default group yet: it becomes the "
-                                      "default group, without the default rules, and can no "
-                                      "longer be renamed or deleted (create() refuses the name)")
 def test_no_group_is_renamed_default(groups):
+    """Not even before anything made the project's default group: the renamed
+    group would become it, without its rules, and could never be changed again."""
     web = groups.create(MEMBER, "web", "")  # before anything made the default group
     with pytest.raises(errors.InvalidInput):
         groups.update(MEMBER, web.uuid, "default", None)
