@@ -90,14 +90,18 @@ class CoreServices:
     tags: TagService
 
 
-def build_identity(settings: Settings, db: Database, policy: PolicyEnforcer) -> IdentityService:
-    """The identity services over ``db`` (their key repositories made if missing)."""
+def build_identity(settings: Settings, db: Database, policy: PolicyEnforcer,
+                   prepare_keys: bool = True) -> IdentityService:
+    """The identity services over ``db``; with ``prepare_keys``, their token and
+    credential key repositories are made if missing (processes that issue or
+    read no tokens, the conductor and the scheduler, leave them alone)."""
     hasher = PasswordHasher(settings.bcrypt_rounds)
     token_keys = KeyRepository(settings.effective_key_repository, settings.max_active_keys)
     credential_keys = KeyRepository(settings.effective_credential_key_repository,
                                     settings.max_active_keys)
-    token_keys.initialize()
-    credential_keys.initialize()
+    if prepare_keys:
+        token_keys.initialize()
+        credential_keys.initialize()
     resources = ResourceService(db, policy)
     assignments = AssignmentService(db, policy)
     # Keystone's method bitmask, plus the marker it gives tokens minted from
@@ -127,13 +131,13 @@ def build_images(settings: Settings, db: Database, policy: PolicyEnforcer) -> Im
 
 
 def build_core(settings: Settings, *, db: Database | None = None,
-               bus: MessageBus | None = None) -> CoreServices:
+               bus: MessageBus | None = None, prepare_keys: bool = True) -> CoreServices:
     """Every core service for ``settings`` (a database and a bus of its own
-    unless given)."""
+    unless given; ``prepare_keys``: see :func:`build_identity`)."""
     db = db or Database(settings.effective_database_url)
     bus = bus or Bus(settings.transport_url)
     policy = Enforcer(all_defaults(), settings.effective_policy_file)
-    identity = build_identity(settings, db, policy)
+    identity = build_identity(settings, db, policy, prepare_keys)
     images = build_images(settings, db, policy)
     quotas = QuotaService(db, settings)
     store = InstanceStore(db)

@@ -18,6 +18,7 @@ from core.agent.virt import DriverError, VirtDriver
 from core.compute import states
 from core.compute.notifications import Notifier
 from core.compute.rpcapi import COMPUTE, ConductorClient
+from core.messaging.interfaces import MessageBus
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,15 @@ class HostResources:
 class ComputeAgent:
     """RPC endpoints of one host, plus its heartbeat."""
 
-    def __init__(self, resources: HostResources, driver: VirtDriver, bus: Any,
-                 report_interval: float = 10.0, rpc_timeout: float = 60.0) -> None:
+    def __init__(self, resources: HostResources, driver: VirtDriver, bus: MessageBus,
+                 conductor: ConductorClient, notifier: Notifier,
+                 report_interval: float = 10.0) -> None:
         self.resources = resources
         self.host = resources.host
         self.driver = driver
-        self.bus = bus
-        self.conductor = ConductorClient(bus, timeout=rpc_timeout)
-        self.notifier = Notifier(bus, f"compute.{self.host}")
+        self.bus = bus  # the host's own queue is served on it
+        self.conductor = conductor
+        self.notifier = notifier
         self.report_interval = report_interval
         self._stop = threading.Event()
         self._server: Any = None

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from core.agent.manager import ComputeAgent, HostResources
 from core.agent.virt import build_driver
+from core.compute.notifications import Notifier
+from core.compute.rpcapi import ConductorClient
 from core.messaging.interfaces import MessageBus
 from core.settings import Settings
+
+RPC_TIMEOUT = 60.0  # an agent waits this long for the conductor to answer
 
 
 def host_resources(settings: Settings, host: str) -> HostResources:
@@ -30,4 +34,6 @@ def build_agent(settings: Settings, bus: MessageBus, resources: HostResources,
                         if operation_time is None else operation_time,
                         failure_rate=settings.driver_failure_rate
                         if failure_rate is None else failure_rate)
-    return ComputeAgent(resources, virt, bus, report_interval=settings.report_interval)
+    return ComputeAgent(resources, virt, bus, ConductorClient(bus, timeout=RPC_TIMEOUT),
+                        Notifier(bus, f"compute.{resources.host}"),
+                        report_interval=settings.report_interval)

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings()
     configure_logging(settings.log_level)
-    core = build_core(settings)
+    core = build_core(settings, prepare_keys=False)  # it issues no tokens
     servers = serve_conductors(core, args.workers)
     for server in servers:
         server.start()

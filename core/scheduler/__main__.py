@@ -24,7 +24,7 @@ log = logging.getLogger("core.scheduler")
 def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_level)
-    core = build_core(settings)
+    core = build_core(settings, prepare_keys=False)  # it issues no tokens
     endpoints = build_scheduler(core)
     name = f"{socket.gethostname()}-{os.getpid()}"
     stop = threading.Event()
