@@ -22,7 +22,7 @@ from core import errors
 from core.compute.server_actions import ResizeFailed
 from core.compute.servers import IdempotentMismatch, IdempotentTerminated
 from core.identity.ec2_signature import MalformedSignature, SignatureMismatch, StaleRequest
-from core.idmap.ids import RESOURCES, Ec2Ids, MalformedId
+from core.idmap.ids import RESOURCES, Ec2Ids, Kind, MalformedId
 from core.network import floating
 from core.network import security_group_types as sg
 from core.tagging.rules import UnknownResourceId
@@ -241,10 +241,10 @@ def from_core(exc: errors.CoreError, naming: Naming | None = None, vpc: str = ""
 def id_map_naming(ids: Ec2Ids) -> Naming:
     """Names objects by their EC2 IDs (read from the ID map, on the error path
     only); an id with none (a name, or an EC2 ID already) is kept."""
-    kinds = {resource: kind for kind, resource in RESOURCES.items()}
+    kinds: dict[str, Kind] = {resource: kind for kind, resource in RESOURCES.items()}
 
     def name(kind: str, ident: str) -> str:
-        id_kind = kinds.get(kind)  # type: ignore[call-overload]
+        id_kind = kinds.get(kind)
         if id_kind is None or not ident:
             return ident
         try:

@@ -337,15 +337,15 @@ class Instances(Handler):
         """RunInstances' answer: the reservation (Nova's id) and its instances
         (``pending``, with no address yet, unless a ClientToken replay returns
         older ones)."""
-        rid = self.deps.ids.ec2_ids_for(Kind.RESERVATION,
-                                        [(reservation_id, ctx.project_id or "")])
         fresh = all(i.vm_state == states.BUILDING and i.host is None for i in instances)
         views = sorted(self._views(ctx, instances, fresh), key=order_key)
+        rid = views[0]["_reservation"] if views else self.deps.ids.ec2_ids_for(
+            Kind.RESERVATION, [(reservation_id, ctx.project_id or "")])[reservation_id]
         for view in views:
             view.pop("_reservation")
             view.pop("_owner")
-        return {"ReservationId": rid[reservation_id], "OwnerId": ctx.project_id,
-                "Groups": [], "Instances": views}
+        return {"ReservationId": rid, "OwnerId": ctx.project_id, "Groups": [],
+                "Instances": views}
 
     # ---- DescribeInstances --------------------------------------------
     @action("DescribeInstances", rules=(SERVERS_DETAIL,))

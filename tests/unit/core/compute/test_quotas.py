@@ -11,11 +11,7 @@ from core.compute.models import KeyPair
 from core.compute.quotas import QuotaSetService
 from core.context import RequestContext
 from core.db import Database
-from core.db.migrate import upgrade
-from core.policy import Enforcer
-from core.policy.defaults import all_defaults
 from core.quota.service import QuotaService
-from core.settings import load_settings
 
 ADMIN = RequestContext(user_id="u-admin", project_id="p-admin", roles=("admin",),
                        is_admin=True)
@@ -23,21 +19,18 @@ MEMBER = RequestContext(user_id="u1", project_id="p1", roles=("member", "reader"
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'nimbus.db'}")
-    upgrade(database)
-    yield database
-    database.dispose()
+def db(core) -> Database:
+    return core.db
 
 
 @pytest.fixture
-def quotas(db, tmp_path) -> QuotaService:
-    return QuotaService(db, load_settings(environ={}, data_dir=tmp_path))
+def quotas(core) -> QuotaService:
+    return core.quotas
 
 
 @pytest.fixture
-def quota_sets(quotas) -> QuotaSetService:
-    return QuotaSetService(quotas, Enforcer(all_defaults(), None))
+def quota_sets(core) -> QuotaSetService:
+    return core.quota_sets
 
 
 def test_usage_counts_a_users_key_pairs(db, quota_sets):
