@@ -9,6 +9,7 @@ mid-flow) finds the instance already moved on and does nothing twice.
 from __future__ import annotations
 
 import logging
+import uuid as uuidlib
 
 from sqlalchemy import select, update
 
@@ -33,41 +34,83 @@ def flavor_resources(flavor: dict) -> dict[str, int]:
 
 
 def assign(deps: ConductorDeps, uuid: str, selection: dict, alternates: list[dict],
-           image: dict, expected: list, expected_host: str | None) -> bool:
+           image: dict, expected: list, expected_host: str | None,
+           holder: str | None = None) -> bool:
     """Record the chosen host on the instance and cast the build to its agent;
-    False (the claim on that node released) when the instance moved on."""
+    False (the claim ``holder`` took on that node released) when the instance
+    moved on."""
+    inst = take_host(deps, uuid, selection, expected, expected_host, holder)
+    if inst is None:
+        return False
+    hand_over(deps, inst, image, alternates)
+    return True
+
+
+def take_host(deps: ConductorDeps, uuid: str, selection: dict, expected: list,
+              expected_host: str | None, holder: str | None) -> Instance | None:
+    """Record the chosen host on the instance (a compare-and-swap on its task
+    state); None, and the claim ``holder`` took on that node released, when the
+    instance moved on."""
     try:
-        inst = deps.store.update(
+        return deps.store.update(
             uuid, {"host": selection["host"], "node": selection["nodename"],
                    "availability_zone": selection.get("availability_zone"),
                    "task_state": states.NETWORKING},
             expected_task_state=expected, expected_host=expected_host)
     except (InstanceNotFound, UnexpectedState) as exc:
         log.info("build of %s abandoned: %s", uuid, exc)
-        claims.release_resources(deps.db, uuid, selection.get("node_id"))
-        return False
-    deps.ipam.allocate(uuid)
-    deps.agents.build_and_run_instance(selection["host"], instance_message(inst), image,
-                                       alternates)
-    return True
+        claims.release_resources(deps.db, uuid, selection.get("node_id"), holder=holder)
+        return None
 
 
-def fail_build(deps: ConductorDeps, uuid: str, message: str, details: str | None) -> None:
-    """The build ends in ERROR with a fault: its quota, claims and addresses go back."""
+def hand_over(deps: ConductorDeps, inst: Instance, image: dict, alternates: list[dict]) -> None:
+    """Take the instance's address and cast the build to its host's agent."""
+    assert inst.host is not None, "hand_over follows take_host"
+    deps.ipam.allocate(inst.uuid)
+    deps.agents.build_and_run_instance(inst.host, instance_message(inst), image, alternates)
+
+
+def fail_build(deps: ConductorDeps, uuid: str, message: str, details: str | None,
+               waiting: bool = False, on_host: str | None = None) -> bool:
+    """The build ends in ERROR with a fault: its quota, claims and addresses go back.
+
+    ``waiting``: only if it is still waiting for a host (a duplicate delivery of
+    the build may have handed it to one meanwhile); ``on_host``: only if it is
+    still being handed to that host. False when it had moved on."""
+    expected: dict = {"expected_vm_state": [states.BUILDING]}
+    if waiting:
+        expected.update(expected_task_state=[states.SCHEDULING], expected_host=None)
+    elif on_host is not None:
+        expected.update(expected_task_state=[states.NETWORKING], expected_host=on_host)
     with deps.db.session() as s:
         inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
         if inst is None or inst.deleted or inst.vm_state != states.BUILDING:
-            return
+            return False
         held = inst.quota_held
-        inst = deps.store.update(uuid, {"vm_state": states.ERROR, "task_state": None,
-                                        "host": None, "node": None, "quota_held": False},
-                                 s=s)
+        try:
+            inst = deps.store.update(uuid, {"vm_state": states.ERROR, "task_state": None,
+                                            "host": None, "node": None, "quota_held": False},
+                                     s=s, **expected)
+        except (InstanceNotFound, UnexpectedState) as exc:
+            log.info("not failing the build of %s: %s", uuid, exc)
+            return False
         if held:
             deps.quotas.release(s, inst.project_id, quota_deltas(inst.flavor))
         deps.store.add_fault(s, uuid, 500, message, details)
     claims.release_resources(deps.db, uuid)
     deps.ipam.release(uuid)
     deps.notifier.instance(inst, "create.error", priority="error", message=message)
+    return True
+
+
+def held_by_another_flow(deps: ConductorDeps, uuid: str, holder: str) -> bool:
+    """Whether another conductor flow holds a claim for the build: a live flow
+    (this run is its duplicate), or a dead one (a stale claim that recovery or
+    the build's success gives back)."""
+    with deps.db.session() as s:
+        return s.scalar(select(Allocation.node_id).where(
+            Allocation.consumer_uuid == uuid, Allocation.holder.is_not(None),
+            Allocation.holder != holder).limit(1)) is not None
 
 
 class BuildInstances(Task):
@@ -82,6 +125,8 @@ class BuildInstances(Task):
         self.pending: list[str] = []  # the builds this run took on to schedule
         self.selected: dict[str, dict] = {}  # the host (and claim) chosen for each
         self.sent: set[str] = set()  # the builds handed to an agent (or abandoned)
+        self.assigned: set[str] = set()  # the builds whose host this run recorded
+        self.holder = str(uuidlib.uuid4())  # the claims this run takes are held by it
 
     def _execute(self) -> None:
         deps, spec = self.deps, self.request_spec
@@ -106,25 +151,40 @@ class BuildInstances(Task):
             return
         self.pending = pending
         for uuid in pending:
-            # Claims left by a conductor that died after scheduling are orphans.
-            claims.release_resources(deps.db, uuid)
             deps.notifier.instance(by_uuid[uuid], "create.start")
+        # The scheduler's claims are this run's: a duplicate delivery of the build
+        # (running beside this one, or after it) cannot release them, nor this
+        # run the claims of a live duplicate. Claims of a flow that died are
+        # released when the build lands (stray claims) or fails.
+        spec = dict(spec, instance_uuids=pending, claim_holder=self.holder)
         try:
-            selections = deps.destinations.select(dict(spec, instance_uuids=pending))
+            selections = deps.destinations.select(spec)
         except MessagingTimeout as exc:  # no scheduler answered: as Nova, ERROR
-            for uuid in pending:
-                fail_build(deps, uuid, "No valid host was found. The scheduler did not "
-                           "answer in time.", exc.message)
+            self._fail_waiting(pending, "No valid host was found. The scheduler did not "
+                               "answer in time.", exc.message)
             return
         if selections is None:
-            for uuid in pending:
-                fail_build(deps, uuid, NO_VALID_HOST, None)
+            self._fail_waiting(pending, NO_VALID_HOST, None)
             return
         self.selected = {uuid: hosts[0] for uuid, hosts in zip(pending, selections, strict=True)}
         for uuid, hosts in zip(pending, selections, strict=True):
-            assign(deps, uuid, hosts[0], hosts[1:], image, expected=[states.SCHEDULING],
-                   expected_host=None)
+            inst = take_host(deps, uuid, hosts[0], expected=[states.SCHEDULING],
+                             expected_host=None, holder=self.holder)
+            if inst is not None:
+                self.assigned.add(uuid)
+                hand_over(deps, inst, image, hosts[1:])
             self.sent.add(uuid)
+
+    def _fail_waiting(self, pending: list[str], message: str, details: str | None) -> None:
+        """ERROR for each build still waiting for a host, unless another flow holds
+        a claim for it: then this run is a duplicate that found no room because
+        the live flow has it, and the build is that flow's to finish."""
+        for uuid in pending:
+            if held_by_another_flow(self.deps, uuid, self.holder):
+                log.info("build of %s: no host for this delivery, but another flow "
+                         "holds a claim for it; leaving it to that flow", uuid)
+                continue
+            fail_build(self.deps, uuid, message, details, waiting=True)
 
     def rollback(self, exc: Exception) -> None:
         """The builds this run took on and did not hand to an agent give back
@@ -135,9 +195,12 @@ class BuildInstances(Task):
                 continue
             selection = self.selected.get(uuid)
             if selection is not None:
-                claims.release_resources(self.deps.db, uuid, selection.get("node_id"))
+                claims.release_resources(self.deps.db, uuid, selection.get("node_id"),
+                                         holder=self.holder)
+            on_host = selection["host"] if selection and uuid in self.assigned else None
             fail_build(self.deps, uuid, f"Build of instance {uuid} was aborted: the "
-                       "conductor failed before handing it to a host.", type(exc).__name__)
+                       "conductor failed before handing it to a host.", type(exc).__name__,
+                       waiting=on_host is None, on_host=on_host)
 
 
 class BuildResults:
@@ -211,14 +274,20 @@ class BuildResults:
                      image: dict | None = None) -> None:
         deps = self.deps
         log.info("build of %s failed on %s: %s", uuid, host, reason)
-        claims.release_resources(deps.db, uuid)
-        claims.record_build_result(deps.db, host, False)
         try:
             inst = deps.store.get(uuid)
         except InstanceNotFound:
             return
         if inst.host != host or inst.task_state not in (states.SPAWNING, states.NETWORKING):
-            return  # handled already (a duplicate message)
+            # Handled already (a duplicate message): the claim on ``host`` went back
+            # then, and the claim on the alternate is the live build's.
+            return
+        with deps.db.session() as s:
+            failed_nodes = list(s.scalars(select(ComputeNode.id).where(
+                ComputeNode.host == host)))
+        for node_id in failed_nodes:
+            claims.release_resources(deps.db, uuid, node_id)
+        claims.record_build_result(deps.db, host, False)
         resources = flavor_resources(inst.flavor)
         for i, alt in enumerate(alternates):
             if alt["host"] == host:

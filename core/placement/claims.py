@@ -12,6 +12,14 @@ times.
 
 Claims, releases and renames are idempotent: a message delivered twice changes
 nothing twice.
+
+A claim may name its ``holder``: the conductor flow that asked for it. Only a
+claim with the same holder (or a holder-less claim, for a holder-less caller)
+counts as "already held"; a claim of another holder on the node makes the node
+unavailable to this one. A release that names a holder deletes only that
+holder's claims, so a duplicate delivery of a build (RabbitMQ redelivers a
+message whose consumer lost its connection, also while that consumer lives on)
+never releases the claim of the live flow it duplicates.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Final, TypeVar, cast
 
 from sqlalchemy import Executable, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -33,6 +41,7 @@ from core.placement.models import Allocation, ComputeNode
 NODES = cast(Table, ComputeNode.__table__)
 ALLOCATIONS = cast(Table, Allocation.__table__)
 ATTEMPTS = 6
+ANY_HOLDER: Final = "*"  # release_resources: every claim of the consumer, whoever holds it
 
 T = TypeVar("T")
 
@@ -63,14 +72,15 @@ def _with_retries(transaction: Callable[[], T], retry_on: tuple[type[BaseExcepti
 
 def claim_resources(db: Database, consumer_uuid: str, node_id: int,
                     resources: dict[str, int], project_id: str | None,
-                    generation: int | None = None) -> bool:
+                    generation: int | None = None, holder: str | None = None) -> bool:
     """Take ``resources`` (vcpus, memory_mb, disk_gb) on node ``node_id`` for
-    ``consumer_uuid``, atomically.
+    ``consumer_uuid``, atomically, held by ``holder``.
 
     Returns False, changing nothing, when they no longer fit (or the node is
-    gone, or ``generation`` is given and the node's differs). Returns True when
-    claimed, and also when the consumer already holds an allocation on this node
-    (a repeated claim takes nothing twice).
+    gone, or ``generation`` is given and the node's differs, or another holder's
+    claim for the consumer is on the node). Returns True when claimed, and also
+    when ``holder`` already holds the consumer's allocation on this node (a
+    repeated claim takes nothing twice).
     """
     vcpus, ram, disk = (int(resources["vcpus"]), int(resources["memory_mb"]),
                         int(resources["disk_gb"]))
@@ -90,14 +100,15 @@ def claim_resources(db: Database, consumer_uuid: str, node_id: int,
 
     def transaction() -> bool:
         with db.session() as s:
-            if _holds(s, consumer_uuid, node_id):
-                return True
+            existing = _holder_of(s, consumer_uuid, node_id)
+            if existing is not None:
+                return existing == (holder,)
             # Node row first (it is locked until commit), then the allocation row.
             if _rows(s, fits) != 1:
                 return False
             s.execute(insert(ALLOCATIONS).values(
                 consumer_uuid=consumer_uuid, node_id=node_id, vcpus=vcpus, memory_mb=ram,
-                disk_gb=disk, project_id=project_id, created_at=utcnow()))
+                disk_gb=disk, project_id=project_id, holder=holder, created_at=utcnow()))
         return True
 
     try:
@@ -105,7 +116,7 @@ def claim_resources(db: Database, consumer_uuid: str, node_id: int,
     except IntegrityError:
         # The same consumer claimed this node concurrently; its claim stands alone.
         with db.session() as s:
-            return _holds(s, consumer_uuid, node_id)
+            return _holder_of(s, consumer_uuid, node_id) == (holder,)
 
 
 def _rows(s: Session, stmt: Executable) -> int:
@@ -114,9 +125,15 @@ def _rows(s: Session, stmt: Executable) -> int:
 
 
 def _holds(s: Session, consumer_uuid: str, node_id: int) -> bool:
-    return s.execute(select(ALLOCATIONS.c.node_id).where(
+    return _holder_of(s, consumer_uuid, node_id) is not None
+
+
+def _holder_of(s: Session, consumer_uuid: str, node_id: int) -> tuple[str | None] | None:
+    """``(holder,)`` of the consumer's allocation on the node, None when it has none."""
+    row = s.execute(select(ALLOCATIONS.c.holder).where(
         ALLOCATIONS.c.consumer_uuid == consumer_uuid,
-        ALLOCATIONS.c.node_id == node_id)).first() is not None
+        ALLOCATIONS.c.node_id == node_id)).first()
+    return None if row is None else (row.holder,)
 
 
 def _give_back(s: Session, node_id: int, vcpus: int, ram: int, disk: int, vms: int) -> None:
@@ -126,22 +143,28 @@ def _give_back(s: Session, node_id: int, vcpus: int, ram: int, disk: int, vms: i
         generation=NODES.c.generation + 1))
 
 
-def release_resources(db: Database, consumer_uuid: str, node_id: int | None = None) -> int:
-    """Delete the consumer's allocations (on every node, or on ``node_id`` only) and
-    give their resources back to the nodes. Returns how many allocations it removed;
-    a second call (or a concurrent one) removes nothing and changes no counter."""
+def release_resources(db: Database, consumer_uuid: str, node_id: int | None = None,
+                      holder: str | None = ANY_HOLDER) -> int:
+    """Delete the consumer's allocations (on every node, or on ``node_id`` only;
+    held by ``holder`` only, unless it is ``ANY_HOLDER``; None means the
+    instance's own) and give their resources back to the nodes. Returns how many
+    allocations it removed; a second call (or a concurrent one) removes nothing
+    and changes no counter."""
+    mine = [] if holder == ANY_HOLDER else [
+        ALLOCATIONS.c.holder.is_(None) if holder is None else ALLOCATIONS.c.holder == holder]
 
     def transaction() -> int:
         released = 0
         with db.session() as s:
-            stmt = select(ALLOCATIONS).where(ALLOCATIONS.c.consumer_uuid == consumer_uuid)
+            stmt = select(ALLOCATIONS).where(ALLOCATIONS.c.consumer_uuid == consumer_uuid,
+                                             *mine)
             if node_id is not None:
                 stmt = stmt.where(ALLOCATIONS.c.node_id == node_id)
             for a in s.execute(stmt.order_by(ALLOCATIONS.c.node_id)).all():
                 # Whoever deletes the row gives its resources back: exactly once.
                 gone = _rows(s, delete(ALLOCATIONS).where(
                     ALLOCATIONS.c.consumer_uuid == consumer_uuid,
-                    ALLOCATIONS.c.node_id == a.node_id))
+                    ALLOCATIONS.c.node_id == a.node_id, *mine))
                 if gone == 1:
                     _give_back(s, a.node_id, a.vcpus, a.memory_mb, a.disk_gb, 1)
                     released += 1

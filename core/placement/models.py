@@ -57,4 +57,9 @@ class Allocation(Base):
     memory_mb: Mapped[int] = mapped_column(Integer)
     disk_gb: Mapped[int] = mapped_column(Integer)
     project_id: Mapped[str | None] = mapped_column(String(64))
+    # The conductor flow that took the claim for a build (its scheduling request's
+    # id), or None for a claim that belongs to the instance itself. A flow
+    # releases only its own claims: a duplicate delivery of a build never takes
+    # the claim of the live flow it duplicates.
+    holder: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

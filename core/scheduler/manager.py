@@ -104,7 +104,7 @@ class Scheduler:
                 results.append([_selection(chosen), *(_selection(h) for h in alternates)])
         except BaseException:
             for uuid, node_id in claimed:
-                claims.release_resources(self.db, uuid, node_id)
+                claims.release_resources(self.db, uuid, node_id, holder=spec.claim_holder)
             raise
         return results
 
@@ -157,7 +157,7 @@ class Scheduler:
         while ranked:
             best = self.rng.choice(ranked[:subset]) if subset > 1 else ranked[0]
             if claims.claim_resources(self.db, uuid, best.node_id, spec.resources,
-                                      spec.project_id):
+                                      spec.project_id, holder=spec.claim_holder):
                 return best
             log.info("claim for %s on %s lost a race; trying the next host", uuid, best.host)
             full.add(best.node_id)

@@ -90,6 +90,9 @@ class RequestSpec:
     force_host: str | None = None
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     ignore_hosts: list[str] = field(default_factory=list)
+    # The conductor flow the claims are taken for (placement's consumer
+    # generation, in spirit): a duplicate of the flow cannot take its claims.
+    claim_holder: str | None = None
     # Looked up by the scheduler before filtering; not part of the wire form.
     group: GroupInfo | None = field(default=None, compare=False)
     instance_hosts: dict[str, str] = field(default_factory=dict, compare=False)
@@ -127,7 +130,7 @@ class RequestSpec:
                       "min_disk": i.min_disk},
             "availability_zone": self.availability_zone, "force_host": self.force_host,
             "scheduler_hints": dict(self.scheduler_hints),
-            "ignore_hosts": list(self.ignore_hosts),
+            "ignore_hosts": list(self.ignore_hosts), "claim_holder": self.claim_holder,
         }
 
     @classmethod
@@ -139,7 +142,8 @@ class RequestSpec:
                    availability_zone=data.get("availability_zone") or None,
                    force_host=data.get("force_host") or None,
                    scheduler_hints=dict(data.get("scheduler_hints") or {}),
-                   ignore_hosts=[str(h) for h in data.get("ignore_hosts") or []])
+                   ignore_hosts=[str(h) for h in data.get("ignore_hosts") or []],
+                   claim_holder=str(data["claim_holder"]) if data.get("claim_holder") else None)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ WIRE = {"project_id": "p", "user_id": "u", "instance_uuids": ["i1", "i2"],
                   "min_disk": 1},
         "availability_zone": "az1", "force_host": None,
         "scheduler_hints": {"same_host": ["a"], "different_host": ["b"], "group": "g"},
-        "ignore_hosts": ["h1"]}
+        "ignore_hosts": ["h1"], "claim_holder": "flow-1"}
 
 
 def test_round_trip():

@@ -30,14 +30,15 @@ class FakeClaims:
         self.lose: set[int] = set()
         self.attempts: list[tuple[str, int]] = []
 
-    def claim(self, db, consumer, node_id, resources, project_id, generation=None) -> bool:
+    def claim(self, db, consumer, node_id, resources, project_id, generation=None,
+              holder=None) -> bool:
         self.attempts.append((consumer, node_id))
         if node_id in self.lose:
             return False
         self.held[(consumer, node_id)] = dict(resources)
         return True
 
-    def release(self, db, consumer, node_id=None) -> int:
+    def release(self, db, consumer, node_id=None, holder=None) -> int:
         gone = [k for k in self.held if k[0] == consumer and node_id in (None, k[1])]
         for key in gone:
             del self.held[key]
