@@ -9,7 +9,7 @@ import logging
 
 from core.agent.manager import ComputeAgent
 from core.agent.wiring import build_agent, host_resources
-from core.conductor.wiring import serve_conductors, service_name
+from core.conductor.wiring import build_conductor, serve_conductors, service_name, watch_builds
 from core.messaging.interfaces import Consumer
 from core.scheduler.wiring import build_scheduler, serve_schedulers
 from core.services import CoreServices
@@ -18,8 +18,12 @@ log = logging.getLogger(__name__)
 
 
 def simulated_agent(core: CoreServices, host: str) -> ComputeAgent:
-    """A simulated compute host of the size settings give simulated hosts."""
-    return build_agent(core.settings, core.bus, host_resources(core.settings, host))
+    """A simulated compute host of the size settings give simulated hosts; it keeps
+    its guests across restarts in the data directory."""
+    settings = core.settings
+    return build_agent(settings, core.bus, host_resources(settings, host),
+                       state_dir=settings.simulated_state_dir
+                       or settings.data_dir / "hypervisors")
 
 
 class ControlPlane:
@@ -35,17 +39,27 @@ class ControlPlane:
                                         + serve_schedulers(core, scheduler, names))
         self.agents = [simulated_agent(core, f"compute-{i + 1}")
                        for i in range(core.settings.compute_hosts)]
+        self.watch = watch_builds(core)
 
     def start(self) -> ControlPlane:
+        if self.core.settings.transport_url.startswith("memory"):
+            # The in-process bus lost every message in flight with the process that
+            # ran it: no flow is left to finish the builds it carried.
+            failed = build_conductor(self.core, "recovery").recovery.fail_interrupted_builds(0)
+            if failed:
+                log.warning("%d builds interrupted by the last stop went to ERROR",
+                            len(failed))
         for server in self.servers:
             server.start()
         for agent in self.agents:
             agent.start()
+        self.watch.start()
         log.info("control plane started: %d conductor/scheduler servers, %d hosts",
                  len(self.servers), len(self.agents))
         return self
 
     def stop(self) -> None:
+        self.watch.stop()
         for agent in self.agents:
             agent.stop()
         for server in self.servers:

@@ -103,6 +103,24 @@ class Settings:
                                       default=0.0)
     report_interval: float = _doc("Seconds between a compute agent's heartbeats.",
                                   default=10.0)
+    simulated_state_dir: Path | None = _doc(
+        "Directory where simulated hypervisors keep their guests across restarts (one file "
+        "per host). The all-in-one uses DATA_DIR/hypervisors when unset; a `core.agent` "
+        "process without it loses its guests when it dies.", default=None)
+    resume_guests_state_on_host_boot: bool = _doc(
+        "Start the guests that were running when a simulated host comes back (Nova's "
+        "option). Off: they come back powered off and their instances SHUTOFF.",
+        default=False)
+    sync_power_state_interval: float = _doc(
+        "Seconds between a compute agent's power-state syncs (it also syncs at start): "
+        "guests found powered off stop their instances, guests not found put them in ERROR "
+        "(0: only at start).", default=600.0)
+    build_timeout: float = _doc(
+        "Seconds a build may go without progress (task state unchanged) before a conductor "
+        "fails it as interrupted, giving back its claim, quota and address (0: never).",
+        default=600.0)
+    build_check_interval: float = _doc(
+        "Seconds between a conductor's checks for interrupted builds.", default=60.0)
     service_down_time: float = _doc("Seconds without a heartbeat after which a compute host "
                                     "is down and gets no new instances.", default=60.0)
     scheduler_filters: str = _doc(

@@ -59,7 +59,7 @@ class ComputeAgent:
 
     def __init__(self, resources: HostResources, driver: VirtDriver, bus: MessageBus,
                  conductor: ConductorClient, notifier: Notifier,
-                 report_interval: float = 10.0) -> None:
+                 report_interval: float = 10.0, sync_interval: float = 600.0) -> None:
         self.resources = resources
         self.host = resources.host
         self.driver = driver
@@ -67,6 +67,7 @@ class ComputeAgent:
         self.conductor = conductor
         self.notifier = notifier
         self.report_interval = report_interval
+        self.sync_interval = sync_interval
         self._stop = threading.Event()
         self._server: Any = None
         self._heartbeat: threading.Thread | None = None
@@ -76,6 +77,7 @@ class ComputeAgent:
         self._server = self.bus.serve(COMPUTE, self.host, self)
         self._server.start()
         self.register(register_timeout)
+        self.sync_power_states()
         self._heartbeat = threading.Thread(target=self._beat, name=f"heartbeat-{self.host}",
                                            daemon=True)
         self._heartbeat.start()
@@ -103,12 +105,33 @@ class ComputeAgent:
                 waited += 1.0
 
     def _beat(self) -> None:
+        since_sync = 0.0
         while not self._stop.wait(self.report_interval):
             try:
                 if not self.conductor.heartbeat(self.host).get("registered", True):
                     self.conductor.report_node(self.resources.as_node())
             except Exception:  # noqa: BLE001 - a missed beat is retried next interval
                 log.warning("%s: heartbeat failed", self.host, exc_info=True)
+            since_sync += self.report_interval
+            if self.sync_interval > 0 and since_sync >= self.sync_interval:
+                since_sync = 0.0
+                self.sync_power_states()
+
+    def sync_power_states(self) -> None:
+        """Tell the conductor what the hypervisor runs, as Nova's power-state sync:
+        instances whose guests are powered off or gone are brought in line."""
+        guests = {i.uuid: i.power_state for i in self.driver.list_instances()}
+        try:
+            result = self.conductor.sync_power_states(self.host, guests)
+        except Exception:  # noqa: BLE001 - the next sync tries again
+            log.warning("%s: power-state sync failed", self.host, exc_info=True)
+            return
+        for uuid in result.get("strays", []):
+            log.info("%s: removing guest %s: it has no instance here", self.host, uuid)
+            self.driver.destroy({"uuid": uuid})
+        if result.get("stopped") or result.get("lost"):
+            log.info("%s: power-state sync stopped %d and lost %d instances", self.host,
+                     len(result.get("stopped", [])), len(result.get("lost", [])))
 
     # ---- endpoints ---------------------------------------------------------
     def build_and_run_instance(self, instance: dict, image: dict,

@@ -4,6 +4,8 @@ only through the conductor), so agents are built without ``core.services``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from core.agent.manager import ComputeAgent, HostResources
 from core.agent.virt import build_driver
 from core.compute.notifications import Notifier
@@ -27,13 +29,20 @@ def host_resources(settings: Settings, host: str) -> HostResources:
 
 def build_agent(settings: Settings, bus: MessageBus, resources: HostResources,
                 driver: str = "simulated", operation_time: float | None = None,
-                failure_rate: float | None = None) -> ComputeAgent:
-    """The agent of ``resources.host`` with the named virt driver."""
+                failure_rate: float | None = None, state_dir: Path | None = None
+                ) -> ComputeAgent:
+    """The agent of ``resources.host`` with the named virt driver; a simulated
+    host keeps its guests in ``state_dir`` (default: settings'
+    ``simulated_state_dir``; none: they die with the process)."""
+    state_dir = state_dir or settings.simulated_state_dir
     virt = build_driver(driver, host=resources.host,
                         operation_time=settings.driver_operation_time
                         if operation_time is None else operation_time,
                         failure_rate=settings.driver_failure_rate
-                        if failure_rate is None else failure_rate)
+                        if failure_rate is None else failure_rate,
+                        state_file=state_dir / f"{resources.host}.json" if state_dir else None,
+                        resume_guests=settings.resume_guests_state_on_host_boot)
     return ComputeAgent(resources, virt, bus, ConductorClient(bus, timeout=RPC_TIMEOUT),
                         Notifier(bus, f"compute.{resources.host}"),
-                        report_interval=settings.report_interval)
+                        report_interval=settings.report_interval,
+                        sync_interval=settings.sync_power_state_interval)

@@ -52,6 +52,7 @@ class InstanceStore:
                expected_task_state: Iterable[str | None] | None = UNSET,
                expected_vm_state: Iterable[str] | None = UNSET,
                expected_host: str | None = UNSET,
+               expected_generation: int | None = None,
                s: Session | None = None) -> Instance:
         """Apply ``values`` if the instance is (still) in the expected states.
 
@@ -61,7 +62,8 @@ class InstanceStore:
             with self.db.session() as s2:
                 return self.update(uuid, values, expected_task_state=expected_task_state,
                                    expected_vm_state=expected_vm_state,
-                                   expected_host=expected_host, s=s2)
+                                   expected_host=expected_host,
+                                   expected_generation=expected_generation, s=s2)
         stmt = update(Instance).where(Instance.uuid == uuid, Instance.deleted.is_(False))
         if expected_task_state is not UNSET:
             tasks = list(expected_task_state or [None])
@@ -76,6 +78,8 @@ class InstanceStore:
         if expected_host is not UNSET:
             stmt = stmt.where(Instance.host == expected_host if expected_host is not None
                               else Instance.host.is_(None))
+        if expected_generation is not None:  # nothing changed it since it was read
+            stmt = stmt.where(Instance.generation == expected_generation)
         values = dict(values)
         values.setdefault("updated_at", utcnow())
         result = s.execute(stmt.values(generation=Instance.generation + 1, **values))

@@ -46,6 +46,11 @@ class ConductorClient:
     def heartbeat(self, host: str) -> dict:
         return self.bus.call(CONDUCTOR_AGENTS, "heartbeat", {"host": host}, timeout=self.timeout)
 
+    def sync_power_states(self, host: str, power_states: dict[str, int]) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "sync_power_states",
+                             {"host": host, "power_states": power_states},
+                             timeout=self.timeout)
+
     def instance_update(self, uuid: str, values: dict, expected_task_state: list | None,
                         host: str | None = None) -> dict:
         return self.bus.call(CONDUCTOR_AGENTS, "instance_update",

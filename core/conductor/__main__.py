@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from core.conductor.wiring import serve_conductors
+from core.conductor.wiring import serve_conductors, watch_builds
 from core.log import configure_logging
 from core.service_main import run_until_signalled
 from core.services import build_core
@@ -25,9 +25,11 @@ def main(argv: list[str] | None = None) -> None:
     servers = serve_conductors(core, args.workers)
     for server in servers:
         server.start()
+    watch = watch_builds(core).start()
     log.info("conductor serving with %d workers", args.workers)
 
     def stop() -> None:
+        watch.stop()
         for server in servers:
             server.stop()
         core.bus.close()

@@ -71,13 +71,16 @@ def hand_over(deps: ConductorDeps, inst: Instance, image: dict, alternates: list
 
 
 def fail_build(deps: ConductorDeps, uuid: str, message: str, details: str | None,
-               waiting: bool = False, on_host: str | None = None) -> bool:
+               waiting: bool = False, on_host: str | None = None,
+               generation: int | None = None) -> bool:
     """The build ends in ERROR with a fault: its quota, claims and addresses go back.
 
     ``waiting``: only if it is still waiting for a host (a duplicate delivery of
     the build may have handed it to one meanwhile); ``on_host``: only if it is
-    still being handed to that host. False when it had moved on."""
-    expected: dict = {"expected_vm_state": [states.BUILDING]}
+    still being handed to that host; ``generation``: only if nothing changed it
+    since it was read. False when it had moved on."""
+    expected: dict = {"expected_vm_state": [states.BUILDING],
+                      "expected_generation": generation}
     if waiting:
         expected.update(expected_task_state=[states.SCHEDULING], expected_host=None)
     elif on_host is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from core.conductor.agents_api import AgentRequests
 from core.conductor.build import BuildInstances, BuildResults
 from core.conductor.delete import Deletes
+from core.conductor.recovery import Recovery
 from core.conductor.resize import ResizeInstance, Resizes
 from core.conductor.snapshot import Snapshots
 from core.conductor.tasks import ConductorDeps
@@ -23,13 +24,15 @@ from core.conductor.tasks import ConductorDeps
 
 class Conductor:
     def __init__(self, deps: ConductorDeps, builds: BuildResults, deletes: Deletes,
-                 resizes: Resizes, snapshots: Snapshots, agents: AgentRequests) -> None:
+                 resizes: Resizes, snapshots: Snapshots, agents: AgentRequests,
+                 recovery: Recovery) -> None:
         self.deps = deps
         self.builds = builds
         self.deletes = deletes
         self.resizes = resizes
         self.snapshots = snapshots
         self.agents = agents
+        self.recovery = recovery
 
     # ==== the API's casts (the ``conductor`` queue) ==========================
     def build_instances(self, instance_uuids: list[str], request_spec: dict) -> None:
@@ -59,6 +62,9 @@ class Conductor:
                         expected_task_state: list, error: str | None = None) -> dict:
         return self.agents.action_finished(uuid, host, action, values, expected_task_state,
                                            error)
+
+    def sync_power_states(self, host: str, power_states: dict[str, int]) -> dict:
+        return self.recovery.sync_power_states(host, power_states)
 
     def build_succeeded(self, uuid: str, host: str, power_state: int) -> dict:
         return self.builds.build_succeeded(uuid, host, power_state)

@@ -13,6 +13,7 @@ from core.conductor.agents_api import AgentRequests
 from core.conductor.build import BuildResults
 from core.conductor.delete import Deletes
 from core.conductor.manager import Conductor
+from core.conductor.recovery import BuildWatch, Recovery
 from core.conductor.resize import Resizes
 from core.conductor.snapshot import Snapshots
 from core.conductor.tasks import ConductorDeps, Destinations
@@ -35,7 +36,14 @@ def build_conductor(core: CoreServices, host: str = "conductor",
                          notifier=Notifier(core.bus, f"conductor.{host}"),
                          destinations=Destinations(core.bus, scheduler))
     return Conductor(deps, BuildResults(deps), Deletes(deps), Resizes(deps), Snapshots(deps),
-                     AgentRequests(deps))
+                     AgentRequests(deps), Recovery(deps))
+
+
+def watch_builds(core: CoreServices) -> BuildWatch:
+    """The thread that fails builds left without progress for ``build_timeout``."""
+    settings = core.settings
+    return BuildWatch(build_conductor(core, "build-watch").recovery, settings.build_timeout,
+                      settings.build_check_interval)
 
 
 def serve_conductors(core: CoreServices, workers: int, scheduler: Any = None

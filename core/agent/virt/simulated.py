@@ -3,33 +3,81 @@
 Each operation takes ``operation_time`` seconds; a spawn fails with probability
 ``failure_rate`` (failure injection for rescheduling tests). ``fail_next`` makes
 the next N spawns fail deterministically.
+
+With a ``state_file`` the host keeps its guests' definitions across restarts, as
+a hypervisor keeps its domains: the process that ran the guests is gone after a
+restart, so they come back powered off (SHUTDOWN), as after a host reboot, and
+the agent's power-state sync stops them in the database (SHUTOFF). With
+``resume_guests`` (Nova's ``resume_guests_state_on_host_boot``) the guests that
+were running start again instead. Without a state file the guests are lost
+with the process, and the sync reports them lost.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
+import logging
+import os
 import random
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from core.agent.virt.driver import DriverError, InstanceInfo
 from core.compute import states
+
+log = logging.getLogger(__name__)
 
 
 class SimulatedDriver:
     hypervisor_type = "fake"
 
     def __init__(self, host: str = "sim", operation_time: float = 0.0,
-                 failure_rate: float = 0.0, fail_next: int = 0, seed: int | None = None) -> None:
+                 failure_rate: float = 0.0, fail_next: int = 0, seed: int | None = None,
+                 state_file: Path | None = None, resume_guests: bool = False) -> None:
         self.host = host
         self.operation_time = operation_time
         self.failure_rate = failure_rate
         self.fail_next = fail_next
         self._random = random.Random(seed)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._instances: dict[str, InstanceInfo] = {}
         self._consoles: dict[str, list[str]] = {}
+        self.state_file = state_file
+        if state_file is not None:
+            self._load(state_file, resume_guests)
+
+    # ---- persistence ------------------------------------------------------
+    def _load(self, path: Path, resume: bool) -> None:
+        try:
+            saved = json.loads(path.read_text())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.error("%s: cannot read the guests of %s (%s); starting with none",
+                      self.host, path, exc)
+            return
+        for entry in saved.get("guests", []):
+            info = InstanceInfo(**entry)
+            was_running = info.power_state == states.RUNNING
+            info.power_state = states.RUNNING if resume and was_running else states.SHUTDOWN
+            self._instances[info.uuid] = info
+            self._log(info.uuid, "Host restarted: " + (
+                "resuming the guest" if info.power_state == states.RUNNING else "powered off"))
+        log.info("%s: %d guests defined after the restart", self.host, len(self._instances))
+
+    def _save(self) -> None:
+        """Write the guests' definitions (called with the lock held); atomically."""
+        if self.state_file is None:
+            return
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        guests = [dataclasses.asdict(i) for i in self._instances.values()]
+        tmp.write_text(json.dumps({"host": self.host, "guests": guests}))
+        os.replace(tmp, self.state_file)
 
     # ---- helpers --------------------------------------------------------
     def _work(self) -> None:
@@ -66,30 +114,35 @@ class SimulatedDriver:
             self._log(uuid, f"Booting {image.get('name') or image.get('id') or 'image'} "
                             f"on {self.host}")
             self._log(uuid, f"{name} login: ")
+            self._save()
 
     def destroy(self, instance: dict) -> None:
         self._work()
         with self._lock:
             self._instances.pop(instance["uuid"], None)
             self._consoles.pop(instance["uuid"], None)
+            self._save()
 
     def power_off(self, instance: dict) -> None:
         self._work()
         with self._lock:
             self._get(instance["uuid"]).power_state = states.SHUTDOWN
             self._log(instance["uuid"], "reboot: Power down")
+            self._save()
 
     def power_on(self, instance: dict) -> None:
         self._work()
         with self._lock:
             self._get(instance["uuid"]).power_state = states.RUNNING
             self._log(instance["uuid"], "Booting after power on")
+            self._save()
 
     def reboot(self, instance: dict, hard: bool) -> None:
         self._work()
         with self._lock:
             self._get(instance["uuid"]).power_state = states.RUNNING
             self._log(instance["uuid"], "Hard reset" if hard else "reboot: Restarting system")
+            self._save()
 
     def resize(self, instance: dict, flavor: dict) -> None:
         self._work()
@@ -105,6 +158,7 @@ class SimulatedDriver:
             name = instance.get("hostname") or instance.get("name") or uuid
             self._log(uuid, f"Resized to {flavor.get('name', '?')}; booting on {self.host}")
             self._log(uuid, f"{name} login: ")
+            self._save()
 
     def snapshot(self, instance: dict) -> bytes:
         self._work()

@@ -48,3 +48,44 @@ def test_failure_injection():
 def test_unknown_driver():
     with pytest.raises(ValueError):
         build_driver("xen")
+
+
+def test_guests_survive_a_restart_powered_off(tmp_path):
+    """A host with a state file keeps its guests' definitions; after a restart the
+    guests are there, powered off, as after a host reboot."""
+    state = tmp_path / "h1.json"
+    d = build_driver("simulated", host="h1", state_file=state)
+    d.spawn(instance("u1"), {"name": "cirros"})
+    d.spawn(instance("u2"), {"name": "cirros"})
+    d.power_off(instance("u2"))
+    d.spawn(instance("u3"), {"name": "cirros"})
+    d.destroy(instance("u3"))
+    again = build_driver("simulated", host="h1", state_file=state)
+    assert {i.uuid: i.power_state for i in again.list_instances()} == {
+        "u1": states.SHUTDOWN, "u2": states.SHUTDOWN}
+    assert "Host restarted: powered off" in again.console_output(instance("u1"))
+    again.power_on(instance("u1"))  # and they start again
+    assert again.power_state("u1") == states.RUNNING
+
+
+def test_resume_guests_state_on_host_boot(tmp_path):
+    state = tmp_path / "h1.json"
+    d = build_driver("simulated", host="h1", state_file=state)
+    d.spawn(instance("u1"), {})
+    d.spawn(instance("u2"), {})
+    d.power_off(instance("u2"))
+    again = build_driver("simulated", host="h1", state_file=state, resume_guests=True)
+    assert again.power_state("u1") == states.RUNNING
+    assert again.power_state("u2") == states.SHUTDOWN
+
+
+def test_an_unreadable_state_file_starts_empty(tmp_path):
+    state = tmp_path / "h1.json"
+    state.write_text("{not json")
+    assert build_driver("simulated", host="h1", state_file=state).list_instances() == []
+
+
+def test_without_a_state_file_nothing_is_written(tmp_path):
+    d = build_driver("simulated", host="h1")
+    d.spawn(instance(), {})
+    assert list(tmp_path.iterdir()) == []
