@@ -11,12 +11,18 @@ comes back with up to ``max_attempts - 1`` alternates for rescheduling.
 Host states are loaded once per request; each placement is also applied to
 them in memory, so later instances of the request see the earlier ones (an
 anti-affinity group spreads, an affinity group stacks).
+
+A scheduler that has just started may find no host only because the hosts have
+not reported since a restart of the whole cloud: while enabled hosts are down
+(or none is known), a request that finds no host waits and tries again, until
+``service_down_time`` after the scheduler's start, before it fails.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -37,6 +43,8 @@ from core.scheduler.weighers import (
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+RETRY_INTERVAL = 1.0  # seconds between tries while hosts are not yet reporting
 
 
 class NoValidHost(CoreError):
@@ -67,6 +75,8 @@ class Scheduler:
             if name not in configured}
         self.rng = rng or random.Random()
         self.clock = clock
+        self.sleep: Callable[[float], None] = time.sleep
+        self.started = clock()
 
     # ---- the RPC operation ---------------------------------------------
     def select_destinations(self, spec: RequestSpec) -> list[list[Selection]]:
@@ -76,10 +86,29 @@ class Scheduler:
         returns; alternates are not claimed. Raises NoValidHost when any instance
         finds no host, after releasing every claim this call made.
         """
-        with self.db.session() as s:
-            hosts = load_host_states(s, self.settings, self.clock())
-            load_spec_context(s, spec)
-        return self.place(spec, hosts)
+        while True:
+            with self.db.session() as s:
+                hosts = load_host_states(s, self.settings, self.clock())
+                load_spec_context(s, spec)
+            try:
+                return self.place(spec, hosts)
+            except NoValidHost:
+                wait = self._wait_for_hosts(hosts)
+                if wait <= 0:
+                    raise
+                log.info("no valid host yet, but %s; trying again in %.1f s",
+                         "no host has reported" if not hosts else "hosts are not reporting "
+                         "since the start", wait)
+                self.sleep(wait)
+
+    def _wait_for_hosts(self, hosts: list[HostState]) -> float:
+        """How long to wait before trying a request that found no host again: 0
+        unless this scheduler started less than ``service_down_time`` ago and some
+        enabled host is down (or none is known): it may be coming back."""
+        left = (self.settings.service_down_time
+                - (self.clock() - self.started).total_seconds())
+        coming = not hosts or any(h.enabled and not h.up for h in hosts)
+        return min(RETRY_INTERVAL, left) if coming and left > 0 else 0.0
 
     def place(self, spec: RequestSpec, hosts: list[HostState]) -> list[list[Selection]]:
         """``select_destinations`` on already loaded host states (which it updates)."""
