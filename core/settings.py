@@ -34,7 +34,8 @@ class Settings:
                              default="")
     transport_url: str = _doc("Message bus URL (memory://, amqp://, sqla+...).",
                               default="memory://")
-    region: str = _doc("Region name used in the service catalog.", default="RegionOne")
+    region: str = _doc("Region name used in the service catalog; EC2 (SigV4) signatures must "
+                       "be scoped to it.", default="RegionOne")
     token_expiration: int = _doc("Token lifetime in seconds.", default=3600)
     key_repository: Path | None = _doc("Fernet key repository for tokens. Default: "
                                        "DATA_DIR/fernet-keys.", default=None)

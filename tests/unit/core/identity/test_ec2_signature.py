@@ -24,6 +24,7 @@ from core.identity.ec2_signature import (
     SignatureMismatch,
     SignedRequest,
     StaleRequest,
+    WrongRegion,
     access_key_of,
     verify,
 )
@@ -251,6 +252,29 @@ def test_presigned_sigv4_query() -> None:
     check(SignedRequest.from_ec2tokens(creds))
 
 
+def test_region_is_checked_when_asked(boto3_request: AWSPreparedRequest) -> None:
+    """The EC2 edge passes its region: a scope naming another (or the same in
+    another case) is WrongRegion, header-signed or presigned. ec2tokens passes
+    none: keystone never checked the region of the services it serves."""
+    header = as_edge(boto3_request)  # signed for RegionOne
+    check(header, region="RegionOne")
+    check(header)
+    for other in ("us-east-1", "regionone"):
+        with pytest.raises(WrongRegion, match="not 'RegionOne'") as info:
+            check(header, region=other)
+        assert info.value.details == {"region": "RegionOne", "expected": other}
+    params = {"Action": "DescribeRegions", "Version": "2016-11-15"}
+    query = as_edge(botocore_signed(presign, "GET", ENDPOINT, params=params))
+    check(query, region="RegionOne")
+    with pytest.raises(WrongRegion):
+        check(query, region="us-east-1")
+    # SigV2 names no region: nothing to check
+    v2 = botocore_signed(SigV2Auth, "POST", ENDPOINT,
+                         data={"Action": "DescribeRegions", "Version": "2016-11-15"},
+                         headers=FORM)
+    check(as_edge(v2), region="us-east-1")
+
+
 def test_signed_without_port_verified_with_port() -> None:
     # the client signed Host "127.0.0.1" but the request arrived with a port
     prepared = botocore_signed(sigv4, "POST", "http://127.0.0.1/", data={"Action": "X"})
@@ -462,6 +486,7 @@ def test_exception_hierarchy() -> None:
     assert issubclass(MalformedSignature, InvalidInput)
     assert issubclass(SignatureMismatch, Unauthorized)
     assert issubclass(StaleRequest, Unauthorized)
+    assert issubclass(WrongRegion, Unauthorized)
 
 
 def test_naive_now_is_rejected(boto3_request: AWSPreparedRequest) -> None:
