@@ -48,7 +48,9 @@ class Settings:
                                     "when it changes. Default: DATA_DIR/policy.yaml if present.",
                                     default=None)
     bcrypt_rounds: int = _doc("bcrypt cost factor for stored passwords and secrets.", default=12)
-    ec2_auth_ttl: int = _doc("Seconds an EC2 signature timestamp stays acceptable.", default=900)
+    ec2_auth_ttl: int = _doc("Seconds an EC2 signature timestamp stays acceptable (the clock "
+                             "skew allowed; a presigned URL lives for its own X-Amz-Expires, "
+                             "up to seven days).", default=900)
     ec2_terminated_visible_seconds: int = _doc(
         "Seconds a deleted instance stays listed by EC2 DescribeInstances as 'terminated' "
         "(AWS keeps them about an hour), so waiters see the end state.", default=3600)

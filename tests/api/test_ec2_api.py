@@ -377,6 +377,32 @@ def test_presigned_urls(ec2):
     assert (forged.status_code, code_of(forged)) == (403, "SignatureDoesNotMatch")
 
 
+def presigned_at(ec2, monkeypatch, ago: datetime.timedelta, expires: int) -> requests.Response:
+    """GET of a DescribeRegions URL boto3 presigned ``ago`` for ``expires`` seconds."""
+    when = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - ago
+    with monkeypatch.context() as m:
+        m.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: when)
+        url = ec2.generate_presigned_url("describe_regions", ExpiresIn=expires,
+                                         HttpMethod="GET")
+    return requests.get(url, timeout=30)
+
+
+def test_presigned_urls_live_as_long_as_they_say(ec2, monkeypatch):
+    """X-Amz-Expires is honoured up to seven days, as AWS does, not cut to the
+    15 minutes a header-signed request has; past its end the URL is expired,
+    and a longer one is refused outright."""
+    hour, day = datetime.timedelta(hours=1), datetime.timedelta(days=1)
+    assert presigned_at(ec2, monkeypatch, 0.75 * hour, 3600).status_code == 200
+    assert presigned_at(ec2, monkeypatch, 6.9 * day, 604800).status_code == 200
+    late = presigned_at(ec2, monkeypatch, 1.1 * hour, 3600)
+    assert (late.status_code, code_of(late)) == (400, "RequestExpired")
+    early = presigned_at(ec2, monkeypatch, -hour, 3600)  # a clock an hour fast
+    assert (early.status_code, code_of(early)) == (400, "RequestExpired")
+    too_long = presigned_at(ec2, monkeypatch, datetime.timedelta(0), 604801)
+    assert (too_long.status_code, code_of(too_long)) == (400, "IncompleteSignature")
+    assert b"604800" in too_long.content
+
+
 def test_policy_applies_to_the_credentials_user(ec2, admin_ec2):
     """Key pairs are per user: the same name in two accounts is two key pairs."""
     name = unique("both")

@@ -252,6 +252,32 @@ def test_presigned_sigv4_query() -> None:
     check(SignedRequest.from_ec2tokens(creds))
 
 
+def test_presigned_lifetime_is_its_own_not_the_ttl() -> None:
+    """A presigned URL is good until X-Amz-Date + X-Amz-Expires (up to seven
+    days), however much longer that is than the header-signed TTL; it may not
+    be dated further ahead than the TTL allows for clock skew."""
+
+    def presigned(expires: int) -> SignedRequest:
+        def signer(creds: Credentials) -> SigV4QueryAuth:
+            return SigV4QueryAuth(creds, "ec2", "RegionOne", expires=expires)
+
+        params = {"Action": "DescribeRegions", "Version": "2016-11-15"}
+        return as_edge(botocore_signed(signer, "GET", ENDPOINT, params=params))
+
+    hour = presigned(3600)
+    check(hour, at=now() + timedelta(minutes=59), ttl_seconds=900)
+    with pytest.raises(StaleRequest, match="expired"):
+        check(hour, at=now() + timedelta(minutes=61), ttl_seconds=900)
+    with pytest.raises(StaleRequest, match="not yet current"):
+        check(hour, at=now() - timedelta(minutes=16), ttl_seconds=900)
+    week = presigned(604800)
+    check(week, at=now() + timedelta(days=6, hours=23), ttl_seconds=900)
+    with pytest.raises(StaleRequest, match="expired"):
+        check(week, at=now() + timedelta(days=7, minutes=1), ttl_seconds=900)
+    with pytest.raises(MalformedSignature, match="604800"):
+        check(presigned(604801))
+
+
 def test_region_is_checked_when_asked(boto3_request: AWSPreparedRequest) -> None:
     """The EC2 edge passes its region: a scope naming another (or the same in
     another case) is WrongRegion, header-signed or presigned. ec2tokens passes
