@@ -13,9 +13,11 @@ from core.log import configure_logging
 from core.services import build_core
 from core.settings import load_settings
 from gateway.app import create_app
+from gateway.log_filters import log_client_errors_at_info
 
 settings = load_settings()
 configure_logging(settings.log_level)
+log_client_errors_at_info()
 core = build_core(settings)
 app = create_app(settings, core)
 

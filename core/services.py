@@ -135,7 +135,7 @@ def build_core(settings: Settings, *, db: Database | None = None,
     """Every core service for ``settings`` (a database and a bus of its own
     unless given; ``prepare_keys``: see :func:`build_identity`)."""
     db = db or Database(settings.effective_database_url)
-    bus = bus or Bus(settings.transport_url)
+    bus = bus or Bus.from_settings(settings)
     policy = Enforcer(all_defaults(), settings.effective_policy_file)
     identity = build_identity(settings, db, policy, prepare_keys)
     images = build_images(settings, db, policy)

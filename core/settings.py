@@ -34,7 +34,14 @@ class Settings:
                              default="")
     transport_url: str = _doc("Message bus URL (memory://, amqp://, sqla+...).",
                               default="memory://")
-    region: str = _doc("Region name used in the service catalog.", default="RegionOne")
+    notification_ttl: int = _doc(
+        "Seconds a notification waits on the bus for a listener before it expires (RabbitMQ "
+        "x-message-ttl; 0: no limit).", default=3600)
+    notification_max_length: int = _doc(
+        "Notifications a queue keeps for listeners; past it the oldest go (RabbitMQ "
+        "x-max-length, overflow drop-head; 0: no limit).", default=10_000)
+    region: str = _doc("Region name used in the service catalog; EC2 (SigV4) signatures must "
+                       "be scoped to it.", default="RegionOne")
     token_expiration: int = _doc("Token lifetime in seconds.", default=3600)
     key_repository: Path | None = _doc("Fernet key repository for tokens. Default: "
                                        "DATA_DIR/fernet-keys.", default=None)
@@ -47,7 +54,9 @@ class Settings:
                                     "when it changes. Default: DATA_DIR/policy.yaml if present.",
                                     default=None)
     bcrypt_rounds: int = _doc("bcrypt cost factor for stored passwords and secrets.", default=12)
-    ec2_auth_ttl: int = _doc("Seconds an EC2 signature timestamp stays acceptable.", default=900)
+    ec2_auth_ttl: int = _doc("Seconds an EC2 signature timestamp stays acceptable (the clock "
+                             "skew allowed; a presigned URL lives for its own X-Amz-Expires, "
+                             "up to seven days).", default=900)
     ec2_terminated_visible_seconds: int = _doc(
         "Seconds a deleted instance stays listed by EC2 DescribeInstances as 'terminated' "
         "(AWS keeps them about an hour), so waiters see the end state.", default=3600)
@@ -300,6 +309,10 @@ def _validate(s: Settings) -> None:
         raise ValueError(f"unknown image stores: {sorted(unknown)}")
     if not 0.0 <= s.driver_failure_rate <= 1.0:
         raise ValueError("driver_failure_rate must be between 0 and 1")
+    if not 0 <= s.notification_ttl <= 4_294_967:  # RabbitMQ: at most 2^32-1 ms
+        raise ValueError("notification_ttl must be between 0 and 4294967 seconds")
+    if s.notification_max_length < 0:
+        raise ValueError("notification_max_length must not be negative")
     if s.max_attempts < 1 or s.host_subset_size < 1:
         raise ValueError("max_attempts and host_subset_size must be at least 1")
     if s.image_default_store not in s.enabled_image_stores:

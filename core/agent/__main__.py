@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         host_resources(settings, args.host), vcpus=args.vcpus, memory_mb=args.memory_mb,
         local_gb=args.disk_gb, availability_zone=args.zone, architecture=args.architecture,
         hypervisor_type=args.hypervisor_type)
-    bus = Bus(settings.transport_url)
+    bus = Bus.from_settings(settings)
     agent = build_agent(settings, bus, resources, args.driver, args.operation_time,
                         args.failure_rate)
     agent.start(register_timeout=120.0)

@@ -42,6 +42,13 @@ class SignatureMismatch(Unauthorized):
     default_message = "Invalid EC2 signature."
 
 
+class WrongRegion(Unauthorized):
+    """The SigV4 credential scope names another region than this cloud's
+    (EC2: AuthFailure). ``region`` is the one named, ``expected`` ours."""
+
+    default_message = "Credential should be scoped to a valid region."
+
+
 class StaleRequest(Unauthorized):
     """The signed timestamp is outside the allowed window (EC2: RequestExpired)."""
 
@@ -148,21 +155,28 @@ def verify(
     now: datetime,
     ttl_seconds: int = 900,
     expected_signature: str | None = None,
+    region: str | None = None,
 ) -> None:
     """Check ``req`` was signed with ``secret`` within ``ttl_seconds`` of ``now``.
 
-    The signature checked is ``expected_signature`` if given, else the one the
-    request carries. If the host (the Host header for SigV4) has a port and the
-    check fails, it is retried without the port, as keystone does for clients
-    that sign without it. Only a matching request is then checked for age:
-    X-Amz-Date / Timestamp must be within ``ttl_seconds`` of ``now`` (either
-    way), a presigned request must also be before X-Amz-Date + X-Amz-Expires,
-    and a SigV2 ``Expires`` must lie between ``now`` and ``now + ttl_seconds``.
-    Raises MalformedSignature, SignatureMismatch or StaleRequest.
+    With ``region``, a SigV4 credential scope must name it (case and all, as
+    AWS); SigV2 has no scope. The signature checked is ``expected_signature``
+    if given, else the one the request carries. If the host (the Host header
+    for SigV4) has a port and the check fails, it is retried without the port,
+    as keystone does for clients that sign without it. Only a matching request
+    is then checked for age: X-Amz-Date / Timestamp must be within
+    ``ttl_seconds`` of ``now`` (either way), except that a presigned request
+    is good from X-Amz-Date (less ``ttl_seconds`` of clock skew) until
+    X-Amz-Date + X-Amz-Expires (up to seven days, as AWS); a SigV2 ``Expires``
+    must lie between ``now`` and ``now + ttl_seconds``.
+    Raises MalformedSignature, WrongRegion, SignatureMismatch or StaleRequest.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     auth = _parse_auth(req)
+    if region is not None and auth.version == 4 and auth.region != region:
+        raise WrongRegion(f"Credential should be scoped to a valid region, not "
+                          f"'{auth.region}'.", region=auth.region, expected=region)
     signature = expected_signature if expected_signature is not None else auth.signature
     if not signature:
         raise MalformedSignature("The request signature is missing.")
@@ -320,11 +334,13 @@ def _host_candidates(host: str) -> list[str]:
 
 def _check_freshness(auth: _Auth, now: datetime, ttl: timedelta) -> None:
     window = f"{int(ttl.total_seconds())} seconds of {now:%Y%m%dT%H%M%SZ}"
-    if auth.timestamp is not None and abs(now - auth.timestamp) > ttl:
+    if auth.timestamp is not None:
         when = f"{auth.timestamp:%Y%m%dT%H%M%SZ}"
-        if auth.timestamp < now:
+        if auth.timestamp - now > ttl:
+            raise StaleRequest(f"Signature not yet current: {when} is not within {window}.")
+        # A presigned request lives until its own deadline (X-Amz-Expires), not ttl.
+        if auth.deadline is None and now - auth.timestamp > ttl:
             raise StaleRequest(f"Signature expired: {when} is not within {window}.")
-        raise StaleRequest(f"Signature not yet current: {when} is not within {window}.")
     if auth.deadline is not None:
         if now > auth.deadline:
             raise StaleRequest(f"Request has expired at {auth.deadline:%Y%m%dT%H%M%SZ}.")

@@ -10,6 +10,13 @@ Every message is a JSON envelope::
 handler has finished, with a prefetch of one, so on RabbitMQ a message whose
 worker dies is redelivered to another (at-least-once). Publishing retries with
 backoff across lost connections; on RabbitMQ publishes are confirmed.
+
+Notifications wait in a durable queue per priority for listeners that may
+never come, so it is bounded (:class:`~core.messaging.transports.NotificationBounds`):
+on RabbitMQ by the queue's ``x-message-ttl`` and ``x-max-length`` (overflow
+``drop-head``), in memory by trimming to the length. A queue declared before
+the bounds (RabbitMQ cannot add arguments to it) is replaced once, its backlog
+dropped: see :func:`~core.messaging.transports.declare_replacing`.
 """
 
 from __future__ import annotations
@@ -26,15 +33,13 @@ from kombu.message import Message
 
 from core.messaging import transports
 from core.messaging.errors import MessagingTimeout, RemoteError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # Reconnect with backoff: 0.1 s, then +0.5 s per attempt up to 5 s, ten attempts.
 RETRY_POLICY = {"max_retries": 10, "interval_start": 0.1, "interval_step": 0.5, "interval_max": 5}
 
-
-# Notifications an in-process bus keeps for a listener that may never come.
-MEMORY_NOTIFICATION_BACKLOG = 10_000
 
 
 def new_id() -> str:
@@ -75,15 +80,26 @@ class Publisher:
 
 
 class Bus:
-    """Messaging over one transport URL; ``namespace`` prefixes every queue name."""
+    """Messaging over one transport URL; ``namespace`` prefixes every queue name,
+    ``notifications`` bounds the notification queues (defaults: an hour, 10,000)."""
 
-    def __init__(self, url: str, namespace: str = "nimbus") -> None:
+    def __init__(self, url: str, namespace: str = "nimbus",
+                 notifications: transports.NotificationBounds | None = None) -> None:
         self.url = url
         self.namespace = namespace
         self.connection = transports.connect(url)
         self.amqp = transports.is_amqp(url)
-        self.routes = transports.Routes(namespace, self.amqp)
+        self.notification_bounds = notifications or transports.NotificationBounds()
+        self.routes = transports.Routes(namespace, self.amqp, self.notification_bounds)
         self.publisher = Publisher(self.connection)
+        self._declared: set[str] = set()  # notification queues this bus has declared
+        self._declare_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Bus:
+        """The bus ``settings`` describe (transport and notification bounds)."""
+        return cls(settings.transport_url, notifications=transports.NotificationBounds(
+            settings.notification_ttl, settings.notification_max_length))
 
     # -- sending --------------------------------------------------------
 
@@ -164,11 +180,26 @@ class Bus:
         """Publish a notification (e.g. ``compute.instance.create.end``)."""
         body = {"id": new_id(), "event_type": event_type, "payload": payload,
                 "timestamp": time.time(), "priority": priority}
-        queue = self.routes.notifications_queue(priority)
+        queue = self.declare_notifications(priority)
         self.publisher.publish(body, queue)
-        if self.url.startswith("memory"):
+        limit = self.notification_bounds.max_length
+        if self.url.startswith("memory") and limit:
             # In one process nobody may be listening: keep only the newest ones.
-            transports.trim_memory_queue(queue.name, MEMORY_NOTIFICATION_BACKLOG)
+            transports.trim_memory_queue(queue.name, limit)
+
+    def declare_notifications(self, priority: str = "info") -> Queue:
+        """The notifications queue of ``priority``, declared (once per bus) with
+        its bounds, replacing on RabbitMQ one declared without them."""
+        queue = self.routes.notifications_queue(priority)
+        if not self.amqp or queue.name in self._declared:
+            return queue
+        with self._declare_lock:
+            if queue.name not in self._declared:
+                with self.connection.clone() as conn:
+                    conn.ensure_connection(**RETRY_POLICY)
+                    transports.declare_replacing(conn, queue)
+                self._declared.add(queue.name)
+        return queue
 
     # -- receiving ------------------------------------------------------
 

@@ -152,6 +152,12 @@ class NotificationListener(_ConsumerThread):
         self.priority = priority
         self.name = f"notifications-{priority}"
 
+    def start(self, timeout: float = 10.0) -> None:
+        # Declared (and an unbounded one replaced) before consuming: a consumer
+        # declaring it with other arguments would fail with no way to recover.
+        self.bus.declare_notifications(self.priority)
+        super().start(timeout)
+
     def queues(self) -> list[Queue]:
         return [self.bus.routes.notifications_queue(self.priority)]
 

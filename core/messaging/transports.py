@@ -15,6 +15,8 @@ by default; we poll every ``POLL_INTERVAL`` seconds so a call takes milliseconds
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from queue import Queue as SimpleQueue
 from typing import Any
 
@@ -24,7 +26,36 @@ from kombu.transport.memory import Transport as MemoryTransport
 from kombu.transport.sqlalchemy import Transport as SqlaTransport
 from kombu.transport.virtual import Channel as VirtualChannel
 
+log = logging.getLogger(__name__)
+
 POLL_INTERVAL = 0.05
+PRECONDITION_FAILED = 406  # AMQP: a queue redeclared with other arguments
+MAX_MESSAGE_TTL = 2**32 - 1  # milliseconds: RabbitMQ's largest x-message-ttl
+
+
+@dataclass(frozen=True)
+class NotificationBounds:
+    """How much a notifications queue keeps for listeners that may never come:
+    messages older than ``ttl_seconds`` expire, and past ``max_length`` the
+    oldest go (drop-head); 0 means no bound of that kind."""
+
+    ttl_seconds: int = 3600
+    max_length: int = 10_000
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.ttl_seconds * 1000 <= MAX_MESSAGE_TTL:
+            raise ValueError(f"notification TTL out of range: {self.ttl_seconds} s")
+        if self.max_length < 0:
+            raise ValueError(f"notification max length out of range: {self.max_length}")
+
+    def queue_arguments(self) -> dict[str, Any]:
+        """RabbitMQ's arguments for a queue so bounded."""
+        args: dict[str, Any] = {}
+        if self.ttl_seconds:
+            args["x-message-ttl"] = self.ttl_seconds * 1000
+        if self.max_length:
+            args.update({"x-max-length": self.max_length, "x-overflow": "drop-head"})
+        return args
 
 
 class ThreadSafeMemoryChannel(MemoryChannel):
@@ -85,9 +116,11 @@ def connect(url: str) -> Connection:
 class Routes:
     """Queue and exchange names for one namespace on one transport."""
 
-    def __init__(self, namespace: str, amqp: bool) -> None:
+    def __init__(self, namespace: str, amqp: bool,
+                 notifications: NotificationBounds | None = None) -> None:
         self.namespace = namespace
         self.amqp = amqp
+        self.notifications = notifications or NotificationBounds()
 
     def topic_queue(self, topic: str) -> Queue:
         """Shared by every server of a topic: each message goes to one of them."""
@@ -117,14 +150,36 @@ class Routes:
         return Queue(name, Exchange(""), routing_key=name)
 
     def notifications_queue(self, priority: str = "info") -> Queue:
+        """Durable, and bounded (``notifications``): nobody may ever read it."""
         name = f"{self.namespace}.notifications.{priority}"
         if self.amqp:
             exchange = Exchange(f"{self.namespace}.notifications", type="topic", durable=True)
-            return Queue(name, exchange, routing_key=priority, durable=True)
+            return Queue(name, exchange, routing_key=priority, durable=True,
+                         queue_arguments=self.notifications.queue_arguments() or None)
         return Queue(name, Exchange(""), routing_key=name)
 
     def _durable(self, name: str) -> Queue:
         return Queue(name, Exchange(""), routing_key=name, durable=True, auto_delete=False)
+
+
+def declare_replacing(connection: Connection, queue: Queue) -> int | None:
+    """Declare ``queue`` on RabbitMQ; one of that name declared with other
+    arguments (an unbounded notifications queue from before the bounds, which
+    RabbitMQ cannot change: it answers 406 PRECONDITION_FAILED) is deleted with
+    its messages and declared anew. Returns how many messages that dropped, or
+    None when nothing was replaced."""
+    try:
+        queue.bind(connection.channel()).declare()
+        return None
+    except connection.channel_errors as exc:
+        if getattr(exc, "reply_code", None) != PRECONDITION_FAILED:
+            raise
+        log.warning("queue %s exists with other arguments (%s); replacing it", queue.name, exc)
+    bound = queue.bind(connection.channel())  # the broker closed the other channel
+    dropped = bound.delete()
+    bound.declare()
+    log.warning("queue %s replaced: %s message(s) dropped", queue.name, dropped)
+    return int(dropped or 0)
 
 
 def target(queue: Queue) -> dict[str, Any]:

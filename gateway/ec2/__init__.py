@@ -38,7 +38,8 @@ def service_model() -> ServiceModel:
 
 def build_api(settings: Settings, services: CoreServices) -> Ec2Api:
     deps = Ec2Deps.from_core(services, f"{settings.effective_public_url}/ec2/")
-    auth = Ec2Authenticator(services.identity.ec2, services.policy, settings.ec2_auth_ttl)
+    auth = Ec2Authenticator(services.identity.ec2, services.policy, settings.ec2_auth_ttl,
+                            settings.region)
     return Ec2Api(service_model(), [cls(deps) for cls in HANDLERS], auth, services.policy,
                   id_map_naming(services.ids))
 

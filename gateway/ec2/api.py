@@ -3,9 +3,15 @@
 A handler method serves one Action and says so with :func:`action`; it takes
 a :class:`Call` and returns a dict keyed by the output shape's member names
 (or None). Everything around it happens once, here: authentication, parsing
-by the model, ``DryRun``, rendering, and mapping every error to its EC2 code
-and status through the one table (``gateway.ec2.errors``), objects named by
-their EC2 IDs.
+by the model, the action's policy rules, ``DryRun``, rendering, and mapping
+every error to its EC2 code and status through the one table
+(``gateway.ec2.errors``), objects named by their EC2 IDs.
+
+Permission comes before state, as in AWS: the rules are checked on the
+caller's own project before the handler looks at anything, so a caller who
+may not stop instances is refused even when the instance is stopped already
+(a call with nothing to do) or does not exist. The core services check them
+again on the objects themselves.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ class ActionSpec:
     """What the dispatcher needs to know about an action besides its handler.
 
     ``rules`` are the policy rules the core service enforces for it, checked
-    (on the caller's own project and user) to answer ``DryRun``.
+    on the caller's own project and user before the handler runs (and to
+    answer ``DryRun``). Every action that changes something names them.
     """
 
     name: str
@@ -127,8 +134,9 @@ class Ec2Api:
                 raise Ec2Error("UnsupportedOperation",
                                f"The action {parsed.action} is not supported by this cloud.")
             spec, handler = entry
+            self._authorize(spec, ctx)
             if parsed.params.get("DryRun"):
-                self._dry_run(spec, ctx)
+                raise Ec2Error("DryRunOperation")
             result = handler(Call(ctx, parsed.action, parsed.params, request_id))
             return Reply(200, self.renderer.response(parsed.operation, result, request_id,
                                                      parsed.version))
@@ -141,16 +149,16 @@ class Ec2Api:
             log.exception("unexpected error in EC2 %s", spec.name if spec else "request")
             return self._error(Ec2Error("InternalError"), request_id)
 
-    def _dry_run(self, spec: ActionSpec, ctx: RequestContext) -> None:
-        """Answer as the call would be answered, doing nothing: the parameters
-        have been checked; here the policy is."""
+    def _authorize(self, spec: ActionSpec, ctx: RequestContext) -> None:
+        """UnauthorizedOperation unless the caller passes every rule of the
+        action in its own project: before any lookup or state check, so that
+        the answer does not depend on the objects (nor tell of them)."""
         target = {"project_id": ctx.project_id, "user_id": ctx.user_id}
         creds = ctx.policy_credentials()
         for rule in spec.rules:
             if not self.policy.authorize(rule, target, creds):
                 raise Ec2Error("UnauthorizedOperation",
                                f"You are not authorized to perform this operation ({rule}).")
-        raise Ec2Error("DryRunOperation")
 
     @staticmethod
     def _error(error: Ec2Error, request_id: str) -> Reply:

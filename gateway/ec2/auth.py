@@ -2,8 +2,9 @@
 
 The access key names a Keystone EC2 credential; the signature is recomputed
 with its secret by ``core.identity.ec2_signature`` (botocore's own signer,
-constant-time compare, the Host with and without its port, a skew limit).
-The caller then is the credential's user in the credential's project, with
+constant-time compare, the Host with and without its port, a skew limit,
+the credential scope's service and region: this cloud's region, as AWS refuses
+a signature scoped to another). The caller then is the credential's user in the credential's project, with
 the roles that user has there — the same context, and so the same policy, an
 OpenStack token for that project gives.
 """
@@ -36,18 +37,19 @@ _SIGNATURE_PARAMETERS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature
 
 class Ec2Authenticator:
     def __init__(self, credentials: Ec2CredentialService, policy: Enforcer, ttl_seconds: int,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 region: str, clock: Callable[[], datetime] = utcnow) -> None:
         self.credentials = credentials
         self.policy = policy
         self.ttl_seconds = ttl_seconds
+        self.region = region  # the one a SigV4 credential scope must name
         self.clock = clock
 
     def authenticate(self, request: HttpRequest, request_id: str | None = None
                      ) -> RequestContext:
         """The caller's context. Raises Ec2Error(MissingAuthenticationToken) for
         an unsigned request, and the core signature errors (MalformedSignature,
-        SignatureMismatch, StaleRequest) or Unauthorized (unknown key, disabled
-        user or project, no role there) otherwise."""
+        WrongRegion, SignatureMismatch, StaleRequest) or Unauthorized (unknown
+        key, disabled user or project, no role there) otherwise."""
         signed = SignedRequest.from_http(request.method, request.headers.get("host", request.host),
                                          request.path, request.query, request.headers,
                                          request.body)
@@ -67,11 +69,11 @@ class Ec2Authenticator:
     def _verify(self, signed: SignedRequest, secret: str) -> None:
         now = self.clock()
         try:
-            verify(signed, secret, now=now, ttl_seconds=self.ttl_seconds)
+            verify(signed, secret, now=now, ttl_seconds=self.ttl_seconds, region=self.region)
         except SignatureMismatch:
             # The edge serves the endpoint root as "/ec2/"; a client configured
             # with ".../ec2" signed "/ec2".
             if len(signed.path) < 2 or not signed.path.endswith("/"):
                 raise
             verify(dataclasses.replace(signed, path=signed.path[:-1]), secret, now=now,
-                   ttl_seconds=self.ttl_seconds)
+                   ttl_seconds=self.ttl_seconds, region=self.region)

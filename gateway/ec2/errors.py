@@ -21,7 +21,12 @@ from typing import Any
 from core import errors
 from core.compute.server_actions import ResizeFailed
 from core.compute.servers import IdempotentMismatch, IdempotentTerminated
-from core.identity.ec2_signature import MalformedSignature, SignatureMismatch, StaleRequest
+from core.identity.ec2_signature import (
+    MalformedSignature,
+    SignatureMismatch,
+    StaleRequest,
+    WrongRegion,
+)
 from core.idmap.ids import RESOURCES, Ec2Ids, Kind, MalformedId
 from core.network import floating
 from core.network import security_group_types as sg
@@ -135,6 +140,10 @@ MALFORMED_ID_CODES: Mapping[str, str] = {
 OWN_CODES: tuple[tuple[type[errors.CoreError], Code], ...] = (
     (SignatureMismatch, Code("SignatureDoesNotMatch", MESSAGES["SignatureDoesNotMatch"])),
     (StaleRequest, Code("RequestExpired")),
+    # EC2 answers a scope naming another region with AuthFailure (401), not the
+    # SignatureDoesNotMatch of the query services (STS, SES, SQS); the words say why.
+    (WrongRegion, Code("AuthFailure", "Credential should be scoped to a valid region, not "
+                                      "'{region}': this cloud's region is '{expected}'.")),
     (MalformedSignature, Code("IncompleteSignature")),
     (IdempotentMismatch, Code("IdempotentParameterMismatch")),
     (IdempotentTerminated, Code("IdempotentInstanceTerminated")),

@@ -9,17 +9,20 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree
 
+import boto3
 import botocore.auth
 import pytest
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.conftest import unique
-from tests.support.ec2 import REGION, aws, client, error, new_credential
+from tests.support.ec2 import REGION, aws, aws_with_endpoint, client, error, new_credential
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 ED25519 = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
@@ -328,13 +331,34 @@ def test_host_signed_with_or_without_its_port(endpoint, demo_keys, server):
 
 
 def test_credential_scoped_to_another_service_is_refused(endpoint, demo_keys):
-    """A valid signature for S3 (or any other service) is no signature for EC2; the
-    region is not checked (clients configured with another region name still work)."""
+    """A valid signature for S3 (or any other service) is no signature for EC2."""
     body = "Action=DescribeRegions&Version=2016-11-15"
     resp = signed(endpoint, body, demo_keys, service="s3")
     assert (resp.status_code, code_of(resp)) == (403, "SignatureDoesNotMatch")
     assert b"scoped to correct service: 'ec2'" in resp.content
-    assert signed(endpoint, body, demo_keys, region="us-east-1").status_code == 200
+
+
+@pytest.mark.parametrize("region", ["us-east-1", REGION.lower(), REGION.upper()])
+def test_credential_scoped_to_another_region_is_refused(server, endpoint, demo_keys, region):
+    """A signature scoped to a region other than this cloud's (exactly: region
+    names are case-sensitive) is refused as AWS's EC2 refuses it, AuthFailure
+    (401), header-signed or presigned; the words name the region to use."""
+    wrong = boto3.client("ec2", endpoint_url=endpoint, region_name=region,
+                         aws_access_key_id=demo_keys[0], aws_secret_access_key=demo_keys[1],
+                         config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    with pytest.raises(ClientError) as info:
+        wrong.describe_regions()
+    answer = info.value.response
+    assert (answer["Error"]["Code"], answer["ResponseMetadata"]["HTTPStatusCode"]) == \
+        ("AuthFailure", 401)
+    assert f"not '{region}'" in answer["Error"]["Message"]
+    assert f"region is '{REGION}'" in answer["Error"]["Message"]
+    resp = requests.get(wrong.generate_presigned_url("describe_regions", ExpiresIn=60,
+                                                     HttpMethod="GET"), timeout=30)
+    assert (resp.status_code, code_of(resp)) == (401, "AuthFailure")
+    proc = aws_with_endpoint(server, endpoint, "describe-regions", "--region", region)
+    assert proc.returncode != 0 and "AuthFailure" in proc.stderr
+    assert aws_with_endpoint(server, endpoint, "describe-regions").returncode == 0
 
 
 def test_endpoint_without_trailing_slash(server, demo_keys):
@@ -351,6 +375,32 @@ def test_presigned_urls(ec2):
     forged = requests.get(url.replace("DescribeRegions", "DescribeAvailabilityZones"),
                           timeout=30)
     assert (forged.status_code, code_of(forged)) == (403, "SignatureDoesNotMatch")
+
+
+def presigned_at(ec2, monkeypatch, ago: datetime.timedelta, expires: int) -> requests.Response:
+    """GET of a DescribeRegions URL boto3 presigned ``ago`` for ``expires`` seconds."""
+    when = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - ago
+    with monkeypatch.context() as m:
+        m.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: when)
+        url = ec2.generate_presigned_url("describe_regions", ExpiresIn=expires,
+                                         HttpMethod="GET")
+    return requests.get(url, timeout=30)
+
+
+def test_presigned_urls_live_as_long_as_they_say(ec2, monkeypatch):
+    """X-Amz-Expires is honoured up to seven days, as AWS does, not cut to the
+    15 minutes a header-signed request has; past its end the URL is expired,
+    and a longer one is refused outright."""
+    hour, day = datetime.timedelta(hours=1), datetime.timedelta(days=1)
+    assert presigned_at(ec2, monkeypatch, 0.75 * hour, 3600).status_code == 200
+    assert presigned_at(ec2, monkeypatch, 6.9 * day, 604800).status_code == 200
+    late = presigned_at(ec2, monkeypatch, 1.1 * hour, 3600)
+    assert (late.status_code, code_of(late)) == (400, "RequestExpired")
+    early = presigned_at(ec2, monkeypatch, -hour, 3600)  # a clock an hour fast
+    assert (early.status_code, code_of(early)) == (400, "RequestExpired")
+    too_long = presigned_at(ec2, monkeypatch, datetime.timedelta(0), 604801)
+    assert (too_long.status_code, code_of(too_long)) == (400, "IncompleteSignature")
+    assert b"604800" in too_long.content
 
 
 def test_policy_applies_to_the_credentials_user(ec2, admin_ec2):

@@ -1,12 +1,16 @@
-"""Logs are structured and never contain passwords, tokens or secrets."""
+"""Logs are structured, never contain passwords, tokens or secrets, and keep
+WARNING and ERROR for the server's own trouble, not the clients' mistakes."""
 
 from __future__ import annotations
 
 import json
+import re
+import socket
 
 from keystoneauth1 import session as ksa_session_mod
 
 from tests.conftest import ksa_session, unique
+from tests.support.ec2 import client, error
 
 
 def test_logs_are_json_and_free_of_secrets(server, admin_session, identity_url):
@@ -57,3 +61,38 @@ def test_request_id_is_returned_and_reused(identity_url):
     r = sess.get(f"{identity_url}", authenticated=False,
                  headers={"X-Openstack-Request-Id": "req-<script>"})
     assert r.headers["x-openstack-request-id"] != "req-<script>"
+
+
+def test_client_errors_are_not_logged_as_errors(server, demo_session, endpoint, demo_keys):
+    """A bad request is the client's mistake: it is answered with a 4xx and
+    logged at INFO at most, never at WARNING or ERROR, never with a traceback.
+    Unknown query parameters (with a token and without one: connexion logged
+    each at ERROR), an unknown EC2 parameter, a request that is not HTTP."""
+    offset = len(server.log_text())
+    anonymous = ksa_session_mod.Session()
+    for path in ("/identity/v3/auth/projects", "/compute/v2.1/servers/detail",
+                 "/image/v2/images", "/compute/v2.1/os-keypairs"):
+        r = anonymous.get(f"{server.url}{path}?bogus=1&limit=x", authenticated=False,
+                          raise_exc=False)
+        assert r.status_code in (400, 401), (path, r.status_code)
+        r = demo_session.get(f"{server.url}{path}?bogus=1", raise_exc=False)
+        assert r.status_code == 200, (path, r.status_code)
+
+    ec2 = client(endpoint, demo_keys)
+
+    def add_unknown(params, **_):  # past botocore's own validation, then signed
+        params["body"]["NoSuchParameter"] = "1"
+
+    ec2.meta.events.register("before-call.ec2.DescribeRegions", add_unknown)
+    assert error(ec2.describe_regions) == ("UnknownParameter", 400)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        assert raw.recv(100).startswith(b"HTTP/1.1 400")
+
+    new = server.log_text()[offset:].splitlines()
+    loud = [line for line in new if re.search(r'"level": "(WARNING|ERROR|CRITICAL)"|'
+                                              r"\[(WARNING|ERROR|CRITICAL)\]|Traceback", line)]
+    assert loud == []
+    quiet = [json.loads(line) for line in new if "not defined in specification" in line]
+    assert quiet and {q["level"] for q in quiet} == {"INFO"}
+    assert any("Invalid HTTP request received." in line and "[INFO]" in line for line in new)

@@ -24,6 +24,7 @@ from core.identity.ec2_signature import (
     SignatureMismatch,
     SignedRequest,
     StaleRequest,
+    WrongRegion,
     access_key_of,
     verify,
 )
@@ -251,6 +252,55 @@ def test_presigned_sigv4_query() -> None:
     check(SignedRequest.from_ec2tokens(creds))
 
 
+def test_presigned_lifetime_is_its_own_not_the_ttl() -> None:
+    """A presigned URL is good until X-Amz-Date + X-Amz-Expires (up to seven
+    days), however much longer that is than the header-signed TTL; it may not
+    be dated further ahead than the TTL allows for clock skew."""
+
+    def presigned(expires: int) -> SignedRequest:
+        def signer(creds: Credentials) -> SigV4QueryAuth:
+            return SigV4QueryAuth(creds, "ec2", "RegionOne", expires=expires)
+
+        params = {"Action": "DescribeRegions", "Version": "2016-11-15"}
+        return as_edge(botocore_signed(signer, "GET", ENDPOINT, params=params))
+
+    hour = presigned(3600)
+    check(hour, at=now() + timedelta(minutes=59), ttl_seconds=900)
+    with pytest.raises(StaleRequest, match="expired"):
+        check(hour, at=now() + timedelta(minutes=61), ttl_seconds=900)
+    with pytest.raises(StaleRequest, match="not yet current"):
+        check(hour, at=now() - timedelta(minutes=16), ttl_seconds=900)
+    week = presigned(604800)
+    check(week, at=now() + timedelta(days=6, hours=23), ttl_seconds=900)
+    with pytest.raises(StaleRequest, match="expired"):
+        check(week, at=now() + timedelta(days=7, minutes=1), ttl_seconds=900)
+    with pytest.raises(MalformedSignature, match="604800"):
+        check(presigned(604801))
+
+
+def test_region_is_checked_when_asked(boto3_request: AWSPreparedRequest) -> None:
+    """The EC2 edge passes its region: a scope naming another (or the same in
+    another case) is WrongRegion, header-signed or presigned. ec2tokens passes
+    none: keystone never checked the region of the services it serves."""
+    header = as_edge(boto3_request)  # signed for RegionOne
+    check(header, region="RegionOne")
+    check(header)
+    for other in ("us-east-1", "regionone"):
+        with pytest.raises(WrongRegion, match="not 'RegionOne'") as info:
+            check(header, region=other)
+        assert info.value.details == {"region": "RegionOne", "expected": other}
+    params = {"Action": "DescribeRegions", "Version": "2016-11-15"}
+    query = as_edge(botocore_signed(presign, "GET", ENDPOINT, params=params))
+    check(query, region="RegionOne")
+    with pytest.raises(WrongRegion):
+        check(query, region="us-east-1")
+    # SigV2 names no region: nothing to check
+    v2 = botocore_signed(SigV2Auth, "POST", ENDPOINT,
+                         data={"Action": "DescribeRegions", "Version": "2016-11-15"},
+                         headers=FORM)
+    check(as_edge(v2), region="us-east-1")
+
+
 def test_signed_without_port_verified_with_port() -> None:
     # the client signed Host "127.0.0.1" but the request arrived with a port
     prepared = botocore_signed(sigv4, "POST", "http://127.0.0.1/", data={"Action": "X"})
@@ -462,6 +512,7 @@ def test_exception_hierarchy() -> None:
     assert issubclass(MalformedSignature, InvalidInput)
     assert issubclass(SignatureMismatch, Unauthorized)
     assert issubclass(StaleRequest, Unauthorized)
+    assert issubclass(WrongRegion, Unauthorized)
 
 
 def test_naive_now_is_rejected(boto3_request: AWSPreparedRequest) -> None:

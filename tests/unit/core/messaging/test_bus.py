@@ -115,15 +115,15 @@ def test_seen_messages_drops_duplicates_and_stays_bounded():
     assert seen.first_time("b")
 
 
-def test_memory_notifications_are_bounded(monkeypatch):
+def test_memory_notifications_are_bounded():
     """Nobody listens in an all-in-one process: the backlog keeps only the newest."""
     import uuid
 
-    from core.messaging import bus as bus_module
     from core.messaging.bus import Bus
+    from core.messaging.transports import NotificationBounds
 
-    monkeypatch.setattr(bus_module, "MEMORY_NOTIFICATION_BACKLOG", 5)
-    b = Bus("memory://", namespace=f"bounded{uuid.uuid4().hex[:6]}")
+    b = Bus("memory://", namespace=f"bounded{uuid.uuid4().hex[:6]}",
+            notifications=NotificationBounds(max_length=5))
     received: list[int] = []
     for n in range(12):
         b.notify("test.event", {"n": n})

@@ -1,5 +1,6 @@
-"""gateway/ec2/api.py: authentication first, then parsing, DryRun, the
-handler, and every failure as an EC2 error with its status (never a raise)."""
+"""gateway/ec2/api.py: authentication first, then parsing, the action's policy,
+DryRun, the handler, and every failure as an EC2 error with its status (never a
+raise)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from core.policy.defaults import all_defaults
 from gateway.ec2 import service_model
 from gateway.ec2.api import Call, Ec2Api, action, collect_actions
 from gateway.ec2.errors import Ec2Error
+from gateway.ec2.handlers import HANDLERS
 from gateway.ec2.protocol import MAX_BODY, HttpRequest
 
 MODEL = service_model()
@@ -116,6 +118,27 @@ def test_dry_run_refused_is_403_and_does_nothing():
     reply = ec2.handle(post("Action=CreateKeyPair&KeyName=k&DryRun=true"), "rid")
     assert (reply.status, code_of(reply)) == (403, "UnauthorizedOperation")
     assert things.calls == []
+
+
+def test_policy_is_checked_before_the_handler_runs():
+    """Permission before state: the handler never sees a caller the action's
+    rules refuse, so its answer cannot depend on the objects' state."""
+    ec2, things = api(FakeAuth(READER))
+    reply = ec2.handle(post("Action=CreateKeyPair&KeyName=k"), "rid")
+    assert (reply.status, code_of(reply)) == (403, "UnauthorizedOperation")
+    assert things.calls == []
+
+
+def test_every_action_that_changes_something_names_its_rules():
+    """The dispatcher's check is only as good as the rules an action names."""
+    unguarded = []
+    for cls in HANDLERS:
+        for attr in dir(cls):
+            spec = getattr(getattr(cls, attr), "ec2_action", None)
+            if spec is not None and not spec.name.startswith(("Describe", "Get")) \
+                    and not spec.rules:
+                unguarded.append(spec.name)
+    assert unguarded == []
 
 
 def test_dry_run_checks_the_parameters_first():

@@ -7,7 +7,12 @@ import pytest
 from botocore.parsers import create_parser
 
 from core import errors
-from core.identity.ec2_signature import MalformedSignature, SignatureMismatch, StaleRequest
+from core.identity.ec2_signature import (
+    MalformedSignature,
+    SignatureMismatch,
+    StaleRequest,
+    WrongRegion,
+)
 from core.idmap.ids import Kind, MalformedId
 from gateway.ec2 import service_model
 from gateway.ec2.errors import Ec2Error, error_body, from_core, status_of
@@ -67,6 +72,15 @@ def test_authentication_failures_do_not_say_why():
     error = from_core(errors.Unauthorized("The token's user is disabled."))
     assert "disabled" not in error.message
     assert "credentials" in error.message
+
+
+def test_a_wrong_region_is_auth_failure_that_names_the_right_one():
+    """As AWS's EC2 answers it (401 AuthFailure); the region is no secret
+    (DescribeRegions lists it) and is what the caller needs to fix the client."""
+    error = from_core(WrongRegion(region="us-east-1", expected="RegionOne"))
+    assert (error.code, error.status) == ("AuthFailure", 401)
+    assert error.message == ("Credential should be scoped to a valid region, not "
+                             "'us-east-1': this cloud's region is 'RegionOne'.")
 
 
 def test_an_unknown_domain_error_is_an_internal_error():
