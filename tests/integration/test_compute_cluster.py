@@ -36,12 +36,12 @@ from sqlalchemy import func, select
 
 from core.compute.models import Instance
 from core.db import Database
-from core.messaging import Bus
 from core.network.models import FixedIP
 from core.placement.models import Allocation, ComputeNode
 from tests.conftest import Cli, ksa_session
 from tests.db.conftest import postgresql_server  # noqa: F401  (fixture used by name)
-from tests.support.cluster import ROOT, Cluster, clean_env, exclusive
+from tests.support.cluster import ROOT, Cluster, clean_env, cluster_lock, exclusive
+from tests.support.notifications import Notifications
 from tests.support.server import free_port, make_server, wait_http
 from tests.unit.core.messaging import rabbit
 
@@ -58,9 +58,7 @@ CREATE_END = "compute.instance.create.end"
 @pytest.fixture
 def one_cluster_at_a_time(tmp_path_factory):
     """Each test here runs a dozen processes: on two cores, one test at a time."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    with exclusive(shared / "compute-cluster.lock"):
+    with exclusive(cluster_lock(tmp_path_factory)):
         yield
 
 
@@ -79,33 +77,6 @@ def database_url(request):
         yield url
     finally:
         server.drop(name)
-
-
-class Notifications:
-    """Every info notification on the bus, collected by a listener in this process."""
-
-    def __init__(self, url: str) -> None:
-        self.bus = Bus(url)
-        self.events: list[tuple[str, dict]] = []
-        self.lock = threading.Lock()
-        self.listener = self.bus.listen_notifications(self._on)
-
-    def _on(self, event_type: str, payload: dict) -> None:
-        with self.lock:
-            self.events.append((event_type, payload))
-
-    def of(self, event_type: str) -> list[dict]:
-        with self.lock:
-            return [p for e, p in self.events if e == event_type]
-
-    def wait_count(self, event_type: str, ids: set[str], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if ids <= {p["instance_id"] for p in self.of(event_type)}:
-                return
-            time.sleep(0.1)
-        seen = {p["instance_id"] for p in self.of(event_type)}
-        raise AssertionError(f"{len(ids - seen)} of {len(ids)} instances had no {event_type}")
 
 
 def wait_servers(session, base: str, ids: set[str], timeout: float = 60.0) -> dict[str, dict]:
