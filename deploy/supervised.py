@@ -79,6 +79,8 @@ def env_line(env: dict[str, str]) -> str:
 
 def render(top: Topology, root: Path, bin_dir: Path) -> str:
     """RUN_DIR/supervisord.conf for ``top``."""
+    if "%" in f"{top.path}{root}{bin_dir}":  # supervisord would read it as an expansion
+        raise StackError("the run directory and the checkout's path may not contain %")
     controller = {"NIMBUS_DATABASE_URL": top.database_url,
                   "NIMBUS_DATA_DIR": str(top.data_dir), "NIMBUS_PUBLIC_URL": top.url}
     common = {"PYTHONUNBUFFERED": "1", "NIMBUS_TRANSPORT_URL": top.transport_url,
