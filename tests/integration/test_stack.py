@@ -7,7 +7,10 @@ four simulated agents and the DNS responder, started once for the module.
   keeps its pid, and a boot still works;
 - ``kill -9`` of a conductor during 100 builds: every accepted build ends ACTIVE
   or ERROR within a bound, none stays in BUILD; each host's claims equal its
-  instances' flavors and its usage counters; the quota in use equals the rows.
+  instances' flavors and its usage counters; the quota in use equals the rows;
+- RabbitMQ closes every connection of the stack's vhost, or the database refuses
+  connections for a few seconds: afterwards a boot works again and no process
+  had to be restarted (what the API answered meanwhile is printed).
 
 The module's end stops the stack (``deploy.stack down``) and fails on any process
 that did not exit cleanly.
@@ -234,3 +237,43 @@ def test_conductor_killed_during_builds(stack):
                         ).json()["servers"] and time.monotonic() < deadline:
             time.sleep(0.5)
         db.dispose()
+
+
+def _changed_pids(before: dict[str, int], after: dict[str, int]) -> list[str]:
+    return sorted(name for name, pid in after.items() if before.get(name) != pid)
+
+
+def test_stack_recovers_when_rabbitmq_closes_its_connections(stack):
+    before = stack.pids()
+    stack.close_rabbitmq_connections("stack test")
+    created = boot_and_delete(stack, "after-broker-drop")
+    assert created["status"] == "ACTIVE"
+    restarted = _changed_pids(before, stack.pids())
+    print(f"\nevery broker connection closed; a boot worked afterwards; processes "
+          f"restarted by supervisord: {restarted or 'none'}")
+    assert set(stack.states().values()) == {"RUNNING"}
+
+
+def test_stack_recovers_from_a_database_refusing_connections(stack):
+    session = ksa_session(stack.api, "demo", stack.password("demo"), "demo")
+    session.get_token()
+    before = stack.pids()
+    statuses: Counter = Counter()
+    with stack.database_refusing():
+        for _ in range(5):
+            resp = session.get(f"{stack.url}/compute/v2.1/flavors", raise_exc=False)
+            statuses[resp.status_code] += 1
+            time.sleep(0.5)
+    assert statuses[200] == 0, statuses  # the outage was real
+    deadline = time.monotonic() + 60
+    while session.get(f"{stack.url}/compute/v2.1/flavors", raise_exc=False
+                      ).status_code != 200:
+        assert time.monotonic() < deadline, "the API did not come back"
+        time.sleep(0.5)
+    created = boot_and_delete(stack, "after-db-outage")
+    assert created["status"] == "ACTIVE"
+    restarted = _changed_pids(before, stack.pids())
+    print(f"\ndatabase refused connections for about 3 s: API answers {dict(statuses)}; "
+          f"a boot worked afterwards; processes restarted by supervisord: "
+          f"{restarted or 'none'}")
+    assert set(stack.states().values()) == {"RUNNING"}
