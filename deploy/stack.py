@@ -244,8 +244,13 @@ def cmd_up(top: Topology, foreground: bool, timeout: float) -> int:
         signal.signal(signal.SIGINT, forward)
     try:
         wait_ready(top, offsets, timeout, proc)
-    except StackError:
-        if proc is None or not stopping:
+    except StackError as exc:
+        if proc is None:  # left running, to be looked at
+            raise StackError(f"{exc}\nThe stack still runs: see {top.path / 'logs'}; "
+                             "stop it with make stack-down.") from None
+        if not stopping:  # in the foreground: nothing outlives the command
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
             raise
     if not stopping:
         print(welcome.rstrip("\n") + "\n", flush=True)
@@ -317,7 +322,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--transport-url", help="use this RabbitMQ; create nothing")
     parser.add_argument("--port", type=int, default=8080, help="nginx's port (8080)")
     parser.add_argument("--api-nodes", type=int, default=2)
-    parser.add_argument("--api-ports", help="comma-separated (default: PORT+1, PORT+2, ...)")
+    parser.add_argument("--api-ports", help="comma-separated, one per node (default: PORT+1, "
+                        "PORT+2, ...; their number wins over --api-nodes)")
     parser.add_argument("--api-workers", type=int, default=1, help="gunicorn workers per node")
     parser.add_argument("--conductors", type=int, default=2)
     parser.add_argument("--conductor-workers", type=int, default=4)
@@ -340,8 +346,6 @@ def topology_from(args: argparse.Namespace) -> Topology:
         raise StackError("--database-url and --transport-url go together")
     ports = ([int(p) for p in args.api_ports.split(",")] if args.api_ports
              else [args.port + i for i in range(1, args.api_nodes + 1)])
-    if len(ports) != args.api_nodes and args.api_ports:
-        args.api_nodes = len(ports)
     top = Topology(
         run_dir=run_dir, name=args.name, db=args.db, db_admin_url=args.db_admin_url,
         database_url=args.database_url or "", transport_url=args.transport_url or "",
