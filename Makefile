@@ -13,6 +13,18 @@ RUN_DNS ?= true
 # simulated compute hosts live in it. Scale out with more nodes behind nginx.
 WORKERS ?= 1
 PYTEST_ARGS ?=
+# `make stack`: the scale-out topology on this machine under supervisord (README,
+# "The stack"), on the PostgreSQL (DB=mariadb: MariaDB) and RabbitMQ running here.
+STACK_DIR ?= ./.stack
+STACK_NAME ?= nimbus_stack
+STACK_PORT ?= 8080
+API_NODES ?= 2
+API_WORKERS ?= 1
+CONDUCTORS ?= 2
+SCHEDULERS ?= 2
+AGENTS ?= 8
+DB ?= postgresql
+STACK_ARGS ?=
 
 export NIMBUS_HOST := $(HOST)
 export NIMBUS_PORT := $(PORT)
@@ -22,7 +34,7 @@ ifdef ADMIN_PASSWORD
 export NIMBUS_ADMIN_PASSWORD := $(ADMIN_PASSWORD)
 endif
 
-.PHONY: run test lint bench venv venv-dev clean
+.PHONY: run test lint bench venv venv-dev clean stack stack-down stack-status
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,11 +54,23 @@ run: venv
 	$(PY) -m core.manage bootstrap
 	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py --workers $(WORKERS) wsgi:app
 
+stack: venv
+	$(PY) -m deploy.stack up --dir $(STACK_DIR) --name $(STACK_NAME) --db $(DB) \
+		--port $(STACK_PORT) --api-nodes $(API_NODES) --api-workers $(API_WORKERS) \
+		--conductors $(CONDUCTORS) --schedulers $(SCHEDULERS) --agents $(AGENTS) \
+		--dns-port $(DNS_PORT) $(STACK_ARGS)
+
+stack-down: venv
+	$(PY) -m deploy.stack down --dir $(STACK_DIR)
+
+stack-status: venv
+	$(PY) -m deploy.stack status --dir $(STACK_DIR)
+
 test: venv-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv-dev
-	$(VENV)/bin/ruff check core gateway tests bench
+	$(VENV)/bin/ruff check core gateway tests bench deploy
 	$(VENV)/bin/mypy core gateway
 	$(PY) tools/check_architecture.py
 

@@ -14,8 +14,9 @@ its allocations. Then the real CLI lists and shows the servers; one agent is
 stopped, goes ``down`` after ``service_down_time`` and gets no new instance; and
 ``openstack server delete --wait`` gives every allocation and address back.
 
-A second test starts the operators' ``deploy/run-cluster.sh`` (deploy/Procfile's
-topology), boots a server through it and stops it with SIGTERM.
+A second test starts the operators' ``deploy/run-cluster.sh`` (the supervised
+topology of deploy/supervisord.conf.template in the foreground), boots a server
+through it and stops it with SIGTERM.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -36,13 +38,14 @@ from sqlalchemy import func, select
 
 from core.compute.models import Instance
 from core.db import Database
-from core.messaging import Bus
 from core.network.models import FixedIP
 from core.placement.models import Allocation, ComputeNode
+from deploy.supervised import process_infos
 from tests.conftest import Cli, ksa_session
 from tests.db.conftest import postgresql_server  # noqa: F401  (fixture used by name)
-from tests.support.cluster import ROOT, Cluster, clean_env, exclusive
-from tests.support.server import free_port, make_server, wait_http
+from tests.support.cluster import ROOT, Cluster, clean_env, cluster_lock, exclusive
+from tests.support.notifications import Notifications
+from tests.support.server import free_port, make_server
 from tests.unit.core.messaging import rabbit
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("compute-cluster")]
@@ -58,9 +61,7 @@ CREATE_END = "compute.instance.create.end"
 @pytest.fixture
 def one_cluster_at_a_time(tmp_path_factory):
     """Each test here runs a dozen processes: on two cores, one test at a time."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    with exclusive(shared / "compute-cluster.lock"):
+    with exclusive(cluster_lock(tmp_path_factory)):
         yield
 
 
@@ -79,33 +80,6 @@ def database_url(request):
         yield url
     finally:
         server.drop(name)
-
-
-class Notifications:
-    """Every info notification on the bus, collected by a listener in this process."""
-
-    def __init__(self, url: str) -> None:
-        self.bus = Bus(url)
-        self.events: list[tuple[str, dict]] = []
-        self.lock = threading.Lock()
-        self.listener = self.bus.listen_notifications(self._on)
-
-    def _on(self, event_type: str, payload: dict) -> None:
-        with self.lock:
-            self.events.append((event_type, payload))
-
-    def of(self, event_type: str) -> list[dict]:
-        with self.lock:
-            return [p for e, p in self.events if e == event_type]
-
-    def wait_count(self, event_type: str, ids: set[str], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if ids <= {p["instance_id"] for p in self.of(event_type)}:
-                return
-            time.sleep(0.1)
-        seen = {p["instance_id"] for p in self.of(event_type)}
-        raise AssertionError(f"{len(ids - seen)} of {len(ids)} instances had no {event_type}")
 
 
 def wait_servers(session, base: str, ids: set[str], timeout: float = 60.0) -> dict[str, dict]:
@@ -316,52 +290,59 @@ def test_compute_cluster(one_cluster_at_a_time, database_url, rabbitmq_url, tmp_
 
 
 def test_run_cluster_script(one_cluster_at_a_time, database_url, rabbitmq_url, tmp_path):
-    """deploy/run-cluster.sh starts deploy/Procfile's topology: a server boots through
-    it, and SIGTERM stops every process it started."""
+    """deploy/run-cluster.sh runs the supervised topology in the foreground on the
+    database and broker it is given: a server boots through its nginx and resolves in
+    its DNS responder, and SIGTERM stops every process it started, each cleanly."""
     port, dns_port = free_port(), free_port()
-    env = clean_env(database_url=database_url, transport_url=rabbitmq_url,
-                    data_dir=tmp_path / "data", port=port, bcrypt_rounds=4, dns_port=dns_port,
-                    report_interval=REPORT_INTERVAL, service_down_time=SERVICE_DOWN_TIME)
-    env["GUNICORN_WORKERS"] = "1"
+    run_dir = tmp_path / "cluster"
+    env = clean_env(database_url=database_url, transport_url=rabbitmq_url, port=port,
+                    dns_port=dns_port, bcrypt_rounds=4, report_interval=REPORT_INTERVAL,
+                    service_down_time=SERVICE_DOWN_TIME)
+    env.update(NIMBUS_STACK_DIR=str(run_dir), PYTHON=sys.executable)
     out = tmp_path / "run-cluster.out"
     with open(out, "wb") as sink:
-        script = subprocess.Popen([str(ROOT / "deploy" / "run-cluster.sh")], cwd=tmp_path,
-                                  env=env, stdout=sink, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        script = subprocess.Popen(
+            [str(ROOT / "deploy" / "run-cluster.sh"), "--api-nodes", "1", "--api-ports",
+             str(free_port()), "--agents", "3"],
+            cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    hosts = ["compute-01", "compute-02", "compute-03"]
     try:
-        wait_http(f"http://127.0.0.1:{port}/identity/v3", timeout=60, proc=script)
-        api = make_server(tmp_path / "data", port=port)  # for its clouds.yaml and CLI env
+        deadline = time.monotonic() + 180
+        while "The stack runs under supervisord" not in out.read_text():
+            assert script.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, out.read_text()
+            time.sleep(0.2)
+        pids = {name: info["pid"] for name, info in process_infos(run_dir).items()}
+        assert sorted(pids) == [*(f"agent:{h}" for h in hosts), "api:api-1",
+                                "conductor:conductor-1", "conductor:conductor-2", "dns",
+                                "nginx", "scheduler:scheduler-1", "scheduler:scheduler-2"]
+        api = make_server(run_dir / "data", port=port)  # for its clouds.yaml and CLI env
         cli = Cli(api)
-        deadline = time.monotonic() + 60
-        while True:  # the agents register once a conductor serves
-            rows = cli.json("admin", "compute", "service", "list", "--service", "nova-compute")
-            if sorted((r["Host"], r["State"]) for r in rows) == [
-                    (h, "up") for h in ("compute-a", "compute-b", "compute-c")]:
-                break
-            assert time.monotonic() < deadline, rows
-            time.sleep(0.5)
+        rows = cli.json("admin", "compute", "service", "list", "--service", "nova-compute")
+        assert sorted((r["Host"], r["State"]) for r in rows) == [(h, "up") for h in hosts]
         created = cli.json("demo", "server", "create", "--flavor", "m1.tiny", "--image",
                            "nimbus-tiny", "--wait", "vm1")
         assert created["status"] == "ACTIVE"
-        # The Procfile's DNS responder answers for it, from the shared database.
         resolver = dns.resolver.Resolver(configure=False)
         resolver.nameservers, resolver.port, resolver.lifetime = ["127.0.0.1"], dns_port, 5.0
         answer = resolver.resolve("vm1.demo.nimbus.test", "A")
         shown = cli.json("demo", "server", "show", "vm1")["addresses"]  # {"public": [ip]}
         assert [r.address for r in answer] == [ip for ips in shown.values() for ip in ips]
         cli.run("demo", "server", "delete", "--wait", "vm1")
+        stopping = time.monotonic()
         script.send_signal(signal.SIGTERM)
-        assert script.wait(timeout=40) == 143
+        assert script.wait(timeout=120) == 0, out.read_text()[-3000:]
+        print(f"run-cluster.sh stopped {len(pids)} processes in "
+              f"{time.monotonic() - stopping:.1f} s")
     finally:
         if script.poll() is None:
             os.killpg(script.pid, signal.SIGKILL)
             script.wait()
-    text = out.read_text()
-    started = dict(re.findall(r"started (\S+) \(pid (\d+)\)", text))
-    assert sorted(started) == ["agent_a", "agent_b", "agent_c", "api", "conductor1",
-                               "conductor2", "dns", "scheduler1", "scheduler2"], text
-    for name, pid in started.items():
+    for name, pid in pids.items():
         assert not os.path.exists(f"/proc/{pid}"), f"{name} still runs"
-    logs = tmp_path / "data" / "logs"
-    for name in started:
-        assert "Traceback" not in (logs / f"{name}.log").read_text(), name
+    stopped = re.findall(r"stopped: (\S+) \((.*?)\)", (run_dir / "supervisord.log").read_text())
+    assert sorted(stopped) == sorted((n.split(":")[-1], "exit status 0") for n in pids)
+    for log in (run_dir / "logs").glob("*.log"):
+        assert "Traceback" not in log.read_text(), log.name
+    assert list((run_dir / "agent-data").iterdir()) == []  # the agents wrote nothing

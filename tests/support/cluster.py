@@ -44,6 +44,14 @@ def exclusive(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def cluster_lock(tmp_path_factory) -> Path:
+    """The lock file every test that runs a whole cluster or stack holds while it
+    runs (``exclusive``): one at a time on two cores, across xdist workers."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return shared / "compute-cluster.lock"
+
+
 @dataclass
 class Service:
     """One control-plane process; ``ready`` is a substring of the log message it

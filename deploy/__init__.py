@@ -1,0 +1,1 @@
+"""Running the topology: supervisord (stack), systemd units, provisioning."""
