@@ -134,7 +134,7 @@ def build_core(settings: Settings, *, db: Database | None = None,
                bus: MessageBus | None = None, prepare_keys: bool = True) -> CoreServices:
     """Every core service for ``settings`` (a database and a bus of its own
     unless given; ``prepare_keys``: see :func:`build_identity`)."""
-    db = db or Database(settings.effective_database_url)
+    db = db or Database.from_settings(settings)
     bus = bus or Bus(settings.transport_url)
     policy = Enforcer(all_defaults(), settings.effective_policy_file)
     identity = build_identity(settings, db, policy, prepare_keys)

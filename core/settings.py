@@ -32,6 +32,12 @@ class Settings:
                            "from it). Default: http://HOST:PORT.", default="")
     database_url: str = _doc("SQLAlchemy URL. Default: SQLite file in DATA_DIR (WAL mode).",
                              default="")
+    database_connect_timeout: float = _doc(
+        "Seconds a new database connection may take before the request gets a 503 "
+        "(libpq's and PyMySQL's connect_timeout).", default=5.0)
+    database_pool_timeout: float = _doc(
+        "Seconds a request waits for a free pooled database connection before a 503.",
+        default=10.0)
     transport_url: str = _doc("Message bus URL (memory://, amqp://, sqla+...).",
                               default="memory://")
     region: str = _doc("Region name used in the service catalog.", default="RegionOne")
@@ -268,6 +274,8 @@ def _validate(s: Settings) -> None:
         raise ValueError(f"dns_port out of range: {s.dns_port}")
     if s.dns_ttl < 0:
         raise ValueError("dns_ttl must not be negative")
+    if s.database_connect_timeout <= 0 or s.database_pool_timeout <= 0:
+        raise ValueError("database_connect_timeout and database_pool_timeout must be positive")
     if s.ec2_terminated_visible_seconds < 0:
         raise ValueError("ec2_terminated_visible_seconds must not be negative")
     if s.token_expiration < 300:

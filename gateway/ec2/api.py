@@ -74,6 +74,7 @@ class Reply:
     status: int
     body: bytes
     content_type: str = CONTENT_TYPE
+    headers: Mapping[str, str] | None = None
 
 
 Handler = Callable[[Call], Mapping[str, Any] | None]
@@ -135,6 +136,8 @@ class Ec2Api:
         except Ec2Error as exc:
             return self._error(exc, request_id)
         except errors.CoreError as exc:
+            if isinstance(exc, errors.DatabaseUnavailable):
+                log.warning("database unavailable: %s", exc.__cause__ or exc)
             vpc = derived_id("vpc", ctx.project_id or "") if ctx is not None else ""
             return self._error(from_core(exc, self.naming, vpc), request_id)
         except Exception:
@@ -154,7 +157,8 @@ class Ec2Api:
 
     @staticmethod
     def _error(error: Ec2Error, request_id: str) -> Reply:
-        return Reply(error.status, error_body(error, request_id))
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return Reply(error.status, error_body(error, request_id), headers=headers)
 
 
 def _record_caller(ctx: RequestContext) -> None:
