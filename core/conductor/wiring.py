@@ -33,7 +33,8 @@ def build_conductor(core: CoreServices, host: str = "conductor",
                          quotas=core.quotas, ipam=core.ipam, images=core.images,
                          agents=AgentClient(core.bus),
                          notifier=Notifier(core.bus, f"conductor.{host}"),
-                         destinations=Destinations(core.bus, scheduler))
+                         destinations=Destinations(core.bus, scheduler),
+                         metrics=core.metrics)
     return Conductor(deps, BuildResults(deps), Deletes(deps), Resizes(deps), Snapshots(deps),
                      AgentRequests(deps))
 

@@ -26,6 +26,7 @@ from kombu.message import Message
 
 from core.messaging import transports
 from core.messaging.errors import MessagingTimeout, RemoteError
+from core.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,10 @@ class Publisher:
 class Bus:
     """Messaging over one transport URL; ``namespace`` prefixes every queue name."""
 
-    def __init__(self, url: str, namespace: str = "nimbus") -> None:
+    def __init__(self, url: str, namespace: str = "nimbus",
+                 metrics: Metrics | None = None) -> None:
         self.url = url
+        self.metrics = metrics
         self.namespace = namespace
         self.connection = transports.connect(url)
         self.amqp = transports.is_amqp(url)
@@ -92,8 +95,28 @@ class Bus:
         """Run ``method`` on one server of ``topic`` (or on ``server``) and return its reply.
 
         Raises ``MessagingTimeout`` when no reply comes within ``timeout`` seconds and
-        ``RemoteError`` when the remote method raised.
+        ``RemoteError`` when the remote method raised. Each call's round trip is
+        timed in ``metrics``, by outcome.
         """
+        if self.metrics is None:
+            return self._call(topic, method, payload, timeout, server)
+        start = time.perf_counter()
+        outcome = "error"
+        try:
+            result = self._call(topic, method, payload, timeout, server)
+            outcome = "ok"
+            return result
+        except MessagingTimeout:
+            outcome = "timeout"
+            raise
+        except RemoteError:
+            outcome = "remote_error"
+            raise
+        finally:
+            self.metrics.call_finished(topic, method, time.perf_counter() - start, outcome)
+
+    def _call(self, topic: str, method: str, payload: dict, timeout: float,
+              server: str | None) -> Any:
         call_id = new_id()
         deadline = time.time() + timeout
         reply_queue = self.routes.reply_queue(call_id)
