@@ -120,6 +120,7 @@ class Ec2Api:
                 raise Ec2Error("RequestEntityTooLarge",
                                f"The request body exceeds {MAX_BODY} bytes.")
             pairs = request.parameters()
+            self._record_action(pairs)
             ctx = self.auth.authenticate(request, request_id)
             _record_caller(ctx)
             parsed = self.protocol.parse(pairs)
@@ -143,6 +144,15 @@ class Ec2Api:
         except Exception:
             log.exception("unexpected error in EC2 %s", spec.name if spec else "request")
             return self._error(Ec2Error("InternalError"), request_id)
+
+    def _record_action(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """The Action, for the access log and the metrics: one of the model's,
+        never what a client made up."""
+        record = request_record.get(None)
+        action_name = next((value for key, value in pairs if key == "Action"), "")
+        if record is not None:
+            record["operation"] = (action_name if action_name in self.protocol.actions
+                                   else "unknown")
 
     def _dry_run(self, spec: ActionSpec, ctx: RequestContext) -> None:
         """Answer as the call would be answered, doing nothing: the parameters
