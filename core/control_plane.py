@@ -9,8 +9,10 @@ import logging
 
 from core.agent.manager import ComputeAgent
 from core.agent.wiring import build_agent, host_resources
+from core.compute.service_heartbeat import CONDUCTOR_BINARY, SCHEDULER_BINARY, ServiceHeartbeat
 from core.conductor.wiring import serve_conductors, service_name
 from core.messaging.interfaces import Consumer
+from core.messaging.server import stop_consumers
 from core.scheduler.wiring import build_scheduler, serve_schedulers
 from core.services import CoreServices
 
@@ -35,12 +37,19 @@ class ControlPlane:
                                         + serve_schedulers(core, scheduler, names))
         self.agents = [simulated_agent(core, f"compute-{i + 1}")
                        for i in range(core.settings.compute_hosts)]
+        # In the services list as Nova's all-in-one lists them.
+        settings = core.settings
+        self.heartbeats = [ServiceHeartbeat(core.db, settings.effective_service_host, binary,
+                                            settings.report_interval)
+                           for binary in (CONDUCTOR_BINARY, SCHEDULER_BINARY)]
 
     def start(self) -> ControlPlane:
         for server in self.servers:
             server.start()
         for agent in self.agents:
             agent.start()
+        for heartbeat in self.heartbeats:
+            heartbeat.start()
         log.info("control plane started: %d conductor/scheduler servers, %d hosts",
                  len(self.servers), len(self.agents))
         return self
@@ -48,5 +57,6 @@ class ControlPlane:
     def stop(self) -> None:
         for agent in self.agents:
             agent.stop()
-        for server in self.servers:
-            server.stop()
+        stop_consumers(self.servers, self.core.settings.shutdown_timeout)
+        for heartbeat in self.heartbeats:
+            heartbeat.stop()

@@ -108,10 +108,11 @@ class Settings:
                                         default=0.0)
     driver_failure_rate: float = _doc("Probability (0-1) that a simulated spawn fails.",
                                       default=0.0)
-    report_interval: float = _doc("Seconds between a compute agent's heartbeats.",
-                                  default=10.0)
-    service_down_time: float = _doc("Seconds without a heartbeat after which a compute host "
-                                    "is down and gets no new instances.", default=60.0)
+    report_interval: float = _doc("Seconds between the heartbeats of a compute agent, a "
+                                  "conductor or a scheduler.", default=10.0)
+    service_down_time: float = _doc("Seconds without a heartbeat after which a service is "
+                                    "down (a compute host then gets no new instances).",
+                                    default=60.0)
     scheduler_filters: str = _doc(
         "Enabled scheduler filters, in order, comma-separated.",
         default="ComputeFilter,AvailabilityZoneFilter,RamFilter,CoreFilter,DiskFilter,"
