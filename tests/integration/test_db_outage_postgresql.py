@@ -225,3 +225,5 @@ def test_database_outage_is_503_with_retry_after_and_recovers(node):
     log = node.server.log_text()[log_offset:]
     assert '"status": 500' not in log
     assert '"msg": "unexpected error"' not in log
+    assert "Booting worker" not in log  # no worker died and was replaced
+    assert node.server.proc is not None and node.server.proc.poll() is None
