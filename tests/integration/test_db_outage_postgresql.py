@@ -190,9 +190,12 @@ def test_database_outage_is_503_with_retry_after_and_recovers(node):
     allow_connections(node.admin, node.database, False)
     started = time.monotonic()
     during: list[Outcome] = []
+    health: list[int] = []
     try:
         while time.monotonic() - started < OUTAGE_SECONDS:
             during += probes.run_all()
+            # Shallow: the node stays in the load balancer's pool.
+            health.append(httpx.get(f"{node.server.url}/healthcheck", timeout=5).status_code)
     finally:
         allow_connections(node.admin, node.database, True)
     ended = time.monotonic()
@@ -219,6 +222,7 @@ def test_database_outage_is_503_with_retry_after_and_recovers(node):
     assert all(o.status in (200, 503) for o in during), by_status
     assert all(o.retry_after == "5" and o.shape_ok for o in unavailable), unavailable
     assert max(o.seconds for o in during) < CALL_LIMIT
+    assert health and set(health) == {200}
     # After: the same clients, the same node, without a restart.
     assert recovered_after is not None, after
     assert all(o.status < 400 for o in after), after
