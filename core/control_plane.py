@@ -9,8 +9,10 @@ import logging
 
 from core.agent.manager import ComputeAgent
 from core.agent.wiring import build_agent, host_resources
+from core.compute.service_heartbeat import CONDUCTOR_BINARY, SCHEDULER_BINARY, ServiceHeartbeat
 from core.conductor.wiring import build_conductor, serve_conductors, service_name, watch_builds
 from core.messaging.interfaces import Consumer
+from core.messaging.server import stop_consumers
 from core.scheduler.wiring import build_scheduler, serve_schedulers
 from core.services import CoreServices
 
@@ -40,6 +42,11 @@ class ControlPlane:
         self.agents = [simulated_agent(core, f"compute-{i + 1}")
                        for i in range(core.settings.compute_hosts)]
         self.watch = watch_builds(core)
+        # In the services list as Nova's all-in-one lists them.
+        settings = core.settings
+        self.heartbeats = [ServiceHeartbeat(core.db, settings.effective_service_host, binary,
+                                            settings.report_interval)
+                           for binary in (CONDUCTOR_BINARY, SCHEDULER_BINARY)]
 
     def start(self) -> ControlPlane:
         if self.core.settings.transport_url.startswith("memory"):
@@ -54,6 +61,8 @@ class ControlPlane:
         for agent in self.agents:
             agent.start()
         self.watch.start()
+        for heartbeat in self.heartbeats:
+            heartbeat.start()
         log.info("control plane started: %d conductor/scheduler servers, %d hosts",
                  len(self.servers), len(self.agents))
         return self
@@ -62,5 +71,6 @@ class ControlPlane:
         self.watch.stop()
         for agent in self.agents:
             agent.stop()
-        for server in self.servers:
-            server.stop()
+        stop_consumers(self.servers, self.core.settings.shutdown_timeout)
+        for heartbeat in self.heartbeats:
+            heartbeat.stop()

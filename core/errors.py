@@ -165,6 +165,25 @@ class PayloadTooLarge(CoreError):
 
 
 class ServiceUnavailable(CoreError):
-    """A dependency (database, message bus) is temporarily unreachable."""
+    """A dependency (database, message bus) is temporarily unreachable, or busy;
+    ``retry_after``: the seconds after which a retry may succeed."""
 
     default_message = "The service is temporarily unavailable; retry later."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1,
+                 **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database refuses connections, or lost one during the request: the
+    request's transaction was rolled back (a commit cut short may or may not
+    have landed), and retrying once the database is back is safe for reads and
+    for the idempotent writes."""
+
+    default_message = "The database is temporarily unavailable; retry later."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5,
+                 **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)

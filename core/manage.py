@@ -23,7 +23,7 @@ from core.settings import Settings, load_settings
 
 def cmd_migrate(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.effective_database_url)
+    db = Database.from_settings(settings)
     upgrade(db)
     db.dispose()
 
@@ -95,7 +95,7 @@ def cmd_credential_rotate(settings: Settings) -> None:
     repo.initialize()
     repo.rotate()
     cipher = SecretCipher(repo)
-    db = Database(settings.effective_database_url)
+    db = Database.from_settings(settings)
     with db.session() as s:
         rows = list(s.scalars(select(Credential)))
         for row in rows:

@@ -49,6 +49,7 @@ from core.image.members import MemberService
 from core.image.service import ImageService
 from core.image.stores import build_stores
 from core.messaging import Bus, MessageBus
+from core.metrics import Metrics
 from core.network.floating import FloatingIpService, FloatingPool
 from core.network.ipam import Ipam
 from core.network.security_groups import SecurityGroupService
@@ -88,6 +89,8 @@ class CoreServices:
     server_security_groups: ServerSecurityGroups
     # ---- the EC2 dialect's own
     tags: TagService
+    # ---- this process's Prometheus instruments
+    metrics: Metrics
 
 
 def build_identity(settings: Settings, db: Database, policy: PolicyEnforcer,
@@ -134,8 +137,9 @@ def build_core(settings: Settings, *, db: Database | None = None,
                bus: MessageBus | None = None, prepare_keys: bool = True) -> CoreServices:
     """Every core service for ``settings`` (a database and a bus of its own
     unless given; ``prepare_keys``: see :func:`build_identity`)."""
-    db = db or Database(settings.effective_database_url)
-    bus = bus or Bus.from_settings(settings)
+    metrics = Metrics()
+    db = db or Database.from_settings(settings)
+    bus = bus or Bus.from_settings(settings, metrics=metrics)
     policy = Enforcer(all_defaults(), settings.effective_policy_file)
     identity = build_identity(settings, db, policy, prepare_keys)
     images = build_images(settings, db, policy)
@@ -171,4 +175,4 @@ def build_core(settings: Settings, *, db: Database | None = None,
         keypairs=keypairs, server_groups=server_groups,
         hosts=HostService(db, policy, settings), servers=servers, server_actions=actions,
         server_security_groups=ServerSecurityGroups(db, policy, store, security_groups),
-        tags=TagService(db, ids, servers, images, keypairs))
+        tags=TagService(db, ids, servers, images, keypairs), metrics=metrics)

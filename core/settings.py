@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,12 @@ class Settings:
                            "from it). Default: http://HOST:PORT.", default="")
     database_url: str = _doc("SQLAlchemy URL. Default: SQLite file in DATA_DIR (WAL mode).",
                              default="")
+    database_connect_timeout: float = _doc(
+        "Seconds a new database connection may take before the request gets a 503 "
+        "(libpq's and PyMySQL's connect_timeout).", default=5.0)
+    database_pool_timeout: float = _doc(
+        "Seconds a request waits for a free pooled database connection before a 503.",
+        default=10.0)
     transport_url: str = _doc("Message bus URL (memory://, amqp://, sqla+...).",
                               default="memory://")
     notification_ttl: int = _doc(
@@ -110,8 +117,8 @@ class Settings:
                                         default=0.0)
     driver_failure_rate: float = _doc("Probability (0-1) that a simulated spawn fails.",
                                       default=0.0)
-    report_interval: float = _doc("Seconds between a compute agent's heartbeats.",
-                                  default=10.0)
+    report_interval: float = _doc("Seconds between the heartbeats of a compute agent, a "
+                                  "conductor or a scheduler.", default=10.0)
     simulated_state_dir: Path | None = _doc(
         "Directory where simulated hypervisors keep their guests across restarts (one file "
         "per host). The all-in-one uses DATA_DIR/hypervisors when unset; a `core.agent` "
@@ -130,8 +137,9 @@ class Settings:
         default=600.0)
     build_check_interval: float = _doc(
         "Seconds between a conductor's checks for interrupted builds.", default=60.0)
-    service_down_time: float = _doc("Seconds without a heartbeat after which a compute host "
-                                    "is down and gets no new instances.", default=60.0)
+    service_down_time: float = _doc("Seconds without a heartbeat after which a service is "
+                                    "down (a compute host then gets no new instances).",
+                                    default=60.0)
     scheduler_filters: str = _doc(
         "Enabled scheduler filters, in order, comma-separated.",
         default="ComputeFilter,AvailabilityZoneFilter,RamFilter,CoreFilter,DiskFilter,"
@@ -173,6 +181,29 @@ class Settings:
     validate_responses: bool = _doc("Validate every response against the OpenAPI spec "
                                     "(tests turn this on).", default=False)
     log_level: str = _doc("Root log level.", default="INFO")
+    # ---- operations: health, metrics, stopping ----
+    healthcheck_disable_file: Path | None = _doc(
+        "While this file exists, GET /healthcheck answers 503 DISABLED BY FILE "
+        "(oslo.middleware's disable_by_file_path): touch it to take an API node out of "
+        "the load balancer's pool before a restart.", default=None)
+    drain_delay: float = _doc(
+        "Seconds an API node goes on serving after SIGTERM while /healthcheck answers 503, "
+        "so active health checkers (HAProxy) take it out before it stops accepting; keep "
+        "it below gunicorn's graceful timeout.", default=0.0)
+    metrics_port: int = _doc(
+        "Port on which a conductor, scheduler or compute agent process serves its "
+        "Prometheus /metrics (0: off; API nodes serve /metrics on their own port).",
+        default=0)
+    metrics_host: str = _doc("Address the METRICS_PORT endpoint listens on.",
+                             default="127.0.0.1")
+    service_host: str = _doc(
+        "Host name a conductor or scheduler process reports in `openstack compute "
+        "service list` (Nova's [DEFAULT] host). Default: the machine's host name.",
+        default="")
+    shutdown_timeout: float = _doc(
+        "Seconds a conductor, scheduler or agent process waits after SIGTERM for the "
+        "messages in hand to be finished; unfinished ones go back to the queue.",
+        default=30.0)
     # ---- DNS responder (core/dns) ----
     dns_host: str = _doc("Address the DNS responder (`python -m core.dns`) listens on, UDP "
                          "and TCP.", default="127.0.0.1")
@@ -192,6 +223,10 @@ class Settings:
     @property
     def effective_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_service_host(self) -> str:
+        return self.service_host or socket.gethostname()
 
     @property
     def effective_database_url(self) -> str:
@@ -295,6 +330,12 @@ def _validate(s: Settings) -> None:
         raise ValueError(f"dns_port out of range: {s.dns_port}")
     if s.dns_ttl < 0:
         raise ValueError("dns_ttl must not be negative")
+    if not 0 <= s.metrics_port < 65536:
+        raise ValueError(f"metrics_port out of range: {s.metrics_port}")
+    if s.drain_delay < 0 or s.shutdown_timeout < 0:
+        raise ValueError("drain_delay and shutdown_timeout must not be negative")
+    if s.database_connect_timeout <= 0 or s.database_pool_timeout <= 0:
+        raise ValueError("database_connect_timeout and database_pool_timeout must be positive")
     if s.ec2_terminated_visible_seconds < 0:
         raise ValueError("ec2_terminated_visible_seconds must not be negative")
     if s.token_expiration < 300:

@@ -13,9 +13,12 @@ from core import errors
 from core.apis import SERVED_APIS
 from core.services import CoreServices, build_core
 from core.settings import Settings
+from gateway.asgi import PathRoutes
 from gateway.ec2 import Ec2Transport
 from gateway.ec2 import build_handlers as build_ec2_handlers
+from gateway.health import Health, HealthcheckEndpoint
 from gateway.jsonutil import jsonifier
+from gateway.metrics import ApiMetrics, MetricsEndpoint
 from gateway.middleware import EdgeMiddleware
 from gateway.openstack.allowed_methods import AllowedMethods
 from gateway.openstack.auth import Authenticator
@@ -62,8 +65,15 @@ def create_app(settings: Settings, services: CoreServices | None = None):
     app.add_error_handler(UnicodeDecodeError, faults.bad_encoding)
     app.add_error_handler(Exception, faults.unexpected)
     versioned = MicroversionMiddleware(app, ["/compute/v2.1"])
-    edge = EdgeMiddleware(versioned, tuple(s.mount_path for s in SERVED_APIS))
+    # The operator's endpoints: no authentication, no spec.
+    health = Health(settings.healthcheck_disable_file, settings.drain_delay)
+    metrics = ApiMetrics()
+    operator = PathRoutes(versioned, {
+        "/healthcheck": HealthcheckEndpoint(health),
+        "/metrics": MetricsEndpoint(services.metrics.registry, metrics.registry)})
+    edge = EdgeMiddleware(operator, tuple(s.mount_path for s in SERVED_APIS), metrics)
     edge.services = services  # type: ignore[attr-defined]  # for tests and tools
+    edge.health = health  # type: ignore[attr-defined]  # the worker drains it (gateway/worker.py)
     return edge
 
 

@@ -1,5 +1,6 @@
 """ASGI middleware around the whole application: request ids, canonical
-paths, structured access logs (never headers or bodies: no secrets)."""
+paths, structured access logs (never headers or bodies: no secrets), and the
+request metrics (gateway/metrics.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.metrics import ApiMetrics, routed_operation
 
 log = logging.getLogger("nimbus.access")
 
@@ -40,12 +43,14 @@ class EdgeMiddleware:
     - ``/identity`` → ``/identity/`` and ``/identity/v3/`` → ``/identity/v3``: the
       clients call version roots both ways and expect no redirects.
     - every response carries ``x-openstack-request-id``.
-    - one structured log line per request.
+    - one structured log line per request, and its metrics (``metrics``).
     """
 
-    def __init__(self, app: ASGIApp, api_prefixes: tuple[str, ...]) -> None:
+    def __init__(self, app: ASGIApp, api_prefixes: tuple[str, ...],
+                 metrics: ApiMetrics | None = None) -> None:
         self.app = app
         self.roots = {p.rstrip("/") for p in api_prefixes}
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,6 +68,10 @@ class EdgeMiddleware:
         record: dict[str, Any] = {"request_id": req_id}
         token = request_record.set(record)
         scope.setdefault("state", {})["request_id"] = req_id
+        scope.setdefault("extensions", {})  # shared with the copies below: the routing
+        api = self.metrics.api_of(path) if self.metrics is not None else None
+        if api is not None and self.metrics is not None:
+            self.metrics.started(api)
         start = time.perf_counter()
         status = 0
 
@@ -78,9 +87,13 @@ class EdgeMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_record.reset(token)
+            seconds = time.perf_counter() - start
+            if api is not None and self.metrics is not None:
+                self.metrics.finished(api, record.get("operation") or routed_operation(scope),
+                                      status, seconds)
             log.info("request", extra={"fields": {
                 "request_id": req_id, "method": scope["method"], "path": path,
-                "status": status, "ms": round((time.perf_counter() - start) * 1000, 2),
+                "status": status, "ms": round(seconds * 1000, 2),
                 "user_id": record.get("user_id"), "project_id": record.get("project_id"),
                 "remote": (headers.get(b"x-forwarded-for", b"").decode("latin-1")
                            or (scope.get("client") or ("",))[0])}})

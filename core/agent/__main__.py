@@ -14,6 +14,7 @@ import logging
 from core.agent.wiring import build_agent, host_resources
 from core.log import configure_logging
 from core.messaging import Bus
+from core.metrics import Metrics, serve_metrics
 from core.service_main import run_until_signalled
 from core.settings import load_settings
 
@@ -39,17 +40,21 @@ def main(argv: list[str] | None = None) -> None:
         host_resources(settings, args.host), vcpus=args.vcpus, memory_mb=args.memory_mb,
         local_gb=args.disk_gb, availability_zone=args.zone, architecture=args.architecture,
         hypervisor_type=args.hypervisor_type)
-    bus = Bus.from_settings(settings)
+    metrics = Metrics()
+    bus = Bus.from_settings(settings, metrics=metrics)
     agent = build_agent(settings, bus, resources, args.driver, args.operation_time,
                         args.failure_rate)
     agent.start(register_timeout=120.0)
+    stop_metrics = serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
     log.info("compute agent %s serving", args.host)
 
     def stop() -> None:
-        agent.stop()
+        agent.stop(settings.shutdown_timeout)  # the operation in hand first
+        if stop_metrics is not None:
+            stop_metrics()
         bus.close()
 
-    run_until_signalled(stop)
+    run_until_signalled(stop, f"compute agent {args.host}")
 
 
 if __name__ == "__main__":

@@ -83,12 +83,14 @@ class ComputeAgent:
         self._heartbeat.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop once the message in hand is done (waiting up to ``timeout``
+        seconds); False if it was not (it goes back to the host's queue)."""
         self._stop.set()
-        if self._server is not None:
-            self._server.stop()
+        finished = self._server.stop(timeout) if self._server is not None else True
         if self._heartbeat is not None:
             self._heartbeat.join(timeout=5)
+        return finished
 
     def register(self, timeout: float) -> None:
         """Report the host's resources; retried until a conductor answers."""

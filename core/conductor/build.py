@@ -102,6 +102,7 @@ def fail_build(deps: ConductorDeps, uuid: str, message: str, details: str | None
         deps.store.add_fault(s, uuid, 500, message, details)
     claims.release_resources(deps.db, uuid)
     deps.ipam.release(uuid)
+    deps.metrics.build_finished("ERROR")
     deps.notifier.instance(inst, "create.error", priority="error", message=message)
     return True
 
@@ -236,6 +237,7 @@ class BuildResults:
             log.info("announcing the build of %s (its first report's conductor died)", uuid)
             inst = unannounced
         deps.notifier.instance(inst, "create.end", fixed_ips)
+        deps.metrics.build_finished("ACTIVE")
         with deps.db.session() as s:
             s.execute(update(InstanceAction).where(
                 InstanceAction.instance_uuid == uuid, InstanceAction.action == "create",

@@ -12,7 +12,7 @@ work by the compare-and-swaps on the instance's task_state.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core import errors
@@ -23,6 +23,7 @@ from core.db import Database
 from core.image.service import ImageService
 from core.messaging.errors import RemoteError
 from core.messaging.interfaces import MessageBus
+from core.metrics import Metrics
 from core.network.ipam import Ipam
 from core.quota.service import QuotaService
 from core.settings import Settings
@@ -74,6 +75,7 @@ class ConductorDeps:
     agents: AgentClient
     notifier: Notifier
     destinations: Destinations
+    metrics: Metrics = field(default_factory=Metrics)
 
     def fixed_ips(self, uuid: str) -> list[dict]:
         """The instance's fixed addresses as notifications carry them."""

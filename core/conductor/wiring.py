@@ -35,7 +35,8 @@ def build_conductor(core: CoreServices, host: str = "conductor",
                          agents=AgentClient(core.bus),
                          notifier=Notifier(core.bus, f"conductor.{host}"),
                          destinations=Destinations(
-                             core.bus, scheduler, timeout=core.settings.service_down_time + 60))
+                             core.bus, scheduler, timeout=core.settings.service_down_time + 60),
+                         metrics=core.metrics)
     return Conductor(deps, BuildResults(deps), Deletes(deps), Resizes(deps), Snapshots(deps),
                      AgentRequests(deps), Recovery(deps))
 

@@ -1,4 +1,12 @@
-"""Engine and session factory for one database URL."""
+"""Engine and session factory for one database URL.
+
+A database that is down, refuses connections or drops them surfaces as
+:class:`~core.errors.DatabaseUnavailable` (503 with ``Retry-After`` at each
+edge), never a hang: new connections give up after ``connect_timeout``
+seconds, a request waiting for a pooled connection after ``pool_timeout``.
+Nothing needs restarting once the database is back: the pool reconnects on
+the next checkout (``pool_pre_ping`` drops connections that died meanwhile).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +14,13 @@ import contextlib
 from collections.abc import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import errors
+from core.settings import Settings
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -22,8 +32,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned per backend: WAL for SQLite, pre-ping and recycle for servers."""
+def make_engine(url: str, connect_timeout: float = 5, pool_timeout: float = 10) -> Engine:
+    """An engine tuned per backend: WAL for SQLite; for servers, pre-ping,
+    recycle, and bounded waits for a connection (see the module's docstring)."""
     if url.startswith("sqlite"):
         # Handlers run in a thread pool: keep enough pooled connections that
         # concurrent requests never open (and PRAGMA) fresh ones.
@@ -32,39 +43,64 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs: dict = {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10,
-                    "max_overflow": 20}
+                    "max_overflow": 20, "pool_timeout": pool_timeout}
     if url.startswith("mysql"):
         kwargs["isolation_level"] = "READ COMMITTED"
-    return create_engine(url, **kwargs)
+    return create_engine(with_connect_timeout(url, connect_timeout), **kwargs)
+
+
+def with_connect_timeout(url: str, seconds: float) -> str:
+    """``url`` with the driver's connect timeout (libpq's and PyMySQL's
+    ``connect_timeout``, whole seconds; libpq counts at least 2) unless it names
+    one. In the URL, not in ``connect_args``: engines made from this one's URL
+    (the quota service's side engine) keep it."""
+    parsed = make_url(url)
+    if "connect_timeout" in parsed.query or not seconds:
+        return url
+    value = str(max(2, round(seconds))) if parsed.get_backend_name() == "postgresql" \
+        else str(max(1, round(seconds)))
+    return parsed.update_query_dict({"connect_timeout": value}).render_as_string(
+        hide_password=False)
 
 
 class Database:
     """Owns an engine and hands out transactional sessions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connect_timeout: float = 5, pool_timeout: float = 10) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, connect_timeout, pool_timeout)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(settings.effective_database_url, settings.database_connect_timeout,
+                   settings.database_pool_timeout)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error.
 
-        A connection lost mid-query surfaces as ServiceUnavailable (503 at the
-        edge, with Retry-After) rather than an unexplained 500.
+        A database that cannot be reached (refused, timed out, no pooled
+        connection free in time) or a connection lost mid-query raises
+        DatabaseUnavailable; a busy SQLite file ServiceUnavailable: both 503
+        with Retry-After at the edge rather than an unexplained 500.
         """
         session = self._sessions()
         try:
             yield session
             session.commit()
         except (OperationalError, InterfaceError) as exc:
-            session.rollback()
-            if "database is locked" in str(exc) or getattr(exc, "connection_invalidated", False) \
-                    or isinstance(exc, InterfaceError) or _is_disconnect(exc):
-                raise errors.ServiceUnavailable("The database is temporarily unavailable.") from exc
+            _rollback_quietly(session)
+            if "database is locked" in str(exc):
+                raise errors.ServiceUnavailable("The database is busy; retry later.") from exc
+            if _unreachable(exc):
+                raise errors.DatabaseUnavailable() from exc
             raise
+        except PoolTimeout as exc:
+            _rollback_quietly(session)
+            raise errors.DatabaseUnavailable() from exc
         except BaseException:
-            session.rollback()
+            _rollback_quietly(session)
             raise
         finally:
             session.close()
@@ -73,7 +109,23 @@ class Database:
         self.engine.dispose()
 
 
-def _is_disconnect(exc: OperationalError) -> bool:
+def _rollback_quietly(session: Session) -> None:
+    """Roll back without letting a dead connection's own error hide the first one."""
+    try:
+        session.rollback()
+    except Exception:  # noqa: BLE001 - the error being handled is the one to report
+        pass
+
+
+def _unreachable(exc: OperationalError | InterfaceError) -> bool:
+    """The database could not be reached, or the connection was lost.
+
+    No statement: the error came from opening a connection (refused, timed out,
+    "not currently accepting connections", too many clients, a locked account).
+    Otherwise the driver's disconnect detection, or its words for one."""
+    if isinstance(exc, InterfaceError) or exc.statement is None \
+            or getattr(exc, "connection_invalidated", False):
+        return True
     text = str(exc.orig).lower() if exc.orig is not None else ""
     return any(word in text for word in ("connection", "server closed", "gone away", "lost",
                                          "terminating", "timeout"))

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = load_settings()
     configure_logging(settings.log_level)
-    db = Database(settings.effective_database_url)
+    db = Database.from_settings(settings)
     server = dns_server(settings, db, args.host, args.port).start()
 
     def stop() -> None:

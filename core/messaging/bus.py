@@ -33,6 +33,7 @@ from kombu.message import Message
 
 from core.messaging import transports
 from core.messaging.errors import MessagingTimeout, RemoteError
+from core.metrics import Metrics
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,10 @@ class Bus:
     ``notifications`` bounds the notification queues (defaults: an hour, 10,000)."""
 
     def __init__(self, url: str, namespace: str = "nimbus",
-                 notifications: transports.NotificationBounds | None = None) -> None:
+                 notifications: transports.NotificationBounds | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.url = url
+        self.metrics = metrics
         self.namespace = namespace
         self.connection = transports.connect(url)
         self.amqp = transports.is_amqp(url)
@@ -96,10 +99,11 @@ class Bus:
         self._declare_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Bus:
-        """The bus ``settings`` describe (transport and notification bounds)."""
+    def from_settings(cls, settings: Settings, metrics: Metrics | None = None) -> Bus:
+        """The bus ``settings`` describe (transport and notification bounds), timing
+        its calls in ``metrics``."""
         return cls(settings.transport_url, notifications=transports.NotificationBounds(
-            settings.notification_ttl, settings.notification_max_length))
+            settings.notification_ttl, settings.notification_max_length), metrics=metrics)
 
     # -- sending --------------------------------------------------------
 
@@ -108,8 +112,28 @@ class Bus:
         """Run ``method`` on one server of ``topic`` (or on ``server``) and return its reply.
 
         Raises ``MessagingTimeout`` when no reply comes within ``timeout`` seconds and
-        ``RemoteError`` when the remote method raised.
+        ``RemoteError`` when the remote method raised. Each call's round trip is
+        timed in ``metrics``, by outcome.
         """
+        if self.metrics is None:
+            return self._call(topic, method, payload, timeout, server)
+        start = time.perf_counter()
+        outcome = "error"
+        try:
+            result = self._call(topic, method, payload, timeout, server)
+            outcome = "ok"
+            return result
+        except MessagingTimeout:
+            outcome = "timeout"
+            raise
+        except RemoteError:
+            outcome = "remote_error"
+            raise
+        finally:
+            self.metrics.call_finished(topic, method, time.perf_counter() - start, outcome)
+
+    def _call(self, topic: str, method: str, payload: dict, timeout: float,
+              server: str | None) -> Any:
         call_id = new_id()
         deadline = time.time() + timeout
         reply_queue = self.routes.reply_queue(call_id)

@@ -13,7 +13,12 @@ class Consumer(Protocol):
 
     def start(self, timeout: float = 10.0) -> None: ...
 
-    def stop(self, timeout: float = 10.0) -> None: ...
+    def request_stop(self) -> None:
+        """Take no more messages (the one in hand is still finished)."""
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop once the message in hand is finished, waiting up to ``timeout``
+        seconds; False if it was not (it goes back to the queue)."""
 
 
 class MessageBus(Protocol):

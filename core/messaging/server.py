@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kombu import Consumer, Queue
@@ -16,6 +16,7 @@ from core.messaging import transports
 from core.messaging.dedup import SeenMessages
 
 if TYPE_CHECKING:
+    from core.messaging import interfaces
     from core.messaging.bus import Bus
 
 log = logging.getLogger(__name__)
@@ -62,19 +63,34 @@ class _ConsumerThread(ConsumerMixin):
         if not self._ready.wait(timeout):
             raise TimeoutError(f"{self.name} did not start within {timeout} s")
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the message in hand (if any) is handled and acknowledged."""
+    def request_stop(self) -> None:
+        """Take no more messages; the one in hand is still finished."""
         self.should_stop = True
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop after the message in hand (if any) is handled and acknowledged,
+        waiting up to ``timeout`` seconds; False when it is still being handled
+        (never acknowledged, it goes back to the queue when the process ends)."""
+        self.request_stop()
+        finished = True
         if self._thread is not None:
             self._thread.join(timeout)
+            finished = not self._thread.is_alive()
             self._thread = None
         self._ready.clear()
         self.on_stopped()
+        return finished
 
     def on_stopped(self) -> None:
         pass
 
     def _on_message(self, body: dict, message: Message) -> None:
+        if self.should_stop:
+            # Delivered while stopping (RabbitMQ sends the next message as soon
+            # as the last is acknowledged; the consumer's cancel waits for it):
+            # it goes back to the queue for another worker.
+            message.requeue()
+            return
         if (message.delivery_info or {}).get("redelivered"):
             # Its first consumer died (or dropped its connection) before acknowledging.
             log.info("%s: redelivered message %s (%s)", self.name, body.get("id"),
@@ -163,3 +179,20 @@ class NotificationListener(_ConsumerThread):
 
     def handle(self, body: dict, message: Message) -> None:
         self.handler(body["event_type"], body["payload"])
+
+
+def stop_consumers(consumers: Sequence[interfaces.Consumer], timeout: float) -> bool:
+    """Stop every consumer: all stop taking messages at once, then each gets
+    what is left of ``timeout`` seconds to finish the message in hand. False
+    when some did not: their messages, unacknowledged, go back to the queue
+    (RabbitMQ redelivers them to another worker) once the process exits."""
+    for consumer in consumers:
+        consumer.request_stop()
+    deadline = time.monotonic() + timeout
+    finished = True
+    for consumer in consumers:
+        finished = consumer.stop(max(0.0, deadline - time.monotonic())) and finished
+    if not finished:
+        log.warning("messages still in hand after %.1f s: left unacknowledged for "
+                    "redelivery", timeout)
+    return finished

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
+from core.metrics import Metrics
 from core.scheduler.manager import NoValidHost, Scheduler
 from core.scheduler.request_spec import RequestSpec
 
@@ -41,17 +43,24 @@ class SchedulerEndpoints:
     ``counts`` is an attribute, not a method, so the bus never dispatches to it.
     """
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler, metrics: Metrics | None = None) -> None:
         self._scheduler = scheduler
+        self._metrics = metrics or Metrics()
         self.counts = CallCounts()
 
     def select_destinations(self, spec: dict[str, Any]) -> list[list[dict[str, Any]]]:
         """Per instance of ``spec`` (a RequestSpec dict), ``[chosen, *alternates]`` as
         Selection dicts, the chosen host claimed. Raises NoValidHost."""
         self.counts.add("calls")
+        start = time.perf_counter()
+        outcome = "error"
         try:
             selections = self._scheduler.select_destinations(RequestSpec.from_dict(spec))
+            outcome = "selected"
         except NoValidHost:
+            outcome = "no_valid_host"
             self.counts.add("no_valid_host")
             raise
+        finally:
+            self._metrics.scheduled(time.perf_counter() - start, outcome)
         return [[s.to_dict() for s in hosts] for hosts in selections]

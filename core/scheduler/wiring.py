@@ -11,7 +11,7 @@ from core.services import CoreServices
 
 def build_scheduler(core: CoreServices) -> SchedulerEndpoints:
     """The scheduler's endpoints over ``core``'s database and settings."""
-    return SchedulerEndpoints(Scheduler(core.db, core.settings))
+    return SchedulerEndpoints(Scheduler(core.db, core.settings), core.metrics)
 
 
 def serve_schedulers(core: CoreServices, endpoints: SchedulerEndpoints, names: list[str]

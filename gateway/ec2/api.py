@@ -81,6 +81,7 @@ class Reply:
     status: int
     body: bytes
     content_type: str = CONTENT_TYPE
+    headers: Mapping[str, str] | None = None
 
 
 Handler = Callable[[Call], Mapping[str, Any] | None]
@@ -126,6 +127,7 @@ class Ec2Api:
                 raise Ec2Error("RequestEntityTooLarge",
                                f"The request body exceeds {MAX_BODY} bytes.")
             pairs = request.parameters()
+            self._record_action(pairs)
             ctx = self.auth.authenticate(request, request_id)
             _record_caller(ctx)
             parsed = self.protocol.parse(pairs)
@@ -143,11 +145,22 @@ class Ec2Api:
         except Ec2Error as exc:
             return self._error(exc, request_id)
         except errors.CoreError as exc:
+            if isinstance(exc, errors.DatabaseUnavailable):
+                log.warning("database unavailable: %s", exc.__cause__ or exc)
             vpc = derived_id("vpc", ctx.project_id or "") if ctx is not None else ""
             return self._error(from_core(exc, self.naming, vpc), request_id)
         except Exception:
             log.exception("unexpected error in EC2 %s", spec.name if spec else "request")
             return self._error(Ec2Error("InternalError"), request_id)
+
+    def _record_action(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """The Action, for the access log and the metrics: one of the model's,
+        never what a client made up."""
+        record = request_record.get(None)
+        action_name = next((value for key, value in pairs if key == "Action"), "")
+        if record is not None:
+            record["operation"] = (action_name if action_name in self.protocol.actions
+                                   else "unknown")
 
     def _authorize(self, spec: ActionSpec, ctx: RequestContext) -> None:
         """UnauthorizedOperation unless the caller passes every rule of the
@@ -162,7 +175,8 @@ class Ec2Api:
 
     @staticmethod
     def _error(error: Ec2Error, request_id: str) -> Reply:
-        return Reply(error.status, error_body(error, request_id))
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return Reply(error.status, error_body(error, request_id), headers=headers)
 
 
 def _record_caller(ctx: RequestContext) -> None:

@@ -39,4 +39,5 @@ class Query:
                            path=raw_path.decode("latin-1"), query=query, headers=raw.headers,
                            body=raw.body)
         reply = await run_in_threadpool(self.api.handle, http, ec2_request_id())
-        return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+        return Response(reply.body, status_code=reply.status, media_type=reply.content_type,
+                        headers=dict(reply.headers or {}))

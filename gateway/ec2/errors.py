@@ -45,6 +45,7 @@ STATUS: Mapping[str, int] = {
     "RequestEntityTooLarge": 413,
     "InternalError": 500,
     "Unavailable": 503,  # botocore retries 503s, ClientToken and all
+    "ServiceUnavailable": 503,
 }
 
 # Fixed wording where AWS's own is what clients and people search for.
@@ -57,6 +58,7 @@ MESSAGES: Mapping[str, str] = {
                                   "access key ID or X.509 certificate.",
     "DryRunOperation": "Request would have succeeded, but DryRun flag is set.",
     "InternalError": "An internal error has occurred",
+    "ServiceUnavailable": "The request has failed due to a temporary failure of the server.",
 }
 
 
@@ -163,6 +165,9 @@ OWN_CODES: tuple[tuple[type[errors.CoreError], Code], ...] = (
     (sg.RuleNotFound, Code("InvalidPermission.NotFound",
                            "The specified rule does not exist in this security group.")),
     (UnknownResourceId, Code("InvalidID")),
+    # AWS's common error for "a temporary failure of the server" ("Unavailable"
+    # is its word for an overloaded one, kept for the other ServiceUnavailable).
+    (errors.DatabaseUnavailable, Code("ServiceUnavailable", MESSAGES["ServiceUnavailable"])),
 )
 # The base classes, for what the structured tables above do not answer.
 BASE_CODES: tuple[tuple[type[errors.CoreError], Code], ...] = (
@@ -181,9 +186,13 @@ Naming = Callable[[str, str], str]  # (kind, OpenStack id) -> its EC2 ID, or the
 class Ec2Error(Exception):
     """An error the edge raises with its EC2 code."""
 
-    def __init__(self, code: str, message: str | None = None) -> None:
+    def __init__(self, code: str, message: str | None = None,
+                 retry_after: int | None = None) -> None:
         self.code = code
         self.message = message or MESSAGES.get(code, code)
+        # Seconds for a Retry-After header: sent with every 503.
+        self.retry_after = retry_after if retry_after is not None else (
+            1 if self.status == 503 else None)
         super().__init__(f"{code}: {self.message}")
 
     @property
@@ -244,7 +253,9 @@ def from_core(exc: errors.CoreError, naming: Naming | None = None, vpc: str = ""
     fields = _fields(exc, naming or (lambda kind, ident: ident), vpc)
     many = len(getattr(exc, "ids", None) or []) > 1
     template = (code.many if many and code.many else None) or code.message
-    return Ec2Error(code.code, template.format(**fields) if template else exc.message)
+    retry_after = exc.retry_after if isinstance(exc, errors.ServiceUnavailable) else None
+    return Ec2Error(code.code, template.format(**fields) if template else exc.message,
+                    retry_after)
 
 
 def id_map_naming(ids: Ec2Ids) -> Naming:

@@ -93,7 +93,11 @@ class FaultRenderer:
 
     def core_error(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, errors.CoreError)
-        return self.response(request, status_of(exc), exc.message)
+        headers = ({"Retry-After": str(exc.retry_after)}
+                   if isinstance(exc, errors.ServiceUnavailable) else None)
+        if isinstance(exc, errors.DatabaseUnavailable):
+            log.warning("database unavailable: %s", exc.__cause__ or exc)
+        return self.response(request, status_of(exc), exc.message, headers)
 
     def problem(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, ProblemException)

@@ -125,6 +125,20 @@ def test_clouds_yaml_points_at_nginx(cluster):
     assert {c["auth"]["auth_url"] for c in clouds.values()} == {f"{cluster.url}/identity"}
 
 
+def test_metrics_only_on_the_nodes_and_healthcheck_through(cluster):
+    # nginx matches the normalised path: every spelling of /metrics is refused
+    # (uvicorn would decode /%6detrics to /metrics).
+    for path in ("/metrics", "/metrics/", "//metrics", "/%6detrics", "/metrics?x=1"):
+        r = requests.get(f"{cluster.url}{path}", timeout=5)
+        assert r.status_code == 404, path
+        assert r.json()["error"]["code"] == 404
+    for node in cluster.nodes:
+        r = requests.get(f"{node.url}/metrics", timeout=5)
+        assert r.status_code == 200 and "nimbus_api_requests_total" in r.text
+    r = requests.get(f"{cluster.url}/healthcheck", timeout=5)
+    assert (r.status_code, r.text) == (200, "OK")
+
+
 def test_token_from_one_node_validates_on_the_other(cluster):
     first, second = cluster.nodes
     # Issued through nginx by the CLI, then checked on each node directly.

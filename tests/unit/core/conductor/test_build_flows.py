@@ -85,6 +85,11 @@ def active(i):
     return i.vm_state == states.ACTIVE and i.task_state is None
 
 
+def metric(plane: Plane, name: str, **labels: str) -> float | None:
+    """A sample of the process's Prometheus registry (core/metrics.py)."""
+    return plane.core.metrics.registry.get_sample_value(name, labels)
+
+
 @pytest.fixture
 def plane(tmp_path):
     p = Plane(tmp_path).start()
@@ -110,6 +115,9 @@ def test_build_spreads_and_notifies(plane):
         used = {n.host: n.memory_mb_used for n in s.scalars(select(ComputeNode))}
         assert sum(used.values()) == 3 * 512
         assert s.scalar(select(Allocation).where(Allocation.consumer_uuid == uuids[0]))
+    assert metric(plane, "nimbus_instance_builds_total", outcome="ACTIVE") == 3
+    assert metric(plane, "nimbus_instance_builds_total", outcome="ERROR") == 0
+    assert metric(plane, "nimbus_scheduling_duration_seconds_count", outcome="selected") == 1
 
 
 def test_failed_spawn_reschedules_to_an_alternate(plane):
@@ -152,6 +160,10 @@ def test_no_valid_host(plane):
         fault = s.scalar(select(InstanceFault).where(InstanceFault.instance_uuid == rows[0].uuid))
     assert fault.message == "No valid host was found. There are not enough hosts available."
     assert plane.servers.quotas.usage("p1")["instances"] == 1
+    assert metric(plane, "nimbus_instance_builds_total", outcome="ACTIVE") == 1
+    assert metric(plane, "nimbus_instance_builds_total", outcome="ERROR") == 1
+    assert metric(plane, "nimbus_scheduling_duration_seconds_count",
+                  outcome="no_valid_host") == 1
 
 
 def test_dead_host_is_skipped(plane):
