@@ -10,7 +10,16 @@ four simulated agents and the DNS responder, started once for the module.
   instances' flavors and its usage counters; the quota in use equals the rows;
 - RabbitMQ closes every connection of the stack's vhost, or the database refuses
   connections for a few seconds: afterwards a boot works again and no process
-  had to be restarted (what the API answered meanwhile is printed).
+  had to be restarted (what the API answered meanwhile is printed);
+- ``kill -9`` of an API node during 2,000 mixed requests from 20 threads (server
+  lists and shows, DescribeInstances, RunInstances with a ClientToken,
+  TerminateInstances): no GET fails, a failed boot succeeds when retried with its
+  ClientToken, no ClientToken has two instances, every build settles, the claims
+  hold.
+
+Each kill prints what clients saw (tests/support/timeline.py): the downtime
+(first to last failed request) and the time back to normal latency (rolling p50
+within 1.5x the p50 before the kill).
 
 The module's end stops the stack (``deploy.stack down``) and fails on any process
 that did not exit cleanly.
@@ -20,11 +29,13 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import dns.resolver
 import pytest
+import requests.adapters
 from sqlalchemy import select
 
 from core.compute.models import Instance
@@ -34,8 +45,10 @@ from core.placement.models import Allocation, ComputeNode
 from core.quota.models import QuotaUsage
 from tests.conftest import Cli, ksa_session, require_service
 from tests.support.cluster import cluster_lock, exclusive
+from tests.support.ec2 import REGION, bootstrap_keys
 from tests.support.notifications import Notifications
 from tests.support.stack import Stack, running_stack, stack_available
+from tests.support.timeline import Probe, Timeline
 
 pytestmark = [pytest.mark.integration]
 
@@ -65,6 +78,14 @@ def boot_and_delete(stack: Stack, name: str) -> dict:
     return created
 
 
+def probe(stack: Stack, threads: int = 2) -> Probe:
+    """Background GETs of the server list through nginx (ok: an answer below 500)."""
+    session = ksa_session(stack.api, "demo", stack.password("demo"), "demo")
+    session.get_token()
+    url = f"{stack.url}/compute/v2.1/servers/detail"
+    return Probe(lambda: session.get(url, raise_exc=False).status_code < 500, threads)
+
+
 def test_every_process_serves_and_a_server_boots(stack):
     states = stack.states()
     assert set(states.values()) == {"RUNNING"}, states
@@ -91,22 +112,28 @@ def test_killed_scheduler_is_restarted_alone(stack):
     victim = "scheduler:scheduler-1"
     before = stack.pids()
     since = stack.offsets()
-    killed_at = time.monotonic()
-    old = stack.kill(victim)
-    new = stack.wait_restarted(victim, old, since)
-    restarted_in = time.monotonic() - killed_at
+    with probe(stack) as load:
+        load.settle()
+        killed_at = time.monotonic()
+        load.mark()
+        old = stack.kill(victim)
+        new = stack.wait_restarted(victim, old, since)
+        restarted_in = time.monotonic() - killed_at
+        created = boot_and_delete(stack, "after-scheduler-kill")
+        load.run_on()
     after = stack.pids()
     assert new != old and after[victim] == new
     assert {n: p for n, p in after.items() if n != victim} == {
         n: p for n, p in before.items() if n != victim}, "another process was restarted"
     assert set(stack.states().values()) == {"RUNNING"}
-    created = boot_and_delete(stack, "after-scheduler-kill")
     assert created["status"] == "ACTIVE"
     print(f"\nscheduler-1 pid {old} killed -9, pid {new} serving {restarted_in:.1f} s later; "
           f"the other {len(after) - 1} processes kept their pids; a boot worked")
+    print(f"scheduler kill, server-list GETs meanwhile: {load.timeline.figures()}")
 
 
-def _boot_all(session, base: str, image_id: str, count: int, on_answer) -> dict[str, int]:
+def _boot_all(session, base: str, image_id: str, count: int, on_answer,
+              timeline: Timeline) -> dict[str, int]:
     """POST ``count`` one-server boots from 8 threads; ``on_answer(n)`` after the
     n-th answer. Returns each accepted server's id with its answer's status."""
     answered = 0
@@ -114,8 +141,10 @@ def _boot_all(session, base: str, image_id: str, count: int, on_answer) -> dict[
 
     def one(i: int) -> tuple[str | None, int]:
         nonlocal answered
-        resp = session.post(f"{base}/compute/v2.1/servers", raise_exc=False, json={
-            "server": {"name": f"burst-{i:03d}", "flavorRef": "1", "imageRef": image_id}})
+        with timeline.timed() as outcome:
+            resp = session.post(f"{base}/compute/v2.1/servers", raise_exc=False, json={
+                "server": {"name": f"burst-{i:03d}", "flavorRef": "1", "imageRef": image_id}})
+            outcome["ok"] = resp.status_code < 500
         with lock:
             answered += 1
             on_answer(answered)
@@ -191,15 +220,17 @@ def test_conductor_killed_during_builds(stack):
     db = Database(stack.top.database_url)
     seen: dict[str, object] = {}
     since = stack.offsets()
+    timeline = Timeline()
 
     def kill_once(answered: int) -> None:
         if answered == KILL_AFTER:
+            timeline.mark()
             seen["victim_pid"] = stack.kill(victim)
             seen["killed_at"] = time.monotonic()
 
     try:
         started = time.monotonic()
-        accepted = _boot_all(demo, base, image_id, BUILDS, kill_once)
+        accepted = _boot_all(demo, base, image_id, BUILDS, kill_once, timeline)
         assert "victim_pid" in seen
         new_pid = stack.wait_restarted(victim, int(seen["victim_pid"]), since)  # type: ignore[arg-type]
         restarted_in = time.monotonic() - float(seen["killed_at"])  # type: ignore[arg-type]
@@ -223,20 +254,24 @@ def test_conductor_killed_during_builds(stack):
               f"first request: {dict(Counter(states.values()))}; create.start by conductor "
               f"pid {dict(starts)}; {redelivered} messages redelivered; instances per host "
               f"{dict(sorted(per_host.items()))}")
+        print(f"conductor kill, the boot requests: {timeline.figures()}")
         assert int(seen["victim_pid"]) in starts, "the victim took no build"  # type: ignore[call-overload]
         active = [sid for sid, state in states.items() if state == "ACTIVE"]
         assert len(active) >= len(accepted) - 5, Counter(states.values())
     finally:
         notifications.close()
-        # Leave the stack empty for the next test.
-        servers = admin.get(f"{base}/compute/v2.1/servers?all_tenants=1&limit=1000").json()
-        for server in servers["servers"]:
-            admin.delete(f"{base}/compute/v2.1/servers/{server['id']}", raise_exc=False)
-        deadline = time.monotonic() + 120
-        while admin.get(f"{base}/compute/v2.1/servers?all_tenants=1&limit=1000"
-                        ).json()["servers"] and time.monotonic() < deadline:
-            time.sleep(0.5)
+        _delete_all(admin, base)  # leave the stack empty for the next test
         db.dispose()
+
+
+def _delete_all(admin, base: str, timeout: float = 120) -> None:
+    servers = admin.get(f"{base}/compute/v2.1/servers?all_tenants=1&limit=1000").json()
+    for server in servers["servers"]:
+        admin.delete(f"{base}/compute/v2.1/servers/{server['id']}", raise_exc=False)
+    deadline = time.monotonic() + timeout
+    while admin.get(f"{base}/compute/v2.1/servers?all_tenants=1&limit=1000"
+                    ).json()["servers"] and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def _changed_pids(before: dict[str, int], after: dict[str, int]) -> list[str]:
@@ -245,12 +280,17 @@ def _changed_pids(before: dict[str, int], after: dict[str, int]) -> list[str]:
 
 def test_stack_recovers_when_rabbitmq_closes_its_connections(stack):
     before = stack.pids()
-    stack.close_rabbitmq_connections("stack test")
-    created = boot_and_delete(stack, "after-broker-drop")
+    with probe(stack) as load:
+        load.settle()
+        load.mark()
+        stack.close_rabbitmq_connections("stack test")
+        created = boot_and_delete(stack, "after-broker-drop")
+        load.run_on()
     assert created["status"] == "ACTIVE"
     restarted = _changed_pids(before, stack.pids())
     print(f"\nevery broker connection closed; a boot worked afterwards; processes "
           f"restarted by supervisord: {restarted or 'none'}")
+    print(f"RabbitMQ close, server-list GETs meanwhile: {load.timeline.figures()}")
     assert set(stack.states().values()) == {"RUNNING"}
 
 
@@ -259,17 +299,22 @@ def test_stack_recovers_from_a_database_refusing_connections(stack):
     session.get_token()
     before = stack.pids()
     statuses: Counter = Counter()
-    with stack.database_refusing():
-        for _ in range(5):
-            resp = session.get(f"{stack.url}/compute/v2.1/flavors", raise_exc=False)
-            statuses[resp.status_code] += 1
+    with probe(stack) as load:
+        load.settle()
+        load.mark()
+        with stack.database_refusing():
+            for _ in range(5):
+                resp = session.get(f"{stack.url}/compute/v2.1/flavors", raise_exc=False)
+                statuses[resp.status_code] += 1
+                time.sleep(0.5)
+        deadline = time.monotonic() + 60
+        while session.get(f"{stack.url}/compute/v2.1/flavors", raise_exc=False
+                          ).status_code != 200:
+            assert time.monotonic() < deadline, "the API did not come back"
             time.sleep(0.5)
+        load.run_on()
     assert statuses[200] == 0, statuses  # the outage was real
-    deadline = time.monotonic() + 60
-    while session.get(f"{stack.url}/compute/v2.1/flavors", raise_exc=False
-                      ).status_code != 200:
-        assert time.monotonic() < deadline, "the API did not come back"
-        time.sleep(0.5)
+    print(f"\ndatabase refusing, server-list GETs meanwhile: {load.timeline.figures()}")
     created = boot_and_delete(stack, "after-db-outage")
     assert created["status"] == "ACTIVE"
     restarted = _changed_pids(before, stack.pids())
@@ -277,3 +322,178 @@ def test_stack_recovers_from_a_database_refusing_connections(stack):
           f"a boot worked afterwards; processes restarted by supervisord: "
           f"{restarted or 'none'}")
     assert set(stack.states().values()) == {"RUNNING"}
+
+
+API_REQUESTS = 2000
+API_THREADS = 20
+API_KILL_AFTER = 400  # answered requests before an API node is killed
+
+
+def _ec2_client(stack: Stack, keys: tuple[str, str]):
+    """boto3 on the stack's /ec2/ with boto3's default retries (what an application
+    gets): a 502 or a dropped connection is retried before the caller sees it."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("ec2", endpoint_url=f"{stack.url}/ec2/", region_name=REGION,
+                        aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
+                        config=Config(max_pool_connections=API_THREADS + 5))
+
+
+def test_api_node_killed_during_mixed_requests(stack):
+    base = stack.url
+    demo = ksa_session(stack.api, "demo", stack.password("demo"), "demo")
+    admin = ksa_session(stack.api, "admin", stack.password("admin"), "admin")
+    project_id = demo.get_project_id()
+    ec2 = _ec2_client(stack, bootstrap_keys(stack.api, "demo"))
+    (image,) = ec2.describe_images(Filters=[{"Name": "name", "Values": ["nimbus-tiny"]}]
+                                   )["Images"]
+    ami = image["ImageId"]
+    image_id = demo.get(f"{base}/image/v2/images?name=nimbus-tiny").json()["images"][0]["id"]
+    seeds = [demo.post(f"{base}/compute/v2.1/servers", json={"server": {
+        "name": f"seed-{i}", "flavorRef": "1", "imageRef": image_id}}).json()["server"]["id"]
+        for i in range(4)]
+    victim = "api:api-1"
+    for session in (demo, admin):  # 20 threads share a session's connection pool
+        session.session.mount("http://", requests.adapters.HTTPAdapter(
+            pool_connections=4, pool_maxsize=API_THREADS + 5))
+    db = Database(stack.top.database_url)
+    timeline = Timeline()
+    raw = Timeline()  # a request the client had to retry counted as failed
+    lock = threading.Lock()
+    counts: Counter = Counter()
+    booted: list[str] = []  # instance ids to terminate later
+    tokens: dict[str, str | None] = {}  # ClientToken -> instance id (None: failed)
+    errors: list[str] = []
+    answered = 0
+    seen: dict[str, object] = {}
+    since = stack.offsets()
+
+    def run_boot(i: int) -> tuple[str, int]:
+        token = f"kill-api-{i:05d}-{uuid.uuid4().hex[:8]}"
+        with lock:
+            tokens[token] = None
+        answer = ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1,
+                                   MaxCount=1, ClientToken=token)
+        (inst,) = answer["Instances"]
+        with lock:
+            tokens[token] = inst["InstanceId"]
+            booted.append(inst["InstanceId"])
+        return "boot", answer["ResponseMetadata"].get("RetryAttempts", 0)
+
+    def one(i: int) -> None:
+        nonlocal answered
+        kind, slot = "list", i % 25
+        retries = 0
+        start = time.monotonic()
+        ok = True
+        try:
+            if slot < 8:
+                kind = "list"
+                resp = demo.get(f"{base}/compute/v2.1/servers/detail?limit=50",
+                                raise_exc=False)
+                ok = resp.status_code < 500
+            elif slot < 13:
+                kind = "show"
+                resp = demo.get(f"{base}/compute/v2.1/servers/{seeds[i % len(seeds)]}",
+                                raise_exc=False)
+                ok = resp.status_code < 500
+            elif slot < 19:
+                kind = "describe"
+                answer = ec2.describe_instances(MaxResults=50)
+                retries = answer["ResponseMetadata"].get("RetryAttempts", 0)
+            elif slot < 23:
+                kind = "boot"
+                _, retries = run_boot(i)
+            else:
+                kind = "terminate"
+                with lock:
+                    victim_id = booted.pop(0) if booted else None
+                if victim_id is None:
+                    answer = ec2.describe_instances(MaxResults=50)
+                else:
+                    answer = ec2.terminate_instances(InstanceIds=[victim_id])
+                retries = answer["ResponseMetadata"].get("RetryAttempts", 0)
+        except Exception as exc:  # what the application saw, after the client's retries
+            ok = False
+            retries = getattr(exc, "response", {}).get("ResponseMetadata", {}).get(
+                "RetryAttempts", 0)
+            with lock:
+                errors.append(f"{kind}: {type(exc).__name__}: {str(exc)[:160]}")
+        timeline.add(start, time.monotonic() - start, ok)
+        raw.add(start, time.monotonic() - start, ok and not retries)
+        with lock:
+            counts[kind] += 1
+            counts[f"{kind} failed"] += not ok
+            counts["retried"] += retries > 0
+            answered += 1
+            kill = answered == API_KILL_AFTER
+        if kill:
+            timeline.mark()
+            raw.event_at = timeline.event_at
+            seen["killed_at"] = time.monotonic()
+            seen["victim_pid"] = old = stack.kill(victim)
+            watcher = threading.Thread(target=watch_restart, args=(old,), daemon=True)
+            watcher.start()
+            seen["watcher"] = watcher
+
+    def watch_restart(old: int) -> None:
+        seen["new_pid"] = stack.wait_restarted(victim, old, since)
+        seen["restarted_in"] = time.monotonic() - float(seen["killed_at"])  # type: ignore[arg-type]
+
+    try:
+        started = time.monotonic()
+        with ThreadPoolExecutor(API_THREADS) as pool:
+            list(pool.map(one, range(API_REQUESTS)))
+        took = time.monotonic() - started
+        assert "victim_pid" in seen
+        seen["watcher"].join(timeout=90)  # type: ignore[attr-defined]
+        assert "new_pid" in seen, f"{victim} not restarted"
+        new_pid, restarted_in = seen["new_pid"], float(seen["restarted_in"])  # type: ignore[arg-type]
+        # A boot the application saw fail is retried with its ClientToken.
+        failed_boots = [t for t, iid in tokens.items() if iid is None]
+        for token in failed_boots:
+            answer = ec2.run_instances(ImageId=ami, InstanceType="t3.nano", MinCount=1,
+                                       MaxCount=1, ClientToken=token)
+            tokens[token] = answer["Instances"][0]["InstanceId"]
+        # No ClientToken has two instances (terminated ones included).
+        with db.session() as s:
+            per_token = Counter(s.scalars(select(Instance.client_token).where(
+                Instance.project_id == project_id, Instance.client_token.in_(list(tokens)))))
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            with db.session() as s:
+                rows = list(s.execute(select(Instance.vm_state, Instance.task_state).where(
+                    Instance.client_token.in_(list(tokens)), Instance.deleted.is_(False))))
+            states = Counter(vm for vm, _ in rows)
+            busy = [r for r in rows if r[0] == "building" or r[1] is not None]
+            if not busy:
+                break
+            assert time.monotonic() < deadline, f"not settled: {Counter(rows)}"
+            time.sleep(0.5)
+        settled_in = time.monotonic() - started
+        terminated = len(tokens) - len(rows)
+        per_host = _check_claims_and_quota(db, project_id)
+        get_kinds = ("list", "show", "describe")
+        print(f"\n{API_REQUESTS} requests from {API_THREADS} threads in {took:.1f} s "
+              f"({ {k: v for k, v in counts.items() if 'failed' not in k} }); api-1 pid "
+              f"{seen['victim_pid']} killed -9 after answer {API_KILL_AFTER}, pid {new_pid} "
+              f"serving {restarted_in:.1f} s later")
+        failed = {k: v for k, v in counts.items() if "failed" in k}
+        print(f"failed as the application saw them: {failed}; "
+              f"retried by the client: {counts['retried']}; {len(failed_boots)} failed boots "
+              f"retried with their ClientToken")
+        print(f"instances expected {len(tokens)} (one per ClientToken), found "
+              f"{sum(per_token.values())} in {len(per_token)} tokens; settled "
+              f"{settled_in:.1f} s after the first request: {dict(states)} + {terminated} "
+              f"terminated; instances per host {dict(sorted(per_host.items()))}")
+        print(f"API node kill, all requests: {timeline.figures()}")
+        print(f"API node kill, counting client retries as failures: {raw.figures()}")
+        for line in errors[:10]:
+            print(f"  {line}")
+        assert all(counts[f"{k} failed"] == 0 for k in get_kinds), errors
+        assert set(per_token.values()) == {1} and len(per_token) == len(tokens), per_token
+        assert set(states) <= {"active", "error"}, states
+    finally:
+        _delete_all(admin, base)
+        db.dispose()
