@@ -38,7 +38,7 @@ import pytest
 import requests.adapters
 from sqlalchemy import select
 
-from core.compute.models import Instance
+from core.compute.models import Instance, InstanceFault
 from core.conductor.build import flavor_resources
 from core.db import Database
 from core.placement.models import Allocation, ComputeNode
@@ -65,6 +65,9 @@ def stack(tmp_path_factory):
     with exclusive(cluster_lock(tmp_path_factory)), running_stack(
             tmp_path_factory.mktemp("stack"), agents=AGENTS, driver_operation_time=0.2,
             report_interval=2, service_down_time=30,
+            # Room for every instance the tests keep at once (the API-node test
+            # keeps up to ~170): a build in ERROR then means something went wrong.
+            cpu_allocation_ratio=16, max_instances_per_host=100,
             quota_instances=1000, quota_cores=4000, quota_ram=4_096_000) as running:
         print(f"\nstack up in {running.started_in:.1f} s: {sorted(running.states())}")
         yield running
@@ -295,31 +298,54 @@ def test_stack_recovers_when_rabbitmq_closes_its_connections(stack):
 
 
 def test_stack_recovers_from_a_database_refusing_connections(stack):
+    """The database refuses connections for 5 s (ALLOW_CONNECTIONS false and every
+    session terminated — terminating alone is hidden by pool_pre_ping): clients
+    get 503 with Retry-After through nginx, never a hang, a 500 or nginx's 502,
+    no node logs a traceback, and everything recovers by itself."""
     session = ksa_session(stack.api, "demo", stack.password("demo"), "demo")
     session.get_token()
     before = stack.pids()
+    offsets = stack.offsets()
     statuses: Counter = Counter()
+    retry_after: set[str | None] = set()
+    slowest = 0.0
     with probe(stack) as load:
         load.settle()
         load.mark()
         with stack.database_refusing():
-            for _ in range(5):
+            window = time.monotonic() + 5
+            while time.monotonic() < window:
+                started = time.monotonic()
                 resp = session.get(f"{stack.url}/compute/v2.1/flavors", raise_exc=False)
+                slowest = max(slowest, time.monotonic() - started)
                 statuses[resp.status_code] += 1
-                time.sleep(0.5)
-        deadline = time.monotonic() + 60
+                if resp.status_code == 503:
+                    retry_after.add(resp.headers.get("Retry-After"))
+                time.sleep(0.2)
+        back = time.monotonic()
+        deadline = back + 60
         while session.get(f"{stack.url}/compute/v2.1/flavors", raise_exc=False
                           ).status_code != 200:
             assert time.monotonic() < deadline, "the API did not come back"
-            time.sleep(0.5)
+            time.sleep(0.2)
+        recovered_in = time.monotonic() - back
         load.run_on()
-    assert statuses[200] == 0, statuses  # the outage was real
-    print(f"\ndatabase refusing, server-list GETs meanwhile: {load.timeline.figures()}")
+    print(f"\ndatabase refusing for 5 s: API answers {dict(statuses)}, Retry-After "
+          f"{sorted(map(str, retry_after))}, slowest answer {slowest:.2f} s, back "
+          f"{recovered_in:.2f} s after connections were allowed again")
+    print(f"database refusing, server-list GETs meanwhile: {load.timeline.figures()}")
+    assert statuses[503] >= 1 and set(statuses) <= {200, 503}, statuses
+    assert None not in retry_after, retry_after
+    assert slowest < 10, slowest  # no hang
+    for name in stack.names("api"):
+        log = stack.log(name)
+        with open(log, "rb") as handle:
+            handle.seek(offsets.get(log.name, 0))
+            assert b"Traceback" not in handle.read(), stack.log_tail(name)
     created = boot_and_delete(stack, "after-db-outage")
     assert created["status"] == "ACTIVE"
     restarted = _changed_pids(before, stack.pids())
-    print(f"\ndatabase refused connections for about 3 s: API answers {dict(statuses)}; "
-          f"a boot worked afterwards; processes restarted by supervisord: "
+    print(f"a boot worked afterwards; processes restarted by supervisord: "
           f"{restarted or 'none'}")
     assert set(stack.states().values()) == {"RUNNING"}
 
@@ -489,11 +515,16 @@ def test_api_node_killed_during_mixed_requests(stack):
               f"terminated; instances per host {dict(sorted(per_host.items()))}")
         print(f"API node kill, all requests: {timeline.figures()}")
         print(f"API node kill, counting client retries as failures: {raw.figures()}")
+        with db.session() as s:
+            faults = Counter(m[:90] for m in s.scalars(select(InstanceFault.message).join(
+                Instance, Instance.uuid == InstanceFault.instance_uuid).where(
+                Instance.client_token.in_(list(tokens)), Instance.vm_state == "error")))
+        print(f"faults of the ERROR instances: {dict(faults)}")
         for line in errors[:10]:
             print(f"  {line}")
         assert all(counts[f"{k} failed"] == 0 for k in get_kinds), errors
         assert set(per_token.values()) == {1} and len(per_token) == len(tokens), per_token
-        assert set(states) <= {"active", "error"}, states
+        assert set(states) == {"active"}, (states, faults)
     finally:
         _delete_all(admin, base)
         db.dispose()
