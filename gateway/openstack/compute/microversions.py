@@ -46,7 +46,8 @@ SERVICE_TYPE = "compute"
 HEADER = "OpenStack-API-Version"
 LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
 VARY = f"{HEADER}, {LEGACY_HEADER}"
-_VERSION = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
+# ASCII digits, few enough for int() (a 5,000-digit minor version crashed it)
+_VERSION = re.compile(r"^([1-9][0-9]{0,17})\.([1-9][0-9]{0,17}|0)$")
 
 
 class APIVersion(NamedTuple):
