@@ -255,7 +255,7 @@ def _v2_auth(params: Mapping[str, str]) -> _Auth:
         raise MalformedSignature(f"Unsupported SignatureMethod {method!r}.")
     if ("Timestamp" in params) == ("Expires" in params):
         raise MalformedSignature("Exactly one of Timestamp and Expires is required.")
-    when = _parse_iso8601(params.get("Timestamp") or params["Expires"])
+    when = _parse_iso8601(params["Timestamp"] if "Timestamp" in params else params["Expires"])
     timestamp, deadline = (when, None) if "Timestamp" in params else (None, when)
     return _Auth(
         2, params["AWSAccessKeyId"], params.get("Signature"), timestamp, deadline, v2_method=method

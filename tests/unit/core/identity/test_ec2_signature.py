@@ -439,6 +439,14 @@ def test_presigned_expiry_is_ascii_digits(expires: str) -> None:
         check(SignedRequest("GET", "h", "/", params, {}), expected_signature="00")
 
 
+@pytest.mark.parametrize("empty", ["Timestamp", "Expires"])
+def test_an_empty_sigv2_timestamp_is_malformed(empty: str) -> None:
+    """``Timestamp=`` (empty) was looked up as ``Expires``: a KeyError, a 500."""
+    params = {"AWSAccessKeyId": "AK", "SignatureVersion": "2", "Signature": "AAAA", empty: ""}
+    with pytest.raises(MalformedSignature, match="ISO 8601"):
+        check(SignedRequest("GET", "h", "/", params, {}), expected_signature="AAAA")
+
+
 def test_header_and_query_auth_together_are_rejected(
     boto3_request: AWSPreparedRequest,
 ) -> None:
