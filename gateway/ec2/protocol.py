@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
+from core.clock import parse_timestamp
 from core.numbers import INT64_MAX, INT64_MIN, BadInteger, is_ascii_digits, parse_int
 from gateway.ec2.errors import Ec2Error
 
@@ -298,7 +299,6 @@ def _timestamp(value: str, key: str) -> datetime:
         except (OverflowError, OSError, ValueError):
             raise _invalid(key, value, "Expecting an ISO 8601 timestamp.") from None
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_timestamp(value)
     except ValueError:
         raise _invalid(key, value, "Expecting an ISO 8601 timestamp.") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -5,7 +5,8 @@ loosely is a 4xx in the API's own error format, and nothing is saved.
 Each case was a 500 (issue 10, point 3): an integer of 2**64 in a project's
 extra attributes was saved and then broke every listing that carried it;
 ``"¹".isdigit()`` is true but ``int("¹")`` raises; ``int("٥")`` is 5; SQLite
-overflows on a bound past 64 bits; ``int()`` refuses more than 4,300 digits."""
+overflows on a bound past 64 bits; ``int()`` refuses more than 4,300 digits;
+a timestamp of 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC."""
 
 from __future__ import annotations
 
@@ -215,3 +216,29 @@ def test_a_presigned_expiry_that_is_not_ascii_digits_is_400_without_credentials(
                        "X-Amz-SignedHeaders": "host", "X-Amz-Signature": "00"})
     r = requests.get(f"{endpoint_of(server)}?{query}", timeout=30)
     assert ec2_error(r, 400) == "IncompleteSignature"
+
+
+# ---------------------------------------------------------------- timestamps
+
+EDGE_TIMES = ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"]
+
+
+@pytest.mark.parametrize("when", EDGE_TIMES)
+def test_filters_by_a_time_utc_cannot_hold_are_400(server, demo_session, when):
+    for name, value in (("created_at", f"gt:{when}"), ("updated_at", f"lte:{when}")):
+        r = demo_session.get(f"{server.url}/image/v2/images", params={name: value},
+                             raise_exc=False)
+        glance_error(r, 400)
+    r = demo_session.get(f"{server.url}/compute/v2.1/servers/detail", raise_exc=False,
+                         params={"changes-since": when})
+    fault(r, 400, "badRequest")
+
+
+@pytest.mark.parametrize("when", EDGE_TIMES)
+def test_an_expiry_utc_cannot_hold_is_400_and_not_saved(identity_url, demo_session, when):
+    me, name = demo_session.get_user_id(), unique("edge-time")
+    url = f"{identity_url}/users/{me}/application_credentials"
+    r = demo_session.post(url, raise_exc=False, json={"application_credential": {
+        "name": name, "expires_at": when}})
+    keystone_error(r, 400)
+    assert demo_session.get(url, params={"name": name}).json()["application_credentials"] == []

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from connexion import NoContent, request
 
 from core import errors
+from core.clock import parse_timestamp
 from core.compute.server_actions import ServerActions
 from core.compute.server_listing import ADMIN_SORT_KEYS, SORT_KEYS, ServerQuery
 from core.compute.servers import BootRequest, ServerService
@@ -33,14 +34,9 @@ def _admin_password() -> str:
 
 def _time(name: str, text: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_timestamp(text)
     except ValueError:
         raise errors.InvalidInput(f"Invalid filter field: {name}.") from None
-    if value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value
 
 
 def _bool(text: str) -> bool:

@@ -144,6 +144,8 @@ def test_authentication_parameters_are_not_call_parameters():
     ([("Action", "DescribeRegions"), ("Version", "٢٠١٦-١١-١٥")], "NoSuchVersion"),
     ([("Action", "DescribeSpotPriceHistory"), ("StartTime", "¹")], "InvalidParameterValue"),
     ([("Action", "DescribeSpotPriceHistory"), ("StartTime", "٥")], "InvalidParameterValue"),
+    ([("Action", "DescribeSpotPriceHistory"), ("StartTime", "9999-12-31T23:59:59-01:00")],
+     "InvalidParameterValue"),
     ([("Action", "CreateCapacityReservationFleet"), ("InstanceMatchCriteria", "open"),
       ("TotalTargetCapacity", "1"), ("InstanceTypeSpecification.1.Weight", "٥")],
      "InvalidParameterValue"),
