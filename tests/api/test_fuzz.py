@@ -14,6 +14,7 @@ callers are checked, and put back, before each operation."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree
@@ -46,10 +47,12 @@ MOUNTS = {"identity-v3.yaml": "/identity", "compute-v2.1.yaml": "/compute",
           "image-v2.yaml": "/image", "ec2.yaml": "/ec2"}
 PERSONAS = ("admin", "member")
 MODES = ("positive", "negative", "edge")
-EXAMPLES = 5            # per operation, mode and persona: up to 30 requests per operation
-EC2_EXAMPLES = 8        # per EC2 action and persona
-AUTH_EXAMPLES = 150     # unsigned requests with one or two authentication parameters
-                        # changed, besides the sweep of one_field_changes()
+# FUZZ_SCALE=10 for a deeper run by hand; the suite runs at 1 (about a minute).
+SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
+EXAMPLES = 5 * SCALE        # per operation, mode and persona: up to 30 requests an operation
+EC2_EXAMPLES = 8 * SCALE    # per EC2 action and persona
+AUTH_EXAMPLES = 150 * SCALE  # unsigned requests with one or two authentication parameters
+                             # changed, besides the sweep of one_field_changes()
 ADMIN_PASSWORD = "fuzz-admin-password"
 FUZZ = settings(deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])

@@ -28,7 +28,10 @@ from tests.support.ec2 import REGION
 from tests.support.server import Server
 
 EDGE_TEXT = ("¹", "٥", "²0", "1_0", " 1", "-1", "0", "01", "9" * 30, "9" * 5000, str(2**63),
-             str(2**64), "", "null", "NaN", "1e400", "%", "..", "\\", "a" * 300)
+             str(2**64), "", "null", "NaN", "1e400", "%", "..", "\\", "a" * 300,
+             # in UTC, past the years 1 to 9999 that datetime and the columns hold
+             "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00",
+             "gt:9999-12-31T23:59:59-01:00", "lt:0001-01-01T00:00:00+01:00")
 # Past what a 64-bit column (or orjson) holds; drawn as often as all the rest.
 WIDE_INTEGERS = (2**63, 2**64, -(2**63) - 1, 10**30, -(10**30), {"a": {"b": 2**64}}, [2**64])
 EDGE_JSON = (-1, 0, 2**31, 2**63 - 1, 1e308, -1e308, 0.5, True, None, [], {}, [[[[[]]]]],
@@ -150,8 +153,9 @@ def put_edge_values(case: Any, data: st.DataObject) -> None:
 INDEXES = ("1", "1", "2", "3", "¹", "٥", "0", "01", "100001", "9" * 30, "", "-1", "1_0")
 EC2_VALUES = ("", "¹", "٥", "²0", "1_0", "-1", "0", "5", "100", "9" * 30, "9" * 5000, str(2**63),
               "true", "false", "1e400", "NaN", "-1.5", "i-0123456789abcdef0", "ami-00000001",
-              "sg-0123456789abcdef0", "default", "tcp", "2024-01-01T00:00:00Z", "%", "\x00",
-              "a" * 300, "eyJhZnRlciI6IDF9", "W1tbW1tbW1tbXV1dXV1dXV1dXQ==")
+              "sg-0123456789abcdef0", "default", "tcp", "2024-01-01T00:00:00Z",
+              "9999-12-31T23:59:59-01:00", "%", "\x00", "a" * 300, "eyJhZnRlciI6IDF9",
+              "W1tbW1tbW1tbXV1dXV1dXV1dXQ==")
 # Well-formed authentication parameters with no credential behind them, SigV4
 # presigned and SigV2: the fuzz breaks one or two of them at a time.
 PRESIGNED = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256",
