@@ -183,6 +183,22 @@ def test_an_image_patch_past_64_bits_is_400(server, demo_session):
     demo_session.delete(f"{images}/{image['id']}")
 
 
+@pytest.mark.parametrize("field", ["min_ram", "min_disk"])
+def test_image_minimums_are_what_an_integer_column_holds(server, demo_session, field):
+    """INTEGER is 32 bits in PostgreSQL and MySQL: a larger value failed there."""
+    images = f"{server.url}/image/v2/images"
+    name = unique("img")
+    r = demo_session.post(images, raise_exc=False, json={
+        "name": name, "disk_format": "raw", "container_format": "bare", field: 2**31})
+    glance_error(r, 400)
+    assert demo_session.get(images, params={"name": name}).json()["images"] == []
+    image = demo_session.post(images, json={"name": name, "disk_format": "raw",
+                                            "container_format": "bare",
+                                            field: 2**31 - 1}).json()
+    assert image[field] == 2**31 - 1
+    demo_session.delete(f"{images}/{image['id']}")
+
+
 # ---------------------------------------------------------------- EC2
 
 def _signed(server, params: dict[str, str]) -> requests.Response:
