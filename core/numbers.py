@@ -18,7 +18,7 @@ from __future__ import annotations
 INT32_MAX = 2**31 - 1
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-# Longer text is out of any range above, whatever its digits.
+# More significant digits are out of any range above (and int() refuses 4,300).
 _MAX_DIGITS = 20
 
 
@@ -40,8 +40,12 @@ def parse_int(text: str, low: int = 0, high: int = INT64_MAX, *, cap: bool = Fal
     digits = text[1:] if low < 0 and text[:1] in ("+", "-") else text
     if not is_ascii_digits(digits):
         raise BadInteger(f"{_shown(text)} is not an integer.")
-    value = int(text) if len(digits) <= _MAX_DIGITS else None
-    if cap and (value is None or value > high) and text[:1] != "-":
+    negative = text[:1] == "-"  # digits passed, so the sign was allowed
+    significant = digits.lstrip("0") or "0"  # int() counts leading zeros toward 4,300
+    value = int(significant) if len(significant) <= _MAX_DIGITS else None
+    if value is not None and negative:
+        value = -value
+    if cap and not negative and (value is None or value > high):
         return high
     if value is None or not low <= value <= high:
         raise BadInteger(f"{_shown(text)} is not between {low} and {high}.")

@@ -17,7 +17,7 @@ from core.numbers import (
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("0", 0), ("7", 7), ("0042", 42), (str(INT64_MAX), INT64_MAX),
+    ("0", 0), ("7", 7), ("0042", 42), (str(INT64_MAX), INT64_MAX), ("0" * 5000 + "5", 5),
 ])
 def test_ascii_digits_read_as_integers(text, expected):
     assert parse_int(text) == expected
