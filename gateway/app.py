@@ -17,6 +17,7 @@ from gateway.asgi import PathRoutes
 from gateway.ec2 import Ec2Transport
 from gateway.ec2 import build_handlers as build_ec2_handlers
 from gateway.health import Health, HealthcheckEndpoint
+from gateway.json_body import request_validators
 from gateway.jsonutil import jsonifier
 from gateway.metrics import ApiMetrics, MetricsEndpoint
 from gateway.middleware import EdgeMiddleware
@@ -56,7 +57,8 @@ def create_app(settings: Settings, services: CoreServices | None = None):
     for spec, base_path, handlers in (*apis, ec2_api):
         app.add_api(spec, base_path=base_path, resolver=HandlerResolver(handlers),
                     validate_responses=settings.validate_responses,
-                    strict_validation=False, swagger_ui_options=_no_swagger())
+                    strict_validation=False, swagger_ui_options=_no_swagger(),
+                    validator_map=request_validators())
         allowed.add_spec(SPECS / spec, base_path)
     faults = FaultRenderer(public, allowed)
     app.add_error_handler(errors.CoreError, faults.core_error)

@@ -21,6 +21,7 @@ from core.compute.models import ComputeService, Instance
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
+from core.numbers import BadInteger, is_ascii_digits, parse_int
 from core.placement.models import ComputeNode
 from core.policy import PolicyEnforcer
 from core.settings import Settings
@@ -28,6 +29,14 @@ from core.settings import Settings
 COMPUTE_BINARY = "nova-compute"
 INTERNAL_ZONE = "internal"
 MAX_ID = 0x7FFFFFFF  # larger ids exist nowhere (and overflow the column type)
+
+
+def _id_in_text(text: str) -> int | None:
+    """The row id ``text`` spells, or None if it spells none that can exist."""
+    try:
+        return parse_int(text, 1, MAX_ID)
+    except BadInteger:
+        return None
 
 
 @dataclass(frozen=True)
@@ -111,12 +120,20 @@ class HostService:
             svc.updated_at = utcnow()
             return self._view(svc, utcnow())
 
-    def delete_service(self, ctx: RequestContext, service_id: int) -> None:
+    def delete_service(self, ctx: RequestContext, service_id: int | str) -> None:
         """Delete a service (and, for a compute service, its node). Refused while
-        the host still has servers."""
+        the host still has servers. An id given as text (as the client sent it)
+        is read once policy allows the call: not an integer is InvalidInput."""
         self.policy.enforce("os_compute_api:os-services:delete", {}, ctx)
+        if isinstance(service_id, int):
+            number = service_id if 0 < service_id <= MAX_ID else None
+        elif is_ascii_digits(service_id):
+            number = _id_in_text(service_id)
+        else:
+            raise errors.InvalidInput("Invalid input received: id must be an integer",
+                                      param="service_id")
         with self.db.session() as s:
-            svc = s.get(ComputeService, service_id) if 0 < service_id <= MAX_ID else None
+            svc = s.get(ComputeService, number) if number is not None else None
             if svc is None:
                 raise errors.NotFound(f"Service {service_id} could not be found.")
             if svc.binary == COMPUTE_BINARY:
@@ -150,10 +167,12 @@ class HostService:
 
     def get_node(self, ctx: RequestContext, node_id: int | str,
                  rule: str = "show") -> NodeView:
+        """A hypervisor by id; an id given as text (as the client sent it) is read
+        once policy allows the call, and one that is not an integer is not found."""
         self.policy.enforce(f"os_compute_api:os-hypervisors:{rule}", {}, ctx)
+        number = node_id if isinstance(node_id, int) else _id_in_text(node_id)
         with self.db.session() as s:
-            node = (s.get(ComputeNode, node_id)
-                    if isinstance(node_id, int) and 0 < node_id <= MAX_ID else None)
+            node = s.get(ComputeNode, number) if number is not None else None
             views = self._nodes(s, [node] if node is not None else [])
         if not views:
             raise errors.NotFound(f"Hypervisor with ID '{node_id}' could not be found.")

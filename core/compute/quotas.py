@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from core import errors
 from core.compute.models import KeyPair
 from core.context import RequestContext
+from core.numbers import INT64_MIN, BadInteger, as_int
 from core.policy import PolicyEnforcer
 from core.quota.service import COUNTED, MAX_LIMIT, RESOURCES, QuotaService
 
@@ -61,7 +62,12 @@ class QuotaSetService:
         for resource, value in values.items():
             if resource not in RESOURCES:
                 raise errors.InvalidInput(f"Bad key(s) {resource} in quota_set")
-            limit = int(value)
+            try:  # an int, or a string of ASCII digits, as Nova's schema allows
+                limit = as_int(value, INT64_MIN)
+            except BadInteger:
+                raise errors.InvalidInput(f"Invalid input for field/attribute {resource}. "
+                                          f"Value: {value}. {value!r} is not an integer",
+                                          param=resource) from None
             if limit < -1:
                 raise errors.InvalidInput(f"Quota limit {limit} for {resource} must be -1 "
                                           "or greater.")

@@ -22,6 +22,7 @@ from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
 from core.errors import InvalidInput, Unauthorized
+from core.numbers import BadInteger, parse_int
 
 V4_ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -245,9 +246,11 @@ def _v4_auth(fields: Mapping[str, str], where: str, required: tuple[str, ...]) -
         raise MalformedSignature("Date in Credential scope does not match X-Amz-Date.")
     deadline, expires = None, fields.get("Expires")
     if expires is not None:
-        if not expires.isdigit() or not 1 <= int(expires) <= MAX_PRESIGNED_EXPIRES:
-            raise MalformedSignature("X-Amz-Expires must be between 1 and 604800.")
-        deadline = timestamp + timedelta(seconds=int(expires))
+        try:
+            seconds = parse_int(expires, 1, MAX_PRESIGNED_EXPIRES)
+        except BadInteger:
+            raise MalformedSignature("X-Amz-Expires must be between 1 and 604800.") from None
+        deadline = timestamp + timedelta(seconds=seconds)
     headers = tuple(fields["SignedHeaders"].split(";"))
     if not all(headers) or any(h != h.lower() for h in headers):
         raise MalformedSignature("SignedHeaders must be lower-case names joined by ';'.")
@@ -266,7 +269,7 @@ def _v2_auth(params: Mapping[str, str]) -> _Auth:
         raise MalformedSignature(f"Unsupported SignatureMethod {method!r}.")
     if ("Timestamp" in params) == ("Expires" in params):
         raise MalformedSignature("Exactly one of Timestamp and Expires is required.")
-    when = _parse_iso8601(params.get("Timestamp") or params["Expires"])
+    when = _parse_iso8601(params["Timestamp"] if "Timestamp" in params else params["Expires"])
     timestamp, deadline = (when, None) if "Timestamp" in params else (None, when)
     return _Auth(
         2, params["AWSAccessKeyId"], params.get("Signature"), timestamp, deadline, v2_method=method

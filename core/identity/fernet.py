@@ -31,6 +31,7 @@ import msgpack
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from core.errors import Unauthorized
+from core.numbers import is_ascii_digits
 
 LOG = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ class KeyRepository:
         found: dict[int, tuple[Path, os.stat_result]] = {}
         with contextlib.suppress(FileNotFoundError):
             for entry in os.scandir(self.path):
-                if entry.name.isdigit():
+                if is_ascii_digits(entry.name):
                     with contextlib.suppress(FileNotFoundError):
                         st = entry.stat(follow_symlinks=True)
                         if stat.S_ISREG(st.st_mode):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from core import errors
+from core.clock import parse_timestamp
 from core.context import RequestContext
 from core.image.models import Image
 from core.image.visibility import MEMBER_STATUSES, VISIBILITIES, listed
@@ -52,12 +53,9 @@ class ImageQuery:
 
 def _date(value: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_timestamp(value)
     except ValueError:
         raise errors.InvalidInput(f"Invalid date format: {value}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
 
 
 def _conditions(ctx: RequestContext, q: ImageQuery) -> list:

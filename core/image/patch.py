@@ -7,6 +7,7 @@ from typing import Any
 
 from core import errors
 from core.image.models import Image
+from core.numbers import INT32_MAX
 
 READ_ONLY = ("created_at", "updated_at", "status", "checksum", "size", "virtual_size",
              "direct_url", "self", "file", "schema", "os_hash_algo", "os_hash_value", "id",
@@ -38,9 +39,9 @@ def _coerce(key: str, value: Any) -> Any:
     def bad(why: str) -> errors.InvalidInput:
         return errors.InvalidInput(f"Invalid value for '{key}': {why}")
 
-    if key in ("min_disk", "min_ram"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise bad("must be a non-negative integer")
+    if key in ("min_disk", "min_ram"):  # INTEGER columns: 32 bits in PostgreSQL and MySQL
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT32_MAX:
+            raise bad(f"must be an integer from 0 to {INT32_MAX}")
     elif key in ("protected", "os_hidden"):
         if not isinstance(value, bool):
             raise bad("must be a boolean")

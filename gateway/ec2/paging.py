@@ -27,7 +27,7 @@ def encode_token(after: str) -> str:
 def decode_token(token: str) -> str:
     try:
         after = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))["after"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError, RecursionError):
         raise Ec2Error("InvalidPaginationToken",
                        f"The pagination token '{token[:100]}' is not valid.") from None
     if not isinstance(after, str):

@@ -28,6 +28,8 @@ from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
+from core.clock import parse_timestamp
+from core.numbers import INT64_MAX, INT64_MIN, BadInteger, is_ascii_digits, parse_int
 from gateway.ec2.errors import Ec2Error
 
 MAX_BODY = 1 << 20  # bytes; RunInstances' UserData (16 KB) fits many times over
@@ -38,8 +40,10 @@ FORM = "application/x-www-form-urlencoded"
 # Parameters that authenticate a request rather than describe the call.
 AUTH_PARAMETERS = frozenset({"AWSAccessKeyId", "Signature", "SignatureMethod",
                              "SignatureVersion", "Timestamp", "Expires", "SecurityToken"})
-_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
-_INTEGER = re.compile(r"[+-]?\d{1,19}")
+_VERSION = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+# A float as AWS writes one, in ASCII (float() reads "٥", "1_0" and " 5 " too).
+_REAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _SCALARS = frozenset({"string", "integer", "long", "boolean", "timestamp", "blob", "float",
                       "double"})
 
@@ -184,10 +188,8 @@ class QueryProtocol:
                     raise _unknown(key)
                 slot, shape = member.name, member.shape
             elif shape.type_name == "list":
-                if not segment.isdigit() or segment[0] == "0" or \
-                        int(segment) > MAX_LIST_INDEX:
-                    raise _unknown(key)
-                slot, shape = int(segment), shape.member  # type: ignore[attr-defined]
+                slot = _list_index(segment, key)
+                shape = shape.member  # type: ignore[attr-defined]
             else:  # a scalar cannot have parts; maps do not occur in EC2 input
                 raise _unknown(key)
             if i == last:
@@ -229,6 +231,16 @@ class QueryProtocol:
         return node
 
 
+def _list_index(segment: str, key: str) -> int:
+    """N of ``Name.N``: 1 to MAX_LIST_INDEX in ASCII digits, no leading zero."""
+    if segment[:1] == "0":
+        raise _unknown(key)
+    try:
+        return parse_int(segment, 1, MAX_LIST_INDEX)
+    except BadInteger:
+        raise _unknown(key) from None
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
@@ -256,19 +268,17 @@ def _scalar(shape: Shape, value: str, key: str) -> Any:
     if kind in ("integer", "long"):
         if not _INTEGER.fullmatch(value):
             raise _invalid(key, value, "Expecting an integer.")
-        number = int(value)
-        low, high = shape.metadata.get("min"), shape.metadata.get("max")
-        if kind == "integer":
-            low = -(2**31) if low is None else low
-            high = 2**31 - 1 if high is None else high
-        if (low is not None and number < low) or (high is not None and number > high):
+        low = shape.metadata.get("min", -(2**31) if kind == "integer" else INT64_MIN)
+        high = shape.metadata.get("max", 2**31 - 1 if kind == "integer" else INT64_MAX)
+        try:
+            number: int | None = parse_int(value, INT64_MIN)
+        except BadInteger:  # wider than 64 bits
+            number = None
+        if number is None or not low <= number <= high:
             raise _invalid(key, value, f"Expecting a value between {low} and {high}.")
         return number
     if kind in ("float", "double"):
-        try:
-            real = float(value)
-        except ValueError:
-            real = math.nan
+        real = float(value) if _REAL.fullmatch(value) else math.nan
         if not math.isfinite(real):
             raise _invalid(key, value, "Expecting a number.")
         return real
@@ -283,13 +293,12 @@ def _scalar(shape: Shape, value: str, key: str) -> Any:
 
 
 def _timestamp(value: str, key: str) -> datetime:
-    if value.isdigit():
+    if is_ascii_digits(value):
         try:
             return datetime.fromtimestamp(int(value), UTC)
         except (OverflowError, OSError, ValueError):
             raise _invalid(key, value, "Expecting an ISO 8601 timestamp.") from None
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_timestamp(value)
     except ValueError:
         raise _invalid(key, value, "Expecting an ISO 8601 timestamp.") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

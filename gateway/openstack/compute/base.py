@@ -19,6 +19,7 @@ from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.servers import ServerService
 from core.context import RequestContext
 from core.network.security_groups import SecurityGroupService
+from core.numbers import BadInteger, parse_int
 from core.quota.service import QuotaService
 from core.services import CoreServices
 from core.settings import Settings
@@ -87,12 +88,9 @@ def query_int(name: str, minimum: int = 0) -> int | None:
     if raw is None:
         return None
     try:
-        value = int(raw)
-    except ValueError:
+        return parse_int(raw, minimum, MAX_INT, cap=True)
+    except BadInteger:
         raise errors.InvalidInput(f"Invalid {name} filter [{raw}]") from None
-    if value < minimum:
-        raise errors.InvalidInput(f"Invalid {name} filter [{raw}]")
-    return min(value, MAX_INT)
 
 
 def parse_bool(raw: Any, name: str) -> bool:

@@ -10,6 +10,7 @@ from connexion import request
 
 from core import errors
 from core.compute.flavors import FlavorQuery
+from core.numbers import INT64_MIN, BadInteger, as_int
 from gateway.openstack.compute import microversions, views
 from gateway.openstack.compute.base import ACCEPTED, MAX_INT, Handler, parse_bool, query_int
 
@@ -19,8 +20,8 @@ _SPEC_KEY = re.compile(r"^[a-zA-Z0-9-_:. ]{1,255}$")
 def _count(body: dict[str, Any], name: str, minimum: int, default: int | None = None) -> int:
     raw: Any = body.get(name, default)
     try:
-        value = int(raw)
-    except (TypeError, ValueError):
+        value = as_int(raw, INT64_MIN)
+    except BadInteger:
         raise errors.InvalidInput(f"Invalid input for field/attribute {name}. Value: {raw}. "
                                   f"{raw!r} is not an integer") from None
     if value < minimum:

@@ -46,7 +46,9 @@ SERVICE_TYPE = "compute"
 HEADER = "OpenStack-API-Version"
 LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
 VARY = f"{HEADER}, {LEGACY_HEADER}"
-_VERSION = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
+_VERSION = re.compile(r"^([1-9][0-9]*)\.([1-9][0-9]*|0)$")
+# A longer part names no version anyone serves; int() of 5,000 digits raised.
+_MAX_PART_DIGITS = 9
 
 
 class APIVersion(NamedTuple):
@@ -64,6 +66,8 @@ class APIVersion(NamedTuple):
         if m is None:
             raise InvalidVersion(400, f"API Version String {text} is of invalid format. "
                                       "Must be of format MajorNum.MinorNum.")
+        if max(len(m.group(1)), len(m.group(2))) > _MAX_PART_DIGITS:
+            raise _unsupported(text if len(text) <= 40 else text[:40] + "...")
         return cls(int(m.group(1)), int(m.group(2)))
 
 
@@ -109,9 +113,13 @@ def parse(headers: Mapping[str, str]) -> APIVersion:
         return MAX_VERSION
     version = APIVersion.parse(text)
     if not MIN_VERSION <= version <= MAX_VERSION:
-        raise InvalidVersion(406, f"Version {version} is not supported by the API. "
-                                  f"Minimum is {MIN_VERSION} and maximum is {MAX_VERSION}.")
+        raise _unsupported(str(version))
     return version
+
+
+def _unsupported(version: str) -> InvalidVersion:
+    return InvalidVersion(406, f"Version {version} is not supported by the API. "
+                               f"Minimum is {MIN_VERSION} and maximum is {MAX_VERSION}.")
 
 
 def current() -> APIVersion:

@@ -13,6 +13,7 @@ from connexion import NoContent, request
 from core import errors
 from core.network.security_group_types import INGRESS, Group, GroupNotFound, Rule, RuleSpec
 from core.network.security_groups import SecurityGroupService
+from core.numbers import INT64_MIN, BadInteger, as_int
 from gateway.openstack.compute.base import ACCEPTED, ComputeDeps, Handler, parse_bool
 
 
@@ -34,11 +35,9 @@ def group_view(group: Group) -> dict[str, Any]:
 
 
 def _port(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise errors.InvalidInput(f"Invalid input for {name}: {value} is not an integer.")
     try:
-        return int(str(value).strip())
-    except ValueError:
+        return as_int(value.strip() if isinstance(value, str) else value, INT64_MIN)
+    except BadInteger:
         raise errors.InvalidInput(f"Invalid input for {name}: {value} is not an "
                                   "integer.") from None
 

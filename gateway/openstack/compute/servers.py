@@ -13,12 +13,14 @@ from urllib.parse import urlencode
 from connexion import NoContent, request
 
 from core import errors
+from core.clock import parse_timestamp
 from core.compute.server_actions import ServerActions
 from core.compute.server_listing import ADMIN_SORT_KEYS, SORT_KEYS, ServerQuery
 from core.compute.servers import BootRequest, ServerService
 from core.context import RequestContext
+from core.numbers import INT64_MIN, BadInteger, as_int, parse_int
 from gateway.openstack.compute import microversions
-from gateway.openstack.compute.base import ComputeDeps, Handler, parse_bool
+from gateway.openstack.compute.base import MAX_INT, ComputeDeps, Handler, parse_bool
 from gateway.openstack.compute.server_views import ServerViews
 
 NO_CONTENT = (NoContent, 204)
@@ -32,14 +34,9 @@ def _admin_password() -> str:
 
 def _time(name: str, text: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_timestamp(text)
     except ValueError:
         raise errors.InvalidInput(f"Invalid filter field: {name}.") from None
-    if value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value
 
 
 def _bool(text: str) -> bool:
@@ -54,6 +51,16 @@ def _regex(name: str, text: str) -> None:
     except re.error:
         raise errors.InvalidInput(f"Invalid input for query parameters {name}. Value: "
                                   f"{text}. '{text}' is not a 'regex'") from None
+
+
+def _count(server: dict[str, Any], name: str, default: Any) -> int:
+    """``min_count`` or ``max_count``: 1 to what an INTEGER column holds."""
+    raw = server.get(name, default)
+    try:
+        return as_int(raw, 1, MAX_INT)
+    except BadInteger as exc:
+        raise errors.InvalidInput(f"Invalid input for field/attribute {name}. Value: "
+                                  f"{raw}. {exc}", param=name) from None
 
 
 class Servers(Handler):
@@ -149,12 +156,12 @@ class Servers(Handler):
             q.sort = sort
         if "limit" in p:
             try:
-                limit = int(p["limit"])
-            except ValueError:
+                limit = parse_int(p["limit"], INT64_MIN, self.max_limit, cap=True)
+            except BadInteger:
                 raise errors.InvalidInput("limit param must be an integer") from None
             if limit < 0:
                 raise errors.InvalidInput("limit param must be positive")
-            q.limit = min(limit, self.max_limit)
+            q.limit = limit
         else:
             q.limit = self.max_limit
         q.marker = p.get("marker") or None
@@ -201,8 +208,8 @@ class Servers(Handler):
             name=s["name"], image_ref=image_ref, flavor_ref=str(s["flavorRef"]),
             key_name=s.get("key_name"), metadata=s.get("metadata") or {},
             user_data=s.get("user_data"), availability_zone=s.get("availability_zone"),
-            min_count=int(s.get("min_count", 1)),
-            max_count=int(s.get("max_count", s.get("min_count", 1))),
+            min_count=_count(s, "min_count", 1),
+            max_count=_count(s, "max_count", s.get("min_count", 1)),
             description=s.get("description") if mv >= (2, 19) else None,
             access_ip_v4=s.get("accessIPv4") or None, access_ip_v6=s.get("accessIPv6") or None,
             security_groups=[g["name"] for g in s.get("security_groups") or
@@ -268,12 +275,10 @@ class Servers(Handler):
             length = (arg or {}).get("length")
             if length is not None:
                 try:
-                    length = int(length)
-                except (TypeError, ValueError):
+                    length = as_int(length, -1)
+                except BadInteger:
                     raise errors.InvalidInput("Invalid input for field/attribute length.") \
                         from None
-                if length < -1:
-                    raise errors.InvalidInput("Invalid input for field/attribute length.")
                 length = None if length == -1 else length
             return {"output": a.console_output(ctx, server_id, length)}
         elif name == "lock":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from core import errors
+from core.clock import parse_timestamp
 from gateway.openstack.identity.base import NO_CONTENT, Handler
 
 
@@ -36,10 +37,9 @@ def _parse_expiry(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_timestamp(value)
     except ValueError:
         raise errors.InvalidInput(f"Invalid expires_at: {value!r}.") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class AppCredentials(Handler):

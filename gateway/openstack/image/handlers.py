@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -14,15 +13,17 @@ from starlette.responses import Response, StreamingResponse
 
 from core import errors
 from core.image.data import RangeNotSatisfiable
-from core.image.listing import DEFAULT_LIMIT, ImageQuery
+from core.image.listing import ImageQuery
 from core.image.service import ImageService
+from core.numbers import INT64_MIN, BadInteger, is_ascii_digits, parse_int
 from core.settings import Settings
+from gateway.json_body import BadJson, parse_json_body
 from gateway.openstack.auth import Authenticator
 from gateway.openstack.image import schemas, views
 from gateway.openstack.image.streams import feed
 
 NO_CONTENT = (NoContent, 204)
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]{0,19})-([0-9]{0,19})$")
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,16 @@ def _query() -> ImageQuery:
     for name in ("created_at", "updated_at"):
         if name in params:
             q.dates[name] = params[name]
-    try:
+    try:  # sizes are BIGINT columns: a larger bound overflows the driver
         if "size_min" in params:
-            q.size_min = int(params["size_min"])
+            q.size_min = parse_int(params["size_min"], INT64_MIN)
         if "size_max" in params:
-            q.size_max = int(params["size_max"])
-        q.limit = int(params.get("limit", DEFAULT_LIMIT))
-    except ValueError:
-        raise errors.InvalidInput("limit, size_min and size_max are integers.") from None
+            q.size_max = parse_int(params["size_max"], INT64_MIN)
+        if "limit" in params:
+            q.limit = parse_int(params["limit"])
+    except BadInteger as exc:
+        raise errors.InvalidInput(f"limit, size_min and size_max are integers: {exc}") \
+            from None
     q.marker = params.get("marker")
     if "sort" in params:
         for item in params["sort"].split(","):
@@ -109,9 +112,9 @@ class Images(Handler):
         # connexion passes the JSON-patch media types through unparsed.
         if isinstance(body, (bytes, str)):
             try:
-                body = json.loads(body or b"null")
-            except ValueError:
-                raise errors.InvalidInput("Malformed JSON in request body.") from None
+                body = parse_json_body(body or b"null")
+            except BadJson as exc:
+                raise errors.InvalidInput(f"Malformed JSON in request body: {exc}") from None
         if not isinstance(body, list) or not all(isinstance(op, dict) for op in body):
             raise errors.InvalidInput("A JSON patch is a list of operation objects.")
         return views.image(self.images.update(self.auth.context(), image_id, body))
@@ -142,7 +145,7 @@ class ImageData(Handler):
         ctx = await run_in_threadpool(self.auth.context)
         store_id = request.headers.get("x-image-meta-store")
         declared = request.headers.get("content-length")
-        size = int(declared) if declared and declared.isdigit() else None
+        size = int(declared) if declared and is_ascii_digits(declared) else None
         # Refuse before reading a byte of the body when we can.
         store, limit = await run_in_threadpool(self.images.data.begin_upload, ctx, image_id,
                                                store_id, size)

@@ -64,6 +64,30 @@ def test_delete_a_service_and_its_node(core, hosts):
             hosts.delete_service(ADMIN, missing)
 
 
+def test_ids_given_as_text_are_read_after_the_policy_check(core, hosts):
+    """An id as the client sent it: policy first (a member learns nothing, even
+    of an id that cannot parse), then ASCII digits only ("¹".isdigit() is true
+    but int("¹") raises; int("٥") is 5)."""
+    service_id, node_id = add_compute_host(core.db, "c1")
+    assert hosts.get_node(ADMIN, str(node_id)).node.id == node_id
+    assert hosts.get_node(ADMIN, f"00{node_id}", "uptime").node.id == node_id
+    for text in ("¹", "٥", "1_0", " 1", "-1", "0", "x", "", "9" * 5000, str(2**63)):
+        with pytest.raises(errors.Forbidden):
+            hosts.get_node(MEMBER, text)
+        with pytest.raises(errors.NotFound, match="^Hypervisor with ID "):
+            hosts.get_node(ADMIN, text)
+        with pytest.raises(errors.Forbidden):
+            hosts.delete_service(MEMBER, text)
+    for text in ("¹", "٥", "1_0", " 1", "-1", "x", ""):
+        with pytest.raises(errors.InvalidInput, match="id must be an integer"):
+            hosts.delete_service(ADMIN, text)
+    for text in ("0", "9" * 5000, str(2**63)):
+        with pytest.raises(errors.NotFound, match="^Service .* could not be found.$"):
+            hosts.delete_service(ADMIN, text)
+    hosts.delete_service(ADMIN, str(service_id))
+    assert hosts.list_services(ADMIN) == []
+
+
 def test_a_compute_service_hosting_servers_is_not_deleted(core, hosts):
     service_id, _ = add_compute_host(core.db, "c1")
     add_instance(core.db, host="c1")

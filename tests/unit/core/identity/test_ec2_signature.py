@@ -477,6 +477,26 @@ def test_malformed_query_authentication(params: dict[str, str], message: str) ->
         check(req, expected_signature="sig")
 
 
+@pytest.mark.parametrize("expires", ["¹", "٥", "3_00", " 300", "+300", "-1", "0", ""])
+def test_presigned_expiry_is_ascii_digits(expires: str) -> None:
+    """``"¹".isdigit()`` is true but ``int("¹")`` raises: that was a 500 for
+    anyone, with no credential at all. ``int("٥")`` is 5."""
+    params = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-SignedHeaders": "host",
+              "X-Amz-Credential": "AK/20240101/r/ec2/aws4_request",
+              "X-Amz-Date": "20240101T000000Z", "X-Amz-Expires": expires,
+              "X-Amz-Signature": "00"}
+    with pytest.raises(MalformedSignature):
+        check(SignedRequest("GET", "h", "/", params, {}), expected_signature="00")
+
+
+@pytest.mark.parametrize("empty", ["Timestamp", "Expires"])
+def test_an_empty_sigv2_timestamp_is_malformed(empty: str) -> None:
+    """``Timestamp=`` (empty) was looked up as ``Expires``: a KeyError, a 500."""
+    params = {"AWSAccessKeyId": "AK", "SignatureVersion": "2", "Signature": "AAAA", empty: ""}
+    with pytest.raises(MalformedSignature, match="ISO 8601"):
+        check(SignedRequest("GET", "h", "/", params, {}), expected_signature="AAAA")
+
+
 def test_header_and_query_auth_together_are_rejected(
     boto3_request: AWSPreparedRequest,
 ) -> None:

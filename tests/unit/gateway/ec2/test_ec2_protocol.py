@@ -84,6 +84,14 @@ def test_booleans_ignore_case_and_integers_are_typed():
     assert params == {"DryRun": True, "MaxResults": 100}
 
 
+def test_floats_are_ascii_numbers():
+    base = [("Action", "CreateCapacityReservationFleet"), ("InstanceMatchCriteria", "open"),
+            ("TotalTargetCapacity", "1")]
+    for text, value in (("1.5", 1.5), ("2", 2.0), (".5", 0.5), ("1e2", 100.0), ("-0.5", -0.5)):
+        params = parse([*base, ("InstanceTypeSpecification.1.Weight", text)])
+        assert params["InstanceTypeSpecifications"] == [{"Weight": value}]
+
+
 def test_version_defaults_and_is_echoed():
     assert PROTOCOL.parse([("Action", "DescribeRegions")]).version == "2016-11-15"
     assert PROTOCOL.parse([("Action", "DescribeRegions"),
@@ -111,6 +119,11 @@ def test_authentication_parameters_are_not_call_parameters():
     ([("Action", "DescribeRegions"), ("RegionName.-1", "x")], "UnknownParameter"),
     ([("Action", "DescribeRegions"), ("RegionName.1.x", "x")], "UnknownParameter"),
     ([("Action", "DescribeRegions"), ("RegionName.999999999", "x")], "UnknownParameter"),
+    ([("Action", "DescribeRegions"), ("RegionName.¹", "x")], "UnknownParameter"),
+    ([("Action", "DescribeRegions"), ("RegionName.٥", "x")], "UnknownParameter"),
+    ([("Action", "DescribeRegions"), ("Filter.¹.Name", "x")], "UnknownParameter"),
+    ([("Action", "DescribeInstances"), ("InstanceId.²", "i-1")], "UnknownParameter"),
+    ([("Action", "DescribeInstances"), ("InstanceId.1_0", "i-1")], "UnknownParameter"),
     ([("Action", "DescribeRegions"), ("Filter.1", "x")], "UnknownParameter"),
     ([("Action", "DescribeRegions"), ("Filter.1.Nope", "x")], "UnknownParameter"),
     ([("Action", "DescribeRegions"), ("Filter..Name", "x")], "UnknownParameter"),
@@ -122,6 +135,23 @@ def test_authentication_parameters_are_not_call_parameters():
     ([("Action", "DescribeInstanceTypes"), ("MaxResults", "1e3")], "InvalidParameterValue"),
     ([("Action", "DescribeInstanceTypes"), ("MaxResults", "")], "InvalidParameterValue"),
     ([("Action", "DescribeInstanceTypes"), ("MaxResults", "9" * 40)], "InvalidParameterValue"),
+    ([("Action", "DescribeInstanceTypes"), ("MaxResults", "9" * 5000)], "InvalidParameterValue"),
+    ([("Action", "DescribeInstanceTypes"), ("MaxResults", "٥")], "InvalidParameterValue"),
+    ([("Action", "DescribeInstanceTypes"), ("MaxResults", "²0")], "InvalidParameterValue"),
+    ([("Action", "DescribeInstanceTypes"), ("MaxResults", "1_0")], "InvalidParameterValue"),
+    ([("Action", "DescribeInstanceTypes"), ("MaxResults", " 10")], "InvalidParameterValue"),
+    ([("Action", "DescribeInstances"), ("MaxResults", "٥")], "InvalidParameterValue"),
+    ([("Action", "DescribeRegions"), ("Version", "٢٠١٦-١١-١٥")], "NoSuchVersion"),
+    ([("Action", "DescribeSpotPriceHistory"), ("StartTime", "¹")], "InvalidParameterValue"),
+    ([("Action", "DescribeSpotPriceHistory"), ("StartTime", "٥")], "InvalidParameterValue"),
+    ([("Action", "DescribeSpotPriceHistory"), ("StartTime", "9999-12-31T23:59:59-01:00")],
+     "InvalidParameterValue"),
+    ([("Action", "CreateCapacityReservationFleet"), ("InstanceMatchCriteria", "open"),
+      ("TotalTargetCapacity", "1"), ("InstanceTypeSpecification.1.Weight", "٥")],
+     "InvalidParameterValue"),
+    ([("Action", "CreateCapacityReservationFleet"), ("InstanceMatchCriteria", "open"),
+      ("TotalTargetCapacity", "1"), ("InstanceTypeSpecification.1.Weight", "1_0")],
+     "InvalidParameterValue"),
     ([("Action", "ImportKeyPair"), ("KeyName", "k"), ("PublicKeyMaterial", "not base64!")],
      "InvalidParameterValue"),
     ([("Action", "DescribeSpotPriceHistory"), ("StartTime", "yesterday")],
