@@ -135,6 +135,34 @@ def test_killed_scheduler_is_restarted_alone(stack):
     print(f"scheduler kill, server-list GETs meanwhile: {load.timeline.figures()}")
 
 
+def test_killed_agent_comes_back_with_its_guests(stack):
+    """kill -9 of the agent running a server: supervisord restarts it, the
+    simulated host finds its guest again (powered off, as after a host reboot),
+    the power-state sync shows the server SHUTOFF, and it starts again."""
+    cli = Cli(stack.api)
+    created = cli.json("demo", "server", "create", "--flavor", "m1.tiny", "--image",
+                       "nimbus-tiny", "--wait", "vm-agent-kill")
+    host = cli.json("admin", "server", "show", created["id"])["OS-EXT-SRV-ATTR:host"]
+    victim = f"agent:{host}"
+    since = stack.offsets()
+    killed_at = time.monotonic()
+    old = stack.kill(victim)
+    new = stack.wait_restarted(victim, old, since)
+    deadline = time.monotonic() + 60
+    while (shown := cli.json("demo", "server", "show", "vm-agent-kill"))["status"] != "SHUTOFF":
+        assert time.monotonic() < deadline, shown["status"]
+        time.sleep(0.5)
+    shutoff_in = time.monotonic() - killed_at
+    cli.run("demo", "server", "start", "vm-agent-kill")
+    while cli.json("demo", "server", "show", "vm-agent-kill")["status"] != "ACTIVE":
+        assert time.monotonic() < deadline, "did not start again"
+        time.sleep(0.5)
+    cli.run("demo", "server", "delete", "--wait", "vm-agent-kill")
+    assert created["status"] == "ACTIVE" and new != old
+    print(f"\n{host}'s agent (pid {old}) killed -9, pid {new} serving again; the server "
+          f"was SHUTOFF {shutoff_in:.1f} s after the kill and started again")
+
+
 def _boot_all(session, base: str, image_id: str, count: int, on_answer,
               timeline: Timeline) -> dict[str, int]:
     """POST ``count`` one-server boots from 8 threads; ``on_answer(n)`` after the
