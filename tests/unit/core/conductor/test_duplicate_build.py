@@ -20,17 +20,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from core.clock import utcnow
 from core.compute import states
-from core.compute.models import ComputeService, Instance
+from core.compute.models import Instance
 from core.compute.usage import quota_deltas
 from core.conductor.wiring import build_conductor
 from core.db import Database
-from core.db.migrate import upgrade
 from core.placement.models import Allocation, ComputeNode
 from core.scheduler.wiring import build_scheduler
-from core.services import build_core
-from core.settings import load_settings
+from tests.support.core_services import RecordingBus, add_compute_host, make_core
 
 FLAVOR = {"flavorid": "1", "name": "m1.tiny", "vcpus": 1, "memory_mb": 512, "root_gb": 1,
           "ephemeral_gb": 0, "swap": 0}
@@ -38,26 +35,23 @@ SPEC = {"flavor": FLAVOR, "image": {"id": "img"}, "project_id": "p"}
 WAIT = 10.0
 
 
-class AgentCasts:
-    """The bus as the conductor sees it: casts to agents are kept and announced."""
+class AgentCasts(RecordingBus):
+    """The bus as the conductor sees it: casts are kept, and a build handed to an
+    agent is announced."""
 
     def __init__(self) -> None:
-        self.builds: list[str | None] = []
+        super().__init__()
         self.cast_sent = threading.Event()
 
     def cast(self, topic: str, method: str, payload: dict, server: str | None = None) -> None:
+        super().cast(topic, method, payload, server)
         if method == "build_and_run_instance":
-            self.builds.append(server)
             self.cast_sent.set()
 
-    def notify(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def call(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("the scheduler runs in-process here")
-
-    def close(self) -> None:
-        pass
+    @property
+    def builds(self) -> list[str | None]:
+        return [server for _, method, _, server in self.casts
+                if method == "build_and_run_instance"]
 
 
 class Hooked:
@@ -77,19 +71,14 @@ class Hooked:
 
 @pytest.fixture
 def core(tmp_path):
-    settings = load_settings({}, data_dir=tmp_path, fixed_range="10.9.0.0/28")
-    db = Database(settings.effective_database_url)
-    upgrade(db)
-    with db.session() as s:
-        for host in ("h1", "h2"):
-            s.add(ComputeNode(host=host, hypervisor_hostname=host, vcpus=1, memory_mb=4096,
-                              local_gb=40, cpu_allocation_ratio=1.0))
-            s.add(ComputeService(host=host, binary="nova-compute", topic="compute",
-                                 last_seen_up=utcnow(), updated_at=utcnow()))
-    core = build_core(settings, db=db, bus=AgentCasts())
+    core = make_core(tmp_path, AgentCasts(), fixed_range="10.9.0.0/28")
+    for host in ("h1", "h2"):  # room for one tiny instance each
+        add_compute_host(core.db, host, vcpus=1, memory_mb=4096, local_gb=40,
+                         cpu_allocation_ratio=1.0, vcpus_used=0, memory_mb_used=0,
+                         local_gb_used=0, running_vms=0)
     core.ipam.fill_pool()
     yield core
-    db.dispose()
+    core.db.dispose()
 
 
 def new_build(core) -> str:

@@ -11,17 +11,13 @@ from sqlalchemy import select, update
 
 from core.clock import utcnow
 from core.compute import states
-from core.compute.models import ComputeService, Instance, InstanceFault
+from core.compute.models import Instance, InstanceFault
 from core.compute.usage import quota_deltas
 from core.conductor.build import fail_build
 from core.conductor.wiring import build_conductor
-from core.db import Database
-from core.db.migrate import upgrade
 from core.placement import claims
 from core.placement.models import Allocation, ComputeNode
-from core.services import build_core
-from core.settings import load_settings
-from tests.unit.core.conductor.test_duplicate_build import AgentCasts
+from tests.support.core_services import RecordingBus, add_compute_host, make_core
 
 FLAVOR = {"flavorid": "1", "name": "m1.tiny", "vcpus": 1, "memory_mb": 512, "root_gb": 1,
           "ephemeral_gb": 0, "swap": 0}
@@ -30,18 +26,12 @@ RESOURCES = {"vcpus": 1, "memory_mb": 512, "disk_gb": 1}
 
 @pytest.fixture
 def core(tmp_path):
-    settings = load_settings({}, data_dir=tmp_path, fixed_range="10.9.0.0/28")
-    db = Database(settings.effective_database_url)
-    upgrade(db)
-    with db.session() as s:
-        s.add(ComputeNode(host="h1", hypervisor_hostname="h1", vcpus=8, memory_mb=8192,
-                          local_gb=80))
-        s.add(ComputeService(host="h1", binary="nova-compute", topic="compute",
-                             last_seen_up=utcnow()))
-    core = build_core(settings, db=db, bus=AgentCasts())
+    core = make_core(tmp_path, RecordingBus(), fixed_range="10.9.0.0/28")
+    add_compute_host(core.db, "h1", vcpus=8, memory_mb=8192, local_gb=80, vcpus_used=0,
+                     memory_mb_used=0, local_gb_used=0, running_vms=0)
     core.ipam.fill_pool()
     yield core
-    db.dispose()
+    core.db.dispose()
 
 
 def instance(core, vm_state=states.BUILDING, task_state=states.SCHEDULING, host=None,
