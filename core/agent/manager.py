@@ -57,6 +57,12 @@ class HostResources:
 class ComputeAgent:
     """RPC endpoints of one host, plus its heartbeat."""
 
+    # What the bus may call; start, stop, register and the sync are the host's own.
+    RPC_METHODS = frozenset({
+        "build_and_run_instance", "terminate_instance", "destroy_copy", "stop_instance",
+        "start_instance", "reboot_instance", "finish_resize", "snapshot_instance",
+        "trigger_crash_dump", "get_console_output"})
+
     def __init__(self, resources: HostResources, driver: VirtDriver, bus: MessageBus,
                  conductor: ConductorClient, notifier: Notifier,
                  report_interval: float = 10.0, sync_interval: float = 600.0) -> None:

@@ -146,7 +146,13 @@ class RpcServer(_ConsumerThread):
             self.bus.publisher.publish(reply, Queue(reply_to, routing_key=reply_to), declare=[])
 
     def _dispatch(self, method: str, payload: dict) -> Any:
-        handler = None if method.startswith("_") else getattr(self.endpoints, method, None)
+        """Run ``endpoints.<method>``: a public method, and one of the endpoints'
+        ``RPC_METHODS`` when they declare them (an object that is more than its
+        endpoints, such as a compute agent with its lifecycle, declares them)."""
+        declared = getattr(self.endpoints, "RPC_METHODS", None)
+        if method.startswith("_") or (declared is not None and method not in declared):
+            raise AttributeError(f"{self.topic} has no method {method!r}")
+        handler = getattr(self.endpoints, method, None)
         if not callable(handler):
             raise AttributeError(f"{self.topic} has no method {method!r}")
         return handler(**payload)

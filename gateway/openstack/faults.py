@@ -97,7 +97,10 @@ class FaultRenderer:
                    if isinstance(exc, errors.ServiceUnavailable) else None)
         if isinstance(exc, errors.DatabaseUnavailable):
             log.warning("database unavailable: %s", exc.__cause__ or exc)
-        return self.response(request, status_of(exc), exc.message, headers)
+        status = status_of(exc)
+        if status == 500:  # a core error no fault maps: a bug, answered and logged as one
+            return self.unexpected(request, exc)
+        return self.response(request, status, exc.message, headers)
 
     def problem(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, ProblemException)

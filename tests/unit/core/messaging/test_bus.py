@@ -87,6 +87,35 @@ def test_private_and_unknown_methods_are_not_dispatched(bus, serving):
         assert info.value.exc_type == "AttributeError"
 
 
+class Declared(Recorder):
+    """Endpoints that are more than their endpoints: only ``add`` may be called."""
+
+    RPC_METHODS = frozenset({"add"})
+
+    def shutdown(self) -> dict:
+        return {"stopped": True}
+
+
+def test_only_declared_methods_are_dispatched(bus, serving):
+    serving("compute", "node-1", Declared())
+    assert bus.call("compute", "add", {"a": 1, "b": 2}, timeout=WAIT)["sum"] == 3
+    for method in ("shutdown", "record"):
+        with pytest.raises(RemoteError) as info:
+            bus.call("compute", method, {}, timeout=WAIT)
+        assert info.value.exc_type == "AttributeError"
+
+
+def test_a_compute_agent_declares_exactly_what_its_client_calls():
+    """The agent's lifecycle (start, stop, register, the sync) is not callable
+    over the bus; every method the conductor's AgentClient casts or calls is."""
+    from core.agent.manager import ComputeAgent
+    from core.compute.rpcapi import AgentClient
+
+    called = {name for name in vars(AgentClient) if not name.startswith("_")}
+    assert ComputeAgent.RPC_METHODS == called
+    assert not {"start", "stop", "register", "sync_power_states"} & ComputeAgent.RPC_METHODS
+
+
 def test_call_to_nobody_times_out(bus):
     started = time.monotonic()
     with pytest.raises(MessagingTimeout) as info:

@@ -40,3 +40,22 @@ def test_other_503s_say_their_own_retry_after():
     assert (response.status_code, response.headers["Retry-After"]) == (503, "2")
     assert "Retry-After" not in (renderer.core_error(request("/compute/v2.1/servers"),
                                                      errors.NotFound()).headers or {})
+
+
+def test_a_core_error_no_fault_maps_is_a_logged_500(caplog):
+    """A CoreError subclass the fault table does not know is a bug: a 500 that
+    says nothing of it to the client, and an ERROR line with its traceback."""
+
+    class Unmapped(errors.CoreError):
+        default_message = "internal detail"
+
+    try:
+        raise Unmapped()
+    except Unmapped as exc:
+        with caplog.at_level("ERROR", logger="gateway.openstack.faults"):
+            response = FaultRenderer("http://h").core_error(
+                request("/compute/v2.1/servers"), exc)
+    assert response.status_code == 500
+    assert b"internal detail" not in response.body
+    [record] = [r for r in caplog.records if r.getMessage() == "unexpected error"]
+    assert record.exc_info is not None
