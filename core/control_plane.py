@@ -10,7 +10,7 @@ import logging
 from core.agent.manager import ComputeAgent
 from core.agent.wiring import build_agent, host_resources
 from core.compute.service_heartbeat import CONDUCTOR_BINARY, SCHEDULER_BINARY, ServiceHeartbeat
-from core.conductor.wiring import build_conductor, serve_conductors, service_name, watch_builds
+from core.conductor.wiring import serve_conductors, service_name, watch_builds
 from core.messaging.interfaces import Consumer
 from core.messaging.server import stop_consumers
 from core.scheduler.wiring import build_scheduler, serve_schedulers
@@ -52,7 +52,7 @@ class ControlPlane:
         if self.core.settings.transport_url.startswith("memory"):
             # The in-process bus lost every message in flight with the process that
             # ran it: no flow is left to finish the builds it carried.
-            failed = build_conductor(self.core, "recovery").recovery.fail_interrupted_builds(0)
+            failed = self.watch.recovery.fail_interrupted_builds(0)
             if failed:
                 log.warning("%d builds interrupted by the last stop went to ERROR",
                             len(failed))

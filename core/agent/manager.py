@@ -127,10 +127,13 @@ class ComputeAgent:
 
     def sync_power_states(self) -> None:
         """Tell the conductor what the hypervisor runs, as Nova's power-state sync:
-        instances whose guests are powered off or gone are brought in line."""
-        guests = {i.uuid: i.power_state for i in self.driver.list_instances()}
+        instances whose guests are powered off or gone are brought in line. The
+        settled instances are read before the guests are listed (Nova's order),
+        so a build landing in between is not taken for a lost guest."""
         try:
-            result = self.conductor.sync_power_states(self.host, guests)
+            settled = self.conductor.settled_instances(self.host)
+            guests = {i.uuid: i.power_state for i in self.driver.list_instances()}
+            result = self.conductor.sync_power_states(self.host, guests, settled)
         except Exception:  # noqa: BLE001 - the next sync tries again
             log.warning("%s: power-state sync failed", self.host, exc_info=True)
             return

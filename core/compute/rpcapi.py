@@ -46,10 +46,15 @@ class ConductorClient:
     def heartbeat(self, host: str) -> dict:
         return self.bus.call(CONDUCTOR_AGENTS, "heartbeat", {"host": host}, timeout=self.timeout)
 
-    def sync_power_states(self, host: str, power_states: dict[str, int]) -> dict:
-        return self.bus.call(CONDUCTOR_AGENTS, "sync_power_states",
-                             {"host": host, "power_states": power_states},
+    def settled_instances(self, host: str) -> dict[str, int]:
+        return self.bus.call(CONDUCTOR_AGENTS, "settled_instances", {"host": host},
                              timeout=self.timeout)
+
+    def sync_power_states(self, host: str, power_states: dict[str, int],
+                          settled: dict[str, int]) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "sync_power_states",
+                             {"host": host, "power_states": power_states,
+                              "settled": settled}, timeout=self.timeout)
 
     def instance_update(self, uuid: str, values: dict, expected_task_state: list | None,
                         host: str | None = None) -> dict:

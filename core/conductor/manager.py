@@ -63,8 +63,12 @@ class Conductor:
         return self.agents.action_finished(uuid, host, action, values, expected_task_state,
                                            error)
 
-    def sync_power_states(self, host: str, power_states: dict[str, int]) -> dict:
-        return self.recovery.sync_power_states(host, power_states)
+    def settled_instances(self, host: str) -> dict[str, int]:
+        return self.recovery.settled_instances(host)
+
+    def sync_power_states(self, host: str, power_states: dict[str, int],
+                          settled: dict[str, int]) -> dict:
+        return self.recovery.sync_power_states(host, power_states, settled)
 
     def build_succeeded(self, uuid: str, host: str, power_state: int) -> dict:
         return self.builds.build_succeeded(uuid, host, power_state)

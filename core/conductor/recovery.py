@@ -64,18 +64,29 @@ class Recovery:
                 failed.append(uuid)
         return failed
 
-    def sync_power_states(self, host: str, power_states: dict[str, int]) -> dict:
-        """Reconcile the settled instances of ``host`` with its guests' power states
-        (``{uuid: power_state}``, every guest the host has)."""
+    def settled_instances(self, host: str) -> dict[str, int]:
+        """The settled instances of ``host`` (``{uuid: generation}``): what a power
+        sync may correct. Read before the host lists its guests, as Nova's sync
+        reads the database before the driver: a build that lands between the two
+        reads is not settled yet, so it is never taken for a lost guest."""
+        with self.deps.db.session() as s:
+            return dict(s.execute(select(Instance.uuid, Instance.generation).where(
+                Instance.host == host, Instance.deleted.is_(False),
+                Instance.task_state.is_(None), Instance.vm_state.in_(SETTLED))).tuples().all())
+
+    def sync_power_states(self, host: str, power_states: dict[str, int],
+                          settled: dict[str, int]) -> dict:
+        """Reconcile ``settled`` (from :meth:`settled_instances`, read first) with the
+        host's guests listed after it (``{uuid: power_state}``, every guest it has).
+        Each correction is a compare-and-swap on the generation read first, so an
+        instance an action moved meanwhile is left to the next sync."""
         deps = self.deps
         with deps.db.session() as s:
-            rows = s.execute(select(Instance.uuid, Instance.vm_state, Instance.power_state,
-                                    Instance.generation).where(
-                Instance.host == host, Instance.deleted.is_(False),
-                Instance.task_state.is_(None), Instance.vm_state.in_(SETTLED))).all()
+            rows = s.execute(select(Instance.uuid, Instance.vm_state, Instance.power_state)
+                             .where(Instance.uuid.in_(list(settled)))).all()
         stopped, lost, updated = [], [], 0
-        for uuid, vm_state, db_power, generation in rows:
-            power = power_states.get(uuid, states.NOSTATE)
+        for uuid, vm_state, db_power in rows:
+            power, generation = power_states.get(uuid, states.NOSTATE), settled[uuid]
             try:
                 if power == states.NOSTATE:
                     self._lost(uuid, host, generation)

@@ -108,9 +108,11 @@ def test_power_state_sync(core):
     fine = instance(core, states.ACTIVE, None, host="h1")
     busy = instance(core, states.ACTIVE, states.REBOOTING, host="h1")
     failed_build = instance(core, states.ERROR, None)
+    settled = recovery.settled_instances("h1")
+    assert set(settled) == {powered_off, lost, fine}
     result = recovery.sync_power_states("h1", {
         powered_off: states.SHUTDOWN, fine: states.RUNNING, failed_build: states.RUNNING,
-        "no-such-instance": states.RUNNING})
+        "no-such-instance": states.RUNNING}, settled)
     assert result["stopped"] == [powered_off] and result["lost"] == [lost]
     assert sorted(result["strays"]) == sorted([failed_build, "no-such-instance"])
     assert state(core, powered_off) == (states.STOPPED, None, states.SHUTDOWN)
@@ -118,3 +120,18 @@ def test_power_state_sync(core):
     assert "was lost" in fault(core, lost)
     assert state(core, fine) == (states.ACTIVE, None, states.RUNNING)
     assert state(core, busy)[:2] == (states.ACTIVE, states.REBOOTING)  # mid-action: left
+
+
+def test_a_build_landing_between_the_two_reads_is_not_lost(core):
+    """The host lists its guests after the settled instances are read: a build that
+    spawned after the listing and went ACTIVE before the sync is not in either,
+    and an instance an action moved after the first read is left alone."""
+    recovery = build_conductor(core).recovery
+    moved = instance(core, states.ACTIVE, None, host="h1")
+    settled = recovery.settled_instances("h1")
+    landed = instance(core, states.ACTIVE, None, host="h1")  # not in the guest list
+    core.instances.update(moved, {"power_state": states.RUNNING})  # a change meanwhile
+    result = recovery.sync_power_states("h1", {}, settled)
+    assert result["lost"] == []
+    assert state(core, landed)[0] == states.ACTIVE
+    assert state(core, moved)[0] == states.ACTIVE
