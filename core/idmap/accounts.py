@@ -100,7 +100,8 @@ class AccountIds:
     def existing(self, project_ids: Iterable[str]) -> dict[str, str]:
         """Account ids by project id of those projects that have one (read only)."""
         wanted = [p for p in dict.fromkeys(project_ids) if p]
-        out = {p: self._accounts[p] for p in wanted if p in self._accounts}
+        cached = self._accounts  # one dict, even if another thread starts over
+        out = {p: cached[p] for p in wanted if p in cached}
         unknown = [p for p in wanted if p not in out]
         if not unknown:
             return out
@@ -117,7 +118,8 @@ class AccountIds:
         """Project ids by account id, for the account ids that name a project;
         others (unknown, or not twelve digits) are absent. Read only."""
         wanted = [a for a in dict.fromkeys(account_ids) if is_account_id(a)]
-        out = {a: self._projects[a] for a in wanted if a in self._projects}
+        cached = self._projects
+        out = {a: cached[a] for a in wanted if a in cached}
         unknown = [a for a in wanted if a not in out]
         if not unknown:
             return out

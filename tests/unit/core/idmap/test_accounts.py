@@ -117,3 +117,10 @@ def test_a_project_minted_meanwhile_by_another_node_keeps_that_id(db, monkeypatc
 
 def test_ec2_ids_carry_the_accounts(db):
     assert isinstance(Ec2Ids(db).accounts, AccountIds)
+
+
+def test_known_accounts_are_read_from_memory(db, accounts, monkeypatch):
+    minted = accounts.account_ids_for(["p1", "p2"])
+    monkeypatch.setattr(db, "session", lambda: pytest.fail("read the table again"))
+    assert accounts.account_ids_for(["p2", "p1"]) == minted
+    assert accounts.project_ids_for([minted["p1"]]) == {minted["p1"]: "p1"}
