@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.db import Database
+from core.idmap.accounts import AccountIds
 from core.idmap.models import Ec2Id
 
 HEX_DIGITS = 17
@@ -154,10 +155,11 @@ def forget(s: Session, kind: Kind, os_uuids: Iterable[str]) -> None:
 
 
 class Ec2Ids:
-    """Reads and mints EC2 IDs."""
+    """Reads and mints EC2 IDs, and (``accounts``) the projects' account ids."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.accounts = AccountIds(db)
 
     def ec2_id_for(self, kind: Kind, os_uuid: str, project_id: str) -> str:
         """The EC2 ID of one object, minted if it has none yet (call this where
