@@ -16,7 +16,7 @@ from core.db.migrations.network_conversion import convert
 
 
 revision = '0010'
-down_revision = '0008'  # TODO(lead): 0009 once accounts merges
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
