@@ -28,7 +28,7 @@ ResourceKind = Literal[
     # network
     "security_group", "security_group_rule", "floating_ip", "floating_ip_association",
     "fixed_ip", "network", "subnet", "port", "router", "vpc", "network_tag",
-    "route_table", "internet_gateway", "dhcp_options",
+    "route_table", "internet_gateway", "dhcp_options", "network_interface_attachment",
     # image
     "image", "image_member", "image_tag", "image_data",
     # volume

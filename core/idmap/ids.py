@@ -82,7 +82,7 @@ RESOURCES: dict[Kind, errors.ResourceKind] = {
     Kind.ADDRESS: "floating_ip", Kind.ASSOCIATION: "floating_ip_association",
     Kind.KEY_PAIR: "key_pair",
     Kind.VPC: "vpc", Kind.SUBNET: "subnet", Kind.NETWORK_INTERFACE: "port",
-    Kind.ATTACHMENT: "port", Kind.ROUTE_TABLE: "route_table",
+    Kind.ATTACHMENT: "network_interface_attachment", Kind.ROUTE_TABLE: "route_table",
     Kind.ROUTE_TABLE_ASSOCIATION: "route_table", Kind.INTERNET_GATEWAY: "internet_gateway",
     Kind.DHCP_OPTIONS: "dhcp_options", Kind.VPC_CIDR_ASSOCIATION: "vpc",
     Kind.SECURITY_GROUP_RULE: "security_group_rule",

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core import errors
 from core.context import RequestContext
 from core.db import Database
+from core.network.interface_ids import drop_attachments, mint_interfaces, record_attachment
 from core.network.models import FloatingIp, IpAllocation, Network, Port, Subnet
 from core.network.ports import delete_port_rows, group_ids, new_port, set_port_groups
 from core.quota.service import QuotaService
@@ -171,8 +172,10 @@ class InstanceNetworking:
                 requested = [{"network_id": net.id}] if net is not None else []
             gids = group_ids(s, project_id, list(security_groups), by_name=True) \
                 if security_groups else []
-            made = 0
-            for item in requested:
+            made: list[str] = []
+            # The order asked for is the order of the server's interfaces: EC2's
+            # device indexes (0, the primary, first).
+            for index, item in enumerate(requested):
                 if item.get("port_id"):
                     port = s.scalar(select(Port).where(Port.id == item["port_id"])
                                     .with_for_update())
@@ -182,18 +185,21 @@ class InstanceNetworking:
                         raise BootPortInUse(port.id)
                     port.device_id, port.device_owner = instance_uuid, COMPUTE_OWNER
                     port.binding_host_id, port.status = host, "ACTIVE"
+                    record_attachment(s, port.id, port.project_id, index)
                     continue
                 net = s.get(Network, item["network_id"])
                 if net is None:
                     raise BootNetworkNotFound(str(item["network_id"]))
                 fixed = [{"ip_address": item["fixed_ip"]}] if item.get("fixed_ip") else None
-                new_port(s, project_id=project_id, network=net, device_id=instance_uuid,
-                         device_owner=COMPUTE_OWNER, fixed_ips=fixed,
-                         group_ids=gids if net.port_security_enabled else [], host=host,
-                         compute_made=True)
-                made += 1
+                port = new_port(s, project_id=project_id, network=net, device_id=instance_uuid,
+                                device_owner=COMPUTE_OWNER, fixed_ips=fixed,
+                                group_ids=gids if net.port_security_enabled else [],
+                                host=host, compute_made=True)
+                record_attachment(s, port.id, project_id, index)
+                made.append(port.id)
             if made:
-                self.quotas.force(s, project_id, {"ports": made})
+                mint_interfaces(s, [(p, project_id) for p in made])
+                self.quotas.force(s, project_id, {"ports": len(made)})
 
     def release(self, instance_uuid: str) -> None:
         """Ports compute made for the server go; ports it was given stay, unbound
@@ -206,10 +212,11 @@ class InstanceNetworking:
             for project in {p.project_id for p in made}:
                 self.quotas.release(s, project, {"ports": sum(1 for p in made
                                                               if p.project_id == project)})
-            for port in ports:
-                if not port.compute_made:
-                    port.device_id = port.device_owner = port.binding_host_id = ""
-                    port.status = "DOWN"
+            kept = [p for p in ports if not p.compute_made]
+            for port in kept:
+                port.device_id = port.device_owner = port.binding_host_id = ""
+                port.status = "DOWN"
+            drop_attachments(s, [p.id for p in kept])
 
     def set_security_groups(self, s: Session, instance_uuid: str, project_id: str,
                             names: Sequence[str]) -> None:

@@ -19,6 +19,12 @@ from core.context import RequestContext
 from core.network import ipam
 from core.network.base import ResourceService, bump, flag, standard, tags_of, text
 from core.network.errors import InvalidInput, MacAddressInUse, NetworkNotFound, PortNotFound
+from core.network.interface_ids import (
+    drop_attachments,
+    forget_interfaces,
+    is_interface,
+    mint_interfaces,
+)
 from core.network.models import (
     FloatingIp,
     IpAllocation,
@@ -127,6 +133,7 @@ def delete_port_rows(s: Session, port_ids: Sequence[str]) -> None:
     s.execute(delete(PortSecurityGroup).where(PortSecurityGroup.port_id.in_(port_ids)))
     s.execute(delete(NetworkTag).where(NetworkTag.resource_id.in_(port_ids)))
     s.execute(delete(Port).where(Port.id.in_(port_ids)))
+    forget_interfaces(s, list(port_ids))
 
 
 def check_pairs(value: Any) -> list[dict[str, str]]:
@@ -256,6 +263,8 @@ class PortService(ResourceService):
                 port.binding_profile = dict(attrs["binding:profile"])
             if isinstance(attrs.get("extra_dhcp_opts"), list):
                 port.extra_dhcp_opts = list(attrs["extra_dhcp_opts"])
+            if is_interface(owner):
+                mint_interfaces(s, [(port.id, project)])
             s.flush()
             return self._views(s, [port])[0]
 
@@ -269,9 +278,12 @@ class PortService(ResourceService):
             if "mac_address" in attrs and attrs["mac_address"] != row.mac_address:
                 raise errors.Conflict("The MAC address of a port in use cannot be changed.",
                                       kind="port", id=row.id, state="in-use")
+            bound_to = row.device_id
             for name in ("name", "description", "device_id", "device_owner"):
                 if name in attrs:
                     setattr(row, name, text(attrs, name))
+            if row.device_id != bound_to:
+                drop_attachments(s, [row.id])  # EC2's attachment was to the old device
             if "admin_state_up" in attrs:
                 row.admin_state_up = flag(attrs, "admin_state_up", True)
             if "binding:host_id" in attrs:

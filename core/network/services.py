@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from core.context import RequestContext
 from core.db import Database
+from core.network.attachments import InterfaceAttachments
 from core.network.floating import FloatingIpApi, FloatingIpService
 from core.network.instance_ports import InstanceNetworking
 from core.network.interfaces import InstanceRecords
@@ -18,6 +19,7 @@ from core.network.security_group_api import SecurityGroupApi, SecurityGroupRuleA
 from core.network.security_groups import NEUTRON_RULES, SecurityGroupService
 from core.network.subnets import SubnetService
 from core.network.tags import NetworkTags
+from core.network.topology import Topology
 from core.policy import PolicyEnforcer
 from core.quota.service import QuotaService
 
@@ -37,6 +39,9 @@ class NetworkServices:
     # the Nova and EC2 faces of groups and addresses
     nova_security_groups: SecurityGroupService
     elastic_ips: FloatingIpService
+    # EC2's view: where networks sit (VPCs), interfaces attached to servers
+    topology: Topology
+    attachments: InterfaceAttachments
 
 
 def build_network(db: Database, policy: PolicyEnforcer, quotas: QuotaService,
@@ -70,4 +75,5 @@ def build_network(db: Database, policy: PolicyEnforcer, quotas: QuotaService,
         security_group_rules=SecurityGroupRuleApi(db, neutron_groups), tags=tags,
         quotas=NetworkQuotas(quotas, policy), instances=InstanceNetworking(db, quotas),
         nova_security_groups=nova_groups,
-        elastic_ips=FloatingIpService(db, policy, quotas, networks))
+        elastic_ips=FloatingIpService(db, policy, quotas, networks),
+        topology=Topology(db), attachments=InterfaceAttachments(db, ports))

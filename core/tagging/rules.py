@@ -26,7 +26,7 @@ NAME = "Name"
 RESOURCE_TYPES: Mapping[Kind, str] = {
     Kind.INSTANCE: "instance", Kind.IMAGE: "image", Kind.SECURITY_GROUP: "security-group",
     Kind.KEY_PAIR: "key-pair", Kind.ADDRESS: "elastic-ip", Kind.VOLUME: "volume",
-    Kind.SNAPSHOT: "snapshot",
+    Kind.SNAPSHOT: "snapshot", Kind.NETWORK_INTERFACE: "network-interface",
 }
 _BY_PREFIX = {kind.value: kind for kind in RESOURCE_TYPES}
 

@@ -28,7 +28,8 @@ from core.identity.ec2_signature import (
     WrongRegion,
 )
 from core.idmap.ids import RESOURCES, Ec2Ids, Kind, MalformedId
-from core.network import floating
+from core.network import attachments, floating, instance_ports
+from core.network import errors as net_errors
 from core.network import security_group_types as sg
 from core.tagging.rules import UnknownResourceId
 from gateway.ec2.xml import XML_DECLARATION, escape
@@ -98,6 +99,12 @@ NOT_FOUND: Mapping[str, Code] = {
     "snapshot": Code("InvalidSnapshot.NotFound", "The snapshot '{id}' does not exist."),
     "vpc": Code("InvalidVpcID.NotFound", "The vpc ID '{id}' does not exist"),
     "subnet": Code("InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist"),
+    # an EC2 network interface is a port; a network named in EC2 is a subnet
+    "port": Code("InvalidNetworkInterfaceID.NotFound",
+                 "The networkInterface ID '{id}' does not exist"),
+    "network_interface_attachment": Code("InvalidAttachmentID.NotFound",
+                                         "The attachment ID '{id}' does not exist"),
+    "network": Code("InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist"),
     # EC2 names instance types and zones by value, not as objects of their own.
     "flavor": Code("InvalidParameterValue", "Invalid value '{id}' for InstanceType."),
     "availability_zone": Code("InvalidParameterValue", "Invalid availability zone: [{id}]"),
@@ -110,6 +117,7 @@ UNAVAILABLE: Mapping[str, Code] = {
 CONFLICT: Mapping[str, Code] = {
     "instance": Code("IncorrectInstanceState"),
     "key_pair": Code("InvalidKeyPair.Duplicate"),
+    "port": Code("InvalidNetworkInterface.InUse", "Interface: [{id}] in use."),
 }
 # A project's quota, by the first resource passed.
 QUOTA: Mapping[str, Code] = {
@@ -135,6 +143,10 @@ MALFORMED_ID_CODES: Mapping[str, str] = {
     "floating_ip": "InvalidAllocationID.Malformed",
     "floating_ip_association": "InvalidAssociationID.Malformed",
     "key_pair": "InvalidParameterValue",  # EC2 has no InvalidKeyPair.Malformed
+    "port": "InvalidNetworkInterfaceID.Malformed",
+    "network_interface_attachment": "InvalidAttachmentID.Malformed",
+    "subnet": "InvalidSubnetID.Malformed",
+    "vpc": "InvalidVpcID.Malformed",
 }
 
 # Domain errors with an EC2 code of their own, most specific first (signature
@@ -165,6 +177,20 @@ OWN_CODES: tuple[tuple[type[errors.CoreError], Code], ...] = (
     (sg.RuleNotFound, Code("InvalidPermission.NotFound",
                            "The specified rule does not exist in this security group.")),
     (UnknownResourceId, Code("InvalidID")),
+    # network interfaces and their addresses
+    (attachments.PrimaryInterface, Code("OperationNotPermitted", "The network interface at "
+                                        "device index 0 cannot be detached.")),
+    (attachments.DeviceIndexInUse, Code("InvalidParameterValue", "Instance already has an "
+                                        "interface attached at device index "
+                                        "{device_index}.")),
+    (net_errors.IpAddressInUse, Code("InvalidIPAddress.InUse", "The address is in use.")),
+    (instance_ports.FixedIpInUse, Code("InvalidIPAddress.InUse",
+                                       "Address {id} is in use.")),
+    (net_errors.IpAddressGenerationFailure, Code("InsufficientFreeAddressesInSubnet",
+                                                 "The subnet has no free addresses left.")),
+    (net_errors.ExternalGatewayForFloatingIPNotFound,
+     Code("Gateway.NotAttached", "The network of the interface has no route to an internet "
+                                 "gateway.")),
     # AWS's common error for "a temporary failure of the server" ("Unavailable"
     # is its word for an overloaded one, kept for the other ServiceUnavailable).
     (errors.DatabaseUnavailable, Code("ServiceUnavailable", MESSAGES["ServiceUnavailable"])),

@@ -16,11 +16,12 @@ from gateway.ec2.handlers.instance_actions import InstanceActions
 from gateway.ec2.handlers.instance_types import InstanceTypes
 from gateway.ec2.handlers.instances import Instances
 from gateway.ec2.handlers.key_pairs import KeyPairs
+from gateway.ec2.handlers.network_interfaces import NetworkInterfaces
 from gateway.ec2.handlers.regions import Regions
 from gateway.ec2.handlers.security_groups import SecurityGroups
 from gateway.ec2.handlers.tags import Tags
 
 HANDLERS = (Account, Images, Instances, InstanceActions, InstanceTypes, KeyPairs, Regions, Tags,
-            SecurityGroups, Addresses)
+            SecurityGroups, Addresses, NetworkInterfaces)
 
 __all__ = ["HANDLERS"]

@@ -17,6 +17,7 @@ from core.idmap.ids import Ec2Ids, Kind, canonical_id
 from core.image.service import ImageService
 from core.network.floating import FloatingIpService
 from core.network.security_groups import SecurityGroupService
+from core.network.services import NetworkServices
 from core.quota.service import QuotaService
 from core.services import CoreServices
 from core.settings import Settings
@@ -41,6 +42,7 @@ class Ec2Deps:
     floating_ips: FloatingIpService
     tags: TagService
     ids: Ec2Ids
+    network: NetworkServices
     endpoint: str  # this API's public URL, e.g. http://cloud.example:8080/ec2/
 
     @classmethod
@@ -50,7 +52,7 @@ class Ec2Deps:
                    images=core.images, servers=core.servers,
                    server_actions=core.server_actions, security_groups=core.security_groups,
                    floating_ips=core.floating_ips, tags=core.tags, ids=core.ids,
-                   endpoint=endpoint)
+                   network=core.network, endpoint=endpoint)
 
 
 class Handler:
