@@ -222,7 +222,7 @@ def _interfaces(s: Session, ports: Sequence[Port]) -> list[Interface]:
                        FloatingIp.fixed_ip_address, FloatingIp.id, FloatingIp.association_id)
                 .where(FloatingIp.port_id.in_(ids[start:start + 500]))
                 .order_by(FloatingIp.floating_ip_address)):
-            floating[port_id].append((address, fixed or "", fip, association or ""))
+            floating[port_id or ""].append((address, fixed or "", fip, association or ""))
     return [Interface(p.id, p.project_id, p.network_id, p.mac_address, p.description,
                       p.device_id if p.device_owner.startswith("compute:") else "",
                       indexes.get(p.id), ips.get(p.id, []), groups.get(p.id, []),

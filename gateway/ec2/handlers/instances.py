@@ -30,7 +30,9 @@ from core.idmap.ids import Kind, canonical_id, derived_id
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
-from gateway.ec2.handlers.base import Handler
+from gateway.ec2.handlers.base import Ec2Deps, Handler
+from gateway.ec2.handlers.instance_filters import INSTANCE_FILTERS, STATUS_FILTERS
+from gateway.ec2.handlers.instance_network import InstanceNetwork, NetView
 from gateway.ec2.paging import page, reject_ids_with_max_results
 
 SERVERS_DETAIL = "os_compute_api:servers:detail"
@@ -81,47 +83,6 @@ def private_dns(address: str | None, region: str) -> str:
     return f"ip-{address.replace('.', '-')}.{region}.compute.internal"
 
 
-def tag_dict(inst: Mapping[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in inst["Tags"]}
-
-
-INSTANCE_FILTERS: Filters[dict[str, Any]] = Filters({
-    "instance-id": lambda i: i["InstanceId"],
-    "instance-state-name": lambda i: i["State"]["Name"],
-    "instance-state-code": lambda i: i["State"]["Code"],
-    "instance-type": lambda i: i["InstanceType"],
-    "image-id": lambda i: i["ImageId"],
-    "key-name": lambda i: i["KeyName"],
-    "availability-zone": lambda i: i["Placement"]["AvailabilityZone"],
-    "private-ip-address": lambda i: i["PrivateIpAddress"],
-    "private-dns-name": lambda i: i["PrivateDnsName"] or None,
-    "ip-address": lambda i: i.get("PublicIpAddress"),
-    "dns-name": lambda i: i["PublicDnsName"] or None,
-    "client-token": lambda i: i.get("ClientToken"),
-    "reservation-id": lambda i: i["_reservation"],
-    "owner-id": lambda i: i["_owner"],
-    "vpc-id": lambda i: i["VpcId"],
-    "subnet-id": lambda i: i["SubnetId"],
-    "architecture": lambda i: i["Architecture"],
-    "launch-index": lambda i: i["AmiLaunchIndex"],
-    "instance.group-id": lambda i: [g["GroupId"] for g in i["SecurityGroups"]],
-    "instance.group-name": lambda i: [g["GroupName"] for g in i["SecurityGroups"]],
-    "group-id": lambda i: [g["GroupId"] for g in i["SecurityGroups"]],
-    "group-name": lambda i: [g["GroupName"] for g in i["SecurityGroups"]],
-}, tags=tag_dict)
-
-STATUS_FILTERS: Filters[dict[str, Any]] = Filters({
-    "availability-zone": lambda s: s["AvailabilityZone"],
-    "instance-state-name": lambda s: s["InstanceState"]["Name"],
-    "instance-state-code": lambda s: s["InstanceState"]["Code"],
-    "instance-status.status": lambda s: s["InstanceStatus"]["Status"],
-    "instance-status.reachability":
-        lambda s: [d["Status"] for d in s["InstanceStatus"].get("Details", [])],
-    "system-status.status": lambda s: s["SystemStatus"]["Status"],
-    "system-status.reachability":
-        lambda s: [d["Status"] for d in s["SystemStatus"].get("Details", [])],
-})
-
 VPC_FILTERS: Filters[dict[str, Any]] = Filters({
     "vpc-id": lambda v: v["VpcId"],
     "cidr": lambda v: v["CidrBlock"],
@@ -156,6 +117,10 @@ def check_max_results(value: int | None, low: int) -> None:
 
 
 class Instances(Handler):
+    def __init__(self, deps: Ec2Deps) -> None:
+        super().__init__(deps)
+        self.network = InstanceNetwork(deps)
+
     # ---- lookups -------------------------------------------------------
     def _visible_since(self) -> datetime:
         """Instances deleted before this are gone from EC2's view too."""
@@ -214,12 +179,6 @@ class Instances(Handler):
         return self.deps.ids.ec2_ids_for(Kind.INSTANCE,
                                          [(i.uuid, i.project_id) for i in instances])
 
-    def public_addresses(self, uuids: Sequence[str]) -> dict[str, str]:
-        """The public (floating) IPv4 address of each server that has one;
-        ``ipAddress``, ``dnsName`` and their filters read it."""
-        pairs = self.deps.floating_ips.pool.addresses_for(list(uuids))
-        return {uuid: found[0][0] for uuid, found in pairs.items() if found}
-
     def security_groups(self, instances: Sequence[Instance]
                         ) -> dict[str, list[dict[str, str | None]]]:
         """Each server's security groups as EC2 GroupIdentifiers: the names Nova
@@ -253,15 +212,13 @@ class Instances(Handler):
         if not instances:
             return []
         deps = self.deps
-        uuids = [i.uuid for i in instances]
         instance_ids = deps.ids.ec2_ids_for(Kind.INSTANCE,
                                             [(i.uuid, i.project_id) for i in instances])
         reservations = deps.ids.ec2_ids_for(
             Kind.RESERVATION, [(i.reservation_id, i.project_id) for i in instances])
         images = self._image_ids(ctx, {i.image_ref for i in instances if i.image_ref})
         owners = self.accounts({i.project_id for i in instances})
-        addresses = {} if fresh else deps.servers.addresses(uuids)
-        public = {} if fresh else self.public_addresses(uuids)
+        networks = self.network.of(ctx, instances, instance_ids, fresh)
         groups = self.security_groups(instances)
         faults = deps.servers.faults_of(instances)
         region = deps.settings.region
@@ -269,9 +226,8 @@ class Instances(Handler):
         out = []
         for inst in instances:
             code, name = state_of(inst)
-            ips = [a.address for a in addresses.get(inst.uuid, [])
-                   if ipaddress.ip_address(a.address).version == 4 and a.type == "fixed"]
-            ip = ips[0] if ips else None
+            net = networks.get(inst.uuid) or NetView()
+            ip = net.private_ip
             instance_id = instance_ids[inst.uuid]
             tags = {str(k): str(v) for k, v in (inst.metadata_items or {}).items()}
             # An instance launched through EC2 without a Name tag is named by its ID.
@@ -280,7 +236,7 @@ class Instances(Handler):
             reason, transition = self._reason(inst, faults)
             launched = inst.launched_at or inst.created_at
             project = inst.project_id
-            public_ip = public.get(inst.uuid)
+            public_ip = net.public_ip
             out.append({
                 "_reservation": reservations[inst.reservation_id], "_owner": owners[project],
                 "InstanceId": instance_id,
@@ -299,7 +255,9 @@ class Instances(Handler):
                               "Tenancy": "default", "GroupName": ""},
                 "Monitoring": {"State": "disabled"},
                 "PrivateIpAddress": ip,
-                "VpcId": derived_id("vpc", project), "SubnetId": derived_id("subnet", project),
+                "VpcId": net.vpc_id, "SubnetId": net.subnet_id,
+                "NetworkInterfaces": net.interfaces,
+                "SourceDestCheck": all(n["SourceDestCheck"] for n in net.interfaces),
                 "Architecture": "x86_64", "RootDeviceType": "instance-store",
                 "RootDeviceName": "/dev/sda1", "Hypervisor": "xen",
                 "VirtualizationType": "hvm", "BlockDeviceMappings": [],
