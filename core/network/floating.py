@@ -384,6 +384,32 @@ class FloatingIpService:
             s.flush()
             return self._view(s, row)
 
+    def associate_port(self, ctx: RequestContext, port_id: str, *, allocation_id: str,
+                       fixed_address: str | None = None,
+                       allow_reassociation: bool = False) -> FloatingAddress:
+        """Map the address to one fixed address of a port of the project (EC2's
+        network interface); another address on that fixed address lets go.
+        The port's subnet needs a router to the address's network
+        (ExternalGatewayForFloatingIPNotFound otherwise)."""
+        self._enforce(ctx, ADD)
+        with self.db.session() as s:
+            row = self._own(s, ctx, allocation_id=allocation_id)
+            if row.port_id == port_id and (fixed_address is None
+                                           or row.fixed_ip_address == fixed_address):
+                return self._view(s, row)
+            if row.port_id is not None and not allow_reassociation:
+                raise AlreadyAssociated(
+                    f"resource {row.id} is already associated with associate-id "
+                    f"{row.association_id}", row.id, row.association_id or "")
+            for other in s.scalars(select(FloatingIp).where(
+                    FloatingIp.port_id == port_id, FloatingIp.id != row.id,
+                    FloatingIp.fixed_ip_address == fixed_address)):
+                disassociate(s, other)
+            s.flush()
+            associate(s, ctx, row, port_id, fixed_address)
+            s.flush()
+            return self._view(s, row)
+
     def disassociate(self, ctx: RequestContext, *, association_id: str | None = None,
                      address: str | None = None) -> None:
         self._enforce(ctx, REMOVE)

@@ -15,7 +15,7 @@ from typing import Any
 
 from core import errors
 from core.context import RequestContext
-from core.idmap.ids import Kind, canonical_id, derived_id
+from core.idmap.ids import Kind, canonical_id
 from core.idmap.tag_table import resource_tags
 from core.network import floating as fl
 from core.network.floating import FloatingAddress
@@ -25,6 +25,8 @@ from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
 from gateway.ec2.handlers.base import Ec2Deps, Handler
+from gateway.ec2.handlers.network_interfaces import NetworkInterfaces
+from gateway.ec2.handlers.network_names import NetworkNames
 from gateway.ec2.handlers.tags import tag_specifications
 
 POOL = "amazon"  # AWS's name for its own public IPv4 pool
@@ -39,6 +41,7 @@ ADDRESS_FILTERS: Filters[dict[str, Any]] = Filters({
     "network-border-group": lambda a: a["NetworkBorderGroup"],
     "public-ipv4-pool": lambda a: a["PublicIpv4Pool"],
     "network-interface-owner-id": lambda a: a.get("NetworkInterfaceOwnerId"),
+    "network-interface-id": lambda a: a.get("NetworkInterfaceId"),
 }, tags=lambda a: {t["Key"]: t["Value"] for t in a["Tags"]})
 
 
@@ -47,6 +50,8 @@ class Addresses(Handler):
         super().__init__(deps)
         self.floating: fl.FloatingIpService = deps.floating_ips
         self.tags: TagService = deps.tags
+        self.names = NetworkNames(deps.ids, deps.network)
+        self.interfaces = NetworkInterfaces(deps)
 
     # ---- lookups ----------------------------------------------------------------
     def _own(self, ctx: RequestContext, *, allocation_id: str | None = None,
@@ -77,6 +82,11 @@ class Addresses(Handler):
                                                        if a.association_id])
         instances = ids.existing(Kind.INSTANCE, [a.instance_uuid for a in addresses
                                                  if a.instance_uuid])
+        ports = [a.port_id for a in addresses if a.port_id]
+        interfaces = self.deps.network.attachments.of_ports(ports) if ports else {}
+        enis = ids.ec2_ids_for(Kind.NETWORK_INTERFACE, [(i.port_id, i.project_id)
+                                                        for i in interfaces.values()])
+        where = self.names.of_networks({i.network_id for i in interfaces.values()}, project)
         tags = resource_tags(ids.db, Kind.ADDRESS, project,
                              [a.allocation_id for a in addresses])
         out = []
@@ -86,12 +96,15 @@ class Addresses(Handler):
                 "Domain": "vpc", "PublicIpv4Pool": POOL,
                 "NetworkBorderGroup": self.deps.settings.region,
                 "Tags": tags.get(a.allocation_id, [])}
-            if a.instance_uuid:
+            nic = interfaces.get(a.port_id or "")
+            if nic is not None:
+                place = where.get(nic.network_id)
                 view.update({"AssociationId": associations.get(a.association_id or ""),
-                             "InstanceId": instances.get(a.instance_uuid),
+                             "InstanceId": instances.get(a.instance_uuid or ""),
                              "PrivateIpAddress": a.fixed_address,
-                             "NetworkInterfaceOwnerId": self.account(project),
-                             "SubnetId": derived_id("subnet", project)})
+                             "NetworkInterfaceId": enis.get(nic.port_id),
+                             "NetworkInterfaceOwnerId": self.account(nic.project_id),
+                             "SubnetId": place.subnet_id if place else None})
             out.append(view)
         return out
 
@@ -122,18 +135,20 @@ class Addresses(Handler):
     @action("AssociateAddress", rules=(fl.ADD,))
     def associate_address(self, call: Call) -> dict[str, Any]:
         ctx = call.ctx
-        if call.get("NetworkInterfaceId"):
-            raise Ec2Error("InvalidParameterValue", "Network interfaces are not supported by "
-                           "this cloud: associate the address with an InstanceId.")
-        instance_id = call.get("InstanceId")
-        if not instance_id:
+        instance_id, eni_id = call.get("InstanceId"), call.get("NetworkInterfaceId")
+        if not instance_id and not eni_id:
             raise Ec2Error("MissingParameter",
                            "Either instance ID or network interface id must be specified")
+        if instance_id and eni_id:
+            raise Ec2Error("InvalidParameterCombination", "You may specify either an "
+                           "instance ID or a network interface ID, not both.")
         allocation_id, public_ip = call.get("AllocationId"), call.get("PublicIp")
         if not allocation_id and not public_ip:
             raise Ec2Error("MissingParameter",
                            "The request must contain the parameter AllocationId or PublicIp")
         address = self._own(ctx, allocation_id=allocation_id, public_ip=public_ip)
+        if eni_id:
+            return self._associate_interface(call, address, eni_id)
         uuid = self._instance_uuid(ctx, instance_id)
         private = call.get("PrivateIpAddress")
         if private:
@@ -145,6 +160,22 @@ class Addresses(Handler):
         result = self.floating.associate(
             ctx, uuid, allocation_id=address.allocation_id,
             allow_reassociation=bool(call.get("AllowReassociation")))
+        association = self.deps.ids.existing(Kind.ASSOCIATION, [result.association_id or ""])
+        return {"AssociationId": association.get(result.association_id or "")}
+
+    def _associate_interface(self, call: Call, address: FloatingAddress,
+                             eni_id: str) -> dict[str, Any]:
+        """The address on one fixed address of a network interface (its
+        primary one unless PrivateIpAddress names another)."""
+        nic = self.interfaces.port_of(call.ctx, eni_id)
+        held = [f["ip_address"] for f in nic.fixed_ips]
+        private = call.get("PrivateIpAddress") or (held[0] if held else None)
+        if private not in held:
+            raise Ec2Error("InvalidParameterValue", f"The private IP address {private} is "
+                                                    f"not assigned to interface {eni_id}.")
+        result = self.floating.associate_port(
+            call.ctx, nic.port_id, allocation_id=address.allocation_id,
+            fixed_address=private, allow_reassociation=bool(call.get("AllowReassociation")))
         association = self.deps.ids.existing(Kind.ASSOCIATION, [result.association_id or ""])
         return {"AssociationId": association.get(result.association_id or "")}
 

@@ -41,6 +41,8 @@ from gateway.ec2.handlers.instances import (
     state_of,
     state_wire,
 )
+from gateway.ec2.handlers.network_names import Where, default_subnet_id, default_vpc_id
+from gateway.ec2.handlers.run_networks import RunNetworks
 
 CREATE = "os_compute_api:servers:create"
 START = "os_compute_api:servers:start"
@@ -99,6 +101,7 @@ class InstanceActions(Handler):
     def __init__(self, deps: Ec2Deps) -> None:
         super().__init__(deps)
         self.views: Instances = Instances(deps)
+        self.networks = RunNetworks(deps)
 
     # ---- RunInstances ----------------------------------------------------
     @action("RunInstances", rules=(CREATE,))
@@ -125,6 +128,7 @@ class InstanceActions(Handler):
             raise Ec2Error("MissingParameter", "The request must contain the parameter "
                                                "ImageId")
         name, metadata = self._tags(call.get("TagSpecifications", []))
+        boot = self.networks.of(call)
         req = BootRequest(
             name=name, image_ref=self.os_id(Kind.IMAGE, image_id),
             flavor_ref=call.get("InstanceType") or DEFAULT_INSTANCE_TYPE,
@@ -133,12 +137,16 @@ class InstanceActions(Handler):
             availability_zone=self._zone((call.get("Placement") or {})
                                          .get("AvailabilityZone")),
             min_count=min_count, max_count=max_count,
-            security_groups=self._groups(call.get("SecurityGroups", []),
-                                         call.get("SecurityGroupIds", [])),
+            security_groups=boot.groups or self._groups(call.get("SecurityGroups", []),
+                                                        call.get("SecurityGroupIds", [])),
+            networks=boot.networks,
             client_token=token or None, request_hash=request_hash(call.params),
             ec2_names=True)
         reservation_id, instances = self.deps.servers.create(ctx, req)
-        return self.views.reservation(ctx, reservation_id, instances)
+        project = ctx.project_id or ""
+        where = Where(default_subnet_id(project), default_vpc_id(project)) \
+            if boot.networks == "default" else None
+        return self.views.reservation(ctx, reservation_id, instances, where)
 
     def flavor_named(self, ctx: RequestContext, name: str) -> str:
         """The id of the flavor (instance type) ``name`` the caller may boot."""

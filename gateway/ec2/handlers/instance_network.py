@@ -14,6 +14,7 @@ from core.compute.models import Instance
 from core.context import RequestContext
 from gateway.ec2.handlers.base import Ec2Deps
 from gateway.ec2.handlers.interface_views import InterfaceViews
+from gateway.ec2.handlers.network_names import Where
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,13 @@ class InstanceNetwork:
         self.views = InterfaceViews(deps)
 
     def of(self, ctx: RequestContext, instances: Sequence[Instance],
-           instance_ids: Mapping[str, str], fresh: bool = False) -> dict[str, NetView]:
+           instance_ids: Mapping[str, str], fresh: bool = False,
+           where: Where | None = None) -> dict[str, NetView]:
+        """``fresh``: instances just recorded (no ports yet); ``where``: the
+        subnet they asked for, if the caller knows it (then nothing is read)."""
         uuids = [i.uuid for i in instances]
+        if fresh and where is not None:
+            return {u: NetView(subnet_id=where.subnet_id, vpc_id=where.vpc_id) for u in uuids}
         found = {} if fresh else self.deps.network.attachments.of_instances(uuids)
         nics = self.views.instance_interfaces(ctx, found, instance_ids) if found else {}
         out: dict[str, NetView] = {}
@@ -56,9 +62,9 @@ class InstanceNetwork:
         wanted = {n for n in asked.values() if n}
         if not wanted:
             return out
-        where = self.views.names.of_networks(wanted, ctx.project_id or "")
+        places = self.views.names.of_networks(wanted, ctx.project_id or "")
         for uuid, network_id in asked.items():
-            place = where.get(network_id or "")
+            place = places.get(network_id or "")
             if place is not None:
                 out[uuid] = NetView(subnet_id=place.subnet_id, vpc_id=place.vpc_id)
         return out

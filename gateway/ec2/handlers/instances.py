@@ -33,6 +33,7 @@ from gateway.ec2.filters import Filters
 from gateway.ec2.handlers.base import Ec2Deps, Handler
 from gateway.ec2.handlers.instance_filters import INSTANCE_FILTERS, STATUS_FILTERS
 from gateway.ec2.handlers.instance_network import InstanceNetwork, NetView
+from gateway.ec2.handlers.network_names import Where
 from gateway.ec2.paging import page, reject_ids_with_max_results
 
 SERVERS_DETAIL = "os_compute_api:servers:detail"
@@ -204,11 +205,12 @@ class Instances(Handler):
         return ids
 
     def _views(self, ctx: RequestContext, instances: list[Instance],
-               fresh: bool = False) -> list[dict[str, Any]]:
+               fresh: bool = False, where: Where | None = None) -> list[dict[str, Any]]:
         """The instances as DescribeInstances writes them (``Instance`` shapes),
         each with its reservation id and owner (account id) under private keys. ``fresh``:
         instances just recorded, which have no addresses yet (the conductor
-        gives them theirs once a host is chosen), so none are read."""
+        gives them theirs once a host is chosen), so none are read; ``where``:
+        the subnet they asked for, when the caller knows it."""
         if not instances:
             return []
         deps = self.deps
@@ -218,7 +220,7 @@ class Instances(Handler):
             Kind.RESERVATION, [(i.reservation_id, i.project_id) for i in instances])
         images = self._image_ids(ctx, {i.image_ref for i in instances if i.image_ref})
         owners = self.accounts({i.project_id for i in instances})
-        networks = self.network.of(ctx, instances, instance_ids, fresh)
+        networks = self.network.of(ctx, instances, instance_ids, fresh, where)
         groups = self.security_groups(instances)
         faults = deps.servers.faults_of(instances)
         region = deps.settings.region
@@ -292,12 +294,12 @@ class Instances(Handler):
         return out
 
     def reservation(self, ctx: RequestContext, reservation_id: str,
-                    instances: list[Instance]) -> dict[str, Any]:
+                    instances: list[Instance], where: Where | None = None) -> dict[str, Any]:
         """RunInstances' answer: the reservation (Nova's id) and its instances
         (``pending``, with no address yet, unless a ClientToken replay returns
         older ones)."""
         fresh = all(i.vm_state == states.BUILDING and i.host is None for i in instances)
-        views = sorted(self._views(ctx, instances, fresh), key=order_key)
+        views = sorted(self._views(ctx, instances, fresh, where), key=order_key)
         rid = views[0]["_reservation"] if views else self.deps.ids.ec2_ids_for(
             Kind.RESERVATION, [(reservation_id, ctx.project_id or "")])[reservation_id]
         for view in views:
