@@ -18,10 +18,11 @@ from gateway.ec2.handlers.instances import Instances
 from gateway.ec2.handlers.key_pairs import KeyPairs
 from gateway.ec2.handlers.network_interfaces import NetworkInterfaces
 from gateway.ec2.handlers.regions import Regions
+from gateway.ec2.handlers.security_group_rules import SecurityGroupRules
 from gateway.ec2.handlers.security_groups import SecurityGroups
 from gateway.ec2.handlers.tags import Tags
 
 HANDLERS = (Account, Images, Instances, InstanceActions, InstanceTypes, KeyPairs, Regions, Tags,
-            SecurityGroups, Addresses, NetworkInterfaces)
+            SecurityGroups, SecurityGroupRules, Addresses, NetworkInterfaces)
 
 __all__ = ["HANDLERS"]

@@ -86,7 +86,7 @@ class Addresses(Handler):
         interfaces = self.deps.network.attachments.of_ports(ports) if ports else {}
         enis = ids.ec2_ids_for(Kind.NETWORK_INTERFACE, [(i.port_id, i.project_id)
                                                         for i in interfaces.values()])
-        where = self.names.of_networks({i.network_id for i in interfaces.values()}, project)
+        where = self.names.of_networks({i.network_id for i in interfaces.values()})
         tags = resource_tags(ids.db, Kind.ADDRESS, project,
                              [a.allocation_id for a in addresses])
         out = []

@@ -41,7 +41,6 @@ from gateway.ec2.handlers.instances import (
     state_of,
     state_wire,
 )
-from gateway.ec2.handlers.network_names import Where, default_subnet_id, default_vpc_id
 from gateway.ec2.handlers.run_networks import RunNetworks
 
 CREATE = "os_compute_api:servers:create"
@@ -143,9 +142,7 @@ class InstanceActions(Handler):
             client_token=token or None, request_hash=request_hash(call.params),
             ec2_names=True)
         reservation_id, instances = self.deps.servers.create(ctx, req)
-        project = ctx.project_id or ""
-        where = Where(default_subnet_id(project), default_vpc_id(project)) \
-            if boot.networks == "default" else None
+        where = self.networks.names.default() if boot.networks == "default" else None
         return self.views.reservation(ctx, reservation_id, instances, where)
 
     def flavor_named(self, ctx: RequestContext, name: str) -> str:

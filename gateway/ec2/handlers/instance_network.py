@@ -62,7 +62,7 @@ class InstanceNetwork:
         wanted = {n for n in asked.values() if n}
         if not wanted:
             return out
-        places = self.views.names.of_networks(wanted, ctx.project_id or "")
+        places = self.views.names.of_networks(wanted)
         for uuid, network_id in asked.items():
             place = places.get(network_id or "")
             if place is not None:

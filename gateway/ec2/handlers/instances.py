@@ -375,7 +375,9 @@ class Instances(Handler):
     def _vpc(self, ctx: RequestContext) -> dict[str, Any]:
         project = ctx.project_id or ""
         cidr = str(ipaddress.ip_network(self.deps.settings.fixed_range, strict=False))
-        return {"VpcId": derived_id("vpc", project), "OwnerId": self.account(project),
+        default = self.network.views.names.default()
+        return {"VpcId": default.vpc_id if default else derived_id("vpc", project),
+                "OwnerId": self.account(project),
                 "State": "available", "CidrBlock": cidr, "DhcpOptionsId": "default",
                 "InstanceTenancy": "default", "IsDefault": True,
                 "CidrBlockAssociationSet": [{
@@ -387,9 +389,11 @@ class Instances(Handler):
         project = ctx.project_id or ""
         settings = self.deps.settings
         network = ipaddress.ip_network(settings.fixed_range, strict=False)
-        subnet_id = derived_id("subnet", project)
+        default = self.network.views.names.default()
+        subnet_id = default.subnet_id if default else derived_id("subnet", project)
         account = self.account(project)
-        return {"SubnetId": subnet_id, "VpcId": derived_id("vpc", project),
+        return {"SubnetId": subnet_id,
+                "VpcId": default.vpc_id if default else derived_id("vpc", project),
                 "OwnerId": account, "State": "available", "CidrBlock": str(network),
                 "AvailabilityZone": settings.default_availability_zone,
                 "AvailabilityZoneId": f"{settings.region.lower()}-"

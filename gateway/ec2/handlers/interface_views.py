@@ -62,7 +62,7 @@ class InterfaceViews:
             attachments=ids.ec2_ids_for(Kind.ATTACHMENT, keys),
             groups=ids.ec2_ids_for(Kind.SECURITY_GROUP, [(u, i.project_id) for i in items
                                                          for u, _ in i.groups]),
-            places=self.names.of_networks({i.network_id for i in items}, ctx.project_id or ""),
+            places=self.names.of_networks({i.network_id for i in items}),
             instances=instance_ids if instance_ids is not None else ids.existing(
                 Kind.INSTANCE, [i.device_id for i in items if i.device_id]),
             allocations=ids.existing(Kind.ADDRESS, [f[2] for f in fips]),

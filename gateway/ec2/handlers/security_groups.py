@@ -11,14 +11,13 @@ protocol and port range into one ``IpPermission``, as AWS does.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core import errors
 from core.context import RequestContext
-from core.idmap.ids import HEX_DIGITS, Kind, canonical_id, derived_id
+from core.idmap.ids import Kind, canonical_id, derived_id
 from core.idmap.tag_table import resource_tags
 from core.network import security_groups as sg
 from core.network.security_group_types import EGRESS, INGRESS, Group, Rule, RuleSpec
@@ -28,16 +27,13 @@ from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
 from gateway.ec2.handlers.base import Ec2Deps, Handler
+from gateway.ec2.handlers.network_names import NetworkNames
+from gateway.ec2.handlers.security_group_rules import rule_ids, rule_view
 from gateway.ec2.handlers.tags import tag_specifications
 from gateway.ec2.paging import page, reject_ids_with_max_results
 
 PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp",
              "1": "icmp", "-1": None, "all": None}
-
-
-def rule_id(rule: Rule) -> str:
-    """A stable ``sgr-`` ID for a rule (derived from its uuid; no mapping row)."""
-    return f"sgr-{hashlib.sha256(rule.uuid.encode()).hexdigest()[:HEX_DIGITS]}"
 
 
 def _range_key(rule: Rule) -> tuple[str, int | None, int | None]:
@@ -116,11 +112,16 @@ class SecurityGroups(Handler):
     def __init__(self, deps: Ec2Deps) -> None:
         super().__init__(deps)
         self.groups: sg.SecurityGroupService = deps.security_groups
+        self.names = NetworkNames(deps.ids, deps.network)
         self.tags: TagService = deps.tags
 
     # ---- lookups ---------------------------------------------------------------
     def _vpc(self, ctx: RequestContext) -> str:
-        return derived_id("vpc", ctx.project_id or "")
+        """The VPC every group is in: the default one (a group made with
+        another VpcId is refused, as its VPC is not recorded)."""
+        default = self.names.default()
+        return default.vpc_id if default and default.vpc_id else derived_id(
+            "vpc", ctx.project_id or "")
 
     @staticmethod
     def _not_found(ref: str) -> errors.NotFound:
@@ -179,12 +180,13 @@ class SecurityGroups(Handler):
         tags = resource_tags(self.deps.ids.db, Kind.SECURITY_GROUP, project,
                              [g.uuid for g in groups])
         region = self.deps.settings.region
+        vpc = self._vpc(ctx)
         out = []
         for g in groups:
             ec2_id, owner = ids[g.uuid], accounts[g.project_id]
             out.append({
                 "GroupId": ec2_id, "GroupName": g.name, "Description": g.description,
-                "OwnerId": owner, "VpcId": derived_id("vpc", g.project_id),
+                "OwnerId": owner, "VpcId": vpc,
                 "SecurityGroupArn": f"arn:aws:ec2:{region}:{owner}:security-group/{ec2_id}",
                 "IpPermissions": permissions([r for r in g.rules if r.direction == INGRESS],
                                              ids, accounts),
@@ -200,7 +202,10 @@ class SecurityGroups(Handler):
         ctx = call.ctx
         name, description = call.params["GroupName"], call.params["Description"]
         vpc = call.get("VpcId")
-        if vpc and vpc != self._vpc(ctx):
+        if vpc and canonical_id(Kind.VPC, vpc) != self._vpc(ctx):
+            if self.deps.ids.os_uuids_for(Kind.VPC, [vpc]):
+                raise Ec2Error("InvalidParameterValue", "Security groups are made in the "
+                               "default VPC only by this cloud.")
             raise errors.NotFound(kind="vpc", id=vpc)
         if name.lower().startswith("sg-"):
             raise Ec2Error("InvalidParameterValue",
@@ -385,42 +390,26 @@ class SecurityGroups(Handler):
                            f'"{self._describe_rule(exc.spec, ids)}" already exists') from None
         group = self.groups.get(ctx, group.uuid)
         ids, accounts = self._ec2_ids([group]), self._accounts([group])
+        rules = rule_ids(self.deps.ids, [group])
         return {"Return": True, "SecurityGroupRules": [
-            self._rule_view(r, ids, accounts, group.project_id) for r in added]}
+            rule_view(r, rules, ids, accounts, group.project_id) for r in added]}
 
     def _sources(self, ctx: RequestContext, specs: Sequence[RuleSpec]) -> list[Group]:
         return [self.groups.get(ctx, u) for u in {s.remote_group for s in specs
                                                   if s.remote_group}]
 
-    @staticmethod
-    def _rule_view(rule: Rule, ids: Mapping[str, str], accounts: Mapping[str, str],
-                   owner: str) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "SecurityGroupRuleId": rule_id(rule), "GroupId": ids.get(rule.group_uuid),
-            "GroupOwnerId": accounts.get(owner), "IsEgress": rule.direction == EGRESS,
-            "IpProtocol": rule.protocol or "-1", "FromPort": rule.port_min,
-            "ToPort": rule.port_max, "Description": rule.description}
-        if rule.protocol is None:
-            out["FromPort"] = out["ToPort"] = -1
-        if rule.remote_group_uuid:
-            out["ReferencedGroupInfo"] = {"GroupId": ids.get(rule.remote_group_uuid),
-                                          "UserId": accounts.get(rule.remote_project_id or "")}
-        elif rule.cidr and ":" in rule.cidr:
-            out["CidrIpv6"] = rule.cidr
-        else:
-            out["CidrIpv4"] = rule.cidr
-        return out
-
     def _revoke(self, call: Call, direction: str) -> dict[str, Any]:
         ctx = call.ctx
         group = self._target(call, sg.RULE_DELETE, name_allowed=direction == INGRESS)
-        rule_ids = call.get("SecurityGroupRuleIds", [])
-        if rule_ids:
-            by_id = {rule_id(r): r for r in group.rules if r.direction == direction}
-            missing = [r for r in rule_ids if r not in by_id]
+        wanted_ids = call.get("SecurityGroupRuleIds", [])
+        if wanted_ids:
+            known = rule_ids(self.deps.ids, [group])
+            by_id = {known[r.uuid]: r for r in group.rules if r.direction == direction}
+            wanted = [canonical_id(Kind.SECURITY_GROUP_RULE, r) for r in wanted_ids]
+            missing = [r for r in wanted if r not in by_id]
             if missing:
                 raise errors.NotFound(kind="security_group_rule", ids=missing)
-            specs = [by_id[r].spec() for r in dict.fromkeys(rule_ids)]
+            specs = [by_id[r].spec() for r in dict.fromkeys(wanted)]
         else:
             specs = self._specs(call, group, direction)
         self.groups.remove_rules(ctx, group.uuid, specs)
