@@ -191,7 +191,7 @@ class RouteTableService(VpcBase):
             other = s.scalar(select(RouteTableAssociation).where(
                 RouteTableAssociation.network_id == network_id))
             if other is not None:
-                raise AlreadyAssociated("subnet", network_id, other.id)
+                raise AlreadyAssociated("subnet", network_id, other.route_table_id)
             assoc = RouteTableAssociation(route_table_id=row.id, router_id=row.router_id,
                                           network_id=network_id)
             s.add(assoc)
