@@ -99,6 +99,8 @@ NOT_FOUND: Mapping[str, Code] = {
     "snapshot": Code("InvalidSnapshot.NotFound", "The snapshot '{id}' does not exist."),
     "vpc": Code("InvalidVpcID.NotFound", "The vpc ID '{id}' does not exist"),
     "subnet": Code("InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist"),
+    "port": Code("InvalidNetworkInterfaceID.NotFound",
+                 "The networkInterface ID '{id}' does not exist"),
     "route_table": Code("InvalidRouteTableID.NotFound",
                         "The routeTable ID '{id}' does not exist"),
     "route_table/association": Code("InvalidAssociationID.NotFound",
@@ -146,6 +148,8 @@ MALFORMED_ID_CODES: Mapping[str, str] = {
     "floating_ip": "InvalidAllocationID.Malformed",
     "floating_ip_association": "InvalidAssociationID.Malformed",
     "key_pair": "InvalidParameterValue",  # EC2 has no InvalidKeyPair.Malformed
+    "port": "InvalidNetworkInterfaceID.Malformed",
+    "security_group_rule": "InvalidSecurityGroupRuleId.Malformed",
     "vpc": "InvalidVpcID.Malformed",
     "subnet": "InvalidSubnetID.Malformed",
     "route_table": "InvalidRouteTableID.Malformed",

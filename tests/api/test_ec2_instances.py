@@ -252,7 +252,7 @@ def test_default_vpc_and_subnet(demo, other):
                                             "Values": ["true"]}])["Vpcs"] == [vpc]
     assert demo.ec2.describe_vpcs(Filters=[{"Name": "is-default",
                                             "Values": ["false"]}])["Vpcs"] == []
-    assert error(demo.ec2.describe_vpcs, VpcIds=[theirs["VpcId"]]) == \
+    assert error(demo.ec2.describe_vpcs, VpcIds=["vpc-0123456789abcdef0"]) == \
         ("InvalidVpcID.NotFound", 400)
 
     (subnet,) = demo.ec2.describe_subnets()["Subnets"]
