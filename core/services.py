@@ -28,6 +28,7 @@ from core.compute.quotas import QuotaSetService
 from core.compute.rpcapi import AgentClient, ConductorClient
 from core.compute.server_actions import ServerActions
 from core.compute.server_groups import ServerGroupService
+from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.servers import ServerService
 from core.db import Database
@@ -90,6 +91,7 @@ class CoreServices:
     servers: ServerService
     server_actions: ServerActions
     server_security_groups: ServerSecurityGroups
+    server_interfaces: ServerInterfaces
     # ---- the EC2 dialect's own
     tags: TagService
     # ---- this process's Prometheus instruments
@@ -177,6 +179,7 @@ def build_core(settings: Settings, *, db: Database | None = None,
         security_groups=security_groups, vpc=vpc, instances=store, flavors=flavors,
         keypairs=keypairs, server_groups=server_groups,
         hosts=HostService(db, policy, settings), servers=servers, server_actions=actions,
-        server_security_groups=ServerSecurityGroups(db, policy, store, security_groups),
+        server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
+        server_interfaces=ServerInterfaces(policy, store, ipam),
         tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
         metrics=metrics)
