@@ -430,7 +430,7 @@ def test_answers_are_ec2_xml(endpoint, demo_keys):
     ("Action=DescribeRegions&Version=2016-11-15&Colour=red", "UnknownParameter"),
     ("Action=DescribeKeyPairs&Version=2016-11-15&DryRun=maybe", "InvalidParameterValue"),
     ("Action=CreateKeyPair&Version=2016-11-15", "MissingParameter"),
-    ("Action=CreateVpc&Version=2016-11-15&CidrBlock=10.1.0.0/16",
+    ("Action=CreateVpnGateway&Version=2016-11-15&Type=ipsec.1",
      "UnsupportedOperation"),
 ])
 def test_bad_calls(endpoint, demo_keys, body, code):
