@@ -28,6 +28,7 @@ from core.compute.quotas import QuotaSetService
 from core.compute.rpcapi import AgentClient, ConductorClient
 from core.compute.server_actions import ServerActions
 from core.compute.server_groups import ServerGroupService
+from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.servers import ServerService
 from core.db import Database
@@ -59,6 +60,7 @@ from core.policy.defaults import all_defaults
 from core.quota.service import QuotaService
 from core.settings import Settings
 from core.tagging.service import TagService
+from core.vpc.services import VpcServices, build_vpc
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class CoreServices:
     ipam: InstanceNetworking  # the servers' ports and addresses
     floating_ips: FloatingIpService  # EC2's Elastic IPs
     security_groups: SecurityGroupService  # the Nova and EC2 face of the groups
+    vpc: VpcServices  # EC2's VPCs, subnets, route tables, gateways, DHCP options
     # ---- compute
     instances: InstanceStore
     flavors: FlavorService
@@ -88,6 +91,7 @@ class CoreServices:
     servers: ServerService
     server_actions: ServerActions
     server_security_groups: ServerSecurityGroups
+    server_interfaces: ServerInterfaces
     # ---- the EC2 dialect's own
     tags: TagService
     # ---- this process's Prometheus instruments
@@ -167,12 +171,15 @@ def build_core(settings: Settings, *, db: Database | None = None,
                             quotas=quotas, images=images, conductor=conductor, agents=agents,
                             notifier=notifier)
     ids = Ec2Ids(db)
+    vpc = build_vpc(db, policy, settings, network)
     return CoreServices(
         settings=settings, db=db, policy=policy, bus=bus, ids=ids, identity=identity,
         images=images, quotas=quotas, quota_sets=QuotaSetService(quotas, policy),
         network=network, ipam=ipam, floating_ips=network.elastic_ips,
-        security_groups=security_groups, instances=store, flavors=flavors,
+        security_groups=security_groups, vpc=vpc, instances=store, flavors=flavors,
         keypairs=keypairs, server_groups=server_groups,
         hosts=HostService(db, policy, settings), servers=servers, server_actions=actions,
-        server_security_groups=ServerSecurityGroups(db, policy, store, security_groups),
-        tags=TagService(db, ids, servers, images, keypairs), metrics=metrics)
+        server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
+        server_interfaces=ServerInterfaces(policy, store, ipam),
+        tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
+        metrics=metrics)

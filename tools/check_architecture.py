@@ -43,7 +43,7 @@ LAYERS: dict[str, int] = {
     # domains every other one may use
     "identity": 2, "idmap": 2, "quota": 2, "placement": 2,
     "image": 3, "network": 3,
-    "compute": 4,
+    "compute": 4, "vpc": 4,
     # above compute: the cross-kind tagging, the DNS responder, the compute agent
     "tagging": 5, "dns": 5, "agent": 5,
     # the one builder of the core services

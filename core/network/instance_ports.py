@@ -218,6 +218,65 @@ class InstanceNetworking:
                 port.status = "DOWN"
             drop_attachments(s, [p.id for p in kept])
 
+    def attach(self, instance_uuid: str, project_id: str, request: Mapping[str, Any],
+               security_groups: Sequence[str] = (), host: str = "") -> str:
+        """One more port for a running server (``request`` as :meth:`resolve`
+        gives it); returns the port's id."""
+        with self.db.session() as s:
+            if request.get("port_id"):
+                port = s.scalar(select(Port).where(Port.id == request["port_id"])
+                                .with_for_update())
+                if port is None:
+                    raise BootPortNotFound(str(request["port_id"]))
+                if port.device_id:
+                    raise BootPortInUse(port.id)
+                port.device_id, port.device_owner = instance_uuid, COMPUTE_OWNER
+                port.binding_host_id, port.status = host, "ACTIVE"
+                return port.id
+            net = s.get(Network, request["network_id"])
+            if net is None:
+                raise BootNetworkNotFound(str(request["network_id"]))
+            gids = (group_ids(s, project_id, list(security_groups), by_name=True)
+                    if security_groups and net.port_security_enabled else [])
+            fixed = [{"ip_address": request["fixed_ip"]}] if request.get("fixed_ip") else None
+            self.quotas.reserve(s, project_id, {"ports": 1})
+            port = new_port(s, project_id=project_id, network=net, device_id=instance_uuid,
+                            device_owner=COMPUTE_OWNER, fixed_ips=fixed, group_ids=gids,
+                            host=host, compute_made=True)
+            return port.id
+
+    def detach(self, instance_uuid: str, port_id: str) -> None:
+        """The port leaves the server: deleted if compute made it, unbound if it
+        was given (PortNotFound-like NotFound if the server has no such port)."""
+        with self.db.session() as s:
+            port = s.scalar(select(Port).where(Port.id == port_id,
+                                               Port.device_id == instance_uuid,
+                                               Port.device_owner.like("compute:%")))
+            if port is None:
+                raise errors.NotFound(f"Port {port_id} is not attached", kind="port",
+                                      id=port_id)
+            if port.compute_made:
+                delete_port_rows(s, [port.id])
+                self.quotas.release(s, port.project_id, {"ports": 1})
+            else:
+                port.device_id = port.device_owner = port.binding_host_id = ""
+                port.status = "DOWN"
+
+    def interfaces(self, instance_uuid: str) -> list[dict[str, Any]]:
+        """The server's ports as Nova's ``interfaceAttachments`` show them."""
+        with self.db.session() as s:
+            ports = list(s.scalars(select(Port).where(
+                Port.device_id == instance_uuid, Port.device_owner.like("compute:%"))
+                .order_by(Port.created_at, Port.id)))
+            fixed: dict[str, list[dict[str, str]]] = defaultdict(list)
+            for port_id, subnet_id, address in s.execute(select(
+                    IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address)
+                    .where(IpAllocation.port_id.in_([p.id for p in ports]))
+                    .order_by(IpAllocation.ip_address)):
+                fixed[port_id].append({"subnet_id": subnet_id, "ip_address": address})
+            return [{"port_id": p.id, "net_id": p.network_id, "fixed_ips": fixed[p.id],
+                     "mac_addr": p.mac_address, "port_state": p.status} for p in ports]
+
     def set_security_groups(self, s: Session, instance_uuid: str, project_id: str,
                             names: Sequence[str]) -> None:
         """In ``s``: the groups named become those of every port of the server

@@ -21,6 +21,7 @@ NAMED_PROTOCOLS = ("ah", "dccp", "egp", "esp", "gre", "hopopt", "icmp", "igmp", 
 PORTED = ("tcp", "udp", "sctp", "dccp", "udplite", "6", "17", "132", "33", "136")
 ICMP = ("icmp", "icmpv6", "ipv6-icmp", "1", "58")
 IPV4, IPV6 = "IPv4", "IPv6"
+ANYWHERE = ("0.0.0.0/0", "::/0")
 MAX_NAME = 255
 MAX_RULES = 120  # ingress and egress together, per group
 
@@ -113,8 +114,11 @@ class RuleSpec:
     ethertype: str = IPV4
 
     def key(self, remote_id: int | None) -> str:
+        """The rule spelled out: "anywhere" is one rule whether it is given as no
+        prefix or as 0.0.0.0/0 (::/0), as Neutron's duplicate check has it."""
+        cidr = "" if self.cidr in ANYWHERE else (self.cidr or "")
         key = "|".join((self.direction, self.protocol or "-1", _text(self.port_min),
-                        _text(self.port_max), self.cidr or "", _text(remote_id)))
+                        _text(self.port_max), cidr, _text(remote_id)))
         return key if self.ethertype == IPV4 else f"{key}|{self.ethertype}"
 
 

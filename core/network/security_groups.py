@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -362,7 +363,9 @@ class SecurityGroupService:
         return found
 
     def remove_rules(self, ctx: RequestContext, uuid: str, specs: Sequence[RuleSpec]) -> None:
-        """Remove every rule matching a spec, or none if one matches nothing."""
+        """Remove every rule matching a spec, or none if one matches nothing. An
+        IPv4 rule naming a source group takes its IPv6 twin along, if there is
+        one (Neutron's default group has both; EC2 names the pair once)."""
         checked = [check_spec(spec) for spec in specs]
         with self.db.session() as s:
             row = self._row(s, ctx, uuid)
@@ -376,9 +379,13 @@ class SecurityGroupService:
                         SecurityGroupRule.fingerprint == key)) is None:
                     raise RuleNotFound(key, spec)
                 keys.append(key)
-            s.execute(delete(SecurityGroupRule).where(SecurityGroupRule.group_id == row.id,
+                if spec.remote_group and spec.ethertype == IPV4:
+                    keys.append(replace(spec, ethertype=IPV6).key(
+                        remotes.get(spec.remote_group or "")))
+            gone = s.execute(delete(SecurityGroupRule).where(SecurityGroupRule.group_id == row.id,
                                                       SecurityGroupRule.fingerprint.in_(keys)))
-            self.quotas.release(s, row.project_id, {"security_group_rules": len(keys)})
+            self.quotas.release(s, row.project_id,
+                                {"security_group_rules": gone.rowcount})  # type: ignore[attr-defined]
             row.updated_at = utcnow()
             row.revision_number = (row.revision_number or 0) + 1
 

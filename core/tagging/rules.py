@@ -26,7 +26,9 @@ NAME = "Name"
 RESOURCE_TYPES: Mapping[Kind, str] = {
     Kind.INSTANCE: "instance", Kind.IMAGE: "image", Kind.SECURITY_GROUP: "security-group",
     Kind.KEY_PAIR: "key-pair", Kind.ADDRESS: "elastic-ip", Kind.VOLUME: "volume",
-    Kind.SNAPSHOT: "snapshot", Kind.NETWORK_INTERFACE: "network-interface",
+    Kind.SNAPSHOT: "snapshot", Kind.VPC: "vpc", Kind.SUBNET: "subnet",
+    Kind.ROUTE_TABLE: "route-table", Kind.INTERNET_GATEWAY: "internet-gateway",
+    Kind.DHCP_OPTIONS: "dhcp-options", Kind.NETWORK_INTERFACE: "network-interface",
 }
 _BY_PREFIX = {kind.value: kind for kind in RESOURCE_TYPES}
 

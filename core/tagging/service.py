@@ -25,7 +25,7 @@ and key pairs); nothing below it imports it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
@@ -55,6 +55,7 @@ from core.tagging.rules import (
 )
 
 _LIST_CHUNK = 1000
+SharedObjects = Callable[[RequestContext, Kind, list[str]], set[str]]
 SERVER_SHOW = "os_compute_api:servers:show"
 SERVER_UPDATE = "os_compute_api:servers:update"
 METADATA_CREATE = "os_compute_api:server-metadata:create"
@@ -65,8 +66,11 @@ class TagService:
     """Create, delete and list the EC2 tags of a project's objects."""
 
     def __init__(self, db: Database, ids: Ec2Ids, servers: ServerService,
-                 images: ImageService, keypairs: KeyPairService) -> None:
+                 images: ImageService, keypairs: KeyPairService,
+                 shared: SharedObjects | None = None) -> None:
         self.db = db
+        # objects of another project every project sees (the default VPC's)
+        self.shared = shared
         self.ids = ids
         self.servers = servers
         self.images = images
@@ -122,7 +126,10 @@ class TagService:
                     for k in self.keypairs.list_keypairs(ctx)}
             out = {e: u for e, (u, _) in rows.items() if u in mine}
         else:
-            out = {e: u for e, (u, project) in rows.items() if project == ctx.project_id}
+            shared = (self.shared(ctx, kind, [u for u, _ in rows.values()])
+                      if self.shared is not None else set())
+            out = {e: u for e, (u, project) in rows.items()
+                   if project == ctx.project_id or u in shared}
         return out
 
     # ---- create ------------------------------------------------------------

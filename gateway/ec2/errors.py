@@ -32,6 +32,7 @@ from core.network import attachments, floating, instance_ports
 from core.network import errors as net_errors
 from core.network import security_group_types as sg
 from core.tagging.rules import UnknownResourceId
+from core.vpc import errors as vpc_errors
 from gateway.ec2.xml import XML_DECLARATION, escape
 
 DEFAULT_STATUS = 400  # every client error not listed below
@@ -99,11 +100,21 @@ NOT_FOUND: Mapping[str, Code] = {
     "snapshot": Code("InvalidSnapshot.NotFound", "The snapshot '{id}' does not exist."),
     "vpc": Code("InvalidVpcID.NotFound", "The vpc ID '{id}' does not exist"),
     "subnet": Code("InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist"),
-    # an EC2 network interface is a port; a network named in EC2 is a subnet
     "port": Code("InvalidNetworkInterfaceID.NotFound",
                  "The networkInterface ID '{id}' does not exist"),
+    "route_table": Code("InvalidRouteTableID.NotFound",
+                        "The routeTable ID '{id}' does not exist"),
+    "route_table/association": Code("InvalidAssociationID.NotFound",
+                                    "The association ID '{id}' does not exist"),
+    "route_table/route": Code("InvalidRoute.NotFound", "no route with destination-cidr-block "
+                              "{destination} in route table {id}"),
+    "internet_gateway": Code("InvalidInternetGatewayID.NotFound",
+                             "The internetGateway ID '{id}' does not exist"),
+    "dhcp_options": Code("InvalidDhcpOptionID.NotFound",
+                         "The dhcpOption ID '{id}' does not exist"),
     "network_interface_attachment": Code("InvalidAttachmentID.NotFound",
                                          "The attachment ID '{id}' does not exist"),
+    # a network named in EC2 is a subnet
     "network": Code("InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist"),
     # EC2 names instance types and zones by value, not as objects of their own.
     "flavor": Code("InvalidParameterValue", "Invalid value '{id}' for InstanceType."),
@@ -144,9 +155,13 @@ MALFORMED_ID_CODES: Mapping[str, str] = {
     "floating_ip_association": "InvalidAssociationID.Malformed",
     "key_pair": "InvalidParameterValue",  # EC2 has no InvalidKeyPair.Malformed
     "port": "InvalidNetworkInterfaceID.Malformed",
-    "network_interface_attachment": "InvalidAttachmentID.Malformed",
-    "subnet": "InvalidSubnetID.Malformed",
+    "security_group_rule": "InvalidSecurityGroupRuleId.Malformed",
     "vpc": "InvalidVpcID.Malformed",
+    "subnet": "InvalidSubnetID.Malformed",
+    "route_table": "InvalidRouteTableID.Malformed",
+    "internet_gateway": "InvalidInternetGatewayID.Malformed",
+    "dhcp_options": "InvalidDhcpOptionsId.Malformed",
+    "network_interface_attachment": "InvalidAttachmentID.Malformed",
 }
 
 # Domain errors with an EC2 code of their own, most specific first (signature
@@ -191,6 +206,19 @@ OWN_CODES: tuple[tuple[type[errors.CoreError], Code], ...] = (
     (net_errors.ExternalGatewayForFloatingIPNotFound,
      Code("Gateway.NotAttached", "The network of the interface has no route to an internet "
                                  "gateway.")),
+    (vpc_errors.DependencyViolation, Code("DependencyViolation", "The {kind_words} '{id}' has "
+                                          "dependencies and cannot be deleted: {reason}.")),
+    (vpc_errors.VpcRangeInvalid, Code("InvalidVpc.Range", "The CIDR '{cidr}' is invalid.")),
+    (vpc_errors.SubnetRangeInvalid, Code("InvalidSubnet.Range",
+                                         "The CIDR '{cidr}' is invalid.")),
+    (vpc_errors.SubnetConflict, Code("InvalidSubnet.Conflict",
+                                     "The CIDR '{cidr}' conflicts with another subnet")),
+    (vpc_errors.GatewayNotAttached, Code("Gateway.NotAttached", "resource {id} is not "
+                                         "attached to network {vpc_id}")),
+    (vpc_errors.AlreadyAssociated, Code("Resource.AlreadyAssociated",
+                                        "resource {id} is already associated with {other}")),
+    (vpc_errors.RouteExists, Code("RouteAlreadyExists", "The route identified by "
+                                  "{destination} already exists.")),
     # AWS's common error for "a temporary failure of the server" ("Unavailable"
     # is its word for an overloaded one, kept for the other ServiceUnavailable).
     (errors.DatabaseUnavailable, Code("ServiceUnavailable", MESSAGES["ServiceUnavailable"])),
@@ -258,6 +286,13 @@ def _fields(exc: errors.CoreError, naming: Naming, vpc: str) -> dict[str, Any]:
     named = [naming(kind, i) for i in ids]
     fields.update(id=named[0] if named else "", ids=", ".join(named), vpc=vpc,
                   state=getattr(exc, "state", None) or "")
+    if isinstance(exc, vpc_errors.DependencyViolation | vpc_errors.AlreadyAssociated):
+        fields["kind_words"] = kind.replace("_", " ")
+        for key in ("other", "vpc_id"):
+            if key in fields and isinstance(fields[key], str):
+                fields[key] = _name_any(naming, fields[key])
+    if isinstance(exc, vpc_errors.GatewayNotAttached):
+        fields["vpc_id"] = naming("vpc", str(fields.get("vpc_id", "")))
     if isinstance(exc, floating.AlreadyAssociated):
         fields["association_id"] = naming("floating_ip_association", exc.association_id)
     if isinstance(exc, errors.QuotaExceeded) and exc.resources:
@@ -266,6 +301,15 @@ def _fields(exc: errors.CoreError, naming: Naming, vpc: str) -> dict[str, Any]:
         fields.update(allowed=allowed, requested=exc.requested.get(first, 0),
                       room=max(0, int(allowed) - int(used)))
     return fields
+
+
+def _name_any(naming: Naming, ident: str) -> str:
+    """An object of the VPC family named by whichever kind has it."""
+    for kind in ("vpc", "internet_gateway", "route_table", "subnet"):
+        named = naming(kind, ident)
+        if named != ident:
+            return named
+    return ident
 
 
 def from_core(exc: errors.CoreError, naming: Naming | None = None, vpc: str = "") -> Ec2Error:
@@ -287,7 +331,9 @@ def from_core(exc: errors.CoreError, naming: Naming | None = None, vpc: str = ""
 def id_map_naming(ids: Ec2Ids) -> Naming:
     """Names objects by their EC2 IDs (read from the ID map, on the error path
     only); an id with none (a name, or an EC2 ID already) is kept."""
-    kinds: dict[str, Kind] = {resource: kind for kind, resource in RESOURCES.items()}
+    kinds: dict[str, Kind] = {}
+    for kind, resource in RESOURCES.items():  # a resource's first kind names it
+        kinds.setdefault(resource, kind)
 
     def name(kind: str, ident: str) -> str:
         id_kind = kinds.get(kind)

@@ -41,7 +41,7 @@ def test_server_lifecycle_with_the_cli(cli, keypair):
     assert created["status"] == "ACTIVE"
     assert created["key_name"] == keypair
     assert created["name"] == name
-    assert "public" in json.dumps(created["addresses"]) and "10.0." in json.dumps(created["addresses"])
+    assert "private" in json.dumps(created["addresses"]) and "10.0." in json.dumps(created["addresses"])
     listed = cli.json("demo", "server", "list")
     assert name in [s["Name"] for s in listed]
     shown = cli.json("demo", "server", "show", name)
@@ -131,7 +131,7 @@ def test_sdk_listing_paginates(server):
         flavor = conn.compute.find_flavor("m1.tiny")
         name = unique("page")
         srv = conn.compute.create_server(name=name, image_id=image.id, flavor_id=flavor.id,
-                                         min_count=5, max_count=5, networks="auto")
+                                         min_count=5, max_count=5)
         conn.compute.wait_for_server(srv, wait=60)
         names = [s.name for s in conn.compute.servers(name=f"^{name}", limit=2)]
         assert sorted(names) == [f"{name}-{i}" for i in range(1, 6)]

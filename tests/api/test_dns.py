@@ -134,7 +134,7 @@ def answers(res: dns.resolver.Resolver, name: str, qtype: str = "A") -> list[str
 def test_a_servers_names_resolve_until_it_is_deleted(server, project, responder):
     res = resolver_for(responder)
     shown = boot(server, project.member, f"{PREFIX}_Web 1")
-    (address,) = [a["addr"] for a in shown["addresses"]["public"]]
+    (address,) = [a["addr"] for a in shown["addresses"]["private"]]
     reservations = project.ec2.describe_instances(
         Filters=[{"Name": "private-ip-address", "Values": [address]}])["Reservations"]
     (instance,) = reservations[0]["Instances"]
@@ -176,7 +176,7 @@ def test_a_servers_names_resolve_until_it_is_deleted(server, project, responder)
 def test_the_names_are_answered_over_tcp_too(server, project, responder):
     res = resolver_for(responder)
     shown = boot(server, project.member, f"{PREFIX}-tcp")
-    (address,) = [a["addr"] for a in shown["addresses"]["public"]]
+    (address,) = [a["addr"] for a in shown["addresses"]["private"]]
     name = f"{PREFIX}-tcp.{project.name}.nimbus.test"
     assert sorted(r.to_text() for r in res.resolve(name, "A", tcp=True)) == [address]
     delete_all(project.member, [shown["id"]])

@@ -33,6 +33,10 @@ def vpc_of(ec2) -> str:
 
 # ---- create / describe ------------------------------------------------------------
 
+ALL_OUT = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            "Ipv6Ranges": [{"CidrIpv6": "::/0"}], "PrefixListIds": [], "UserIdGroupPairs": []}]
+
+
 def test_default_group_has_the_usual_rules(demo):
     (default,) = demo.ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"]
     assert GROUP_ID.fullmatch(default["GroupId"])
@@ -43,9 +47,10 @@ def test_default_group_has_the_usual_rules(demo):
         "IpProtocol": "-1", "IpRanges": [], "Ipv6Ranges": [], "PrefixListIds": [],
         "UserIdGroupPairs": [{"GroupId": default["GroupId"], "UserId": demo.account,
                               "GroupName": "default"}]}]
+    # Neutron's default group: egress anywhere over IPv4 and IPv6.
     assert default["IpPermissionsEgress"] == [{
-        "IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [],
-        "PrefixListIds": [], "UserIdGroupPairs": []}]
+        "IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+        "Ipv6Ranges": [{"CidrIpv6": "::/0"}], "PrefixListIds": [], "UserIdGroupPairs": []}]
 
 
 def test_create_describe_and_see_it_in_nova(demo):
@@ -59,7 +64,8 @@ def test_create_describe_and_see_it_in_nova(demo):
     shown = group(demo.ec2, gid)
     assert (shown["GroupName"], shown["Description"], shown["VpcId"]) == \
         (name("web"), "web tier", vpc)
-    assert shown["IpPermissions"] == [] and shown["IpPermissionsEgress"] == []
+    # A new group lets everything out (AWS's outbound rule; Neutron's two egress rules).
+    assert shown["IpPermissions"] == [] and shown["IpPermissionsEgress"] == ALL_OUT
     assert shown["Tags"] == [{"Key": "tier", "Value": "front"}]
     by_name = demo.ec2.describe_security_groups(GroupNames=[name("web")])["SecurityGroups"]
     assert [g["GroupId"] for g in by_name] == [gid]
@@ -130,7 +136,7 @@ def test_describe_filters_and_paging(demo):
     assert found([{"Name": "ip-permission.protocol", "Values": ["tcp"]},
                   {"Name": "group-name", "Values": [name("page-*")]}]) == {ids[0]}
     assert ids[0] not in found([{"Name": "egress.ip-permission.cidr",
-                                 "Values": ["0.0.0.0/0"]}])
+                                 "Values": ["198.51.100.0/24"]}])
     assert found([{"Name": "tag:role", "Values": ["db"]}]) == {ids[1]}
     pages = demo.ec2.get_paginator("describe_security_groups").paginate(
         Filters=[{"Name": "group-name", "Values": [name("page-*")]}],
@@ -246,6 +252,8 @@ def test_egress_rules(demo):
     gid = demo.ec2.create_security_group(GroupName=name("egress"), Description="e")["GroupId"]
     perm = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
             "IpRanges": [{"CidrIp": "203.0.113.0/24"}]}
+    demo.ec2.revoke_security_group_egress(GroupId=gid, IpPermissions=ALL_OUT)
+    assert group(demo.ec2, gid)["IpPermissionsEgress"] == []
     out = demo.ec2.authorize_security_group_egress(GroupId=gid, IpPermissions=[perm])
     assert out["SecurityGroupRules"][0]["IsEgress"] is True
     assert group(demo.ec2, gid)["IpPermissionsEgress"][0]["IpRanges"] == [

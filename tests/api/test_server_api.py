@@ -679,7 +679,7 @@ def test_full_view_values(env, alpha, alpha_server):
     assert one["tenant_id"] == alpha.project_id and one["user_id"] == alpha.user_id
     assert one["image"]["id"] == env.image and one["flavor"]["id"] == "1"
     assert len(one["hostId"]) == 56
-    (address,) = one["addresses"]["public"]
+    (address,) = one["addresses"]["private"]
     assert address["version"] == 4 and address["OS-EXT-IPS:type"] == "fixed"
     assert one["locked"] is False and one["description"] is None
     assert one["security_groups"] == [{"name": "default"}]
@@ -869,8 +869,8 @@ def test_concurrent_metadata_and_tag_writes_all_land(alpha, actor):
 def test_ips(alpha, actor):
     api = alpha.member
     addresses = api.ok("GET", f"/servers/{actor}/ips")["addresses"]
-    assert list(addresses) == ["public"]
-    assert api.ok("GET", f"/servers/{actor}/ips/public") == {"public": addresses["public"]}
+    assert list(addresses) == ["private"]
+    assert api.ok("GET", f"/servers/{actor}/ips/private") == {"private": addresses["private"]}
     assert show(api, actor)["addresses"] == addresses
 
 
@@ -913,7 +913,7 @@ def test_sdk_server_round_trip(env, alpha):
                                            region_name="RegionOne")
     try:
         srv = conn.compute.create_server(name=f"{PREFIX}-sdk", image_id=env.image,
-                                         flavor_id="1", networks="auto")
+                                         flavor_id="1")
         srv = conn.compute.wait_for_server(srv, wait=60)
         assert srv.status == "ACTIVE"
         conn.compute.set_server_metadata(srv, color="green")

@@ -309,7 +309,7 @@ ROWS_LIST: list[Row] = [
     Row("servers.delete", MEMBERS, lambda w, p: Req({"server_id": w.own_or_shared(
         p, w.take)})),
     Row("servers.ips", READERS, _shared()),
-    Row("servers.ips_network", READERS, _shared(network="public")),
+    Row("servers.ips_network", READERS, _shared(network="private")),
     Row("servers.actions", READERS, _shared()),
     Row("servers.show_action", READERS, _request_id),
     # ---- actions, each with its own rule

@@ -10,11 +10,11 @@ import re
 from sqlalchemy import event, func, select
 
 from core.compute.bootstrap import ensure_default_flavors
-from core.network.bootstrap import ensure_default_networks
 from core.compute.servers import BootRequest
 from core.idmap.ids import Ec2Ids, Kind, key_pair_os_uuid
 from core.idmap.models import Ec2Id
 from core.image.bootstrap import ensure_default_image
+from core.network.bootstrap import ensure_default_networks
 from gateway.ec2.api import Call
 from gateway.ec2.handlers.images import Images
 from gateway.ec2.handlers.key_pairs import KeyPairs

@@ -14,12 +14,12 @@ from sqlalchemy import func, select, update
 
 from core import errors
 from core.compute.bootstrap import ensure_default_flavors
-from core.network.bootstrap import ensure_default_networks
 from core.compute.models import Instance
 from core.compute.server_listing import ServerQuery
 from core.compute.servers import BootRequest, IdempotentMismatch
 from core.db.base import utcnow
 from core.image.bootstrap import ensure_default_image
+from core.network.bootstrap import ensure_default_networks
 from gateway.ec2.api import Call
 from gateway.ec2.errors import from_core
 from gateway.ec2.handlers.instances import Instances

@@ -17,12 +17,12 @@ from typing import Any
 
 from core.compute import states
 from core.compute.bootstrap import ensure_default_flavors
-from core.network.bootstrap import ensure_default_networks
 from core.compute.models import ComputeService, Instance
 from core.context import RequestContext
 from core.db import Database
 from core.db.migrate import upgrade
 from core.image.models import Image
+from core.network.bootstrap import ensure_default_networks
 from core.placement.models import ComputeNode
 from core.services import CoreServices, build_core
 from core.settings import Settings, load_settings

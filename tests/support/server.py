@@ -116,6 +116,9 @@ def make_server(data_dir: Path, port: int | None = None, public_url: str | None 
         "NIMBUS_LOG_LEVEL": "INFO", "GUNICORN_WORKERS": "1",
         # tests import from local servers on random ports
         "NIMBUS_IMAGE_IMPORT_ALLOWED_PORTS": "",
+        # every module makes security groups in the shared demo project (Neutron's
+        # defaults, 10 and 100, would run out; tests of the limits set their own)
+        "NIMBUS_QUOTA_SECURITY_GROUPS": "1000", "NIMBUS_QUOTA_SECURITY_GROUP_RULES": "10000",
     })
     if public_url:
         env["NIMBUS_PUBLIC_URL"] = public_url

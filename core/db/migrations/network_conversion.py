@@ -102,7 +102,21 @@ def _mac(n: int) -> str:
     return "fa:16:3e:" + ":".join(f"{b:02x}" for b in n.to_bytes(3, "big"))
 
 
+def _anywhere_fingerprints(conn: Connection) -> None:
+    """Rules to 0.0.0.0/0 are spelled as rules to anywhere now (their
+    fingerprint's CIDR part is empty, as a rule given without a prefix)."""
+    for rule_id, fingerprint in conn.execute(sa.text(
+            "SELECT id, fingerprint FROM security_group_rules "
+            "WHERE cidr IN ('0.0.0.0/0', '::/0')")).all():
+        parts = fingerprint.split("|")
+        if len(parts) >= 6:
+            parts[4] = ""
+            conn.execute(sa.text("UPDATE security_group_rules SET fingerprint = :f "
+                                 "WHERE id = :i"), {"f": "|".join(parts), "i": rule_id})
+
+
 def convert(conn: Connection) -> None:
+    _anywhere_fingerprints(conn)
     now = datetime.now(UTC).replace(tzinfo=None)
     fixed = conn.execute(sa.text("SELECT address, network, instance_uuid, mac_address "
                                  "FROM fixed_ips")).all()

@@ -18,11 +18,15 @@ from gateway.ec2.handlers.instances import Instances
 from gateway.ec2.handlers.key_pairs import KeyPairs
 from gateway.ec2.handlers.network_interfaces import NetworkInterfaces
 from gateway.ec2.handlers.regions import Regions
+from gateway.ec2.handlers.route_tables import RouteTables
 from gateway.ec2.handlers.security_group_rules import SecurityGroupRules
 from gateway.ec2.handlers.security_groups import SecurityGroups
+from gateway.ec2.handlers.subnets import Subnets
 from gateway.ec2.handlers.tags import Tags
+from gateway.ec2.handlers.vpcs import Vpcs
 
 HANDLERS = (Account, Images, Instances, InstanceActions, InstanceTypes, KeyPairs, Regions, Tags,
-            SecurityGroups, SecurityGroupRules, Addresses, NetworkInterfaces)
+            SecurityGroups, SecurityGroupRules, Addresses, Vpcs, Subnets, RouteTables,
+            NetworkInterfaces)
 
 __all__ = ["HANDLERS"]

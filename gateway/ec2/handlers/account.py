@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.idmap.ids import derived_id
+from core.idmap.ids import Kind
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.handlers.base import Handler
@@ -24,12 +24,17 @@ class Account(Handler):
             return read
 
         return {"supported-platforms": lambda: ["VPC"],
-                # The project's fixed network, as DescribeVpcs presents it.
-                "default-vpc": lambda: [derived_id("vpc", call.ctx.project_id or "")],
+                # The router on the shared default network, as DescribeVpcs shows it.
+                "default-vpc": lambda: self._default_vpc(call),
                 "max-instances": limit("instances"),
                 "max-elastic-ips": limit("floating_ips"),
                 "vpc-max-elastic-ips": limit("floating_ips"),
                 "vpc-max-security-groups-per-interface": lambda: ["5"]}
+
+    def _default_vpc(self, call: Call) -> list[str]:
+        found = [v for v in self.deps.vpc.vpcs.list(call.ctx) if v.is_default]
+        ids = self.deps.ids.ec2_ids_for(Kind.VPC, [(v.router_id, v.project_id) for v in found])
+        return [ids[v.router_id] for v in found] or ["none"]
 
     @action("DescribeAccountAttributes")
     def describe_account_attributes(self, call: Call) -> dict[str, Any]:

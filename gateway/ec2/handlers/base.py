@@ -22,6 +22,7 @@ from core.quota.service import QuotaService
 from core.services import CoreServices
 from core.settings import Settings
 from core.tagging.service import TagService
+from core.vpc.services import VpcServices
 from gateway.ec2.filters import names_owner, owners_as_accounts
 
 
@@ -43,6 +44,7 @@ class Ec2Deps:
     tags: TagService
     ids: Ec2Ids
     network: NetworkServices
+    vpc: VpcServices
     endpoint: str  # this API's public URL, e.g. http://cloud.example:8080/ec2/
 
     @classmethod
@@ -51,7 +53,7 @@ class Ec2Deps:
                    flavors=core.flavors, hosts=core.hosts, quotas=core.quotas,
                    images=core.images, servers=core.servers,
                    server_actions=core.server_actions, security_groups=core.security_groups,
-                   floating_ips=core.floating_ips, tags=core.tags, ids=core.ids,
+                   floating_ips=core.floating_ips, tags=core.tags, ids=core.ids, vpc=core.vpc,
                    network=core.network, endpoint=endpoint)
 
 

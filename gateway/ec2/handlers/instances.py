@@ -1,5 +1,6 @@
-"""DescribeInstances, DescribeInstanceStatus, DescribeVpcs and DescribeSubnets:
-read-only views of a project's servers and of its fixed network.
+"""DescribeInstances and DescribeInstanceStatus: read-only views of a
+project's servers (DescribeVpcs and DescribeSubnets are in ``vpcs`` and
+``subnets``).
 
 A server is an instance under its ``i-…`` ID, grouped by its Nova reservation
 (``r-…``). Its EC2 state comes from vm_state, task_state and power_state
@@ -7,14 +8,12 @@ A server is an instance under its ``i-…`` ID, grouped by its Nova reservation
 A deleted server stays listed as ``terminated`` for
 ``ec2_terminated_visible_seconds`` (AWS keeps them about an hour), so that
 ``instance_terminated`` waiters see it end. Each project's fixed network is
-its default VPC, with one default subnet; their IDs are derived from the
-project id, so they are stable without a mapping row. The lifecycle actions
+its default VPC, with one default subnet. The lifecycle actions
 are in ``instance_actions``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,10 +25,9 @@ from core.compute.models import Instance
 from core.compute.server_listing import ServerQuery
 from core.context import RequestContext
 from core.dns.names import public_dns_name
-from core.idmap.ids import Kind, canonical_id, derived_id
+from core.idmap.ids import Kind, canonical_id
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
-from gateway.ec2.filters import Filters
 from gateway.ec2.handlers.base import Ec2Deps, Handler
 from gateway.ec2.handlers.instance_filters import INSTANCE_FILTERS, STATUS_FILTERS
 from gateway.ec2.handlers.instance_network import InstanceNetwork, NetView
@@ -83,26 +81,6 @@ def private_dns(address: str | None, region: str) -> str:
         return ""
     return f"ip-{address.replace('.', '-')}.{region}.compute.internal"
 
-
-VPC_FILTERS: Filters[dict[str, Any]] = Filters({
-    "vpc-id": lambda v: v["VpcId"],
-    "cidr": lambda v: v["CidrBlock"],
-    "cidr-block-association.cidr-block": lambda v: v["CidrBlock"],
-    "state": lambda v: v["State"],
-    "is-default": lambda v: v["IsDefault"],
-    "owner-id": lambda v: v["OwnerId"],
-}, tags=lambda v: {})
-
-SUBNET_FILTERS: Filters[dict[str, Any]] = Filters({
-    "subnet-id": lambda s: s["SubnetId"],
-    "vpc-id": lambda s: s["VpcId"],
-    "cidr-block": lambda s: s["CidrBlock"],
-    "cidr": lambda s: s["CidrBlock"],
-    "availability-zone": lambda s: s["AvailabilityZone"],
-    "default-for-az": lambda s: s["DefaultForAz"],
-    "state": lambda s: s["State"],
-    "owner-id": lambda s: s["OwnerId"],
-}, tags=lambda s: {})
 
 
 def order_key(view: Mapping[str, Any]) -> str:
@@ -370,70 +348,3 @@ class Instances(Handler):
         chunk, token = page(statuses, lambda v: v["InstanceId"], max_results,
                             call.get("NextToken"))
         return {"InstanceStatuses": chunk, "NextToken": token}
-
-    # ---- DescribeVpcs / DescribeSubnets --------------------------------
-    def _vpc(self, ctx: RequestContext) -> dict[str, Any]:
-        project = ctx.project_id or ""
-        cidr = str(ipaddress.ip_network(self.deps.settings.fixed_range, strict=False))
-        default = self.network.views.names.default()
-        return {"VpcId": default.vpc_id if default else derived_id("vpc", project),
-                "OwnerId": self.account(project),
-                "State": "available", "CidrBlock": cidr, "DhcpOptionsId": "default",
-                "InstanceTenancy": "default", "IsDefault": True,
-                "CidrBlockAssociationSet": [{
-                    "AssociationId": derived_id("vpc-cidr-assoc", project),
-                    "CidrBlock": cidr, "CidrBlockState": {"State": "associated"}}],
-                "Tags": []}
-
-    def _subnet(self, ctx: RequestContext) -> dict[str, Any]:
-        project = ctx.project_id or ""
-        settings = self.deps.settings
-        network = ipaddress.ip_network(settings.fixed_range, strict=False)
-        default = self.network.views.names.default()
-        subnet_id = default.subnet_id if default else derived_id("subnet", project)
-        account = self.account(project)
-        return {"SubnetId": subnet_id,
-                "VpcId": default.vpc_id if default else derived_id("vpc", project),
-                "OwnerId": account, "State": "available", "CidrBlock": str(network),
-                "AvailabilityZone": settings.default_availability_zone,
-                "AvailabilityZoneId": f"{settings.region.lower()}-"
-                                      f"{settings.default_availability_zone}",
-                "AvailableIpAddressCount": max(network.num_addresses - 5, 0),
-                "DefaultForAz": True, "MapPublicIpOnLaunch": False,
-                "SubnetArn": f"arn:aws:ec2:{settings.region}:{account}:subnet/{subnet_id}",
-                "Tags": []}
-
-    @staticmethod
-    def _select(items: list[dict[str, Any]], key: str, wanted: Sequence[str],
-                kind: errors.ResourceKind) -> list[dict[str, Any]]:
-        if not wanted:
-            return items
-        known = {i[key] for i in items}
-        missing = [w for w in dict.fromkeys(wanted) if w not in known]
-        if missing:
-            raise errors.NotFound(f"{', '.join(missing)} not found", kind=kind,
-                                  id=", ".join(missing))
-        return [i for i in items if i[key] in set(wanted)]
-
-    @action("DescribeVpcs")
-    def describe_vpcs(self, call: Call) -> dict[str, Any]:
-        wanted = call.get("VpcIds", [])
-        max_results = call.get("MaxResults")
-        reject_ids_with_max_results(wanted, max_results, "vpcIds")
-        check_max_results(max_results, 5)
-        vpcs = self._select([self._vpc(call.ctx)], "VpcId", wanted, "vpc")
-        vpcs = VPC_FILTERS.apply(vpcs, self.owner_filters(call.get("Filters")))
-        chunk, token = page(vpcs, lambda v: v["VpcId"], max_results, call.get("NextToken"))
-        return {"Vpcs": chunk, "NextToken": token}
-
-    @action("DescribeSubnets")
-    def describe_subnets(self, call: Call) -> dict[str, Any]:
-        wanted = call.get("SubnetIds", [])
-        max_results = call.get("MaxResults")
-        reject_ids_with_max_results(wanted, max_results, "subnetIds")
-        check_max_results(max_results, 5)
-        subnets = self._select([self._subnet(call.ctx)], "SubnetId", wanted, "subnet")
-        subnets = SUBNET_FILTERS.apply(subnets, self.owner_filters(call.get("Filters")))
-        chunk, token = page(subnets, lambda s: s["SubnetId"], max_results,
-                            call.get("NextToken"))
-        return {"Subnets": chunk, "NextToken": token}

@@ -52,17 +52,27 @@ def permissions(rules: Sequence[Rule], ids: Mapping[str, str],
             perm = grouped[key] = {"IpProtocol": key[0], "IpRanges": [], "Ipv6Ranges": [],
                                    "UserIdGroupPairs": [], "PrefixListIds": []}
             if rule.protocol is not None:
-                perm["FromPort"], perm["ToPort"] = rule.port_min, rule.port_max
+                perm["FromPort"], perm["ToPort"] = _ports(rule)
         if rule.remote_group_uuid:
-            perm["UserIdGroupPairs"].append({
-                "GroupId": ids.get(rule.remote_group_uuid),
-                "UserId": accounts.get(rule.remote_project_id or ""),
-                "GroupName": rule.remote_group_name, "Description": rule.description})
-        elif rule.cidr and ":" in rule.cidr:
-            perm["Ipv6Ranges"].append({"CidrIpv6": rule.cidr, "Description": rule.description})
+            pair = {"GroupId": ids.get(rule.remote_group_uuid),
+                    "UserId": accounts.get(rule.remote_project_id or ""),
+                    "GroupName": rule.remote_group_name, "Description": rule.description}
+            if pair not in perm["UserIdGroupPairs"]:  # one per ethertype in Neutron
+                perm["UserIdGroupPairs"].append(pair)
+        elif rule.ethertype == "IPv6" or (rule.cidr and ":" in rule.cidr):
+            perm["Ipv6Ranges"].append({"CidrIpv6": rule.cidr or "::/0",
+                                       "Description": rule.description})
         else:
-            perm["IpRanges"].append({"CidrIp": rule.cidr, "Description": rule.description})
+            perm["IpRanges"].append({"CidrIp": rule.cidr or "0.0.0.0/0",
+                                     "Description": rule.description})
     return list(grouped.values())
+
+
+def _ports(rule: Rule) -> tuple[int | None, int | None]:
+    """EC2's FromPort / ToPort: a Neutron rule without ports covers them all."""
+    if rule.port_min is not None or rule.port_max is not None:
+        return rule.port_min, rule.port_max
+    return (-1, -1) if rule.protocol in ("icmp", "1") else (0, 65535)
 
 
 def _perm_values(group: Mapping[str, Any], egress: bool, field: str) -> list[Any]:
@@ -337,7 +347,7 @@ class SecurityGroups(Handler):
         for item in perm.get("Ipv6Ranges") or []:
             specs.append(RuleSpec(direction, protocol, low, high,
                                   cidr=self._cidr(item.get("CidrIpv6"), 6),
-                                  description=item.get("Description")))
+                                  description=item.get("Description"), ethertype="IPv6"))
         for pair in perm.get("UserIdGroupPairs") or []:
             owner = pair.get("UserId")  # the caller's account id or project id
             if owner and owner not in (ctx.project_id, self.account(ctx.project_id)):

@@ -75,7 +75,8 @@ def nova_rule_spec(body: dict[str, Any], services: SecurityGroupService, ctx) ->
         net = ipaddress.ip_network(text, strict=False)
     except ValueError:
         raise errors.InvalidInput(f"Invalid cidr {text}.") from None
-    return RuleSpec(INGRESS, protocol, low, high, cidr=str(net))
+    return RuleSpec(INGRESS, protocol, low, high, cidr=str(net),
+                    ethertype="IPv6" if net.version == 6 else "IPv4")
 
 
 class SecurityGroups(Handler):

@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 
 from core.compute import states
 from core.compute.bootstrap import ensure_default_flavors
-from core.network.bootstrap import ensure_default_networks
 from core.compute.models import ComputeService, Instance, InstanceFault
 from core.compute.servers import BootRequest
 from core.context import RequestContext
@@ -22,6 +21,7 @@ from core.db import Database
 from core.db.migrate import upgrade
 from core.image.models import Image
 from core.messaging import Bus
+from core.network.bootstrap import ensure_default_networks
 from core.placement.models import Allocation, ComputeNode
 from core.quota.models import QuotaLimit
 from core.services import build_core

@@ -28,7 +28,12 @@ TCP = RuleSpec(INGRESS, "tcp", 80, 443, cidr="0.0.0.0/0")
     (TCP, "0.0.0.0/0"),
     (RuleSpec(EGRESS, "udp", 0, 65535, cidr="192.168.1.77/24"), "192.168.1.0/24"),
     (RuleSpec(INGRESS, "icmp", -1, -1, cidr="10.0.0.1"), "10.0.0.1/32"),
-    (RuleSpec(INGRESS, "icmp", 8, 0, cidr="2001:db8::1/32"), "2001:db8::/32"),
+    (RuleSpec(INGRESS, "icmp", 8, 0, cidr="2001:db8::1/32", ethertype="IPv6"),
+     "2001:db8::/32"),
+    (RuleSpec(INGRESS, "gre", cidr="10.0.0.0/8"), "10.0.0.0/8"),  # Neutron's protocols
+    (RuleSpec(INGRESS, "47", cidr="10.0.0.0/8"), "10.0.0.0/8"),  # ...and their numbers
+    (RuleSpec(EGRESS, None), None),  # anywhere
+    (RuleSpec(INGRESS, "tcp"), None),  # every port
     (RuleSpec(INGRESS, None, remote_group="g-uuid"), None),
 ])
 def test_valid_specs(spec, cidr):
@@ -39,15 +44,18 @@ def test_valid_specs(spec, cidr):
 
 @pytest.mark.parametrize(("spec", "message"), [
     (replace(TCP, direction="inbound"), "^Invalid direction inbound.$"),
-    (replace(TCP, protocol="gre"), "^Invalid IP protocol gre.$"),
+    (replace(TCP, protocol="bogus"), "^Invalid IP protocol bogus.$"),
+    (replace(TCP, protocol="256"), "^Invalid IP protocol 256.$"),
+    (replace(TCP, ethertype="IPv6"), "^Conflicting value ethertype IPv6 for CIDR 0.0.0.0/0$"),
     (replace(TCP, port_min=443, port_max=80), "^Invalid port range 443:80.$"),
     (replace(TCP, port_max=65536), "^Invalid port range 80:65536.$"),
     (replace(TCP, port_min=None), "^Invalid port range None:443.$"),
     (replace(TCP, protocol="icmp", port_min=256, port_max=0), "^Invalid ICMP type and code"),
     (replace(TCP, protocol="icmp", port_min=-2, port_max=0), "^Invalid ICMP type and code"),
-    (replace(TCP, protocol=None), "^Ports are only given for tcp, udp and icmp.$"),
-    (replace(TCP, cidr=None), "^A rule names either a CIDR or a source group.$"),
-    (replace(TCP, remote_group="g-uuid"), "^A rule names either a CIDR or a source group.$"),
+    (replace(TCP, protocol=None), "^Ports are only given for protocols that have them"),
+    (replace(TCP, protocol="gre"), "^Ports are only given for protocols that have them"),
+    (replace(TCP, remote_group="g-uuid"), "^A rule names either a CIDR or a source group, "
+                                          "not both.$"),
     (replace(TCP, cidr="10.0.0.0/33"), "^Invalid cidr 10.0.0.0/33.$"),
     (replace(TCP, cidr="everywhere"), "^Invalid cidr everywhere.$"),
     (replace(TCP, description="d" * 256), "at most 255 characters"),
@@ -59,7 +67,10 @@ def test_invalid_specs(spec, message):
 
 
 def test_the_key_spells_out_the_rule():
-    assert TCP.key(None) == "ingress|tcp|80|443|0.0.0.0/0|"
+    # Anywhere is one rule, given as 0.0.0.0/0 or without a prefix (as Neutron).
+    assert TCP.key(None) == "ingress|tcp|80|443||" == replace(TCP, cidr=None).key(None)
+    assert replace(TCP, cidr="10.0.0.0/8").key(None) == "ingress|tcp|80|443|10.0.0.0/8|"
+    assert replace(TCP, ethertype="IPv6", cidr=None).key(None) == "ingress|tcp|80|443|||IPv6"
     assert RuleSpec(EGRESS, None, remote_group="g").key(7) == "egress|-1||||7"
     assert TCP.key(None) == replace(TCP, description="other").key(None)
 

@@ -23,7 +23,7 @@ def test_tag_pairs():
 def test_resource_type_filter_narrows_the_reading():
     assert _wanted_types(None) is None
     assert _wanted_types([{"Name": "key", "Values": ["x"]}]) is None
-    assert _wanted_types([{"Name": "resource-type", "Values": ["image", "vpc"]}]) == {"image"}
+    assert _wanted_types([{"Name": "resource-type", "Values": ["image", "natgateway"]}]) == {"image"}
     assert _wanted_types([{"Name": "resource-type", "Values": ["image", "instance"]},
                           {"Name": "resource-type", "Values": ["instance"]}]) == {"instance"}
     assert _wanted_types([{"Name": "resource-type", "Values": ["i*"]}]) is None

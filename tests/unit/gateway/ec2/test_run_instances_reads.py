@@ -21,7 +21,6 @@ from sqlalchemy import event
 
 from core.apis import SERVED_APIS
 from core.compute.bootstrap import ensure_default_flavors
-from core.network.bootstrap import ensure_default_networks
 from core.compute.servers import BootRequest
 from core.context import RequestContext
 from core.db import Database
@@ -29,6 +28,7 @@ from core.db.migrate import upgrade
 from core.identity.bootstrap import bootstrap
 from core.idmap.ids import Kind
 from core.image.bootstrap import ensure_default_image
+from core.network.bootstrap import ensure_default_networks
 from core.services import CoreServices, build_core
 from core.settings import load_settings
 from gateway.ec2.api import Call

@@ -1,0 +1,179 @@
+"""Nova over the network model, driven by the real `openstack` CLI and
+openstacksdk in a project of the module's own: servers on networks the
+project made, at fixed addresses, on given ports, with its security groups;
+their addresses and interfaces; and the 4xx a bad request gets."""
+
+from __future__ import annotations
+
+import json
+
+import openstack.exceptions
+import pytest
+
+from tests.conftest import unique
+from tests.support.project_cloud import ProjectCloud, project_cloud
+
+
+@pytest.fixture(scope="module")
+def tenant(server, admin_session, tmp_path_factory) -> ProjectCloud:
+    return project_cloud(server, admin_session, tmp_path_factory.mktemp("cloud"), "srvnet")
+
+
+@pytest.fixture(scope="module")
+def osc(cli, tenant):
+    def run(*args: str, check: bool = True):
+        return cli.run(tenant.cloud, *args, check=check, env=tenant.env)
+
+    def as_json(*args: str):
+        out = cli.run(tenant.cloud, *args, "-f", "json", env=tenant.env).stdout
+        return json.loads(out) if out.strip() else None
+
+    run.json = as_json  # type: ignore[attr-defined]
+    return run
+
+
+@pytest.fixture(scope="module")
+def net1(osc):
+    net = osc.json("network", "create", unique("net1"))
+    sub = osc.json("subnet", "create", "--network", net["id"], "--subnet-range",
+                   "10.1.0.0/24", unique("sub1"))
+    return {"network": net, "subnet": sub}
+
+
+@pytest.fixture(scope="module")
+def conn(tenant):
+    c = tenant.connection()
+    yield c
+    c.close()
+
+
+def test_server_on_a_network_with_a_security_group(osc, net1):
+    group = unique("web")
+    osc.json("security", "group", "create", group)
+    osc.json("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22",
+             "--remote-ip", "0.0.0.0/0", group)
+    name = unique("vm1")
+    created = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny",
+                       "--network", net1["network"]["id"], "--security-group", group, "--wait",
+                       name)
+    assert created["status"] == "ACTIVE"
+    addresses = json.dumps(created["addresses"])
+    assert net1["network"]["name"] in addresses and "10.1.0." in addresses
+    ports = osc.json("port", "list", "--server", created["id"], "--long")
+    assert len(ports) == 1
+    port = osc.json("port", "show", ports[0]["ID"])
+    assert port["device_owner"] == "compute:nova"
+    assert port["device_id"] == created["id"]
+    group_id = osc.json("security", "group", "show", group)["id"]
+    assert group_id in json.dumps(port["security_group_ids"])
+    osc("server", "delete", "--wait", name)
+    assert osc.json("port", "list", "--server", created["id"]) == []
+
+
+def test_fixed_ip_and_given_port(osc, net1, conn):
+    net_id = net1["network"]["id"]
+    name = unique("vmfix")
+    created = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny",
+                       "--nic", f"net-id={net_id},v4-fixed-ip=10.1.0.50", "--wait", name)
+    assert "10.1.0.50" in json.dumps(created["addresses"])
+    # The same address again: Nova's 400, nothing made.
+    with pytest.raises(openstack.exceptions.BadRequestException):
+        conn.compute.create_server(name=unique("dup"), image_id=_image(conn),
+                                   flavor_id="1",
+                                   networks=[{"uuid": net_id, "fixed_ip": "10.1.0.50"}])
+    port = osc.json("port", "create", "--network", net_id, unique("p1"))
+    with_port = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny",
+                         "--port", port["id"], "--wait", unique("vmport"))
+    bound = osc.json("port", "show", port["id"])
+    assert bound["device_id"] == with_port["id"]
+    assert bound["fixed_ips"][0]["ip_address"] in json.dumps(with_port["addresses"])
+    # The port is in use now.
+    with pytest.raises(openstack.exceptions.ConflictException):
+        conn.compute.create_server(name=unique("dup"), image_id=_image(conn),
+                                   flavor_id="1", networks=[{"port": port["id"]}])
+    osc("server", "delete", "--wait", with_port["id"])
+    kept = osc.json("port", "show", port["id"])  # given, so it stays, unbound
+    assert kept["device_id"] == "" and kept["status"] == "DOWN"
+    osc("server", "delete", "--wait", name)
+
+
+def _image(conn) -> str:
+    return next(conn.image.images(name="nimbus-tiny")).id
+
+
+def test_bad_networks_are_400s(conn, net1):
+    image = _image(conn)
+    for networks in ([{"uuid": "not-a-uuid"}], [{"port": "nope"}],
+                     [{"uuid": net1["network"]["id"], "fixed_ip": "10.1.0.999"}],
+                     [{"uuid": "7a4b7e0e-0000-4000-8000-000000000000"}],
+                     [{"uuid": net1["network"]["id"], "fixed_ip": "192.0.2.7"}]):
+        with pytest.raises(openstack.exceptions.BadRequestException):
+            conn.compute.create_server(name=unique("bad"), image_id=image, flavor_id="1",
+                                       networks=networks)
+    with pytest.raises(openstack.exceptions.BadRequestException):  # "auto" below 2.37
+        conn.compute.create_server(name=unique("bad"), image_id=image, flavor_id="1",
+                                   networks="auto")
+
+
+def test_no_network_named_uses_the_projects_own_then_ambiguity(server, admin_session,
+                                                               tmp_path_factory, cli):
+    own = project_cloud(server, admin_session, tmp_path_factory.mktemp("amb"), "ambig")
+    c = own.connection()
+    try:
+        image = _image(c)
+        # Only the shared default network: the server lands there.
+        first = c.compute.wait_for_server(c.compute.create_server(
+            name=unique("vm"), image_id=image, flavor_id="1"))
+        assert list(first.addresses) == ["private"]
+        # One network of its own: that one.
+        net = c.network.create_network(name=unique("own"))
+        c.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.5.0.0/24")
+        second = c.compute.wait_for_server(c.compute.create_server(
+            name=unique("vm"), image_id=image, flavor_id="1"))
+        assert list(second.addresses) == [net.name]
+        # Two of its own: Nova's 409.
+        other = c.network.create_network(name=unique("own2"))
+        c.network.create_subnet(network_id=other.id, ip_version=4, cidr="10.6.0.0/24")
+        with pytest.raises(openstack.exceptions.ConflictException) as caught:
+            c.compute.create_server(name=unique("vm"), image_id=image, flavor_id="1")
+        assert "Multiple possible networks found" in str(caught.value)
+        for s in (first, second):
+            c.compute.delete_server(s)
+            c.compute.wait_for_delete(s)
+    finally:
+        c.close()
+
+
+def test_interfaces_attach_and_detach(osc, net1, conn):
+    name = unique("vmif")
+    created = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny",
+                       "--network", net1["network"]["id"], "--wait", name)
+    listed = list(conn.compute.server_interfaces(created["id"]))
+    assert len(listed) == 1 and listed[0].net_id == net1["network"]["id"]
+    port = osc.json("port", "create", "--network", net1["network"]["id"], unique("extra"))
+    osc("server", "add", "port", name, port["id"])
+    assert {i.port_id for i in conn.compute.server_interfaces(created["id"])} == {
+        listed[0].port_id, port["id"]}
+    shown = osc.json("server", "show", name)
+    assert port["fixed_ips"][0]["ip_address"] in json.dumps(shown["addresses"])
+    osc("server", "remove", "port", name, port["id"])
+    assert [i.port_id for i in conn.compute.server_interfaces(created["id"])] == [
+        listed[0].port_id]
+    assert osc.json("port", "show", port["id"])["device_id"] == ""
+    with pytest.raises(openstack.exceptions.NotFoundException):
+        conn.compute.delete_server_interface(port["id"], server=created["id"])
+    osc("server", "delete", "--wait", name)
+
+
+def test_security_group_added_to_a_server_reaches_its_ports(osc, net1):
+    name = unique("vmsg")
+    created = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny",
+                       "--network", net1["network"]["id"], "--wait", name)
+    group = osc.json("security", "group", "create", unique("extra"))
+    osc("server", "add", "security", "group", name, group["name"])
+    port = osc.json("port", "list", "--server", created["id"])[0]
+    assert group["id"] in json.dumps(osc.json("port", "show", port["ID"])["security_group_ids"])
+    osc("server", "remove", "security", "group", name, group["name"])
+    assert group["id"] not in json.dumps(
+        osc.json("port", "show", port["ID"])["security_group_ids"])
+    osc("server", "delete", "--wait", name)
