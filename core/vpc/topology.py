@@ -28,6 +28,7 @@ from core.context import RequestContext
 from core.idmap.ids import Kind, mint_new
 from core.network.models import IpAllocation, Network, Port, Router, Subnet
 from core.network.routers import INTERFACE
+from core.network.topology import routers_of_networks
 from core.vpc.models import InternetGateway, RouteTable, RouteTableAssociation, VpcRecord
 
 FALLBACK_CIDR = "10.0.0.0/16"
@@ -79,16 +80,9 @@ def interfaces(s: Session, router_ids: Iterable[str]) -> dict[str, list[Interfac
 
 
 def router_of_networks(s: Session, network_ids: Iterable[str]) -> dict[str, str]:
-    """The router (VPC) each network is routed by, for those that are subnets."""
-    wanted = list(network_ids)
-    if not wanted:
-        return {}
-    rows = s.execute(select(Port.network_id, Port.device_id).where(
-        Port.device_owner == INTERFACE, Port.network_id.in_(wanted)).order_by(Port.created_at))
-    out: dict[str, str] = {}
-    for network_id, router_id in rows:
-        out.setdefault(network_id, router_id)
-    return out
+    """The router (VPC) each network is routed by, for those that are subnets
+    (the network domain's answer, without the routers' owners)."""
+    return {net: router for net, (router, _owner) in routers_of_networks(s, network_ids).items()}
 
 
 def derived_cidr(cidrs: Iterable[str]) -> str:
