@@ -27,7 +27,8 @@ ResourceKind = Literal[
     "compute_service", "hypervisor", "instance_action", "metadata_item", "server_tag",
     # network
     "security_group", "security_group_rule", "floating_ip", "floating_ip_association",
-    "fixed_ip", "network", "subnet", "vpc",
+    "fixed_ip", "network", "subnet", "port", "router", "vpc", "network_tag",
+    "route_table", "internet_gateway", "dhcp_options",
     # image
     "image", "image_member", "image_tag", "image_data",
     # volume

@@ -33,6 +33,7 @@ def cmd_bootstrap(settings: Settings, quiet: bool = False) -> None:
     from core.compute.bootstrap import ensure_default_flavors
     from core.identity.bootstrap import bootstrap
     from core.image.bootstrap import ensure_default_image
+    from core.network.bootstrap import ensure_default_networks
     from core.services import build_core
 
     cmd_migrate(settings)
@@ -40,6 +41,7 @@ def cmd_bootstrap(settings: Settings, quiet: bool = False) -> None:
     result = bootstrap(settings, core.identity, SERVED_APIS)
     ensure_default_image(core.images, result.admin_context)
     ensure_default_flavors(core.db)
+    ensure_default_networks(core.db, settings, result.admin_context.project_id or "")
     core.bus.close()
     core.db.dispose()
     if not quiet:

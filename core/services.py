@@ -28,6 +28,7 @@ from core.compute.quotas import QuotaSetService
 from core.compute.rpcapi import AgentClient, ConductorClient
 from core.compute.server_actions import ServerActions
 from core.compute.server_groups import ServerGroupService
+from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.servers import ServerService
 from core.db import Database
@@ -50,9 +51,10 @@ from core.image.service import ImageService
 from core.image.stores import build_stores
 from core.messaging import Bus, MessageBus
 from core.metrics import Metrics
-from core.network.floating import FloatingIpService, FloatingPool
-from core.network.ipam import Ipam
+from core.network.floating import FloatingIpService
+from core.network.instance_ports import InstanceNetworking
 from core.network.security_groups import SecurityGroupService
+from core.network.services import NetworkServices, build_network
 from core.policy import Enforcer, PolicyEnforcer
 from core.policy.defaults import all_defaults
 from core.quota.service import QuotaService
@@ -74,10 +76,10 @@ class CoreServices:
     quotas: QuotaService
     quota_sets: QuotaSetService
     # ---- network
-    ipam: Ipam
-    floating_pool: FloatingPool
-    floating_ips: FloatingIpService
-    security_groups: SecurityGroupService
+    network: NetworkServices
+    ipam: InstanceNetworking  # the servers' ports and addresses
+    floating_ips: FloatingIpService  # EC2's Elastic IPs
+    security_groups: SecurityGroupService  # the Nova and EC2 face of the groups
     # ---- compute
     instances: InstanceStore
     flavors: FlavorService
@@ -87,6 +89,7 @@ class CoreServices:
     servers: ServerService
     server_actions: ServerActions
     server_security_groups: ServerSecurityGroups
+    server_interfaces: ServerInterfaces
     # ---- the EC2 dialect's own
     tags: TagService
     # ---- this process's Prometheus instruments
@@ -147,10 +150,9 @@ def build_core(settings: Settings, *, db: Database | None = None,
     store = InstanceStore(db)
     records = InstanceRecords(store)
     # ---- network
-    ipam = Ipam(db, settings.fixed_range, settings.network_name)
-    floating_pool = FloatingPool(db, settings.floating_range, settings.network_name)
-    floating_ips = FloatingIpService(db, policy, quotas, floating_pool, records)
-    security_groups = SecurityGroupService(db, policy, records)
+    network = build_network(db, policy, quotas, records)
+    ipam = network.instances
+    security_groups = network.nova_security_groups
     # ---- compute
     flavors = FlavorService(db, policy, identity.resources.project_exists)
     keypairs = KeyPairService(db, policy, quotas)
@@ -170,9 +172,10 @@ def build_core(settings: Settings, *, db: Database | None = None,
     return CoreServices(
         settings=settings, db=db, policy=policy, bus=bus, ids=ids, identity=identity,
         images=images, quotas=quotas, quota_sets=QuotaSetService(quotas, policy),
-        ipam=ipam, floating_pool=floating_pool, floating_ips=floating_ips,
+        network=network, ipam=ipam, floating_ips=network.elastic_ips,
         security_groups=security_groups, instances=store, flavors=flavors,
         keypairs=keypairs, server_groups=server_groups,
         hosts=HostService(db, policy, settings), servers=servers, server_actions=actions,
-        server_security_groups=ServerSecurityGroups(db, policy, store, security_groups),
+        server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
+        server_interfaces=ServerInterfaces(policy, store, ipam),
         tags=TagService(db, ids, servers, images, keypairs), metrics=metrics)

@@ -169,14 +169,23 @@ class Settings:
     quota_metadata_items: int = _doc("Metadata items per server.", default=128)
     fixed_range: str = _doc("CIDR instances take their fixed addresses from.",
                             default="10.0.0.0/22")
-    network_name: str = _doc("Name of the network instances' fixed addresses are listed "
-                             "under (`public` lets openstacksdk use them without Neutron).",
-                             default="public")
+    network_name: str = _doc("Name of the shared default network (over FIXED_RANGE) that "
+                             "servers booted without a network, and EC2's default subnet, "
+                             "use.", default="private")
+    external_network_name: str = _doc("Name of the external network (over FLOATING_RANGE) "
+                                      "floating IPs come from.", default="public")
     floating_range: str = _doc("CIDR of the floating (public, EC2 Elastic IP) addresses "
                                "projects allocate; listed under NETWORK_NAME.",
                                default="203.0.113.0/24")
     quota_floating_ips: int = _doc("Default floating IPs (EC2 addresses) per project.",
                                    default=10)
+    quota_networks: int = _doc("Default networks per project.", default=100)
+    quota_subnets: int = _doc("Default subnets per project.", default=100)
+    quota_ports: int = _doc("Default ports per project.", default=500)
+    quota_routers: int = _doc("Default routers per project.", default=10)
+    quota_security_groups: int = _doc("Default security groups per project.", default=10)
+    quota_security_group_rules: int = _doc("Default security group rules per project.",
+                                           default=100)
     max_limit: int = _doc("Largest page a compute list returns.", default=1000)
     validate_responses: bool = _doc("Validate every response against the OpenAPI spec "
                                     "(tests turn this on).", default=False)

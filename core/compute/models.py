@@ -105,6 +105,9 @@ class Instance(Base):
     user_data: Mapped[str | None] = mapped_column(Text)
     metadata_items: Mapped[dict] = mapped_column(JSON, default=dict)
     security_groups: Mapped[list] = mapped_column(JSON, default=list)
+    # The networks asked for at boot, resolved by the API: [{"network_id", "fixed_ip"}
+    # | {"port_id"}], made into (or bound as) the server's ports when it is built.
+    requested_networks: Mapped[list | None] = mapped_column(JSON)
     scheduler_hints: Mapped[dict] = mapped_column(JSON, default=dict)
     reservation_id: Mapped[str] = mapped_column(String(255), index=True)
     launch_index: Mapped[int] = mapped_column(Integer, default=0)

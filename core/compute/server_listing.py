@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import errors
 from core.compute import states
 from core.compute.models import Instance, InstanceTag
-from core.network.models import FixedIP
+from core.network.models import IpAllocation, Port
 
 SORT_KEYS = {
     "created_at": Instance.created_at, "updated_at": Instance.updated_at,
@@ -109,11 +109,12 @@ def build(q: ServerQuery) -> Select:
         stmt = stmt.where(Instance.updated_at <= q.changes_before)
     if q.ip6 is not None:
         # Fixed addresses are IPv4: an IPv6 pattern matches none of them.
-        stmt = stmt.where(Instance.uuid.in_(select(FixedIP.instance_uuid).where(
-            FixedIP.address.contains(":"), FixedIP.address.regexp_match(q.ip6 or "."))))
+        stmt = stmt.where(Instance.uuid.in_(_with_address(
+            IpAllocation.ip_address.contains(":"),
+            IpAllocation.ip_address.regexp_match(q.ip6 or "."))))
     if q.ip:
-        stmt = stmt.where(Instance.uuid.in_(select(FixedIP.instance_uuid).where(
-            FixedIP.address.regexp_match(q.ip))))
+        stmt = stmt.where(Instance.uuid.in_(_with_address(
+            IpAllocation.ip_address.regexp_match(q.ip))))
     for tag in q.tags:
         stmt = stmt.where(Instance.uuid.in_(_tagged([tag])))
     if q.tags_any:
@@ -189,3 +190,9 @@ def _attr(key: str) -> str:
 
 
 __all__ = ["SORT_KEYS", "ADMIN_SORT_KEYS", "ServerQuery", "build", "page"]
+
+
+def _with_address(*conditions):
+    """The servers holding a fixed address that meets ``conditions``."""
+    return select(Port.device_id).join(IpAllocation, IpAllocation.port_id == Port.id).where(
+        Port.device_owner.like("compute:%"), *conditions)

@@ -1,7 +1,9 @@
 """A server's security groups: list them, add one to a running server, remove
 one (``/servers/{id}/os-security-groups``, ``addSecurityGroup`` and
 ``removeSecurityGroup``). The groups themselves are the network domain's
-(:class:`~core.network.security_groups.SecurityGroupService`)."""
+(:class:`~core.network.security_groups.SecurityGroupService`); as Nova, a
+change applies to every port of the server (the instance also keeps the names,
+for the servers its views list)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from core.compute.instance_store import InstanceStore, not_found
 from core.compute.models import Instance
 from core.context import RequestContext
 from core.db import Database
+from core.network.instance_ports import InstanceNetworking
 from core.network.security_group_types import (
     Group,
     GroupAlreadyOnServer,
@@ -26,7 +29,8 @@ SERVER_REMOVE = "os_compute_api:os-security-groups:remove"
 
 class ServerSecurityGroups:
     def __init__(self, db: Database, policy: PolicyEnforcer, store: InstanceStore,
-                 groups: SecurityGroupService) -> None:
+                 groups: SecurityGroupService, ports: InstanceNetworking) -> None:
+        self.ports = ports
         self.db = db
         self.policy = policy
         self.store = store
@@ -50,6 +54,7 @@ class ServerSecurityGroups:
                                            f"associated with the instance {inst.uuid}")
             self.groups.hold_for_boot(s, inst.project_id, [group.name])
             self.store.update(inst.uuid, {"security_groups": [*names, group.name]}, s=s)
+            self.ports.set_security_groups(s, inst.uuid, inst.project_id, [*names, group.name])
 
     def remove(self, ctx: RequestContext, server_uuid: str, ref: str) -> None:
         """Remove the group ``ref``; GroupNotOnServer if the server is not in it."""
@@ -61,8 +66,9 @@ class ServerSecurityGroups:
             if group.name not in names:
                 raise GroupNotOnServer(f"Security group {group.name} not associated with "
                                        f"the instance {inst.uuid}")
-            self.store.update(inst.uuid, {"security_groups": [
-                n for n in names if n != group.name]}, s=s)
+            kept = [n for n in names if n != group.name]
+            self.store.update(inst.uuid, {"security_groups": kept}, s=s)
+            self.ports.set_security_groups(s, inst.uuid, inst.project_id, kept)
 
     def _group(self, ctx: RequestContext, inst: Instance, ref: str, rule: str) -> Group:
         try:

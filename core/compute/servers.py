@@ -28,7 +28,7 @@ from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
 from core.idmap.ids import Kind, mint_new
-from core.network.ipam import Address, Ipam
+from core.network.instance_ports import Address, InstanceNetworking
 from core.network.security_groups import SecurityGroupService
 from core.policy import PolicyEnforcer
 from core.quota.service import QuotaService
@@ -57,6 +57,9 @@ class BootRequest:
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
     security_groups: list[str] = field(default_factory=lambda: ["default"])
+    # Nova's ``networks``: a list of {uuid, fixed_ip} / {port}, "auto", "none", or
+    # None (Nova's choice); EC2 asks for "default" (its default subnet).
+    networks: Any = None
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     config_drive: bool = False
@@ -106,7 +109,7 @@ class ServerService:
 
     def __init__(self, settings: Settings, db: Database, policy: PolicyEnforcer, *,
                  store: InstanceStore, checks: BootChecks, flavors: FlavorService,
-                 quotas: QuotaService, server_groups: ServerGroupService, ipam: Ipam,
+                 quotas: QuotaService, server_groups: ServerGroupService, ipam: InstanceNetworking,
                  security_groups: SecurityGroupService, conductor: ConductorClient,
                  notifier: Notifier) -> None:
         self.settings = settings
@@ -225,11 +228,12 @@ class ServerService:
         hints = self.checks.hints(req.scheduler_hints)
         req.security_groups = self.security_groups.prepare_boot(ctx.project_id or "",
                                                                 req.security_groups)
+        requested = self.ipam.resolve(ctx, req.networks, req.max_count)
         snapshot = self.flavors.to_snapshot(flavor)
         reservation_id = new_reservation_id()
         try:
             instances = self._record(ctx, req, zone, image, key_name, key_data, user_data,
-                                     hints, snapshot, reservation_id)
+                                     hints, snapshot, reservation_id, requested)
         except IntegrityError:
             # Another call with the same client token committed first: its answer.
             replayed = self._replay(ctx, req)
@@ -243,7 +247,8 @@ class ServerService:
 
     def _record(self, ctx: RequestContext, req: BootRequest, zone: str | None, image: dict,
                 key_name: str | None, key_data: str | None, user_data: str | None,
-                hints: dict, snapshot: dict, reservation_id: str) -> list[Instance]:
+                hints: dict, snapshot: dict, reservation_id: str,
+                requested: list[dict]) -> list[Instance]:
         """Reserve quota and write the instances (and their EC2 IDs) in one transaction."""
         instances: list[Instance] = []
         with self.db.session() as s:
@@ -265,6 +270,7 @@ class ServerService:
                     availability_zone=zone, key_name=key_name, key_data=key_data,
                     user_data=user_data, metadata_items=dict(req.metadata),
                     security_groups=list(req.security_groups), scheduler_hints=hints,
+                    requested_networks=requested,
                     reservation_id=reservation_id, launch_index=index,
                     config_drive="True" if req.config_drive else "",
                     access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,

@@ -13,6 +13,7 @@ import uuid as uuidlib
 
 from sqlalchemy import select, update
 
+from core import errors
 from core.clock import utcnow
 from core.compute import states
 from core.compute.instance_store import InstanceNotFound, UnexpectedState, instance_message
@@ -66,8 +67,24 @@ def take_host(deps: ConductorDeps, uuid: str, selection: dict, expected: list,
 def hand_over(deps: ConductorDeps, inst: Instance, image: dict, alternates: list[dict]) -> None:
     """Take the instance's address and cast the build to its host's agent."""
     assert inst.host is not None, "hand_over follows take_host"
-    deps.ipam.allocate(inst.uuid)
+    if not allocate_network(deps, inst):
+        return
     deps.agents.build_and_run_instance(inst.host, instance_message(inst), image, alternates)
+
+
+def allocate_network(deps: ConductorDeps, inst: Instance) -> bool:
+    """The server's ports, made or bound (idempotent). A port that cannot be
+    had (an address taken meanwhile, the port quota, a deleted network) fails
+    the build, as Nova's "Failed to allocate the network(s)"; False then."""
+    try:
+        deps.ipam.allocate(inst.uuid, inst.project_id, inst.requested_networks,
+                           list(inst.security_groups or []), inst.host or "")
+        return True
+    except errors.CoreError as exc:
+        log.info("network allocation for %s failed: %s", inst.uuid, exc)
+        fail_build(deps, inst.uuid, "Build of instance aborted: Failed to allocate the "
+                   "network(s), not rescheduling.", str(exc), on_host=inst.host)
+        return False
 
 
 def fail_build(deps: ConductorDeps, uuid: str, message: str, details: str | None,
@@ -149,7 +166,8 @@ class BuildInstances(Task):
                 # A conductor died between assigning the host and telling the agent:
                 # tell it (the agent drops a build it has already started). It may
                 # have died before taking the address, too (allocate is idempotent).
-                deps.ipam.allocate(uuid)
+                if not allocate_network(deps, inst):
+                    continue
                 deps.agents.build_and_run_instance(inst.host, instance_message(inst), image, [])
         if not pending:
             return

@@ -24,7 +24,7 @@ from core.image.service import ImageService
 from core.messaging.errors import RemoteError
 from core.messaging.interfaces import MessageBus
 from core.metrics import Metrics
-from core.network.ipam import Ipam
+from core.network.instance_ports import InstanceNetworking
 from core.quota.service import QuotaService
 from core.settings import Settings
 
@@ -70,7 +70,7 @@ class ConductorDeps:
     db: Database
     store: InstanceStore
     quotas: QuotaService
-    ipam: Ipam
+    ipam: InstanceNetworking
     images: ImageService | None
     agents: AgentClient
     notifier: Notifier

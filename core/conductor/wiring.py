@@ -54,7 +54,6 @@ def serve_conductors(core: CoreServices, workers: int, scheduler: Any = None
     long flows the API casts, and the short calls of compute agents — on a queue of
     their own so that an agent's report never waits behind a burst of builds. Each
     server handles one message at a time; several let flows overlap."""
-    core.ipam.fill_pool()
     servers = []
     for i in range(workers):
         name = service_name("conductor", i)

@@ -16,7 +16,7 @@ from core.compute.servers import hostname_for
 from core.db import Database
 from core.dns.names import dns_label
 from core.identity.models import Project
-from core.network.models import FixedIP, FloatingIP
+from core.network.models import FloatingIp, IpAllocation, Port
 
 
 class RecordSource(Protocol):
@@ -49,17 +49,21 @@ class DatabaseRecords:
     def fixed_ip_in_use(self, address: str) -> bool:
         with self.db.session() as s:
             held = s.scalar(
-                select(FixedIP.address)
-                .join(Instance, Instance.uuid == FixedIP.instance_uuid)
-                .where(FixedIP.address == address, Instance.deleted.is_(False)).limit(1))
+                select(IpAllocation.ip_address)
+                .join(Port, Port.id == IpAllocation.port_id)
+                .join(Instance, Instance.uuid == Port.device_id)
+                .where(IpAllocation.ip_address == address, Port.device_owner.like("compute:%"),
+                       Instance.deleted.is_(False)).limit(1))
         return held is not None
 
     def floating_ip_in_use(self, address: str) -> bool:
         with self.db.session() as s:
             held = s.scalar(
-                select(FloatingIP.address)
-                .join(Instance, Instance.uuid == FloatingIP.instance_uuid)
-                .where(FloatingIP.address == address, Instance.deleted.is_(False)).limit(1))
+                select(FloatingIp.floating_ip_address)
+                .join(Port, Port.id == FloatingIp.port_id)
+                .join(Instance, Instance.uuid == Port.device_id)
+                .where(FloatingIp.floating_ip_address == address,
+                       Instance.deleted.is_(False)).limit(1))
         return held is not None
 
     def projects_labelled(self, label: str) -> list[str]:
@@ -82,8 +86,10 @@ class DatabaseRecords:
                      if (host or hostname_for(name)).lower() == hostname]
             if not uuids:
                 return None
-            addresses = s.scalars(select(FixedIP.address)
-                                  .where(FixedIP.instance_uuid.in_(uuids))).all()
+            addresses = s.scalars(select(IpAllocation.ip_address)
+                                  .join(Port, Port.id == IpAllocation.port_id)
+                                  .where(Port.device_id.in_(uuids),
+                                         Port.device_owner.like("compute:%"))).all()
         return sorted(addresses, key=_address_key)
 
 

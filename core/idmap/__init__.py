@@ -2,6 +2,8 @@
 
 - ``ids``: the stable EC2 ID of each object (``i-…``, ``ami-…``, ``key-…``),
   minted in the transaction that creates the object;
+- ``accounts``: each project's twelve-digit AWS-style account id, EC2's
+  ``OwnerId``, minted on first sight;
 - ``tag_table``: the EC2 tags of kinds that keep no key/value store of their
   own, read by describe calls and dropped with their object.
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from core import errors
 from core.db import Database
+from core.idmap.accounts import AccountIds
 from core.idmap.models import Ec2Id
 
 HEX_DIGITS = 17
@@ -56,6 +57,18 @@ class Kind(StrEnum):
     ADDRESS = "eipalloc"
     ASSOCIATION = "eipassoc"
     KEY_PAIR = "key"
+    # the VPC family (issue 11): a VPC is a router, a subnet a network, a network
+    # interface a port; route tables, gateways and DHCP options are EC2's own records
+    VPC = "vpc"
+    SUBNET = "subnet"
+    NETWORK_INTERFACE = "eni"
+    ATTACHMENT = "eni-attach"
+    ROUTE_TABLE = "rtb"
+    ROUTE_TABLE_ASSOCIATION = "rtbassoc"
+    INTERNET_GATEWAY = "igw"
+    DHCP_OPTIONS = "dopt"
+    VPC_CIDR_ASSOCIATION = "vpc-cidr-assoc"
+    SECURITY_GROUP_RULE = "sgr"
 
     @property
     def resource(self) -> errors.ResourceKind:
@@ -68,6 +81,11 @@ RESOURCES: dict[Kind, errors.ResourceKind] = {
     Kind.SECURITY_GROUP: "security_group", Kind.VOLUME: "volume", Kind.SNAPSHOT: "snapshot",
     Kind.ADDRESS: "floating_ip", Kind.ASSOCIATION: "floating_ip_association",
     Kind.KEY_PAIR: "key_pair",
+    Kind.VPC: "vpc", Kind.SUBNET: "subnet", Kind.NETWORK_INTERFACE: "port",
+    Kind.ATTACHMENT: "port", Kind.ROUTE_TABLE: "route_table",
+    Kind.ROUTE_TABLE_ASSOCIATION: "route_table", Kind.INTERNET_GATEWAY: "internet_gateway",
+    Kind.DHCP_OPTIONS: "dhcp_options", Kind.VPC_CIDR_ASSOCIATION: "vpc",
+    Kind.SECURITY_GROUP_RULE: "security_group_rule",
 }
 
 
@@ -154,10 +172,11 @@ def forget(s: Session, kind: Kind, os_uuids: Iterable[str]) -> None:
 
 
 class Ec2Ids:
-    """Reads and mints EC2 IDs."""
+    """Reads and mints EC2 IDs, and (``accounts``) the projects' account ids."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.accounts = AccountIds(db)
 
     def ec2_id_for(self, kind: Kind, os_uuid: str, project_id: str) -> str:
         """The EC2 ID of one object, minted if it has none yet (call this where

@@ -1,5 +1,6 @@
-"""The EC2 ID mapping (one row per OpenStack object that has an EC2 ID) and
-the EC2 tags of kinds that have no key/value store of their own."""
+"""The EC2 ID mapping (one row per OpenStack object that has an EC2 ID), the
+EC2 tags of kinds that have no key/value store of their own, and each
+project's AWS-style account id."""
 
 from __future__ import annotations
 
@@ -49,4 +50,21 @@ class Ec2Tag(Base):
     project_id: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(128))
     value: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProjectAccount(Base):
+    """``account_id`` (twelve decimal digits, as AWS's) names project
+    ``project_id`` in the EC2 dialect: the ``OwnerId`` of its objects and the
+    account field of their ARNs.
+
+    Each project has at most one (the primary key) and each account id names
+    one project (unique). Rows are never rewritten nor deleted, not even with
+    the project, so an account id is never handed to another project.
+    """
+
+    __tablename__ = "project_accounts"
+    __table_args__ = (UniqueConstraint("account_id"), MYSQL)
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

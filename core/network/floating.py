@@ -1,28 +1,24 @@
-"""Floating (public) addresses: EC2's Elastic IPs over the ``floating_range``.
+"""Floating IPs: addresses of an external network a project owns (each held
+by a ``network:floatingip`` port, so IPAM never gives it to anything else),
+mapped to one fixed address of a port behind a router with a gateway to that
+network. Every floating IP gets its EC2 ``eipalloc-`` ID when it is made and
+an ``eipassoc-`` ID per mapping.
 
-Every usable address of the range is a row of ``floating_ips`` (the pool is
-filled on first use). A project allocates a free one with a compare-and-swap
-on ``project_id`` in the transaction that also reserves its ``floating_ips``
-quota and mints the allocation's ``eipalloc-`` ID, so no address is handed out
-twice and no project passes its quota, also under concurrent calls. An
-allocated address is associated with one instance's fixed address (minting an
-``eipassoc-`` ID), at most one address per instance: associating another
-moves the instance to it, as AWS does. Deleting an instance gives its address
-back to the project, disassociated (:meth:`FloatingPool.disassociate_instance`,
-called by ``Ipam.release``).
+:class:`FloatingIpApi` is the Network API's resource; :class:`FloatingIpService`
+is what EC2's Elastic IP actions use (by instance, one address per instance,
+as AWS).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import random
-import uuid
+import uuid as uuidlib
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CursorResult, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -31,10 +27,23 @@ from core.db import Database
 from core.db.base import utcnow
 from core.idmap.ids import Kind, forget, mint_new
 from core.idmap.tag_table import forget_tags
-from core.network.interfaces import InstanceRecords
-from core.network.models import FixedIP, FloatingIP
+from core.network.base import ResourceService, bump, standard, tags_of, text
+from core.network.errors import (
+    ExternalGatewayForFloatingIPNotFound,
+    ExternalNetworkRequired,
+    FloatingIPNotFound,
+    FloatingIPPortAlreadyAssociated,
+    InvalidInput,
+    IpAddressGenerationFailure,
+    NetworkNotFound,
+    PortNotFound,
+)
+from core.network.models import FloatingIp, IpAllocation, Network, NetworkTag, Port
+from core.network.networks import NetworkService
+from core.network.ports import delete_port_rows, new_port
+from core.network.query import Columns
+from core.network.routers import router_path
 from core.policy import PolicyEnforcer
-from core.quota.service import QuotaService
 
 LIST = "os_compute_api:os-floating-ips:list"
 SHOW = "os_compute_api:os-floating-ips:show"
@@ -45,6 +54,157 @@ REMOVE = "os_compute_api:os-floating-ips:remove"
 QUOTA = "floating_ips"
 
 
+class FloatingIpApi(ResourceService):
+    model = FloatingIp
+    resource = "floatingip"
+    columns = Columns.of(FloatingIp, "floatingip", texts=(
+        "floating_network_id", "floating_ip_address", "port_id", "fixed_ip_address",
+        "router_id", "status"))
+    not_found = FloatingIPNotFound
+
+    def __init__(self, db, policy, quotas, networks: NetworkService) -> None:
+        super().__init__(db, policy, quotas)
+        self.networks = networks
+
+    def _views(self, s: Session, rows: Sequence[FloatingIp]) -> list[dict[str, Any]]:
+        tags = tags_of(s, [r.id for r in rows])
+        return [{**standard(r, tags), "floating_network_id": r.floating_network_id,
+                 "floating_ip_address": r.floating_ip_address, "port_id": r.port_id,
+                 "fixed_ip_address": r.fixed_ip_address, "router_id": r.router_id,
+                 "status": r.status, "port_details": None, "port_forwardings": [],
+                 "qos_policy_id": None} for r in rows]
+
+    def create(self, ctx: RequestContext, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        if not attrs.get("floating_network_id"):
+            raise InvalidInput("floating_network_id is required.", "floating_network_id")
+        project = self.owner_for_create(ctx, attrs)
+        self.enforce(ctx, "create_floatingip", {"project_id": project})
+        address = attrs.get("floating_ip_address")
+        if address is not None:
+            self.enforce(ctx, "create_floatingip:floating_ip_address", {"project_id": project})
+        with self.db.session() as s:
+            row = make_floating_ip(s, ctx, self.networks, project,
+                                   str(attrs["floating_network_id"]), address,
+                                   attrs.get("subnet_id"), text(attrs, "description"))
+            if attrs.get("port_id"):
+                associate(s, ctx, row, str(attrs["port_id"]), attrs.get("fixed_ip_address"))
+            s.flush()
+            return self._views(s, [row])[0]
+
+    def update(self, ctx: RequestContext, id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        with self.db.session() as s:
+            row = self.row(s, ctx, id, "update_floatingip", lock=True)
+            if "description" in attrs:
+                row.description = text(attrs, "description")
+            if "port_id" in attrs:
+                if attrs["port_id"]:
+                    associate(s, ctx, row, str(attrs["port_id"]), attrs.get("fixed_ip_address"))
+                else:
+                    disassociate(s, row)
+            bump(row)
+            s.flush()
+            return self._views(s, [row])[0]
+
+    def delete(self, ctx: RequestContext, id: str) -> None:
+        with self.db.session() as s:
+            row = self.row(s, ctx, id, "delete_floatingip", lock=True)
+            release_row(s, self.quotas, row)
+
+
+# ---- shared by both faces -------------------------------------------------------------
+def make_floating_ip(s: Session, ctx: RequestContext, networks: NetworkService, project: str,
+                     network_id: str, address: Any = None, subnet_id: Any = None,
+                     description: str = "", quotas: Any = None) -> FloatingIp:
+    net = s.scalar(select(Network).where(Network.id == network_id, networks.visible(ctx)))
+    if net is None:
+        raise NetworkNotFound(network_id)
+    if not net.external:
+        raise ExternalNetworkRequired(net.id)
+    (quotas or networks.quotas).reserve(s, project, {QUOTA: 1})
+    row = FloatingIp(project_id=project, floating_network_id=net.id, description=description,
+                     floating_ip_address="", status="DOWN")
+    row.id = str(uuidlib.uuid4())
+    fixed = None
+    if address is not None or subnet_id is not None:
+        fixed = [{k: str(v) for k, v in (("ip_address", address), ("subnet_id", subnet_id))
+                  if v is not None}]
+    try:
+        port = new_port(s, project_id="", network=net, device_id=row.id,
+                        device_owner="network:floatingip", fixed_ips=fixed)
+    except IpAddressGenerationFailure:
+        raise IpAddressGenerationFailure(net.id) from None
+    held = s.scalar(select(IpAllocation.ip_address).where(IpAllocation.port_id == port.id))
+    if held is None:
+        raise IpAddressGenerationFailure(net.id)
+    row.floating_port_id, row.floating_ip_address = port.id, held
+    s.add(row)
+    s.flush()
+    mint_new(s, Kind.ADDRESS, [(row.id, project)])
+    return row
+
+
+def associate(s: Session, ctx: RequestContext, row: FloatingIp, port_id: str,
+              fixed_ip: Any = None) -> None:
+    port = s.scalar(select(Port).where(Port.id == port_id))
+    if port is None or (not ctx.is_admin and port.project_id != row.project_id):
+        raise PortNotFound(port_id)
+    fixed = list(s.execute(select(IpAllocation.subnet_id, IpAllocation.ip_address).where(
+        IpAllocation.port_id == port.id)))
+    if fixed_ip is not None:
+        chosen = next((f for f in fixed if f.ip_address == str(fixed_ip)), None)
+        if chosen is None:
+            raise InvalidInput(f"Port {port.id} does not have fixed ip {fixed_ip}",
+                               "fixed_ip_address")
+    elif not fixed:
+        raise InvalidInput(f"Cannot add floating IP to port {port.id} that has no fixed IPv4 "
+                           "addresses", "port_id")
+    elif len(fixed) > 1:
+        raise InvalidInput(f"Port {port.id} has multiple fixed IPv4 addresses.  Must provide"
+                           " a specific IPv4 address when assigning a floating IP",
+                           "fixed_ip_address")
+    else:
+        chosen = fixed[0]
+    if row.port_id == port.id and row.fixed_ip_address == chosen.ip_address:
+        return
+    router = router_path(s, chosen.subnet_id, row.floating_network_id)
+    if router is None:
+        raise ExternalGatewayForFloatingIPNotFound(chosen.subnet_id, row.floating_network_id,
+                                                   port.id)
+    other = s.scalar(select(FloatingIp).where(
+        FloatingIp.port_id == port.id, FloatingIp.fixed_ip_address == chosen.ip_address,
+        FloatingIp.floating_network_id == row.floating_network_id, FloatingIp.id != row.id))
+    if other is not None:
+        raise FloatingIPPortAlreadyAssociated(row.id, row.floating_ip_address, port.id,
+                                              chosen.ip_address)
+    if row.association_id:
+        forget(s, Kind.ASSOCIATION, [row.association_id])
+    row.port_id, row.fixed_ip_address, row.router_id = port.id, chosen.ip_address, router
+    row.status, row.associated_at = "ACTIVE", utcnow()
+    row.association_id = str(uuidlib.uuid4())
+    mint_new(s, Kind.ASSOCIATION, [(row.association_id, row.project_id)])
+    bump(row)
+
+
+def disassociate(s: Session, row: FloatingIp) -> None:
+    if row.association_id:
+        forget(s, Kind.ASSOCIATION, [row.association_id])
+    row.port_id = row.fixed_ip_address = row.router_id = row.association_id = None
+    row.associated_at, row.status = None, "DOWN"
+    bump(row)
+
+
+def release_row(s: Session, quotas: Any, row: FloatingIp) -> None:
+    disassociate(s, row)
+    if row.floating_port_id:
+        delete_port_rows(s, [row.floating_port_id])
+    s.execute(delete(NetworkTag).where(NetworkTag.resource_id == row.id))
+    forget(s, Kind.ADDRESS, [row.id])
+    forget_tags(s, Kind.ADDRESS, [row.id])
+    s.delete(row)
+    quotas.release(s, row.project_id, {QUOTA: 1})
+
+
+# ---- EC2's Elastic IPs -------------------------------------------------------------------
 class AddressNotFound(errors.NotFound):
     """No address of the project's by allocation id, by address (``by="address"``)
     or, for an association, by association id (kind ``floating_ip_association``)."""
@@ -55,16 +215,13 @@ class AddressInUse(errors.Conflict):
 
 
 class AlreadyAssociated(errors.Conflict):
-    """The address (``id``: its allocation) is associated with another instance
-    (under ``association_id``) and reassociation was not allowed."""
-
     def __init__(self, message: str, allocation_id: str, association_id: str) -> None:
         super().__init__(message, kind="floating_ip", id=allocation_id, state="associated")
         self.association_id = association_id
 
 
 class NoAddressesLeft(errors.Conflict):
-    """The floating range has no free address."""
+    """The external network has no free address."""
 
 
 class InstanceNotReady(errors.Conflict):
@@ -81,70 +238,14 @@ class FloatingAddress:
     fixed_address: str | None
     association_id: str | None
     allocated_at: datetime | None
+    port_id: str | None = None
 
 
-def _view(row: FloatingIP) -> FloatingAddress:
-    return FloatingAddress(row.address, row.pool, row.project_id or "", row.allocation_id or "",
-                           row.instance_uuid, row.fixed_address, row.association_id,
-                           row.allocated_at)
+class FloatingLookup:
+    """Read-only questions compute, DNS and EC2 ask about floating addresses."""
 
-
-class FloatingPool:
-    """The rows of one floating range; no policy (the service checks it)."""
-
-    def __init__(self, db: Database, cidr: str, pool: str) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.cidr = ipaddress.ip_network(cidr, strict=False)
-        self.pool = pool
-        self._filled = False
-
-    def ensure_pool(self) -> int:
-        """Create the rows of addresses not yet known (idempotent): every host
-        address but the first (the range's gateway). Returns the pool size."""
-        hosts = [str(a) for a in list(self.cidr.hosts())[1:]]
-        with self.db.session() as s:
-            known = s.scalar(select(func.count()).select_from(FloatingIP)
-                             .where(FloatingIP.pool == self.pool)) or 0
-            if known < len(hosts):
-                existing = set(s.scalars(select(FloatingIP.address)
-                                         .where(FloatingIP.pool == self.pool)))
-                rows = [{"address": a, "pool": self.pool} for a in hosts if a not in existing]
-                for start in range(0, len(rows), 1000):
-                    s.execute(insert(FloatingIP), rows[start:start + 1000])
-        self._filled = True
-        return len(hosts)
-
-    def ensure_pool_once(self) -> None:
-        if self._filled:
-            return
-        try:
-            self.ensure_pool()
-        except IntegrityError:  # a concurrent filler inserted first
-            self.ensure_pool()
-
-    def take(self, s: Session, project_id: str) -> FloatingIP:
-        """In ``s``: a free address, now the project's under a new allocation id
-        (call :meth:`ensure_pool_once` first, outside ``s``)."""
-        for _attempt in range(20):
-            candidates = list(s.scalars(
-                select(FloatingIP.address).where(FloatingIP.pool == self.pool,
-                                                 FloatingIP.project_id.is_(None))
-                .order_by(FloatingIP.address).limit(16)))
-            if not candidates:
-                raise NoAddressesLeft("There are no more free floating IP addresses.",
-                                      kind="floating_ip")
-            address = random.choice(candidates)
-            allocation = str(uuid.uuid4())
-            result = s.execute(update(FloatingIP).where(
-                FloatingIP.address == address, FloatingIP.project_id.is_(None)).values(
-                project_id=project_id, allocation_id=allocation, allocated_at=utcnow(),
-                instance_uuid=None, fixed_address=None, association_id=None,
-                associated_at=None), execution_options={"synchronize_session": False})
-            if isinstance(result, CursorResult) and result.rowcount == 1:
-                row = s.scalar(select(FloatingIP).where(FloatingIP.address == address))
-                assert row is not None
-                return row
-        raise errors.ServiceUnavailable("Could not allocate a floating IP address; retry later.")
 
     def addresses_for(self, instance_uuids: list[str]) -> dict[str, list[tuple[str, str]]]:
         """(floating address, fixed address) pairs of each instance, in one query."""
@@ -152,68 +253,62 @@ class FloatingPool:
         if not instance_uuids:
             return out
         with self.db.session() as s:
-            for inst, address, fixed in s.execute(
-                    select(FloatingIP.instance_uuid, FloatingIP.address,
-                           FloatingIP.fixed_address)
-                    .where(FloatingIP.instance_uuid.in_(instance_uuids))
-                    .order_by(FloatingIP.address)):
-                if inst is not None:
-                    out[inst].append((address, fixed or ""))
+            for device, address, fixed in s.execute(
+                    select(Port.device_id, FloatingIp.floating_ip_address,
+                           FloatingIp.fixed_ip_address)
+                    .join(Port, Port.id == FloatingIp.port_id)
+                    .where(Port.device_id.in_(instance_uuids))
+                    .order_by(FloatingIp.floating_ip_address)):
+                out[device].append((address, fixed or ""))
         return out
 
     def instance_with_address(self, address: str) -> str | None:
-        """The instance a floating address is associated with (for DNS), if any."""
         with self.db.session() as s:
-            return s.scalar(select(FloatingIP.instance_uuid).where(
-                FloatingIP.address == address))
-
-    @staticmethod
-    def disassociate_instance(s: Session, instance_uuid: str) -> None:
-        """In ``s``: the instance's addresses stay the project's, unassociated."""
-        gone = list(s.scalars(select(FloatingIP.association_id).where(
-            FloatingIP.instance_uuid == instance_uuid)))
-        if not gone:
-            return
-        s.execute(update(FloatingIP).where(FloatingIP.instance_uuid == instance_uuid).values(
-            instance_uuid=None, fixed_address=None, association_id=None, associated_at=None),
-            execution_options={"synchronize_session": False})
-        forget(s, Kind.ASSOCIATION, [a for a in gone if a])
+            return s.scalar(select(Port.device_id).join(
+                FloatingIp, FloatingIp.port_id == Port.id).where(
+                FloatingIp.floating_ip_address == address, Port.device_owner.like("compute:%")))
 
 
 class FloatingIpService:
-    """Allocate, associate, disassociate and release a project's addresses."""
+    """Allocate, associate, disassociate and release a project's addresses by
+    instance, from the default external network."""
 
-    def __init__(self, db: Database, policy: PolicyEnforcer, quotas: QuotaService,
-                 pool: FloatingPool, instances: InstanceRecords) -> None:
+    def __init__(self, db: Database, policy: PolicyEnforcer, quotas: Any,
+                 networks: NetworkService) -> None:
         self.db = db
         self.policy = policy
         self.quotas = quotas
-        self.pool = pool
-        self.instances = instances
+        self.networks = networks
+        self.pool = FloatingLookup(db)
 
-    def _enforce(self, ctx: RequestContext, rule: str, project_id: str | None = None) -> None:
-        self.policy.enforce(rule, {"project_id": project_id or ctx.project_id,
-                                   "user_id": ctx.user_id}, ctx)
+    def _enforce(self, ctx: RequestContext, rule: str) -> None:
+        self.policy.enforce(rule, {"project_id": ctx.project_id, "user_id": ctx.user_id}, ctx)
 
-    # ---- reading -------------------------------------------------------------
+    def _view(self, s: Session, row: FloatingIp) -> FloatingAddress:
+        device = (s.scalar(select(Port.device_id).where(Port.id == row.port_id))
+                  if row.port_id else None)
+        net = s.get(Network, row.floating_network_id)
+        return FloatingAddress(row.floating_ip_address, net.name if net else "",
+                               row.project_id, row.id, device or None, row.fixed_ip_address,
+                               row.association_id, row.created_at, row.port_id)
+
     def list_addresses(self, ctx: RequestContext) -> list[FloatingAddress]:
-        """The caller's project's addresses, by address."""
         self._enforce(ctx, LIST)
         with self.db.session() as s:
-            return [_view(r) for r in s.scalars(select(FloatingIP).where(
-                FloatingIP.project_id == (ctx.project_id or ""))
-                .order_by(FloatingIP.address))]
+            return [self._view(s, r) for r in s.scalars(select(FloatingIp).where(
+                FloatingIp.project_id == (ctx.project_id or ""))
+                .order_by(FloatingIp.floating_ip_address))]
 
     def _own(self, s: Session, ctx: RequestContext, *, allocation_id: str | None = None,
-             address: str | None = None, association_id: str | None = None) -> FloatingIP:
-        stmt = select(FloatingIP).where(FloatingIP.project_id == (ctx.project_id or ""))
+             address: str | None = None, association_id: str | None = None) -> FloatingIp:
+        stmt = select(FloatingIp).where(FloatingIp.project_id == (ctx.project_id or ""))
         if allocation_id is not None:
-            stmt = stmt.where(FloatingIP.allocation_id == allocation_id)
+            stmt = stmt.where(FloatingIp.id == allocation_id)
         if address is not None:
-            stmt = stmt.where(FloatingIP.address == address)
+            stmt = stmt.where(FloatingIp.floating_ip_address == address)
         if association_id is not None:
-            stmt = stmt.where(FloatingIP.association_id == association_id)
-        row = s.scalar(stmt)
+            stmt = stmt.where(FloatingIp.association_id == association_id)
+        row = s.scalar(stmt.with_for_update())
         if row is None:
             if association_id is not None:
                 raise AddressNotFound(f"Floating IP {association_id} not found.",
@@ -223,112 +318,82 @@ class FloatingIpService:
                                   by=None if allocation_id else "address")
         return row
 
-    # ---- allocate / release ------------------------------------------------------
     def allocate(self, ctx: RequestContext) -> FloatingAddress:
-        """A free address for the caller's project (QuotaExceeded past its
-        ``floating_ips`` quota, NoAddressesLeft when the range is exhausted)."""
-        project = ctx.project_id or ""
+        """A free address of the default external network for the caller's project."""
         self._enforce(ctx, CREATE)
-        self.pool.ensure_pool_once()  # its own transaction: SQLite has one writer
         with self.db.session() as s:
-            self.quotas.reserve(s, project, {QUOTA: 1})
-            row = self.pool.take(s, project)
-            mint_new(s, Kind.ADDRESS, [(row.allocation_id or "", project)])
-            return _view(row)
+            net = s.scalar(select(Network).where(Network.external.is_(True))
+                           .order_by(Network.created_at))
+            if net is None:
+                raise errors.Conflict("There is no external network to allocate from.",
+                                      kind="floating_ip")
+            try:
+                row = make_floating_ip(s, ctx, self.networks, ctx.project_id or "", net.id,
+                                       quotas=self.quotas)
+            except IpAddressGenerationFailure:
+                raise NoAddressesLeft("There are no more free floating IP addresses.",
+                                      kind="floating_ip") from None
+            return self._view(s, row)
 
     def release(self, ctx: RequestContext, *, allocation_id: str | None = None,
                 address: str | None = None) -> None:
-        """Give an unassociated address back to the pool (AddressInUse if associated)."""
-        project = ctx.project_id or ""
         self._enforce(ctx, DELETE)
         with self.db.session() as s:
             row = self._own(s, ctx, allocation_id=allocation_id, address=address)
-            if row.instance_uuid is not None:
-                raise AddressInUse(f"Address {row.address} is in use.", kind="floating_ip",
-                                   id=row.allocation_id, state="associated")
-            result = s.execute(update(FloatingIP).where(
-                FloatingIP.address == row.address, FloatingIP.project_id == project,
-                FloatingIP.allocation_id == row.allocation_id,
-                FloatingIP.instance_uuid.is_(None)).values(
-                project_id=None, allocation_id=None, allocated_at=None),
-                execution_options={"synchronize_session": False})
-            if isinstance(result, CursorResult) and result.rowcount != 1:
-                raise AddressInUse(f"Address {row.address} is in use.", kind="floating_ip",
-                                   id=row.allocation_id, state="associated")
-            self.quotas.release(s, project, {QUOTA: 1})
-            forget(s, Kind.ADDRESS, [row.allocation_id or ""])
-            forget_tags(s, Kind.ADDRESS, [row.allocation_id or ""])
+            if row.port_id is not None:
+                raise AddressInUse(f"Address {row.floating_ip_address} is in use.",
+                                   kind="floating_ip", id=row.id, state="associated")
+            release_row(s, self.quotas, row)
 
-    # ---- associate / disassociate --------------------------------------------------
     def associate(self, ctx: RequestContext, instance_uuid: str, *,
                   allocation_id: str | None = None, address: str | None = None,
-                  allow_reassociation: bool = False) -> FloatingAddress:
-        """Map the address to the instance's fixed address. Associating an address
-        with the instance it is on already changes nothing; with another instance
-        needs ``allow_reassociation`` (AlreadyAssociated otherwise). An address
-        the instance had before is disassociated."""
-        project = ctx.project_id or ""
+                  allow_reassociation: bool = False,
+                  fixed_address: str | None = None) -> FloatingAddress:
+        """Map the address to the instance's (first) fixed address; the
+        instance's other address, if any, lets go first."""
         self._enforce(ctx, ADD)
-        if self.instances.project_of(instance_uuid) != project:
-            raise errors.NotFound(f"Instance {instance_uuid} could not be found.",
-                                  kind="instance", id=instance_uuid)
         with self.db.session() as s:
             row = self._own(s, ctx, allocation_id=allocation_id, address=address)
-            if row.instance_uuid == instance_uuid:
-                return _view(row)
-            if row.instance_uuid is not None and not allow_reassociation:
+            ports = list(s.scalars(select(Port).where(Port.device_id == instance_uuid,
+                                                      Port.device_owner.like("compute:%"))
+                                   .order_by(Port.created_at)))
+            if not ports or (ports[0].project_id != row.project_id):
+                if not ports:
+                    raise InstanceNotReady(f"Instance {instance_uuid} has no fixed address to "
+                                           "associate with.", kind="instance",
+                                           id=instance_uuid)
+            current = s.scalar(select(Port.device_id).where(Port.id == row.port_id)
+                               ) if row.port_id else None
+            if current == instance_uuid and (fixed_address is None
+                                             or row.fixed_ip_address == fixed_address):
+                return self._view(s, row)
+            if current is not None and not allow_reassociation:
                 raise AlreadyAssociated(
-                    f"resource {row.allocation_id} is already associated with "
-                    f"associate-id {row.association_id}", row.allocation_id or "",
-                    row.association_id or "")
-            fixed = s.scalar(select(FixedIP.address).where(
-                FixedIP.instance_uuid == instance_uuid).order_by(FixedIP.address))
-            if fixed is None or not self.instances.is_live(s, instance_uuid):
-                raise InstanceNotReady(f"Instance {instance_uuid} has no fixed address to "
-                                       "associate with.", kind="instance", id=instance_uuid)
-            # The instance's other address, if any, lets go first.
-            for other in s.scalars(select(FloatingIP).where(
-                    FloatingIP.instance_uuid == instance_uuid,
-                    FloatingIP.address != row.address)):
-                self._clear(s, other)
-            association = str(uuid.uuid4())
-            result = s.execute(update(FloatingIP).where(
-                FloatingIP.address == row.address, FloatingIP.project_id == project,
-                FloatingIP.allocation_id == row.allocation_id,
-                _same(FloatingIP.association_id, row.association_id)).values(
-                instance_uuid=instance_uuid, fixed_address=fixed, association_id=association,
-                associated_at=utcnow()), execution_options={"synchronize_session": False})
-            if isinstance(result, CursorResult) and result.rowcount != 1:
-                raise errors.Conflict(f"Floating IP {row.address} changed during the "
-                                      "request; retry.")
-            if row.association_id:
-                forget(s, Kind.ASSOCIATION, [row.association_id])
-            mint_new(s, Kind.ASSOCIATION, [(association, project)])
-            s.expire_all()
-            return _view(self._own(s, ctx, address=row.address))
+                    f"resource {row.id} is already associated with associate-id "
+                    f"{row.association_id}", row.id, row.association_id or "")
+            port = ports[0]
+            if fixed_address is not None:
+                port = next((p for p in ports if s.scalar(select(IpAllocation.port_id).where(
+                    IpAllocation.port_id == p.id, IpAllocation.ip_address == fixed_address))),
+                    None) or port
+            for other in s.scalars(select(FloatingIp).where(
+                    FloatingIp.port_id.in_([p.id for p in ports]), FloatingIp.id != row.id)):
+                disassociate(s, other)
+            s.flush()
+            associate(s, ctx, row, port.id, fixed_address)
+            s.flush()
+            return self._view(s, row)
 
     def disassociate(self, ctx: RequestContext, *, association_id: str | None = None,
                      address: str | None = None) -> None:
         self._enforce(ctx, REMOVE)
         with self.db.session() as s:
             row = self._own(s, ctx, association_id=association_id, address=address)
-            if row.instance_uuid is None:
+            if row.port_id is None:
                 raise AddressNotFound(f"Floating IP {address or association_id} is not "
                                       "associated.", kind="floating_ip_association",
                                       id=address or association_id,
                                       by="address" if address else None)
-            self._clear(s, row)
-
-    @staticmethod
-    def _clear(s: Session, row: FloatingIP) -> None:
-        s.execute(update(FloatingIP).where(FloatingIP.address == row.address,
-                                           FloatingIP.association_id == row.association_id)
-                  .values(instance_uuid=None, fixed_address=None, association_id=None,
-                          associated_at=None),
-                  execution_options={"synchronize_session": False})
-        if row.association_id:
-            forget(s, Kind.ASSOCIATION, [row.association_id])
+            disassociate(s, row)
 
 
-def _same(column, value):
-    return column.is_(None) if value is None else column == value

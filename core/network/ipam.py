@@ -1,151 +1,159 @@
-"""Fixed-IP address management over the configured range (floating addresses:
-``core.network.floating``).
+"""Addresses of subnets, handed out to ports.
 
-Every usable address of the range is a row; an instance takes a free one with a
-compare-and-swap on ``instance_uuid`` (retried on a lost race), so no address is
-ever handed out twice, and gives it back when it is deleted.
+An address is a row of ``ip_allocations`` keyed by (subnet, address): taking
+one is an INSERT, in a savepoint, that a concurrent taker of the same address
+makes fail, after which the loser picks another. So no address is ever given
+twice, on any database, and an exhausted subnet answers
+``IpAddressGenerationFailure`` rather than waiting. Free addresses are chosen
+at random from the first few of the pools, which keeps concurrent takers apart.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import random
-from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from core import errors
-from core.db import Database
-from core.db.base import utcnow
-from core.network.floating import FloatingPool
-from core.network.models import FixedIP, FloatingIP
+from core.network.errors import (
+    InvalidInput,
+    InvalidIpForNetwork,
+    InvalidIpForSubnet,
+    IpAddressGenerationFailure,
+    IpAddressInUse,
+    SubnetNotFound,
+)
+from core.network.models import IpAllocation, Subnet
 
 MAC_PREFIX = "fa:16:3e"  # OpenStack's locally administered prefix
-
-
-@dataclass(frozen=True)
-class Address:
-    address: str
-    network: str
-    mac_address: str
-    version: int = 4
-    type: str = "fixed"
+WINDOW = 16  # free addresses a taker picks from
+ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed",
+                 "network:ha_router_replicated_interface")
 
 
 def random_mac() -> str:
     return MAC_PREFIX + "".join(f":{random.randrange(256):02x}" for _ in range(3))
 
 
-class Ipam:
-    """Fixed addresses of one network (``settings.network_name``, ``fixed_range``)."""
+def pool_addresses(subnet: Subnet) -> Iterator[ipaddress.IPv4Address]:
+    for pool in subnet.allocation_pools or []:
+        start = ipaddress.IPv4Address(pool["start"])
+        end = ipaddress.IPv4Address(pool["end"])
+        for n in range(int(start), int(end) + 1):
+            yield ipaddress.IPv4Address(n)
 
-    def __init__(self, db: Database, cidr: str, network: str) -> None:
-        self.db = db
-        self.cidr = ipaddress.ip_network(cidr)
-        self.network = network
 
-    def ensure_pool(self) -> int:
-        """Create the rows of addresses not yet known (idempotent); returns the pool size.
+def _taken(s: Session, subnet_id: str) -> set[str]:
+    return set(s.scalars(select(IpAllocation.ip_address).where(
+        IpAllocation.subnet_id == subnet_id)))
 
-        The network address, the gateway (first host) and the broadcast are not handed out.
-        """
-        hosts = list(self.cidr.hosts())[1:]
-        with self.db.session() as s:
-            known = s.scalar(select(func.count()).select_from(FixedIP)
-                             .where(FixedIP.network == self.network)) or 0
-            if known >= len(hosts):
-                return known
-            existing = set(s.scalars(select(FixedIP.address)
-                                     .where(FixedIP.network == self.network)))
-            rows = [{"address": str(a), "network": self.network} for a in hosts
-                    if str(a) not in existing]
-            for start in range(0, len(rows), 1000):
-                s.execute(insert(FixedIP), rows[start:start + 1000])
-        return len(hosts)
 
-    def fill_pool(self) -> None:
-        """:meth:`ensure_pool`, safe when processes start side by side: each may
-        find the pool empty and insert it; the loser's insert conflicts once the
-        winner commits, and then the pool is complete."""
-        try:
-            self.ensure_pool()
-        except IntegrityError:
-            self.ensure_pool()
+def _insert(s: Session, subnet: Subnet, address: str, port_id: str) -> bool:
+    """Take ``address`` for the port; False if someone holds it."""
+    try:
+        with s.begin_nested():
+            s.add(IpAllocation(subnet_id=subnet.id, ip_address=address, port_id=port_id,
+                               network_id=subnet.network_id))
+            s.flush()
+        return True
+    except IntegrityError:
+        return False
 
-    def allocate(self, instance_uuid: str) -> Address:
-        """The instance's address: the one it holds already, or a free one taken now."""
-        for _attempt in range(20):
-            with self.db.session() as s:
-                held = s.execute(select(FixedIP).where(FixedIP.instance_uuid == instance_uuid)
-                                 ).scalars().first()
-                if held is not None:
-                    return self._address(held)
-                # A random window of free rows keeps concurrent takers apart.
-                candidates = list(s.scalars(
-                    select(FixedIP.address).where(FixedIP.network == self.network,
-                                                  FixedIP.instance_uuid.is_(None))
-                    .order_by(FixedIP.address).limit(16)))
-                if not candidates:
-                    raise errors.Conflict(f"No fixed IP addresses available on network "
-                                          f"{self.network}.")
-                address = random.choice(candidates)
-                mac = random_mac()
-                result = s.execute(update(FixedIP).where(
-                    FixedIP.address == address, FixedIP.instance_uuid.is_(None)).values(
-                    instance_uuid=instance_uuid, mac_address=mac, allocated_at=utcnow()))
-                if isinstance(result, CursorResult) and result.rowcount == 1:
-                    return Address(address, self.network, mac)
-        raise errors.ServiceUnavailable("Could not allocate a fixed IP address; retry later.")
 
-    def release(self, instance_uuid: str) -> None:
-        """Give the instance's addresses back (idempotent): its fixed ones to the
-        pool; its floating ones stay its project's, disassociated."""
-        with self.db.session() as s:
-            FloatingPool.disassociate_instance(s, instance_uuid)
-            s.execute(update(FixedIP).where(FixedIP.instance_uuid == instance_uuid)
-                      .values(instance_uuid=None, mac_address=None, allocated_at=None))
+def take_any(s: Session, subnet: Subnet, port_id: str) -> str | None:
+    """A free address of the subnet's pools, now the port's; None when none is left."""
+    for _attempt in range(64):
+        taken = _taken(s, subnet.id)
+        free = []
+        for address in pool_addresses(subnet):
+            text = str(address)
+            if text not in taken and text != subnet.gateway_ip:
+                free.append(text)
+                if len(free) >= WINDOW:
+                    break
+        if not free:
+            return None
+        chosen = random.choice(free)
+        if _insert(s, subnet, chosen, port_id):
+            return chosen
+    return None
 
-    def addresses_for(self, instance_uuids: list[str]) -> dict[str, list[Address]]:
-        """Each instance's addresses, in one query."""
-        out: dict[str, list[Address]] = defaultdict(list)
-        if not instance_uuids:
-            return out
-        with self.db.session() as s:
-            for row in s.execute(select(FixedIP.instance_uuid, FixedIP.address,
-                                        FixedIP.network, FixedIP.mac_address)
-                                 .where(FixedIP.instance_uuid.in_(instance_uuids))):
-                out[row.instance_uuid].append(Address(row.address, row.network,
-                                                      row.mac_address or ""))
+
+def take_address(s: Session, subnet: Subnet, address: str, port_id: str,
+                 device_owner: str) -> str:
+    """The given address of the subnet, now the port's (IpAddressInUse if held)."""
+    ip = ipaddress.IPv4Address(address)
+    net = ipaddress.IPv4Network(subnet.cidr)
+    if ip not in net or ip in (net.network_address, net.broadcast_address):
+        raise InvalidIpForSubnet(address)
+    if address == subnet.gateway_ip and device_owner not in ROUTER_OWNERS:
+        raise IpAddressInUse(address, subnet.network_id)
+    if not _insert(s, subnet, address, port_id):
+        raise IpAddressInUse(address, subnet.network_id)
+    return address
+
+
+def allocate(s: Session, network_id: str, port_id: str, requested: Sequence[Mapping] | None,
+             device_owner: str = "") -> list[dict[str, str]]:
+    """The port's fixed IPs: as ``requested`` (``subnet_id`` and/or
+    ``ip_address`` each), or one address of the first subnet with room."""
+    subnets = list(s.scalars(select(Subnet).where(Subnet.network_id == network_id)
+                             .order_by(Subnet.created_at, Subnet.id)))
+    out: list[dict[str, str]] = []
+    if requested is None:
+        for candidate in subnets:
+            address = take_any(s, candidate, port_id)
+            if address is not None:
+                return [{"subnet_id": candidate.id, "ip_address": address}]
+        if subnets:
+            raise IpAddressGenerationFailure(network_id)
         return out
+    by_id = {sub.id: sub for sub in subnets}
+    for item in requested:
+        if not isinstance(item, Mapping) or not (set(item) <= {"subnet_id", "ip_address"}):
+            raise InvalidInput("Each of fixed_ips takes a subnet_id and/or an ip_address.",
+                               "fixed_ips")
+        subnet_id, address = item.get("subnet_id"), item.get("ip_address")
+        subnet: Subnet | None
+        if address is not None:
+            address = _check_ip(address)
+        if subnet_id is not None:
+            subnet = by_id.get(str(subnet_id))
+            if subnet is None:
+                if s.get(Subnet, str(subnet_id)) is not None:
+                    raise InvalidInput(f"Failed to create port on network {network_id}, "
+                                       f"because fixed_ips included invalid subnet "
+                                       f"{subnet_id}.", "fixed_ips")
+                raise SubnetNotFound(str(subnet_id))
+        elif address is not None:
+            subnet = next((sub for sub in subnets if ipaddress.IPv4Address(address)
+                           in ipaddress.IPv4Network(sub.cidr)), None)
+            if subnet is None:
+                raise InvalidIpForNetwork(address)
+        else:
+            raise InvalidInput("Each of fixed_ips needs a subnet_id or an ip_address.",
+                               "fixed_ips")
+        assert subnet is not None
+        if address is not None:
+            out.append({"subnet_id": subnet.id,
+                        "ip_address": take_address(s, subnet, address, port_id, device_owner)})
+        else:
+            taken = take_any(s, subnet, port_id)
+            if taken is None:
+                raise IpAddressGenerationFailure(network_id)
+            out.append({"subnet_id": subnet.id, "ip_address": taken})
+    return out
 
-    def addresses_with_floating(self, instance_uuids: list[str]) -> dict[str, list[Address]]:
-        """Each instance's fixed addresses, then the floating address mapped to
-        each (type ``floating``, listed under the fixed address's network with
-        its MAC, as Nova shows them)."""
-        out = self.addresses_for(instance_uuids)
-        if not instance_uuids:
-            return out
-        with self.db.session() as s:
-            rows = s.execute(select(FloatingIP.instance_uuid, FloatingIP.address,
-                                    FloatingIP.fixed_address)
-                             .where(FloatingIP.instance_uuid.in_(instance_uuids))
-                             .order_by(FloatingIP.address)).all()
-        for instance_uuid, address, fixed in rows:
-            if instance_uuid is None:
-                continue
-            held = out.get(instance_uuid, [])
-            mapped = next((a for a in held if a.address == fixed), held[0] if held else None)
-            out[instance_uuid].append(Address(
-                address, mapped.network if mapped else self.network,
-                mapped.mac_address if mapped else "", 4, "floating"))
-        return out
 
-    def instance_with_address(self, address: str) -> str | None:
-        with self.db.session() as s:
-            return s.scalar(select(FixedIP.instance_uuid).where(FixedIP.address == address))
-
-    @staticmethod
-    def _address(row: FixedIP) -> Address:
-        return Address(row.address, row.network, row.mac_address or "")
+def _check_ip(value: Any) -> str:
+    try:
+        ip = ipaddress.ip_address(str(value))
+    except ValueError:
+        raise InvalidInput(f"'{value}' is not a valid IP address.", "fixed_ips") from None
+    if not isinstance(ip, ipaddress.IPv4Address):
+        raise InvalidInput(f"'{value}' is not an IPv4 address.", "fixed_ips")
+    return str(ip)

@@ -13,6 +13,14 @@ DEFAULT = "default"
 DEFAULT_DESCRIPTION = "Default security group"
 INGRESS, EGRESS = "ingress", "egress"
 PROTOCOLS = ("tcp", "udp", "icmp")
+# Neutron's protocol names (a number 0-255 is also accepted); the ones with ports:
+NAMED_PROTOCOLS = ("ah", "dccp", "egp", "esp", "gre", "hopopt", "icmp", "igmp", "ipip",
+                   "ipv6-encap", "ipv6-frag", "ipv6-icmp", "icmpv6", "ipv6-nonxt",
+                   "ipv6-opts", "ipv6-route", "ospf", "pgm", "rsvp", "sctp", "tcp", "udp",
+                   "udplite", "vrrp")
+PORTED = ("tcp", "udp", "sctp", "dccp", "udplite", "6", "17", "132", "33", "136")
+ICMP = ("icmp", "icmpv6", "ipv6-icmp", "1", "58")
+IPV4, IPV6 = "IPv4", "IPv6"
 MAX_NAME = 255
 MAX_RULES = 120  # ingress and egress together, per group
 
@@ -102,10 +110,12 @@ class RuleSpec:
     cidr: str | None = None
     remote_group: str | None = None
     description: str | None = None
+    ethertype: str = IPV4
 
     def key(self, remote_id: int | None) -> str:
-        return "|".join((self.direction, self.protocol or "-1", _text(self.port_min),
-                         _text(self.port_max), self.cidr or "", _text(remote_id)))
+        key = "|".join((self.direction, self.protocol or "-1", _text(self.port_min),
+                        _text(self.port_max), self.cidr or "", _text(remote_id)))
+        return key if self.ethertype == IPV4 else f"{key}|{self.ethertype}"
 
 
 def _text(value: int | None) -> str:
@@ -125,10 +135,14 @@ class Rule:
     remote_group_name: str | None
     remote_project_id: str | None
     description: str | None
+    ethertype: str = IPV4
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    revision_number: int = 0
 
     def spec(self) -> RuleSpec:
         return RuleSpec(self.direction, self.protocol, self.port_min, self.port_max,
-                        self.cidr, self.remote_group_uuid, self.description)
+                        self.cidr, self.remote_group_uuid, self.description, self.ethertype)
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,8 @@ class Group:
     description: str
     created_at: datetime
     rules: tuple[Rule, ...] = field(default=())
+    updated_at: datetime | None = None
+    revision_number: int = 0
 
     @property
     def is_default(self) -> bool:
@@ -147,33 +163,46 @@ class Group:
 
 def check_spec(spec: RuleSpec) -> RuleSpec:
     """The spec if it is one a group can hold (edges word their own errors first;
-    this is the last guard), with the CIDR in canonical form."""
+    this is the last guard), with the CIDR in canonical form. As Neutron: any
+    protocol by name or number; ports only for the protocols that have them
+    (none: all); ICMP's are type and code (-1 or none: any); no peer: anywhere."""
     if spec.direction not in (INGRESS, EGRESS):
         raise InvalidRule(f"Invalid direction {spec.direction}.")
-    if spec.protocol is not None and spec.protocol not in PROTOCOLS:
-        raise InvalidRule(f"Invalid IP protocol {spec.protocol}.")
-    if spec.protocol in ("tcp", "udp"):
-        if spec.port_min is None or spec.port_max is None or \
-                not 0 <= spec.port_min <= spec.port_max <= 65535:
-            raise InvalidRule(f"Invalid port range {spec.port_min}:{spec.port_max}.")
-    elif spec.protocol == "icmp":
-        if spec.port_min is None or spec.port_max is None or \
-                not -1 <= spec.port_min <= 255 or not -1 <= spec.port_max <= 255:
-            raise InvalidRule(f"Invalid ICMP type and code {spec.port_min}:{spec.port_max}.")
-    elif spec.port_min is not None or spec.port_max is not None:
-        raise InvalidRule("Ports are only given for tcp, udp and icmp.")
-    if (spec.cidr is None) == (spec.remote_group is None):
-        raise InvalidRule("A rule names either a CIDR or a source group.")
+    if spec.ethertype not in (IPV4, IPV6):
+        raise InvalidRule(f"Invalid ethertype {spec.ethertype}.")
+    protocol = spec.protocol
+    if protocol is not None and protocol not in NAMED_PROTOCOLS and not (
+            protocol.isdigit() and 0 <= int(protocol) <= 255):
+        raise InvalidRule(f"Invalid IP protocol {protocol}.")
+    lo, hi = spec.port_min, spec.port_max
+    if protocol in PORTED:
+        if (lo is None) != (hi is None) or (lo is not None and hi is not None
+                                            and not 0 <= lo <= hi <= 65535):
+            raise InvalidRule(f"Invalid port range {lo}:{hi}.")
+    elif protocol in ICMP:
+        for value in (lo, hi):
+            if value is not None and not -1 <= value <= 255:
+                raise InvalidRule(f"Invalid ICMP type and code {lo}:{hi}.")
+        if hi is not None and hi != -1 and lo in (None, -1):
+            raise InvalidRule("An ICMP code needs an ICMP type.")
+    elif lo is not None or hi is not None:
+        raise InvalidRule("Ports are only given for protocols that have them "
+                          "(tcp, udp, sctp, dccp, udplite) and ICMP.")
+    if spec.cidr is not None and spec.remote_group is not None:
+        raise InvalidRule("A rule names either a CIDR or a source group, not both.")
     cidr = spec.cidr
     if cidr is not None:
         try:
-            cidr = str(ipaddress.ip_network(cidr, strict=False))
+            net = ipaddress.ip_network(cidr, strict=False)
         except ValueError:
             raise InvalidRule(f"Invalid cidr {spec.cidr}.") from None
+        if (net.version == 6) != (spec.ethertype == IPV6):
+            raise InvalidRule(f"Conflicting value ethertype {spec.ethertype} for CIDR {cidr}")
+        cidr = str(net)
     if spec.description is not None and len(spec.description) > 255:
         raise InvalidRule("A rule's description is at most 255 characters.")
-    return RuleSpec(spec.direction, spec.protocol, spec.port_min, spec.port_max, cidr,
-                    spec.remote_group, spec.description)
+    return RuleSpec(spec.direction, protocol, lo, hi, cidr, spec.remote_group,
+                    spec.description, spec.ethertype)
 
 
 def check_name(name: str, what: str = "name") -> None:

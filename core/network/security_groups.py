@@ -21,7 +21,7 @@ duplicate is refused also when two requests add it at once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,12 +35,14 @@ from core.idmap.ids import Kind, forget, mint_new
 from core.idmap.models import Ec2Id
 from core.idmap.tag_table import forget_tags
 from core.network.interfaces import InstanceRecords
-from core.network.models import SecurityGroup, SecurityGroupRule
+from core.network.models import PortSecurityGroup, SecurityGroup, SecurityGroupRule
 from core.network.security_group_types import (
     DEFAULT,
     DEFAULT_DESCRIPTION,
     EGRESS,
     INGRESS,
+    IPV4,
+    IPV6,
     MAX_RULES,
     DefaultGroupProtected,
     DuplicateGroup,
@@ -57,6 +59,7 @@ from core.network.security_group_types import (
     check_spec,
 )
 from core.policy import PolicyEnforcer
+from core.quota.service import QuotaService
 
 LIST = "os_compute_api:os-security-groups:get"
 SHOW = "os_compute_api:os-security-groups:show"
@@ -65,6 +68,15 @@ UPDATE = "os_compute_api:os-security-groups:update"
 DELETE = "os_compute_api:os-security-groups:delete"
 RULE_CREATE = "os_compute_api:os-security-groups:rule:create"
 RULE_DELETE = "os_compute_api:os-security-groups:rule:delete"
+NOVA_RULES = {"list": LIST, "show": SHOW, "create": CREATE, "update": UPDATE,
+              "delete": DELETE, "rule_create": RULE_CREATE, "rule_delete": RULE_DELETE}
+# The Network API's names for the same operations (core/policy/defaults/network.py).
+NEUTRON_RULES = {"list": "network:get_security_group", "show": "network:get_security_group",
+                 "create": "network:create_security_group",
+                 "update": "network:update_security_group",
+                 "delete": "network:delete_security_group",
+                 "rule_create": "network:create_security_group_rule",
+                 "rule_delete": "network:delete_security_group_rule"}
 
 
 # ---- the service --------------------------------------------------------------------
@@ -75,17 +87,20 @@ class SecurityGroupService:
     renamed from under them."""
 
     def __init__(self, db: Database, policy: PolicyEnforcer,
-                 instances: InstanceRecords) -> None:
+                 instances: InstanceRecords, quotas: QuotaService,
+                 rules: Mapping[str, str] | None = None) -> None:
+        self.rules = dict(rules or NOVA_RULES)
         self.db = db
         self.policy = policy
         self.instances = instances
+        self.quotas = quotas
 
     # ---- reading -------------------------------------------------------------
     def list_groups(self, ctx: RequestContext, all_projects: bool = False) -> list[Group]:
         """The caller's project's groups (``default`` made if missing), by name;
         every project's for an admin asking for all."""
         project = ctx.project_id or ""
-        self.policy.enforce(LIST, {"project_id": project}, ctx)
+        self.policy.enforce(self.rules["list"], {"project_id": project}, ctx)
         if project:
             self.ensure_default(project)
         with self.db.session() as s:
@@ -95,14 +110,14 @@ class SecurityGroupService:
             rows = list(s.scalars(stmt.order_by(SecurityGroup.name, SecurityGroup.id)))
             return self._groups(s, rows)
 
-    def get(self, ctx: RequestContext, uuid: str, rule: str = SHOW) -> Group:
+    def get(self, ctx: RequestContext, uuid: str, rule: str | None = None) -> Group:
         """One group by uuid; another project's is not found (unless admin)."""
         with self.db.session() as s:
             row = self._row(s, ctx, uuid)
-            self.policy.enforce(rule, {"project_id": row.project_id}, ctx)
+            self.policy.enforce(rule or self.rules["show"], {"project_id": row.project_id}, ctx)
             return self._groups(s, [row])[0]
 
-    def find(self, ctx: RequestContext, ref: str, rule: str = SHOW) -> Group:
+    def find(self, ctx: RequestContext, ref: str, rule: str | None = None) -> Group:
         """The caller's project's group named ``ref`` (or with that uuid)."""
         project = ctx.project_id or ""
         if ref == DEFAULT:
@@ -114,7 +129,7 @@ class SecurityGroupService:
             ).order_by(SecurityGroup.name != ref))
             if row is None:
                 raise GroupNotFound(ref)
-            self.policy.enforce(rule, {"project_id": row.project_id}, ctx)
+            self.policy.enforce(rule or self.rules["show"], {"project_id": row.project_id}, ctx)
             return self._groups(s, [row])[0]
 
     def ec2_ids_by_name(self, project_id: str, names: Iterable[str]) -> dict[str, str]:
@@ -161,9 +176,12 @@ class SecurityGroupService:
                 views.append(Rule(r.uuid, row.uuid, r.direction, r.protocol, r.port_min,
                                   r.port_max, r.cidr, remote.uuid if remote else None,
                                   remote.name if remote else None,
-                                  remote.project_id if remote else None, r.description))
+                                  remote.project_id if remote else None, r.description,
+                                  r.ethertype, r.created_at, r.updated_at,
+                                  r.revision_number or 0))
             out.append(Group(row.uuid, row.project_id, row.name, row.description or "",
-                             row.created_at, tuple(views)))
+                             row.created_at, tuple(views), row.updated_at,
+                             row.revision_number or 0))
         return out
 
     # ---- the default group ------------------------------------------------------
@@ -178,15 +196,28 @@ class SecurityGroupService:
         try:
             with self.db.session() as s:
                 group = self._insert(s, project_id, DEFAULT, DEFAULT_DESCRIPTION)
-                for spec in (RuleSpec(INGRESS, None, remote_group=group.uuid),
-                             RuleSpec(EGRESS, None, cidr="0.0.0.0/0")):
-                    remote = group.id if spec.remote_group else None
-                    s.add(_rule_row(group.id, spec, remote))
+                specs = [RuleSpec(INGRESS, None, remote_group=group.uuid, ethertype=e)
+                         for e in (IPV4, IPV6)]
+                self._add_default_rules(s, group, specs)
         except IntegrityError:
             pass  # made by a concurrent call
 
-    @staticmethod
-    def _insert(s: Session, project_id: str, name: str, description: str) -> SecurityGroup:
+    def _add_default_rules(self, s: Session, group: SecurityGroup,
+                           specs: Sequence[RuleSpec] = ()) -> None:
+        """Neutron's rules of a new group: egress anywhere, IPv4 and IPv6 (and
+        ``specs``); they count towards the project's rules quota, unchecked."""
+        specs = [*specs, *(RuleSpec(EGRESS, None, ethertype=e) for e in (IPV4, IPV6))]
+        for spec in specs:
+            remote = group.id if spec.remote_group else None
+            s.add(_rule_row(group.id, spec, remote))
+        self.quotas.force(s, group.project_id, {"security_group_rules": len(specs)})
+
+    def _insert(self, s: Session, project_id: str, name: str, description: str
+                ) -> SecurityGroup:
+        if name == DEFAULT:
+            self.quotas.force(s, project_id, {"security_groups": 1})
+        else:
+            self.quotas.reserve(s, project_id, {"security_groups": 1})
         row = SecurityGroup(project_id=project_id, name=name, description=description)
         s.add(row)
         s.flush()
@@ -196,7 +227,7 @@ class SecurityGroupService:
     # ---- groups ---------------------------------------------------------------
     def create(self, ctx: RequestContext, name: str, description: str) -> Group:
         project = ctx.project_id or ""
-        self.policy.enforce(CREATE, {"project_id": project}, ctx)
+        self.policy.enforce(self.rules["create"], {"project_id": project}, ctx)
         check_name(name)
         if len(description or "") > 255:
             raise errors.InvalidInput("Security group description should not be greater "
@@ -207,6 +238,8 @@ class SecurityGroupService:
         try:
             with self.db.session() as s:
                 row = self._insert(s, project, name, description or "")
+                self._add_default_rules(s, row)
+                s.flush()
                 group = self._groups(s, [row])[0]
         except IntegrityError:
             raise DuplicateGroup(name, project) from None
@@ -218,7 +251,7 @@ class SecurityGroupService:
         try:
             with self.db.session() as s:
                 row = self._row(s, ctx, uuid)
-                self.policy.enforce(UPDATE, {"project_id": row.project_id}, ctx)
+                self.policy.enforce(self.rules["update"], {"project_id": row.project_id}, ctx)
                 if name is not None:
                     check_name(name)
                     if row.name == DEFAULT and name != DEFAULT:
@@ -251,7 +284,7 @@ class SecurityGroupService:
         """Delete a group no instance and no other group's rule names."""
         with self.db.session() as s:
             row = self._row(s, ctx, uuid)
-            self.policy.enforce(DELETE, {"project_id": row.project_id}, ctx)
+            self.policy.enforce(self.rules["delete"], {"project_id": row.project_id}, ctx)
             group = self._groups(s, [row])[0]
             if row.name == DEFAULT:
                 raise DefaultGroupProtected(group, "delete")
@@ -263,12 +296,18 @@ class SecurityGroupService:
             if any(row.name in names for _, names in
                    self.instances.security_groups_in_use(s, row.project_id)):
                 raise GroupInUse(group)
+            if s.scalar(select(PortSecurityGroup.port_id).where(
+                    PortSecurityGroup.group_id == row.id).limit(1)) is not None:
+                raise GroupInUse(group)
             if s.scalar(select(SecurityGroupRule.id).where(
                     SecurityGroupRule.remote_group_id == row.id,
                     SecurityGroupRule.group_id != row.id).limit(1)) is not None:
                 raise GroupInUse(group)
+            rules = len(group.rules)
             s.execute(delete(SecurityGroupRule).where(SecurityGroupRule.group_id == row.id))
             s.execute(delete(SecurityGroup).where(SecurityGroup.id == row.id))
+            self.quotas.release(s, row.project_id, {"security_groups": 1,
+                                                    "security_group_rules": rules})
             forget(s, Kind.SECURITY_GROUP, [row.uuid])
             forget_tags(s, Kind.SECURITY_GROUP, [row.uuid])  # every project's tags on it
 
@@ -282,7 +321,7 @@ class SecurityGroupService:
         try:
             with self.db.session() as s:
                 row = self._row(s, ctx, uuid)
-                self.policy.enforce(RULE_CREATE, {"project_id": row.project_id}, ctx)
+                self.policy.enforce(self.rules["rule_create"], {"project_id": row.project_id}, ctx)
                 group = self._groups(s, [row])[0]
                 remotes = self._remote_ids(s, row, checked)
                 existing = set(s.scalars(select(SecurityGroupRule.fingerprint).where(
@@ -298,8 +337,11 @@ class SecurityGroupService:
                         raise DuplicateRule(spec, group)
                     existing.add(key)
                     new_rows.append(_rule_row(row.id, spec, remotes.get(spec.remote_group or "")))
+                self.quotas.reserve(s, row.project_id,
+                                    {"security_group_rules": len(new_rows)})
                 s.add_all(new_rows)
                 row.updated_at = utcnow()
+                row.revision_number = (row.revision_number or 0) + 1
                 s.flush()
                 made = {r.uuid for r in new_rows}
                 rules = self._groups(s, [row])[0].rules
@@ -324,7 +366,7 @@ class SecurityGroupService:
         checked = [check_spec(spec) for spec in specs]
         with self.db.session() as s:
             row = self._row(s, ctx, uuid)
-            self.policy.enforce(RULE_DELETE, {"project_id": row.project_id}, ctx)
+            self.policy.enforce(self.rules["rule_delete"], {"project_id": row.project_id}, ctx)
             remotes = self._remote_ids(s, row, checked)
             keys = []
             for spec in checked:
@@ -336,17 +378,24 @@ class SecurityGroupService:
                 keys.append(key)
             s.execute(delete(SecurityGroupRule).where(SecurityGroupRule.group_id == row.id,
                                                       SecurityGroupRule.fingerprint.in_(keys)))
+            self.quotas.release(s, row.project_id, {"security_group_rules": len(keys)})
             row.updated_at = utcnow()
+            row.revision_number = (row.revision_number or 0) + 1
 
-    def delete_rule(self, ctx: RequestContext, rule_uuid: str) -> None:
+    def delete_rule(self, ctx: RequestContext, rule_uuid: str,
+                    rule_delete: str | None = None) -> None:
         with self.db.session() as s:
             rule = s.scalar(select(SecurityGroupRule).where(SecurityGroupRule.uuid == rule_uuid))
             group = s.get(SecurityGroup, rule.group_id) if rule is not None else None
             if rule is None or group is None or (group.project_id != ctx.project_id
                                                  and not ctx.is_admin):
                 raise RuleNotFound(rule_uuid)
-            self.policy.enforce(RULE_DELETE, {"project_id": group.project_id}, ctx)
+            self.policy.enforce(rule_delete or self.rules["rule_delete"],
+                                {"project_id": group.project_id}, ctx)
             s.delete(rule)
+            self.quotas.release(s, group.project_id, {"security_group_rules": 1})
+            group.updated_at = utcnow()
+            group.revision_number = (group.revision_number or 0) + 1
 
     # ---- servers ------------------------------------------------------------------
     def prepare_boot(self, project_id: str, refs: Sequence[str]) -> list[str]:
@@ -396,4 +445,4 @@ def _rule_row(group_id: int, spec: RuleSpec, remote_id: int | None) -> SecurityG
                              protocol=spec.protocol, port_min=spec.port_min,
                              port_max=spec.port_max, cidr=spec.cidr,
                              remote_group_id=remote_id, description=spec.description,
-                             fingerprint=spec.key(remote_id))
+                             ethertype=spec.ethertype, fingerprint=spec.key(remote_id))

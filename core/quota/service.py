@@ -44,15 +44,17 @@ from core.quota.models import QuotaLimit, QuotaUsage
 from core.settings import Settings
 
 # Counted in quota_usages, in the order their rows are locked.
-COUNTED = ("cores", "floating_ips", "instances", "ram", "server_groups")
+COUNTED = ("cores", "floating_ips", "instances", "networks", "ports", "ram", "routers",
+           "security_group_rules", "security_groups", "server_groups", "subnets")
 # Nova's fixed defaults for the personality limits.
 FIXED_DEFAULTS = {"injected_files": 5, "injected_file_content_bytes": 10240,
                   "injected_file_path_bytes": 255}
-# Network quotas Nova shows below 2.36: unlimited (-1) here but floating IPs
-# (core/network/floating.py counts them).
+# Network quotas Nova shows below 2.36 (fixed_ips: unlimited, never counted).
 NETWORK = ("fixed_ips", "floating_ips", "security_groups", "security_group_rules")
+# The Network API's own, counted by core/network.
+NEUTRON = ("networks", "subnets", "ports", "routers")
 RESOURCES = ("instances", "cores", "ram", "key_pairs", "server_groups",
-             "server_group_members", "metadata_items", *FIXED_DEFAULTS, *NETWORK)
+             "server_group_members", "metadata_items", *FIXED_DEFAULTS, *NETWORK, *NEUTRON)
 MAX_LIMIT = 0x7FFFFFFF
 
 
@@ -95,7 +97,11 @@ class QuotaService:
                 "key_pairs": s.quota_key_pairs, "server_groups": s.quota_server_groups,
                 "server_group_members": s.quota_server_group_members,
                 "metadata_items": s.quota_metadata_items, **FIXED_DEFAULTS,
-                **dict.fromkeys(NETWORK, -1), "floating_ips": s.quota_floating_ips}
+                "fixed_ips": -1, "floating_ips": s.quota_floating_ips,
+                "security_groups": s.quota_security_groups,
+                "security_group_rules": s.quota_security_group_rules,
+                "networks": s.quota_networks, "subnets": s.quota_subnets,
+                "ports": s.quota_ports, "routers": s.quota_routers}
 
     def limits_in(self, session: Session, project_id: str,
                   user_id: str | None = None) -> dict[str, int]:
@@ -177,6 +183,19 @@ class QuotaService:
             over_quota_message(overs, wanted, used, limits), resources=sorted(overs),
             requested={r: wanted[r] for r in overs}, used=used,
             allowed={r: limits[r] for r in overs})
+
+    def force(self, session: Session, project_id: str, deltas: Mapping[str, int]) -> None:
+        """Add ``deltas`` to the usage whatever the limits (what the cloud makes
+        on a project's behalf, such as its default security group, still counts)."""
+        wanted = _checked(deltas)
+        if not wanted:
+            return
+        self._ensure_rows(session, project_id, wanted)
+        for resource, n in sorted(wanted.items()):
+            session.execute(update(QuotaUsage).where(QuotaUsage.project_id == project_id,
+                                                     QuotaUsage.resource == resource)
+                            .values(in_use=QuotaUsage.in_use + n),
+                            execution_options={"synchronize_session": False})
 
     def release(self, session: Session, project_id: str, deltas: Mapping[str, int]) -> None:
         """Subtract ``deltas`` from the project's usage (never below zero)."""

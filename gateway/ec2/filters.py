@@ -5,6 +5,9 @@ its values for the filter's name matches one of the filter's values. Values
 may use ``*`` (any run of characters) and ``?`` (one character), ``\\`` escapes
 either; matching is case-sensitive, as in AWS. Each describe action lists the
 names it supports; any other name is an ``InvalidParameterValue``.
+
+Owners are shown by account id; a filter on an owner (``owner-id``,
+``…user-id``, ``…owner-id``) also takes a project id (:func:`owners_as_accounts`).
 """
 
 from __future__ import annotations
@@ -49,6 +52,25 @@ def pattern(value: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(ch))
     return re.compile("".join(out), re.DOTALL)
+
+
+def names_owner(name: str | None) -> bool:
+    """Whether filter ``name`` compares an owner's account id."""
+    return bool(name) and str(name).endswith(("owner-id", "user-id"))
+
+
+def owners_as_accounts(filters: Sequence[Mapping[str, Any]] | None,
+                       accounts: Mapping[str, str]) -> list[Mapping[str, Any]] | None:
+    """``filters`` with each value of an owner filter that is a project id
+    (a key of ``accounts``) replaced by that project's account id."""
+    if not filters:
+        return None if filters is None else []
+    out: list[Mapping[str, Any]] = []
+    for f in filters:
+        if names_owner(f.get("Name")) and f.get("Values"):
+            f = {**f, "Values": [accounts.get(v, v) for v in f["Values"]]}
+        out.append(f)
+    return out
 
 
 class Filters(Generic[T]):

@@ -54,10 +54,10 @@ def test_an_uploaded_image_is_an_available_ami(server, demo):
     assert image["ImageId"] == pending["ImageId"] == ami_named(demo.ec2, name)["ImageId"]
     assert image["ImageId"] == demo.ec2.describe_images(
         ImageIds=[pending["ImageId"].upper().replace("AMI-", "ami-")])["Images"][0]["ImageId"]
-    assert image["State"] == "available" and image["OwnerId"] == demo.id
+    assert image["State"] == "available" and image["OwnerId"] == demo.account
     assert image["Name"] == name and image["Description"] == "from glance"
     assert image["Architecture"] == "arm64" and image["ImageType"] == "machine"
-    assert image["Public"] is False and image["ImageLocation"] == f"{demo.id}/{name}"
+    assert image["Public"] is False and image["ImageLocation"] == f"{demo.account}/{name}"
     assert image["RootDeviceType"] == "instance-store"
     assert image["RootDeviceName"] == "/dev/sda1"
     assert image["VirtualizationType"] == "hvm" and image["Hypervisor"] == "xen"
@@ -72,15 +72,21 @@ def test_owners_filters_and_paging(server, demo, admin):
         new_image(server, demo.session, name)
     mine = demo.ec2.describe_images(Owners=["self"])["Images"]
     assert set(names) <= {i["Name"] for i in mine}
-    assert {i["OwnerId"] for i in mine} == {demo.id}
-    assert {i["Name"] for i in demo.ec2.describe_images(Owners=[demo.id])["Images"]} == \
-        {i["Name"] for i in mine}
-    assert demo.ec2.describe_images(Owners=[admin.id])["Images"] == [
-        i for i in demo.ec2.describe_images()["Images"] if i["OwnerId"] == admin.id]
+    assert {i["OwnerId"] for i in mine} == {demo.account}
+    # An owner is named by its account id or by its project id.
+    for owner in (demo.account, demo.id):
+        assert {i["Name"] for i in demo.ec2.describe_images(Owners=[owner])["Images"]} == \
+            {i["Name"] for i in mine}
+    admins = [i for i in demo.ec2.describe_images()["Images"] if i["OwnerId"] == admin.account]
+    assert admins  # the bootstrap image, public
+    assert demo.ec2.describe_images(Owners=[admin.account])["Images"] == admins
+    assert demo.ec2.describe_images(Owners=[admin.id])["Images"] == admins
+    assert demo.ec2.describe_images(Owners=["000000000000"])["Images"] == []
     wild = [{"Name": "name", "Values": [f"{prefix}-*"]}]
     assert sorted(i["Name"] for i in demo.ec2.describe_images(Filters=wild)["Images"]) == names
     for flt, count in ((("state", "available"), 5), (("is-public", "false"), 5),
-                       (("is-public", "true"), 0), (("owner-id", demo.id), 5),
+                       (("is-public", "true"), 0), (("owner-id", demo.account), 5),
+                       (("owner-id", demo.id), 5), (("owner-id", admin.account), 0),
                        (("image-type", "machine"), 5), (("architecture", "x86_64"), 5),
                        (("architecture", "arm64"), 0), (("name", f"{prefix}-?"), 5),
                        (("state", "pending"), 0)):
@@ -103,11 +109,12 @@ def test_executable_by(server, demo, admin, other):
     ami = ami_named(demo.ec2, demo.session.get(
         f"{server.url}/image/v2/images/{shared}").json()["name"])["ImageId"]
     demo.ec2.modify_image_attribute(ImageId=ami, LaunchPermission={
-        "Add": [{"UserId": other.id}]})
+        "Add": [{"UserId": other.account}]})
     assert ami in [i["ImageId"] for i in other.ec2.describe_images(
         ExecutableUsers=["self"])["Images"]]
-    assert ami in [i["ImageId"] for i in demo.ec2.describe_images(
-        ExecutableUsers=[other.id])["Images"]]
+    for user in (other.account, other.id):
+        assert ami in [i["ImageId"] for i in demo.ec2.describe_images(
+            ExecutableUsers=[user])["Images"]]
     assert ami not in [i["ImageId"] for i in demo.ec2.describe_images(
         ExecutableUsers=["self"])["Images"]]
     assert ami not in [i["ImageId"] for i in other.ec2.describe_images(
@@ -150,12 +157,13 @@ def test_launch_permission_for_another_project(server, demo, other):
     assert demo.ec2.describe_image_attribute(ImageId=ami, Attribute="launchPermission")[
         "LaunchPermissions"] == []
 
+    # A project id is taken for its account id; the account id is shown.
     demo.ec2.modify_image_attribute(ImageId=ami, Attribute="launchPermission",
                                     OperationType="add", UserIds=[other.id])
     assert demo.ec2.describe_image_attribute(ImageId=ami, Attribute="launchPermission")[
-        "LaunchPermissions"] == [{"UserId": other.id}]
+        "LaunchPermissions"] == [{"UserId": other.account}]
     (seen,) = other.ec2.describe_images(ImageIds=[ami])["Images"]
-    assert seen["OwnerId"] == demo.id and seen["Public"] is False
+    assert seen["OwnerId"] == demo.account and seen["Public"] is False
     assert name in [i["Name"] for i in other.ec2.describe_images()["Images"]]
     # Not the other project's to read or change.
     assert error(other.ec2.describe_image_attribute, ImageId=ami,
@@ -165,7 +173,7 @@ def test_launch_permission_for_another_project(server, demo, other):
     assert error(other.ec2.deregister_image, ImageId=ami) == ("UnauthorizedOperation", 403)
 
     demo.ec2.modify_image_attribute(ImageId=ami, LaunchPermission={
-        "Remove": [{"UserId": other.id}]})
+        "Remove": [{"UserId": other.account}]})
     assert error(other.ec2.describe_images, ImageIds=[ami]) == ("InvalidAMIID.NotFound", 400)
     assert name not in [i["Name"] for i in other.ec2.describe_images()["Images"]]
 
@@ -186,7 +194,7 @@ def test_group_all_makes_an_image_public(server, demo, admin, other):
     assert admin.ec2.describe_image_attribute(ImageId=ami, Attribute="launchPermission")[
         "LaunchPermissions"] == [{"Group": "all"}]
     (seen,) = other.ec2.describe_images(ImageIds=[ami])["Images"]
-    assert seen["Public"] is True
+    assert seen["Public"] is True and seen["OwnerId"] == admin.account != other.account
     assert ami in [i["ImageId"] for i in other.ec2.describe_images(
         Filters=[{"Name": "is-public", "Values": ["true"]}])["Images"]]
     assert error(other.ec2.describe_image_attribute, ImageId=ami,
@@ -325,7 +333,7 @@ def test_register_image_from_an_http_location(server, demo, endpoint, remote):
                            .secret_key).Image(ami)
     assert (image.name, image.description, image.architecture, image.root_device_name,
             image.state, image.owner_id, image.public) == \
-        (name, "from a URL", "arm64", "/dev/xvda", "available", demo.id, False)
+        (name, "from a URL", "arm64", "/dev/xvda", "available", demo.account, False)
     assert image.tags == [{"Key": "src", "Value": "web"}]
     # The same image through the image API: its data was copied into the store.
     (glance,) = demo.session.get(f"{server.url}/image/v2/images?name={name}").json()["images"]

@@ -81,7 +81,7 @@ def test_describe_by_id_shows_the_server(demo, booted):
     answer = demo.ec2.describe_instances(InstanceIds=[second, first])
     (reservation,) = answer["Reservations"]
     assert RESERVATION.fullmatch(reservation["ReservationId"])
-    assert reservation["OwnerId"] == demo.id
+    assert reservation["OwnerId"] == demo.account
     one, two = reservation["Instances"]
     assert [one["InstanceId"], two["InstanceId"]] == [first, second]
     assert INSTANCE.fullmatch(first)
@@ -243,7 +243,7 @@ def test_default_vpc_and_subnet(demo, other):
     (vpc,) = demo.ec2.describe_vpcs()["Vpcs"]
     assert re.fullmatch(r"vpc-[0-9a-f]{17}", vpc["VpcId"])
     assert vpc["IsDefault"] is True and vpc["State"] == "available"
-    assert vpc["OwnerId"] == demo.id and vpc["InstanceTenancy"] == "default"
+    assert vpc["OwnerId"] == demo.account and vpc["InstanceTenancy"] == "default"
     assert demo.ec2.describe_vpcs()["Vpcs"][0]["VpcId"] == vpc["VpcId"]  # stable
     (theirs,) = other.ec2.describe_vpcs()["Vpcs"]
     assert theirs["VpcId"] != vpc["VpcId"] and theirs["CidrBlock"] == vpc["CidrBlock"]
@@ -268,6 +268,33 @@ def test_default_vpc_and_subnet(demo, other):
     )["Subnets"] == [subnet]
     assert error(demo.ec2.describe_subnets, SubnetIds=["subnet-0123456789abcdef0"]) == \
         ("InvalidSubnetID.NotFound", 400)
+    assert subnet["OwnerId"] == demo.account
+    assert subnet["SubnetArn"] == \
+        f"arn:aws:ec2:RegionOne:{demo.account}:subnet/{subnet['SubnetId']}"
+    for owner in (demo.account, demo.id):
+        for describe, key in ((demo.ec2.describe_vpcs, "Vpcs"),
+                              (demo.ec2.describe_subnets, "Subnets")):
+            assert describe(Filters=[{"Name": "owner-id", "Values": [owner]}])[key]
+            assert describe(Filters=[{"Name": "owner-id", "Values": [other.id]}])[key] == []
+
+
+def test_the_owner_is_the_projects_account_id(demo, other, booted):
+    """Every EC2 answer names a project by one twelve-digit account id, its own."""
+    first = booted.ids[booted.pair[0]]
+    (reservation,) = demo.ec2.describe_instances(InstanceIds=[first])["Reservations"]
+    account = reservation["OwnerId"]
+    assert re.fullmatch(r"[0-9]{12}", account) and account != demo.id
+    (group,) = demo.ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"]
+    owners = {account, demo.account, group["OwnerId"],
+              demo.ec2.describe_subnets()["Subnets"][0]["OwnerId"],
+              demo.ec2.describe_instances(InstanceIds=[first])["Reservations"][0]["OwnerId"]}
+    assert owners == {account}
+    assert re.fullmatch(r"[0-9]{12}", other.account) and other.account != account
+    for owner in (account, demo.id):
+        assert first in ids_of(demo.ec2, [{"Name": "owner-id", "Values": [owner]}])
+    for owner in (other.account, other.id, "0000000000*"):
+        assert first not in ids_of(demo.ec2, [{"Name": "owner-id", "Values": [owner]}])
+    assert first in ids_of(demo.ec2, [{"Name": "owner-id", "Values": [account[:6] + "*"]}])
 
 
 def test_instances_sit_in_the_default_subnet(demo, booted):

@@ -99,7 +99,7 @@ def test_boto3_workflow(demo, ami):
             {"Key": "Name", "Value": f"{PREFIX}-flow"}, {"Key": "team", "Value": "blue"}]}])
     (inst,) = answer["Instances"]
     iid = inst["InstanceId"]
-    assert answer["OwnerId"] == demo.id and answer["ReservationId"].startswith("r-")
+    assert answer["OwnerId"] == demo.account and answer["ReservationId"].startswith("r-")
     assert inst["State"] == {"Code": 0, "Name": "pending"}
     assert inst["InstanceType"] == "t3.micro" and inst["KeyName"] == key
     assert inst["ImageId"] == ami and inst["ClientToken"] == token

@@ -36,10 +36,12 @@ def vpc_of(ec2) -> str:
 def test_default_group_has_the_usual_rules(demo):
     (default,) = demo.ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"]
     assert GROUP_ID.fullmatch(default["GroupId"])
-    assert default["OwnerId"] == demo.id and default["VpcId"] == vpc_of(demo.ec2)
+    assert default["OwnerId"] == demo.account and default["VpcId"] == vpc_of(demo.ec2)
+    assert default["SecurityGroupArn"] == \
+        f"arn:aws:ec2:RegionOne:{demo.account}:security-group/{default['GroupId']}"
     assert default["IpPermissions"] == [{
         "IpProtocol": "-1", "IpRanges": [], "Ipv6Ranges": [], "PrefixListIds": [],
-        "UserIdGroupPairs": [{"GroupId": default["GroupId"], "UserId": demo.id,
+        "UserIdGroupPairs": [{"GroupId": default["GroupId"], "UserId": demo.account,
                               "GroupName": "default"}]}]
     assert default["IpPermissionsEgress"] == [{
         "IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [],
@@ -119,8 +121,10 @@ def test_describe_filters_and_paging(demo):
     assert found([{"Name": "group-name", "Values": [name("page-*")]}]) == set(ids)
     assert found([{"Name": "description", "Values": ["page 3"]}]) == {ids[3]}
     assert found([{"Name": "group-id", "Values": [ids[2]]}]) == {ids[2]}
-    assert ids[0] in found([{"Name": "vpc-id", "Values": [vpc_of(demo.ec2)]},
-                            {"Name": "owner-id", "Values": [demo.id]}])
+    for owner in (demo.account, demo.id):  # an account id, or the project id
+        assert ids[0] in found([{"Name": "vpc-id", "Values": [vpc_of(demo.ec2)]},
+                                {"Name": "owner-id", "Values": [owner]}])
+        assert ids[0] not in found([{"Name": "owner-id", "Values": ["000000000000"]}])
     assert found([{"Name": "ip-permission.from-port", "Values": ["443"]},
                   {"Name": "ip-permission.cidr", "Values": ["192.0.2.0/24"]}]) == {ids[0]}
     assert found([{"Name": "ip-permission.protocol", "Values": ["tcp"]},
@@ -377,3 +381,33 @@ def test_another_projects_groups_are_not_found(demo, other):
     listed = {g["GroupId"] for g in other.ec2.describe_security_groups()["SecurityGroups"]}
     assert gid not in listed and mine in listed
     assert group(demo.ec2, gid)["GroupName"] == name("private")
+    assert group(other.ec2, mine)["OwnerId"] == other.account != demo.account
+
+
+def test_group_pairs_name_their_owner_by_account_or_project(demo, other):
+    gid = demo.ec2.create_security_group(GroupName=name("pairs"), Description="p")["GroupId"]
+    made = demo.ec2.create_security_group(GroupName=name("src"), Description="s")
+    src = made["GroupId"]
+    assert made["SecurityGroupArn"] == \
+        f"arn:aws:ec2:RegionOne:{demo.account}:security-group/{src}"
+    added = demo.ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+         "UserIdGroupPairs": [{"GroupId": src, "UserId": demo.account}]},
+        {"IpProtocol": "tcp", "FromPort": 81, "ToPort": 81,
+         "UserIdGroupPairs": [{"GroupId": src, "UserId": demo.id}]}])["SecurityGroupRules"]
+    assert {(r["GroupOwnerId"], r["ReferencedGroupInfo"]["UserId"]) for r in added} == \
+        {(demo.account, demo.account)}
+    demo.ec2.authorize_security_group_ingress(
+        GroupName=name("pairs"), SourceSecurityGroupName=name("src"),
+        SourceSecurityGroupOwnerId=demo.account)
+    pairs = [p for perm in group(demo.ec2, gid)["IpPermissions"]
+             for p in perm["UserIdGroupPairs"]]
+    assert len(pairs) == 3 and {p["UserId"] for p in pairs} == {demo.account}
+    for owner in (demo.account, demo.id):
+        assert gid in {g["GroupId"] for g in demo.ec2.describe_security_groups(Filters=[
+            {"Name": "ip-permission.user-id", "Values": [owner]}])["SecurityGroups"]}
+    # Another account's group: this cloud has no cross-project grants.
+    assert error(demo.ec2.authorize_security_group_ingress, GroupId=gid, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 82, "ToPort": 82,
+         "UserIdGroupPairs": [{"GroupId": src, "UserId": other.account}]}]) \
+        == ("InvalidGroup.NotFound", 400)

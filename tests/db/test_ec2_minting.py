@@ -10,6 +10,7 @@ import re
 from sqlalchemy import event, func, select
 
 from core.compute.bootstrap import ensure_default_flavors
+from core.network.bootstrap import ensure_default_networks
 from core.compute.servers import BootRequest
 from core.idmap.ids import Ec2Ids, Kind, key_pair_os_uuid
 from core.idmap.models import Ec2Id
@@ -102,6 +103,7 @@ def test_images_made_before_minting_existed_are_minted_once_lazily(services, ec2
 def test_new_servers_have_one_id_each_and_one_reservation_id(services, admin_ctx, db):
     image = ensure_default_image(services.images, admin_ctx)
     flavor = ensure_default_flavors(db)[0]
+    ensure_default_networks(db, services.settings, "p-admin")
     before = count(services.db, Kind.INSTANCE, Kind.RESERVATION)
     reservation, instances = services.servers.create(admin_ctx, BootRequest(
         name="minted", image_ref=image.id, flavor_ref=flavor, min_count=3, max_count=3))

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from core import errors
 from core.compute.bootstrap import ensure_default_flavors
+from core.network.bootstrap import ensure_default_networks
 from core.compute.models import Instance
 from core.compute.server_listing import ServerQuery
 from core.compute.servers import BootRequest, IdempotentMismatch
@@ -30,6 +31,7 @@ THREADS = 6
 def boot(services, admin_ctx, db) -> BootRequest:
     image = ensure_default_image(services.images, admin_ctx)
     flavor = ensure_default_flavors(db)[0]
+    ensure_default_networks(db, services.settings, "p-admin")
     return BootRequest(name="raced", image_ref=image.id, flavor_ref=flavor, min_count=2,
                        max_count=2, client_token="token-1", request_hash="a" * 64,
                        ec2_names=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from core.compute import states
 from core.compute.bootstrap import ensure_default_flavors
+from core.network.bootstrap import ensure_default_networks
 from core.compute.models import ComputeService, Instance
 from core.context import RequestContext
 from core.db import Database
@@ -109,6 +110,7 @@ def make_core(tmp_path: Path, bus: RecordingBus, **overrides: Any) -> CoreServic
     settings = load_settings({}, data_dir=tmp_path, bcrypt_rounds=4, **overrides)
     db = migrated_database(settings)
     ensure_default_flavors(db)
+    ensure_default_networks(db, settings, "p-admin")
     return build_core(settings, db=db, bus=bus)
 
 

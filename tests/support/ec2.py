@@ -113,6 +113,14 @@ class Project:
     def session(self) -> Session:
         return self.compute.session
 
+    @property
+    def account(self) -> str:
+        """The project's twelve-digit account id, as EC2 shows it: the owner of
+        its default VPC."""
+        (vpc,) = self.ec2.describe_vpcs(Filters=[{"Name": "is-default",
+                                                  "Values": ["true"]}])["Vpcs"]
+        return vpc["OwnerId"]
+
     def resource(self, endpoint: str):
         return boto3.resource("ec2", endpoint_url=endpoint, region_name=REGION,
                               aws_access_key_id=self.keys[0],

@@ -194,6 +194,15 @@ RULES = [
     _rule("os-security-groups:add", MEMBER, "Add a security group to a server.", ACT),
     _rule("os-security-groups:remove", MEMBER, "Remove a security group from a server.",
           ACT),
+    # ---- a server's interfaces (its ports) ----
+    _rule("os-attach-interfaces:list", READER, "List a server's interfaces.",
+          f"GET {SRV}/os-interface"),
+    _rule("os-attach-interfaces:show", READER, "Show one of a server's interfaces.",
+          f"GET {SRV}/os-interface/{{port_id}}"),
+    _rule("os-attach-interfaces:create", MEMBER, "Attach an interface to a server.",
+          f"POST {SRV}/os-interface"),
+    _rule("os-attach-interfaces:delete", MEMBER, "Detach an interface from a server.",
+          f"DELETE {SRV}/os-interface/{{port_id}}"),
     # ---- floating IPs (EC2's *Address* actions) ----
     _rule("os-floating-ips:list", READER, "List the project's floating IPs.",
           "GET /os-floating-ips"),

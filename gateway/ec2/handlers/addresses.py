@@ -90,7 +90,7 @@ class Addresses(Handler):
                 view.update({"AssociationId": associations.get(a.association_id or ""),
                              "InstanceId": instances.get(a.instance_uuid),
                              "PrivateIpAddress": a.fixed_address,
-                             "NetworkInterfaceOwnerId": project,
+                             "NetworkInterfaceOwnerId": self.account(project),
                              "SubnetId": derived_id("subnet", project)})
             out.append(view)
         return out
@@ -192,4 +192,5 @@ class Addresses(Handler):
             if missing:
                 raise errors.NotFound(kind="floating_ip", ids=missing, by="address")
             views = [v for v in views if v["PublicIp"] in set(wanted_ips)]
-        return {"Addresses": ADDRESS_FILTERS.apply(views, call.get("Filters"))}
+        filters = self.owner_filters(call.get("Filters"))
+        return {"Addresses": ADDRESS_FILTERS.apply(views, filters)}

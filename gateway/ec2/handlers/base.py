@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from core import errors
 from core.compute.flavors import FlavorService
@@ -20,6 +21,7 @@ from core.quota.service import QuotaService
 from core.services import CoreServices
 from core.settings import Settings
 from core.tagging.service import TagService
+from gateway.ec2.filters import names_owner, owners_as_accounts
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,23 @@ class Handler:
             raise errors.NotFound(f"{', '.join(missing)} not found", kind=kind.resource,
                                   ids=missing)
         return found
+
+    def accounts(self, project_ids: Iterable[str]) -> dict[str, str]:
+        """Account ids (EC2's ``OwnerId``) by project id, minted on first sight."""
+        return self.deps.ids.accounts.account_ids_for(project_ids)
+
+    def account(self, project_id: str | None) -> str:
+        """One project's account id ("" for none)."""
+        return self.deps.ids.accounts.account_id_for(project_id or "")
+
+    def owner_filters(self, filters: Sequence[Mapping[str, Any]] | None
+                      ) -> list[Mapping[str, Any]] | None:
+        """``Filters`` whose owner values may be project ids too, as account
+        ids. Call it once the views are made: a project that owns anything
+        shown has its account id by then, and no filter value mints one."""
+        named = [v for f in filters or () if names_owner(f.get("Name"))
+                 for v in f.get("Values") or ()]
+        return owners_as_accounts(filters, self.deps.ids.accounts.existing(named))
 
     def os_id(self, kind: Kind, value: str) -> str:
         """The OpenStack id one EC2 ID names (see :meth:`os_ids`)."""

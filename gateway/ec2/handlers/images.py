@@ -12,15 +12,15 @@ its data is uploaded. Nova never reboots a server to snapshot it, so
 (``core.tagging``).
 
 Launch permissions are the image's visibility and members: ``Group=all`` is
-``public``; a ``UserId`` (a project id) is a member, accepted on its behalf,
-since EC2 has no accept step. An image without launch permissions is
+``public``; a ``UserId`` (a project's account id, or its project id) is a
+member, accepted on its behalf, since EC2 has no accept step. An image without launch permissions is
 ``private``; one with members is ``shared``. The core service enforces the
 image API's policy; another project's private image is not found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from core import errors
@@ -90,12 +90,11 @@ def creation_date(image: Image) -> str:
     return f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}Z"
 
 
-def image_view(image: Image, ami: str,
+def image_view(image: Image, ami: str, owner: str,
                tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    """An image as DescribeImages writes it (the ``Image`` shape), with the
-    caller's ``tags`` on it."""
+    """An image as DescribeImages writes it (the ``Image`` shape), owned by
+    account ``owner`` (its owner project's), with the caller's ``tags`` on it."""
     props = image.properties or {}
-    owner = image.owner or ""
     arch = str(props.get("architecture") or "x86_64")
     return {"ImageId": ami, "ImageLocation": f"{owner}/{image.name or image.id}",
             "State": STATES.get(image.status, "pending"), "OwnerId": owner,
@@ -185,11 +184,13 @@ class Images(Handler):
         if not image_ids and not call.get("IncludeDisabled"):
             # Deactivated images, as AWS's disabled AMIs, are listed on request.
             pairs = [(a, v) for a, v in pairs if v.image.status != "deactivated"]
-        pairs = self._by_owner(ctx, pairs, call.get("Owners", []))
+        owners = self.accounts(v.image.owner or "" for _, v in pairs)
+        pairs = self._by_owner(ctx, pairs, call.get("Owners", []), owners)
         pairs = self._by_executable(ctx, pairs, call.get("ExecutableUsers", []))
         tags = self.tags.tags_of(ctx, Kind.IMAGE, [v.image.id for _, v in pairs])
-        views_out = FILTERS.apply([image_view(v.image, ami, tags[v.image.id])
-                                   for ami, v in pairs], call.get("Filters"))
+        views_out = FILTERS.apply([image_view(v.image, ami, owners[v.image.owner or ""],
+                                              tags[v.image.id]) for ami, v in pairs],
+                                  self.owner_filters(call.get("Filters")))
         views_out.sort(key=lambda i: i["ImageId"])
         chunk, token = page(views_out, lambda i: i["ImageId"], max_results,
                             call.get("NextToken"))
@@ -197,18 +198,25 @@ class Images(Handler):
 
     @staticmethod
     def _by_owner(ctx: RequestContext, pairs: list[tuple[str, ImageView]],
-                  owners: Iterable[str]) -> list[tuple[str, ImageView]]:
+                  owners: Iterable[str], accounts: Mapping[str, str]
+                  ) -> list[tuple[str, ImageView]]:
+        """Images owned by one of ``owners``: ``self``, account ids or project
+        ids (``accounts``: the owners' account ids by project id)."""
         wanted = {ctx.project_id if o == "self" else o for o in owners}
         if not wanted:
             return pairs
-        return [(a, v) for a, v in pairs if v.image.owner in wanted]
+        return [(a, v) for a, v in pairs if v.image.owner in wanted
+                or accounts.get(v.image.owner or "") in wanted]
 
     def _by_executable(self, ctx: RequestContext, pairs: list[tuple[str, ImageView]],
                        users: Iterable[str]) -> list[tuple[str, ImageView]]:
-        """``all``: public images; ``self`` (or the caller's project id): images
-        shared with the caller; another project id: images shared with it (the
-        caller knows the members of its own images only)."""
-        wanted = {ctx.project_id if u == "self" else u for u in users}
+        """``all``: public images; ``self`` (or the caller's account or project
+        id): images shared with the caller; another account or project id:
+        images shared with it (the caller knows the members of its own images
+        only)."""
+        named = self.deps.ids.accounts.project_ids_named(
+            ctx.project_id or "" if u == "self" else u for u in users)
+        wanted = set(named.values())
         if not wanted:
             return pairs
         out = []
@@ -314,9 +322,12 @@ class Images(Handler):
         return ami, image
 
     def _launch_permissions(self, ctx: RequestContext, image: Image) -> list[dict[str, str]]:
+        """``Group=all``, or the members' account ids."""
         if image.visibility in ("public", "community"):
             return [{"Group": "all"}]
-        return [{"UserId": m} for m in self._members(ctx, image)]
+        members = self._members(ctx, image)
+        accounts = self.accounts(members)
+        return [{"UserId": accounts[m]} for m in members]
 
     @action("DescribeImageAttribute", rules=(GET_IMAGE,))
     def describe_image_attribute(self, call: Call) -> dict[str, Any]:
@@ -395,8 +406,10 @@ class Images(Handler):
     def _change_permissions(self, ctx: RequestContext, ami: str, image: Image,
                             add: list[dict[str, str]], remove: list[dict[str, str]]) -> None:
         images = self.deps.images
-        add_users = [p["UserId"] for p in add if p.get("UserId")]
-        remove_users = [p["UserId"] for p in remove if p.get("UserId")]
+        projects = self.deps.ids.accounts.project_ids_named(
+            p["UserId"] for p in add + remove if p.get("UserId"))
+        add_users = [projects[p["UserId"]] for p in add if p.get("UserId")]
+        remove_users = [projects[p["UserId"]] for p in remove if p.get("UserId")]
         visibility = image.visibility
         if any(p.get("Group") == "all" for p in remove) and visibility in ("public",
                                                                           "community"):

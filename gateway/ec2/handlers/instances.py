@@ -247,7 +247,7 @@ class Instances(Handler):
     def _views(self, ctx: RequestContext, instances: list[Instance],
                fresh: bool = False) -> list[dict[str, Any]]:
         """The instances as DescribeInstances writes them (``Instance`` shapes),
-        each with its reservation id and owner under private keys. ``fresh``:
+        each with its reservation id and owner (account id) under private keys. ``fresh``:
         instances just recorded, which have no addresses yet (the conductor
         gives them theirs once a host is chosen), so none are read."""
         if not instances:
@@ -259,6 +259,7 @@ class Instances(Handler):
         reservations = deps.ids.ec2_ids_for(
             Kind.RESERVATION, [(i.reservation_id, i.project_id) for i in instances])
         images = self._image_ids(ctx, {i.image_ref for i in instances if i.image_ref})
+        owners = self.accounts({i.project_id for i in instances})
         addresses = {} if fresh else deps.servers.addresses(uuids)
         public = {} if fresh else self.public_addresses(uuids)
         groups = self.security_groups(instances)
@@ -281,7 +282,7 @@ class Instances(Handler):
             project = inst.project_id
             public_ip = public.get(inst.uuid)
             out.append({
-                "_reservation": reservations[inst.reservation_id], "_owner": project,
+                "_reservation": reservations[inst.reservation_id], "_owner": owners[project],
                 "InstanceId": instance_id,
                 "ImageId": images.get(inst.image_ref or ""),
                 "State": {"Code": code, "Name": name},
@@ -344,7 +345,7 @@ class Instances(Handler):
         for view in views:
             view.pop("_reservation")
             view.pop("_owner")
-        return {"ReservationId": rid, "OwnerId": ctx.project_id, "Groups": [],
+        return {"ReservationId": rid, "OwnerId": self.account(ctx.project_id), "Groups": [],
                 "Instances": views}
 
     # ---- DescribeInstances --------------------------------------------
@@ -356,7 +357,8 @@ class Instances(Handler):
         reject_ids_with_max_results(wanted, max_results, "instanceIds")
         check_max_results(max_results, 5)
         instances = self._by_id(ctx, wanted) if wanted else self._own(ctx)
-        views = INSTANCE_FILTERS.apply(self._views(ctx, instances), call.get("Filters"))
+        views = self._views(ctx, instances)
+        views = INSTANCE_FILTERS.apply(views, self.owner_filters(call.get("Filters")))
         views.sort(key=order_key)
         chunk, token = page(views, order_key, max_results, call.get("NextToken"))
         reservations: dict[str, dict[str, Any]] = {}
@@ -413,7 +415,7 @@ class Instances(Handler):
     def _vpc(self, ctx: RequestContext) -> dict[str, Any]:
         project = ctx.project_id or ""
         cidr = str(ipaddress.ip_network(self.deps.settings.fixed_range, strict=False))
-        return {"VpcId": derived_id("vpc", project), "OwnerId": project,
+        return {"VpcId": derived_id("vpc", project), "OwnerId": self.account(project),
                 "State": "available", "CidrBlock": cidr, "DhcpOptionsId": "default",
                 "InstanceTenancy": "default", "IsDefault": True,
                 "CidrBlockAssociationSet": [{
@@ -426,14 +428,15 @@ class Instances(Handler):
         settings = self.deps.settings
         network = ipaddress.ip_network(settings.fixed_range, strict=False)
         subnet_id = derived_id("subnet", project)
+        account = self.account(project)
         return {"SubnetId": subnet_id, "VpcId": derived_id("vpc", project),
-                "OwnerId": project, "State": "available", "CidrBlock": str(network),
+                "OwnerId": account, "State": "available", "CidrBlock": str(network),
                 "AvailabilityZone": settings.default_availability_zone,
                 "AvailabilityZoneId": f"{settings.region.lower()}-"
                                       f"{settings.default_availability_zone}",
                 "AvailableIpAddressCount": max(network.num_addresses - 5, 0),
                 "DefaultForAz": True, "MapPublicIpOnLaunch": False,
-                "SubnetArn": f"arn:aws:ec2:{settings.region}:{project}:subnet/{subnet_id}",
+                "SubnetArn": f"arn:aws:ec2:{settings.region}:{account}:subnet/{subnet_id}",
                 "Tags": []}
 
     @staticmethod
@@ -455,7 +458,7 @@ class Instances(Handler):
         reject_ids_with_max_results(wanted, max_results, "vpcIds")
         check_max_results(max_results, 5)
         vpcs = self._select([self._vpc(call.ctx)], "VpcId", wanted, "vpc")
-        vpcs = VPC_FILTERS.apply(vpcs, call.get("Filters"))
+        vpcs = VPC_FILTERS.apply(vpcs, self.owner_filters(call.get("Filters")))
         chunk, token = page(vpcs, lambda v: v["VpcId"], max_results, call.get("NextToken"))
         return {"Vpcs": chunk, "NextToken": token}
 
@@ -466,7 +469,7 @@ class Instances(Handler):
         reject_ids_with_max_results(wanted, max_results, "subnetIds")
         check_max_results(max_results, 5)
         subnets = self._select([self._subnet(call.ctx)], "SubnetId", wanted, "subnet")
-        subnets = SUBNET_FILTERS.apply(subnets, call.get("Filters"))
+        subnets = SUBNET_FILTERS.apply(subnets, self.owner_filters(call.get("Filters")))
         chunk, token = page(subnets, lambda s: s["SubnetId"], max_results,
                             call.get("NextToken"))
         return {"Subnets": chunk, "NextToken": token}

@@ -44,8 +44,10 @@ def _range_key(rule: Rule) -> tuple[str, int | None, int | None]:
     return (rule.protocol or "-1", rule.port_min, rule.port_max)
 
 
-def permissions(rules: Sequence[Rule], ids: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Rules as ``IpPermission`` shapes: one per protocol and port range."""
+def permissions(rules: Sequence[Rule], ids: Mapping[str, str],
+                accounts: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Rules as ``IpPermission`` shapes: one per protocol and port range
+    (``ids``: groups' EC2 IDs by uuid, ``accounts``: account ids by project)."""
     grouped: dict[tuple[str, int | None, int | None], dict[str, Any]] = {}
     for rule in rules:
         key = _range_key(rule)
@@ -57,7 +59,8 @@ def permissions(rules: Sequence[Rule], ids: Mapping[str, str]) -> list[dict[str,
                 perm["FromPort"], perm["ToPort"] = rule.port_min, rule.port_max
         if rule.remote_group_uuid:
             perm["UserIdGroupPairs"].append({
-                "GroupId": ids.get(rule.remote_group_uuid), "UserId": rule.remote_project_id,
+                "GroupId": ids.get(rule.remote_group_uuid),
+                "UserId": accounts.get(rule.remote_project_id or ""),
                 "GroupName": rule.remote_group_name, "Description": rule.description})
         elif rule.cidr and ":" in rule.cidr:
             perm["Ipv6Ranges"].append({"CidrIpv6": rule.cidr, "Description": rule.description})
@@ -163,24 +166,30 @@ class SecurityGroups(Handler):
                     uuids.setdefault(r.remote_group_uuid, r.remote_project_id or "")
         return self.deps.ids.ec2_ids_for(Kind.SECURITY_GROUP, uuids.items())
 
+    def _accounts(self, groups: Sequence[Group]) -> dict[str, str]:
+        """Account ids of the groups' owners and of their rules' source groups'."""
+        return self.accounts([g.project_id for g in groups] +
+                             [r.remote_project_id for g in groups for r in g.rules
+                              if r.remote_project_id])
+
     def _views(self, ctx: RequestContext, groups: Sequence[Group]) -> list[dict[str, Any]]:
         ids = self._ec2_ids(groups)
+        accounts = self._accounts(groups)
         project = ctx.project_id or ""
         tags = resource_tags(self.deps.ids.db, Kind.SECURITY_GROUP, project,
                              [g.uuid for g in groups])
         region = self.deps.settings.region
         out = []
         for g in groups:
-            ec2_id = ids[g.uuid]
+            ec2_id, owner = ids[g.uuid], accounts[g.project_id]
             out.append({
                 "GroupId": ec2_id, "GroupName": g.name, "Description": g.description,
-                "OwnerId": g.project_id, "VpcId": derived_id("vpc", g.project_id),
-                "SecurityGroupArn": f"arn:aws:ec2:{region}:{g.project_id}:security-group/"
-                                    f"{ec2_id}",
+                "OwnerId": owner, "VpcId": derived_id("vpc", g.project_id),
+                "SecurityGroupArn": f"arn:aws:ec2:{region}:{owner}:security-group/{ec2_id}",
                 "IpPermissions": permissions([r for r in g.rules if r.direction == INGRESS],
-                                             ids),
+                                             ids, accounts),
                 "IpPermissionsEgress": permissions(
-                    [r for r in g.rules if r.direction == EGRESS], ids),
+                    [r for r in g.rules if r.direction == EGRESS], ids, accounts),
                 "Tags": tags.get(g.uuid, []),
             })
         return out
@@ -210,7 +219,7 @@ class SecurityGroups(Handler):
         return {"GroupId": ec2_id,
                 "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
                 "SecurityGroupArn": f"arn:aws:ec2:{self.deps.settings.region}:"
-                                    f"{ctx.project_id}:security-group/{ec2_id}"}
+                                    f"{self.account(ctx.project_id)}:security-group/{ec2_id}"}
 
     @action("DescribeSecurityGroups", rules=(sg.LIST,))
     def describe_security_groups(self, call: Call) -> dict[str, Any]:
@@ -234,7 +243,8 @@ class SecurityGroups(Handler):
             found = list(groups.values())
         else:
             found = self.groups.list_groups(ctx)
-        views = GROUP_FILTERS.apply(self._views(ctx, found), call.get("Filters"))
+        views = self._views(ctx, found)
+        views = GROUP_FILTERS.apply(views, self.owner_filters(call.get("Filters")))
         views.sort(key=lambda v: v["GroupId"])
         chunk, token = page(views, lambda v: v["GroupId"], max_results, call.get("NextToken"))
         return {"SecurityGroups": chunk, "NextToken": token}
@@ -324,8 +334,8 @@ class SecurityGroups(Handler):
                                   cidr=self._cidr(item.get("CidrIpv6"), 6),
                                   description=item.get("Description")))
         for pair in perm.get("UserIdGroupPairs") or []:
-            owner = pair.get("UserId")
-            if owner and owner != ctx.project_id:
+            owner = pair.get("UserId")  # the caller's account id or project id
+            if owner and owner not in (ctx.project_id, self.account(ctx.project_id)):
                 ref = pair.get("GroupId") or pair.get("GroupName") or ""
                 raise self._not_found(ref)
             if pair.get("GroupId"):
@@ -373,26 +383,28 @@ class SecurityGroups(Handler):
             ids = self._ec2_ids([group, *self._sources(ctx, specs)])
             raise Ec2Error("InvalidPermission.Duplicate", f'the specified rule '
                            f'"{self._describe_rule(exc.spec, ids)}" already exists') from None
-        ids = self._ec2_ids([self.groups.get(ctx, group.uuid)])
+        group = self.groups.get(ctx, group.uuid)
+        ids, accounts = self._ec2_ids([group]), self._accounts([group])
         return {"Return": True, "SecurityGroupRules": [
-            self._rule_view(r, ids, group.project_id) for r in added]}
+            self._rule_view(r, ids, accounts, group.project_id) for r in added]}
 
     def _sources(self, ctx: RequestContext, specs: Sequence[RuleSpec]) -> list[Group]:
         return [self.groups.get(ctx, u) for u in {s.remote_group for s in specs
                                                   if s.remote_group}]
 
     @staticmethod
-    def _rule_view(rule: Rule, ids: Mapping[str, str], owner: str) -> dict[str, Any]:
+    def _rule_view(rule: Rule, ids: Mapping[str, str], accounts: Mapping[str, str],
+                   owner: str) -> dict[str, Any]:
         out: dict[str, Any] = {
             "SecurityGroupRuleId": rule_id(rule), "GroupId": ids.get(rule.group_uuid),
-            "GroupOwnerId": owner, "IsEgress": rule.direction == EGRESS,
+            "GroupOwnerId": accounts.get(owner), "IsEgress": rule.direction == EGRESS,
             "IpProtocol": rule.protocol or "-1", "FromPort": rule.port_min,
             "ToPort": rule.port_max, "Description": rule.description}
         if rule.protocol is None:
             out["FromPort"] = out["ToPort"] = -1
         if rule.remote_group_uuid:
             out["ReferencedGroupInfo"] = {"GroupId": ids.get(rule.remote_group_uuid),
-                                          "UserId": rule.remote_project_id}
+                                          "UserId": accounts.get(rule.remote_project_id or "")}
         elif rule.cidr and ":" in rule.cidr:
             out["CidrIpv6"] = rule.cidr
         else:

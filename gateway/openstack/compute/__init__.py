@@ -14,6 +14,7 @@ from gateway.openstack.compute.base import ComputeDeps, Handler
 from gateway.openstack.compute.extensions import Extensions
 from gateway.openstack.compute.flavors import ExtraSpecs, FlavorAccess, Flavors
 from gateway.openstack.compute.hosts import AvailabilityZones, ComputeServices, Hypervisors
+from gateway.openstack.compute.interfaces import ServerInterfacesHandler
 from gateway.openstack.compute.keypairs import Keypairs
 from gateway.openstack.compute.limits import Limits, QuotaSets
 from gateway.openstack.compute.security_groups import (
@@ -32,7 +33,8 @@ HANDLERS: dict[str, type[Handler]] = {
     "hypervisors": Hypervisors, "compute_services": ComputeServices,
     "server_groups": ServerGroups, "servers": Servers, "server_metadata": ServerMetadata,
     "server_tags": ServerTags, "security_groups": SecurityGroups,
-    "security_group_rules": SecurityGroupRules, "server_security_groups": ServerSecurityGroups}
+    "security_group_rules": SecurityGroupRules, "server_security_groups": ServerSecurityGroups,
+    "server_interfaces": ServerInterfacesHandler}
 
 __all__ = ["HANDLERS", "ComputeDeps", "build_handlers"]
 

@@ -15,6 +15,7 @@ from core.compute.keypairs import KeyPairService
 from core.compute.quotas import QuotaSetService
 from core.compute.server_actions import ServerActions
 from core.compute.server_groups import ServerGroupService
+from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.servers import ServerService
 from core.context import RequestContext
@@ -43,6 +44,7 @@ class ComputeDeps:
     server_actions: ServerActions
     security_groups: SecurityGroupService
     server_security_groups: ServerSecurityGroups
+    server_interfaces: ServerInterfaces
 
     @classmethod
     def from_core(cls, core: CoreServices, auth: Authenticator, base: str) -> ComputeDeps:
@@ -50,7 +52,8 @@ class ComputeDeps:
                    keypairs=core.keypairs, quotas=core.quotas, quota_sets=core.quota_sets,
                    server_groups=core.server_groups, hosts=core.hosts, servers=core.servers,
                    server_actions=core.server_actions, security_groups=core.security_groups,
-                   server_security_groups=core.server_security_groups)
+                   server_security_groups=core.server_security_groups,
+                   server_interfaces=core.server_interfaces)
 
 
 class Handler:

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.compute import states
 from core.compute.models import Instance, InstanceAction, InstanceFault
-from core.network.ipam import Address
+from core.network.instance_ports import Address
 from gateway.jsonutil import isotime
 from gateway.openstack.compute.microversions import APIVersion
 

@@ -21,6 +21,7 @@ from core.context import RequestContext
 from core.numbers import INT64_MIN, BadInteger, as_int, parse_int
 from gateway.openstack.compute import microversions
 from gateway.openstack.compute.base import MAX_INT, ComputeDeps, Handler, parse_bool
+from gateway.openstack.compute.interfaces import boot_networks
 from gateway.openstack.compute.server_views import ServerViews
 
 NO_CONTENT = (NoContent, 204)
@@ -214,7 +215,8 @@ class Servers(Handler):
             access_ip_v4=s.get("accessIPv4") or None, access_ip_v6=s.get("accessIPv6") or None,
             security_groups=[g["name"] for g in s.get("security_groups") or
                              [{"name": "default"}]],
-            scheduler_hints=hints, config_drive=bool(s.get("config_drive")))
+            scheduler_hints=hints, config_drive=bool(s.get("config_drive")),
+            networks=boot_networks(s.get("networks"), mv))
         if "description" in s and mv < (2, 19):
             raise errors.InvalidInput("Invalid input for field/attribute server. Additional "
                                       "properties are not allowed ('description' was "

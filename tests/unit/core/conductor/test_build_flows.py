@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from core.compute import states
 from core.compute.bootstrap import ensure_default_flavors
+from core.network.bootstrap import ensure_default_networks
 from core.compute.models import ComputeService, Instance, InstanceFault
 from core.compute.servers import BootRequest
 from core.context import RequestContext
@@ -36,6 +37,7 @@ class Plane:
         self.db = Database(self.settings.effective_database_url)
         upgrade(self.db)
         ensure_default_flavors(self.db)
+        ensure_default_networks(self.db, self.settings, "p-admin")
         self.bus = Bus("memory://", namespace=f"t{uuid.uuid4().hex[:8]}")
         self.core = build_core(self.settings, db=self.db, bus=self.bus)
         self.images = self.core.images

@@ -76,7 +76,6 @@ def core(tmp_path):
         add_compute_host(core.db, host, vcpus=1, memory_mb=4096, local_gb=40,
                          cpu_allocation_ratio=1.0, vcpus_used=0, memory_mb_used=0,
                          local_gb_used=0, running_vms=0)
-    core.ipam.fill_pool()
     yield core
     core.db.dispose()
 

@@ -29,7 +29,6 @@ def core(tmp_path):
     core = make_core(tmp_path, RecordingBus(), fixed_range="10.9.0.0/28")
     add_compute_host(core.db, "h1", vcpus=8, memory_mb=8192, local_gb=80, vcpus_used=0,
                      memory_mb_used=0, local_gb_used=0, running_vms=0)
-    core.ipam.fill_pool()
     yield core
     core.db.dispose()
 

@@ -54,7 +54,6 @@ def setup(tmp_path):
                               local_gb=40))
     bus = RecordingBus()
     core = build_core(settings, db=db, bus=bus)
-    core.ipam.fill_pool()
     yield build_conductor(core), db, bus
     db.dispose()
 

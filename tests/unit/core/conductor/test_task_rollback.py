@@ -80,7 +80,6 @@ def plane(tmp_path):
             s.add(ComputeNode(host=host, hypervisor_hostname=host, vcpus=4, memory_mb=4096,
                               local_gb=40))
     core = build_core(settings, db=db, bus=BrokenBus())
-    core.ipam.fill_pool()
     yield core
     db.dispose()
 

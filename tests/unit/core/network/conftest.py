@@ -24,6 +24,5 @@ def bus() -> RecordingBus:
 def core(tmp_path, bus) -> Iterator[CoreServices]:
     services = make_core(tmp_path, bus, fixed_range=FIXED_RANGE,
                          floating_range=FLOATING_RANGE, network_name="private")
-    services.ipam.fill_pool()
     yield services
     services.db.dispose()

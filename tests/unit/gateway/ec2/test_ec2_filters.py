@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.ec2.errors import Ec2Error
-from gateway.ec2.filters import Filters, pattern
+from gateway.ec2.filters import Filters, names_owner, owners_as_accounts, pattern
 from gateway.ec2.paging import decode_token, encode_token, page, reject_ids_with_max_results
 
 ITEMS = [{"name": "web-1", "cpus": 2, "public": True, "tags": {"env": "prod", "Name": "a"}},
@@ -109,3 +109,22 @@ def test_ids_and_max_results_together_are_refused():
     with pytest.raises(Ec2Error) as info:
         reject_ids_with_max_results(["i-1"], 5, "instancesSet")
     assert info.value.code == "InvalidParameterCombination"
+
+
+@pytest.mark.parametrize(("name", "owner"), [
+    ("owner-id", True), ("ip-permission.user-id", True), ("egress.ip-permission.user-id", True),
+    ("network-interface-owner-id", True), ("owner-alias", False), ("name", False), (None, False)])
+def test_names_owner(name, owner):
+    assert names_owner(name) is owner
+
+
+def test_owner_filter_values_that_are_project_ids_become_account_ids():
+    accounts = {"p1": "012345678901"}
+    given = [{"Name": "owner-id", "Values": ["p1", "999999999999", "0123*"]},
+             {"Name": "name", "Values": ["p1"]}]
+    assert owners_as_accounts(given, accounts) == [
+        {"Name": "owner-id", "Values": ["012345678901", "999999999999", "0123*"]},
+        {"Name": "name", "Values": ["p1"]}]
+    assert given[0]["Values"][0] == "p1"  # the caller's list is left alone
+    assert owners_as_accounts(None, accounts) is None
+    assert owners_as_accounts([], accounts) == []

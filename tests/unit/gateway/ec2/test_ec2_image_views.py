@@ -10,6 +10,7 @@ from core.image.models import Image
 from gateway.ec2.handlers.images import image_view
 
 AMI = "ami-0123456789abcdef0"
+ACCOUNT = "012345678901"  # the owner project's account id
 
 
 def image(**kw) -> Image:
@@ -25,13 +26,13 @@ def image(**kw) -> Image:
     ("deleted", "deregistered"), ("pending_delete", "deregistered"),
     ("deactivated", "disabled")])
 def test_glance_statuses_are_ec2_states(status, state):
-    assert image_view(image(status=status), AMI)["State"] == state
+    assert image_view(image(status=status), AMI, ACCOUNT)["State"] == state
 
 
 def test_the_ami_fields():
-    view = image_view(image(properties={"description": "tiny"}), AMI)
-    assert view["ImageId"] == AMI and view["OwnerId"] == "p1"
-    assert view["ImageLocation"] == "p1/cirros"
+    view = image_view(image(properties={"description": "tiny"}), AMI, ACCOUNT)
+    assert view["ImageId"] == AMI and view["OwnerId"] == ACCOUNT
+    assert view["ImageLocation"] == "012345678901/cirros"
     assert view["CreationDate"] == "2026-01-02T03:04:05.678Z"
     assert view["Architecture"] == "x86_64" and view["Description"] == "tiny"
     assert view["Public"] is False and view["StateReason"] is None
@@ -41,17 +42,18 @@ def test_the_ami_fields():
 
 
 def test_public_and_community_images_are_public_amis():
-    assert image_view(image(visibility="public"), AMI)["Public"] is True
-    assert image_view(image(visibility="community"), AMI)["Public"] is True
-    assert image_view(image(visibility="shared"), AMI)["Public"] is False
+    assert image_view(image(visibility="public"), AMI, ACCOUNT)["Public"] is True
+    assert image_view(image(visibility="community"), AMI, ACCOUNT)["Public"] is True
+    assert image_view(image(visibility="shared"), AMI, ACCOUNT)["Public"] is False
 
 
 def test_a_failed_upload_says_why():
-    assert image_view(image(status="killed"), AMI)["StateReason"]["Code"] == \
+    assert image_view(image(status="killed"), AMI, ACCOUNT)["StateReason"]["Code"] == \
         "Client.ImageFailed"
 
 
 @pytest.mark.parametrize(("glance", "ec2"), [
     ("aarch64", "arm64"), ("arm64", "arm64"), ("i686", "i386"), ("x86_64", "x86_64")])
 def test_architecture_comes_from_the_property(glance, ec2):
-    assert image_view(image(properties={"architecture": glance}), AMI)["Architecture"] == ec2
+    view = image_view(image(properties={"architecture": glance}), AMI, ACCOUNT)
+    assert view["Architecture"] == ec2

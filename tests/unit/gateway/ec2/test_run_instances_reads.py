@@ -21,6 +21,7 @@ from sqlalchemy import event
 
 from core.apis import SERVED_APIS
 from core.compute.bootstrap import ensure_default_flavors
+from core.network.bootstrap import ensure_default_networks
 from core.compute.servers import BootRequest
 from core.context import RequestContext
 from core.db import Database
@@ -82,6 +83,7 @@ def world(tmp_path) -> Iterator[tuple[CoreServices, RequestContext, str]]:
     ctx = bootstrap(settings, core.identity, SERVED_APIS).admin_context
     image = ensure_default_image(core.images, ctx)
     ensure_default_flavors(db)
+    ensure_default_networks(db, settings, "p-admin")
     core.keypairs.create(ctx, "k1")
     yield core, ctx, image.id
     db.dispose()
