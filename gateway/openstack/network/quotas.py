@@ -29,6 +29,9 @@ class Quotas(Handler):
 
     def update(self, project_id: str, body: Any):
         limits = member_body(body, "quota")
+        # OSC 10.5 always sends check_limit (the quota-check-limit extension's
+        # flag): a request option, not a limit. Not advertised, so not acted on.
+        limits.pop("check_limit", None)
         return {"quota": views.render(self.quotas.update(self.context(), project_id,
                                                          limits))}
 
