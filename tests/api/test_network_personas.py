@@ -320,6 +320,10 @@ def test_persona(world: World, operation: str, persona: str) -> None:
     path = request_path(op.path, req.params)
     r = caller.session.request(f"{world.base}{path}", op.method, json=req.body,
                                raise_exc=False)
+    if r.status_code == 201 and row.op == "networks.create" and row.variant:
+        # an external or shared network is seen by every project: another
+        # module's sdk would pick it as the floating network
+        world.call("admin", "DELETE", f"/networks/{r.json()['network']['id']}")
     expected = expected_status(persona, row.allowed, op.success, row.hidden)
     assert r.status_code == expected, (
         f"{op.method} {path} as {persona} ({op.policy}): expected {expected}, "
