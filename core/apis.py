@@ -26,5 +26,7 @@ SERVED_APIS = (ApiService("identity", "keystone", "/identity"),
                # Nova's catalog entry names the version: clients discover from it
                # (GET /compute/v2.1) and call /compute/v2.1/...
                ApiService("compute", "nova", "/compute/v2.1", mount="/compute"),
+               # Neutron's entry is unversioned: openstacksdk appends /v2.0 itself.
+               ApiService("network", "neutron", "/networking"),
                # The EC2 Query API, typed "ec2" as devstack's ec2-api plugin registers it.
                ApiService("ec2", "ec2", "/ec2/", mount="/ec2"))

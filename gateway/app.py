@@ -31,6 +31,9 @@ from gateway.openstack.identity import IdentityDeps, build_handlers
 from gateway.openstack.identity.views import IdentityViews
 from gateway.openstack.image.handlers import ImageDeps
 from gateway.openstack.image.handlers import build_handlers as build_image_handlers
+from gateway.openstack.network import NetworkDeps
+from gateway.openstack.network import build_handlers as build_network_handlers
+from gateway.openstack.network.json_suffix import JsonSuffix
 from gateway.openstack.resolver import HandlerResolver
 
 SPECS = Path(__file__).resolve().parent.parent / "openapi"
@@ -47,9 +50,11 @@ def create_app(settings: Settings, services: CoreServices | None = None):
     deps = IdentityDeps(settings, services.identity, auth, IdentityViews(f"{public}/identity/v3"))
     image_deps = ImageDeps(settings, services.images, auth, f"{public}/image")
     compute_deps = ComputeDeps.from_core(services, auth, f"{public}/compute")
+    network_deps = NetworkDeps.from_core(services, auth, f"{public}/networking")
     apis = (("identity-v3.yaml", "/identity", build_handlers(deps)),
             ("image-v2.yaml", "/image", build_image_handlers(image_deps)),
-            ("compute-v2.1.yaml", "/compute", build_compute_handlers(compute_deps)))
+            ("compute-v2.1.yaml", "/compute", build_compute_handlers(compute_deps)),
+            ("network-v2.0.yaml", "/networking", build_network_handlers(network_deps)))
     # ---- EC2 Query API (gateway/ec2): SigV4, its own XML answers and errors
     ec2_api = ("ec2.yaml", "/ec2", build_ec2_handlers(settings, services))
     app.add_middleware(Ec2Transport, position=MiddlewarePosition.BEFORE_ROUTING, prefix="/ec2")
@@ -70,7 +75,7 @@ def create_app(settings: Settings, services: CoreServices | None = None):
     # The operator's endpoints: no authentication, no spec.
     health = Health(settings.healthcheck_disable_file, settings.drain_delay)
     metrics = ApiMetrics()
-    operator = PathRoutes(versioned, {
+    operator = PathRoutes(JsonSuffix(versioned, "/networking"), {
         "/healthcheck": HealthcheckEndpoint(health),
         "/metrics": MetricsEndpoint(services.metrics.registry, metrics.registry)})
     edge = EdgeMiddleware(operator, tuple(s.mount_path for s in SERVED_APIS), metrics)

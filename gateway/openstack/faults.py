@@ -2,12 +2,15 @@
 
 Identity answers in Keystone's envelope ``{"error": {"code", "title",
 "message"}}``; Image in Glance's ``{"code", "title", "message"}``; Compute (paths
-under ``/compute``) in Nova's ``{"<kind>": {"code", "message"}}``.
+under ``/compute``) in Nova's ``{"<kind>": {"code", "message"}}``; Network
+(paths under ``/networking``) in Neutron's ``{"NeutronError": {"type",
+"message", "detail"}}`` (gateway/openstack/network/faults.py).
 """
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
@@ -18,6 +21,7 @@ from core.image.data import RangeNotSatisfiable
 from core.image.stores import ReadOnlyStore, StoreError
 from gateway.jsonutil import dumps
 from gateway.openstack.allowed_methods import AllowedMethods
+from gateway.openstack.network import faults as neutron
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +74,18 @@ class FaultRenderer:
         self.allowed = allowed or AllowedMethods()
 
     def response(self, request: ConnexionRequest, status: int, message: str,
-                 headers: dict[str, str] | None = None) -> ConnexionResponse:
+                 headers: dict[str, str] | None = None,
+                 exc: BaseException | None = None) -> ConnexionResponse:
+        """The fault for ``status`` and ``message``; ``exc``, the error answered,
+        names Neutron's error ``type``."""
         headers = dict(headers or {})
         title = TITLES.get(status, "Error")
         path = request.url.path
-        if path.startswith("/image"):
+        if neutron.is_network_path(path):
+            body: dict = neutron.neutron_fault_body(status, message, exc)
+        elif path.startswith("/image"):
             # Glance's JSON errors (webob's format)
-            body: dict = {"code": f"{status} {title}", "title": title, "message": message}
+            body = {"code": f"{status} {title}", "title": title, "message": message}
         elif path == "/compute" or path.startswith("/compute/"):
             body = nova_fault_body(status, message)
         else:
@@ -97,10 +106,12 @@ class FaultRenderer:
                    if isinstance(exc, errors.ServiceUnavailable) else None)
         if isinstance(exc, errors.DatabaseUnavailable):
             log.warning("database unavailable: %s", exc.__cause__ or exc)
-        status = status_of(exc)
+        status, message = status_of(exc), exc.message
         if status == 500:  # a core error no fault maps: a bug, answered and logged as one
             return self.unexpected(request, exc)
-        return self.response(request, status, exc.message, headers)
+        if neutron.is_network_path(request.url.path):
+            status, message = neutron.neutron_status(exc, status), neutron.neutron_message(exc)
+        return self.response(request, status, message, headers, exc)
 
     def problem(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, ProblemException)
@@ -108,26 +119,29 @@ class FaultRenderer:
         message = str(exc.detail or exc.title or TITLES.get(status, "Error"))
         if status == 400:
             message = f"Invalid input: {message}"
-        return self.response(request, status, message, dict(exc.headers or {}))
+        return self.response(request, status, message, dict(exc.headers or {}), exc)
 
     def http_error(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, HTTPException)
         message = {404: "The resource could not be found.",
                    405: "The method is not allowed for the requested URL."}.get(
             exc.status_code, str(exc.detail))
+        if neutron.is_network_path(request.url.path) and exc.detail and \
+                exc.detail != HTTPStatus(exc.status_code).phrase:
+            message = str(exc.detail)  # a handler's own words (an unknown extension)
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             methods = self.allowed.for_path(request.url.path)
             if methods:
                 headers["Allow"] = ", ".join(methods)
-        return self.response(request, exc.status_code, message, headers)
+        return self.response(request, exc.status_code, message, headers, exc)
 
     def bad_encoding(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         # connexion decodes JSON bodies before validating them.
         return self.response(request, 400, "Invalid input: the request body is not valid "
-                                           "UTF-8.")
+                                           "UTF-8.", exc=exc)
 
     def unexpected(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         log.error("unexpected error", exc_info=exc)
         return self.response(request, 500, "An unexpected error prevented the server from "
-                                           "fulfilling your request.")
+                                           "fulfilling your request.", exc=exc)

@@ -173,7 +173,8 @@ def test_quota_show_and_set(cli, project):
 def test_quota_show_of_own_project(cli):
     values = _quotas(cli, "demo")
     assert values["instances"] >= 1 and values["injected-files"] == 5
-    # The test server's security group quota (tests/support/server.py), counted now.
+    # With a network service in the catalog, OSC shows the Network API's security
+    # group quota: the test server's (tests/support/server.py), counted.
     assert values["fixed_ips"] == -1 and values["security_groups"] == 1000
 
 

@@ -18,6 +18,7 @@ from core.policy.defaults import all_defaults
 from gateway.openstack.compute import HANDLERS as COMPUTE_HANDLERS
 from gateway.openstack.identity import HANDLERS as IDENTITY_HANDLERS
 from gateway.openstack.image.handlers import HANDLERS as IMAGE_HANDLERS
+from gateway.openstack.network import HANDLERS as NETWORK_HANDLERS
 from gateway.openstack.resolver import HandlerResolver
 from tests.support.server import make_server
 
@@ -25,7 +26,8 @@ OPENAPI = Path(__file__).resolve().parents[2] / "openapi"
 # spec file -> (mount path, handler classes by operationId prefix)
 SPECS = {"identity-v3.yaml": ("/identity", IDENTITY_HANDLERS),
          "image-v2.yaml": ("/image", IMAGE_HANDLERS),
-         "compute-v2.1.yaml": ("/compute", COMPUTE_HANDLERS)}
+         "compute-v2.1.yaml": ("/compute", COMPUTE_HANDLERS),
+         "network-v2.0.yaml": ("/networking", NETWORK_HANDLERS)}
 METHODS = ("get", "put", "post", "delete", "patch", "head")
 each_spec = pytest.mark.parametrize("spec_name", sorted(SPECS))
 # Glance's JSON-patch media types are JSON.

@@ -21,7 +21,10 @@ def by_type(entries: list[dict]) -> dict[str, dict]:
 
 def test_the_bootstrapped_catalog(catalog, settings, boot):
     entries = by_type(catalog.catalog("p1"))
-    assert set(entries) == {"compute", "ec2", "identity", "image"}
+    assert set(entries) == {"compute", "ec2", "identity", "image", "network"}
+    # Neutron's entry is unversioned: openstacksdk appends /v2.0 itself.
+    assert {e["url"] for e in entries["network"]["endpoints"]} == \
+        {settings.effective_public_url + "/networking"}
     compute = entries["compute"]
     assert compute["name"] == "nova"
     assert [e["interface"] for e in compute["endpoints"]] == ["admin", "internal", "public"]
