@@ -9,7 +9,8 @@ import pytest
 
 from tests.conftest import unique
 
-pytestmark = pytest.mark.usefixtures("no_server_errors")
+# The tests build one topology in turn (gateway, interface, routes, teardown).
+pytestmark = [pytest.mark.usefixtures("no_server_errors"), pytest.mark.xdist_group("cli-routers")]
 
 
 @pytest.fixture(scope="module")

@@ -108,18 +108,25 @@ def test_admin_views(cli):
 
 
 def test_sdk_create_and_delete_with_wait(server):
+    """openstacksdk's create_server(auto_ip=True, wait=True): it boots on the default
+    network, takes a floating IP from the external network, associates it through
+    the Network API and waits until Nova's addresses show it."""
     conn = sdk_connection(server, "demo")
     try:
         image = conn.image.find_image("nimbus-tiny")
         flavor = conn.compute.find_flavor("m1.tiny")
         srv = conn.create_server(unique("sdk"), image=image.id, flavor=flavor.id, wait=True,
-                                 timeout=60)
+                                 auto_ip=True, timeout=60)
         assert srv.status == "ACTIVE"
-        assert srv.public_v4 or srv.private_v4
-        fetched = conn.compute.get_server(srv.id)
-        assert fetched.addresses
-        assert conn.delete_server(srv.id, wait=True, timeout=60)
+        fetched = conn.get_server(srv.id)
+        assert fetched.private_v4.startswith("10.0.") and fetched.public_v4
+        kinds = {a["OS-EXT-IPS:type"]: a["addr"] for a in fetched.addresses["private"]}
+        assert kinds == {"fixed": fetched.private_v4, "floating": fetched.public_v4}
+        fip = conn.network.find_ip(fetched.public_v4)
+        assert fip.status == "ACTIVE" and fip.fixed_ip_address == fetched.private_v4
+        assert conn.delete_server(srv.id, wait=True, timeout=60, delete_ips=True)
         assert conn.compute.find_server(srv.id) is None
+        assert conn.network.find_ip(fetched.public_v4) is None  # released with it
     finally:
         conn.close()
 

@@ -47,7 +47,7 @@ def conn(tenant):
     c.close()
 
 
-def test_server_on_a_network_with_a_security_group(osc, net1):
+def test_server_on_a_network_with_a_security_group(osc, net1, conn):
     group = unique("web")
     osc.json("security", "group", "create", group)
     osc.json("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22",
@@ -67,7 +67,7 @@ def test_server_on_a_network_with_a_security_group(osc, net1):
     group_id = osc.json("security", "group", "show", group)["id"]
     assert group_id in json.dumps(port["security_group_ids"])
     osc("server", "delete", "--wait", name)
-    assert osc.json("port", "list", "--server", created["id"]) == []
+    assert list(conn.network.ports(device_id=created["id"])) == []  # the port it made went
 
 
 def test_fixed_ip_and_given_port(osc, net1, conn):
@@ -161,7 +161,8 @@ def test_interfaces_attach_and_detach(osc, net1, conn):
         listed[0].port_id]
     assert osc.json("port", "show", port["id"])["device_id"] == ""
     with pytest.raises(openstack.exceptions.NotFoundException):
-        conn.compute.delete_server_interface(port["id"], server=created["id"])
+        conn.compute.delete_server_interface(port["id"], server=created["id"],
+                                             ignore_missing=False)
     osc("server", "delete", "--wait", name)
 
 
