@@ -318,13 +318,26 @@ class FloatingIpService:
                                   by=None if allocation_id else "address")
         return row
 
-    def allocate(self, ctx: RequestContext) -> FloatingAddress:
-        """A free address of the default external network for the caller's project."""
+    def pools(self, ctx: RequestContext) -> list[str]:
+        """The external networks' names (Nova's floating IP pools)."""
+        self._enforce(ctx, LIST)
+        with self.db.session() as s:
+            return list(s.scalars(select(Network.name).where(Network.external.is_(True))
+                                  .order_by(Network.created_at)))
+
+    def allocate(self, ctx: RequestContext, pool: str | None = None) -> FloatingAddress:
+        """A free address for the caller's project, of the external network
+        named ``pool`` (the first one made when None: the bootstrap's)."""
         self._enforce(ctx, CREATE)
         with self.db.session() as s:
-            net = s.scalar(select(Network).where(Network.external.is_(True))
-                           .order_by(Network.created_at))
+            stmt = select(Network).where(Network.external.is_(True))
+            if pool is not None:
+                stmt = stmt.where(Network.name == pool)
+            net = s.scalar(stmt.order_by(Network.created_at))
             if net is None:
+                if pool is not None:
+                    raise errors.NotFound(f"Floating IP pool {pool} not found.",
+                                          kind="network", id=pool)
                 raise errors.Conflict("There is no external network to allocate from.",
                                       kind="floating_ip")
             try:
@@ -348,8 +361,10 @@ class FloatingIpService:
     def associate(self, ctx: RequestContext, instance_uuid: str, *,
                   allocation_id: str | None = None, address: str | None = None,
                   allow_reassociation: bool = False,
-                  fixed_address: str | None = None) -> FloatingAddress:
-        """Map the address to the instance's (first) fixed address; the
+                  fixed_address: str | None = None, exclusive: bool = True
+                  ) -> FloatingAddress:
+        """Map the address to the instance's (first, or ``fixed_address``) fixed
+        address; with ``exclusive`` (EC2's one address per instance) the
         instance's other address, if any, lets go first."""
         self._enforce(ctx, ADD)
         with self.db.session() as s:
@@ -376,10 +391,12 @@ class FloatingIpService:
                 port = next((p for p in ports if s.scalar(select(IpAllocation.port_id).where(
                     IpAllocation.port_id == p.id, IpAllocation.ip_address == fixed_address))),
                     None) or port
-            for other in s.scalars(select(FloatingIp).where(
-                    FloatingIp.port_id.in_([p.id for p in ports]), FloatingIp.id != row.id)):
-                disassociate(s, other)
-            s.flush()
+            if exclusive:
+                for other in s.scalars(select(FloatingIp).where(
+                        FloatingIp.port_id.in_([p.id for p in ports]),
+                        FloatingIp.id != row.id)):
+                    disassociate(s, other)
+                s.flush()
             associate(s, ctx, row, port.id, fixed_address)
             s.flush()
             return self._view(s, row)

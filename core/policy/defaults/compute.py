@@ -204,8 +204,8 @@ RULES = [
     _rule("os-attach-interfaces:delete", MEMBER, "Detach an interface from a server.",
           f"DELETE {SRV}/os-interface/{{port_id}}"),
     # ---- floating IPs (EC2's *Address* actions) ----
-    _rule("os-floating-ips:list", READER, "List the project's floating IPs.",
-          "GET /os-floating-ips"),
+    _rule("os-floating-ips:list", READER, "List the project's floating IPs (and the "
+          "pools, the external networks).", "GET /os-floating-ips", "GET /os-floating-ip-pools"),
     _rule("os-floating-ips:show", READER, "Show a floating IP.",
           "GET /os-floating-ips/{floating_ip_id}"),
     _rule("os-floating-ips:create", MEMBER, "Allocate a floating IP.",

@@ -13,6 +13,7 @@ from typing import Any
 from gateway.openstack.compute.base import ComputeDeps, Handler
 from gateway.openstack.compute.extensions import Extensions
 from gateway.openstack.compute.flavors import ExtraSpecs, FlavorAccess, Flavors
+from gateway.openstack.compute.floating_ips import FloatingIps
 from gateway.openstack.compute.hosts import AvailabilityZones, ComputeServices, Hypervisors
 from gateway.openstack.compute.interfaces import ServerInterfacesHandler
 from gateway.openstack.compute.keypairs import Keypairs
@@ -34,7 +35,7 @@ HANDLERS: dict[str, type[Handler]] = {
     "server_groups": ServerGroups, "servers": Servers, "server_metadata": ServerMetadata,
     "server_tags": ServerTags, "security_groups": SecurityGroups,
     "security_group_rules": SecurityGroupRules, "server_security_groups": ServerSecurityGroups,
-    "server_interfaces": ServerInterfacesHandler}
+    "server_interfaces": ServerInterfacesHandler, "floating_ips": FloatingIps}
 
 __all__ = ["HANDLERS", "ComputeDeps", "build_handlers"]
 

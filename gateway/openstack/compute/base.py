@@ -19,6 +19,7 @@ from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.servers import ServerService
 from core.context import RequestContext
+from core.network.floating import FloatingIpService
 from core.network.security_groups import SecurityGroupService
 from core.numbers import BadInteger, parse_int
 from core.quota.service import QuotaService
@@ -45,6 +46,7 @@ class ComputeDeps:
     security_groups: SecurityGroupService
     server_security_groups: ServerSecurityGroups
     server_interfaces: ServerInterfaces
+    floating_ips: FloatingIpService  # the os-floating-ips proxy's
 
     @classmethod
     def from_core(cls, core: CoreServices, auth: Authenticator, base: str) -> ComputeDeps:
@@ -53,7 +55,7 @@ class ComputeDeps:
                    server_groups=core.server_groups, hosts=core.hosts, servers=core.servers,
                    server_actions=core.server_actions, security_groups=core.security_groups,
                    server_security_groups=core.server_security_groups,
-                   server_interfaces=core.server_interfaces)
+                   server_interfaces=core.server_interfaces, floating_ips=core.floating_ips)
 
 
 class Handler:

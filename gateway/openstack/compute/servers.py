@@ -21,6 +21,7 @@ from core.context import RequestContext
 from core.numbers import INT64_MIN, BadInteger, as_int, parse_int
 from gateway.openstack.compute import microversions
 from gateway.openstack.compute.base import MAX_INT, ComputeDeps, Handler, parse_bool
+from gateway.openstack.compute.floating_ips import floating_action
 from gateway.openstack.compute.interfaces import boot_networks
 from gateway.openstack.compute.server_views import ServerViews
 
@@ -289,6 +290,8 @@ class Servers(Handler):
             a.unlock(ctx, server_id)
         elif name == "trigger_crash_dump" and microversions.current() >= (2, 17):
             a.trigger_crash_dump(ctx, server_id)
+        elif name in ("addFloatingIp", "removeFloatingIp"):
+            floating_action(self, ctx, server_id, name, arg)
         elif name in ("addSecurityGroup", "removeSecurityGroup"):
             group = (arg or {}).get("name") if isinstance(arg, dict) else None
             if not isinstance(group, str) or not group:
