@@ -151,20 +151,29 @@ class Zones:
     # ---- reverse zones ----------------------------------------------------
     def _reverse(self, qname: dns.name.Name, qtype: int) -> Answer:
         zone = next((z for z in self.reverse_zones if qname.is_subdomain(z)), None)
-        if zone is None:
-            return Answer(dns.rcode.REFUSED, authoritative=False)
         labels = _labels(qname)
         address = address_from_reverse(labels) if labels else None
+        if zone is None:
+            # An address of a subnet outside the two ranges (a network a project
+            # made): answered, from its /24's zone, while a port holds it.
+            found = self._pointer(address) if address else _MISSING
+            if found is _MISSING:
+                return Answer(dns.rcode.REFUSED, authoritative=False)
+            zone = dns.name.from_text(reverse_zone(f"{address}/24"))
+            return self._answer(zone, qname, qtype, found)
         if address is None:
             return self._answer(zone, qname, qtype, self._reverse_branch(qname),
                                 apex=qname == zone)
-        ip = ipaddress.IPv4Address(address)
-        found: _Found | None = _MISSING
-        if ip in self.fixed_network and self.records.fixed_ip_in_use(address):
-            found = _Found(pointer=private_dns_name(address, self.region))
-        elif ip in self.floating_network and self.records.floating_ip_in_use(address):
-            found = _Found(pointer=public_dns_name(address, self.ec2_public_domain))
-        return self._answer(zone, qname, qtype, found)
+        return self._answer(zone, qname, qtype, self._pointer(address))
+
+    def _pointer(self, address: str) -> _Found | None:
+        """The name of a fixed address a server's port holds, or of a floating
+        address mapped to one."""
+        if self.records.fixed_ip_in_use(address):
+            return _Found(pointer=private_dns_name(address, self.region))
+        if self.records.floating_ip_in_use(address):
+            return _Found(pointer=public_dns_name(address, self.ec2_public_domain))
+        return _MISSING
 
     def _reverse_branch(self, qname: dns.name.Name) -> _Found | None:
         """A partial reverse name (``0.0.10.in-addr.arpa``) exists, empty, when
