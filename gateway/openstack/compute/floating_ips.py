@@ -10,7 +10,7 @@ from connexion import NoContent
 
 from core import errors
 from core.context import RequestContext
-from core.network.floating import AlreadyAssociated, FloatingAddress
+from core.network.floating import ADD, REMOVE, AlreadyAssociated, FloatingAddress
 from gateway.openstack.compute.base import Handler
 
 
@@ -62,6 +62,10 @@ def floating_action(handler: Handler, ctx: RequestContext, server_uuid: str, nam
         raise errors.InvalidInput("Missing parameter: address")
     floating = handler.deps.floating_ips
     inst = handler.deps.servers.get(ctx, server_uuid)
+    # As Nova: the action's rule right after the server, before the address.
+    rule = REMOVE if name == "removeFloatingIp" else ADD
+    handler.auth.policy.enforce(rule, {"project_id": inst.project_id,
+                                       "user_id": inst.user_id}, ctx)
     held = {a.address: a for a in floating.list_addresses(ctx)}
     if address not in held:
         raise errors.NotFound(f"floating IP not found: {address}", kind="floating_ip",
