@@ -17,7 +17,11 @@ from core.network.floating import associate
 from core.network.instance_ports import COMPUTE_OWNER
 from core.network.models import FloatingIp, IpAllocation, Network, Port
 from core.network.ports import new_port
-from core.settings import load_settings
+from core.network.services import NetworkServices, build_network
+from core.policy import Enforcer
+from core.policy.defaults import all_defaults
+from core.quota.service import QuotaService
+from core.settings import Settings, load_settings
 
 SYSTEM = RequestContext(user_id="test", project_id="p-admin", roles=("admin",), is_admin=True)
 
@@ -78,3 +82,14 @@ def give_floating_ip(db: Database, address: str, project_id: str = "p1",
             assert target is not None, f"instance {instance_uuid} has no port"
             associate(s, SYSTEM, row, target)
         return row.id
+
+
+def network_services(db: Database, settings: Settings) -> NetworkServices:
+    """The network domain's services on ``db`` alone (no identity, no bus), with
+    the default policy and compute's instance records (dispose ``.quotas.quotas``
+    — the quota service — after use)."""
+    from core.compute.instance_records import InstanceRecords
+    from core.compute.instance_store import InstanceStore
+
+    return build_network(db, Enforcer(all_defaults(), None), QuotaService(db, settings),
+                         InstanceRecords(InstanceStore(db)))
