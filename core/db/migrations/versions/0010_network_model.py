@@ -209,8 +209,11 @@ def upgrade() -> None:
     with op.batch_alter_table('security_groups', schema=None) as batch_op:
         batch_op.add_column(sa.Column('revision_number', sa.Integer(), nullable=False,
                                       server_default='0'))
-    with op.batch_alter_table('security_groups', schema=None) as batch_op:
-        batch_op.alter_column('revision_number', server_default=None)
+    if op.get_bind().dialect.name != "sqlite":
+        # Not on SQLite: there the change recreates the table, and dropping the old
+        # one (foreign keys on) deletes every rule of every group by cascade.
+        with op.batch_alter_table('security_groups', schema=None) as batch_op:
+            batch_op.alter_column('revision_number', server_default=None)
 
     convert(op.get_bind())
 
