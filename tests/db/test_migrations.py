@@ -26,6 +26,7 @@ from core.network.models import (
     PortSecurityGroup,
     Router,
     SecurityGroup,
+    SecurityGroupRule,
     Subnet,
 )
 from core.quota.models import QuotaUsage
@@ -238,3 +239,15 @@ def test_0010_turns_the_flat_pools_into_ports_and_floating_ips(empty_db):
         ALLOC: "eipalloc-0123456789abcdef0", SPARE: "eipalloc-0fedcba987654321f"}
     assert ids.existing(Kind.ASSOCIATION, [ASSOC]) == {ASSOC: "eipassoc-0123456789abcdef0"}
     assert schema_differences(db) == []
+
+
+def test_0010_downgrade_keeps_the_groups_rules(db):
+    with db.session() as s:
+        group = SecurityGroup(project_id="p1", name="default")
+        s.add(group)
+        s.flush()
+        s.add(SecurityGroupRule(group_id=group.id, direction="ingress", fingerprint="f"))
+    downgrade(db, "0009")
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM security_group_rules")).scalar() == 1
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM security_groups")).scalar() == 1

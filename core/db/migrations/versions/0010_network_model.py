@@ -230,7 +230,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('security_groups', schema=None) as batch_op:
+    # Never recreated (SQLite drops the column in place): dropping the old table
+    # with foreign keys on would delete every rule by cascade.
+    with op.batch_alter_table('security_groups', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('revision_number')
 
     with op.batch_alter_table('security_group_rules', schema=None) as batch_op:
