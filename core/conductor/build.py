@@ -117,8 +117,9 @@ def fail_build(deps: ConductorDeps, uuid: str, message: str, details: str | None
         if held:
             deps.quotas.release(s, inst.project_id, quota_deltas(inst.flavor))
         deps.store.add_fault(s, uuid, 500, message, details)
+        # With the ERROR: whoever sees the failed build sees its ports gone.
+        deps.ipam.release(uuid, s)
     claims.release_resources(deps.db, uuid)
-    deps.ipam.release(uuid)
     deps.metrics.build_finished("ERROR")
     deps.notifier.instance(inst, "create.error", priority="error", message=message)
     return True

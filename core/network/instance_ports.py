@@ -201,22 +201,25 @@ class InstanceNetworking:
                 mint_interfaces(s, [(p, project_id) for p in made])
                 self.quotas.force(s, project_id, {"ports": len(made)})
 
-    def release(self, instance_uuid: str) -> None:
+    def release(self, instance_uuid: str, s: Session | None = None) -> None:
         """Ports compute made for the server go; ports it was given stay, unbound
-        (idempotent)."""
-        with self.db.session() as s:
-            ports = list(s.scalars(select(Port).where(Port.device_id == instance_uuid,
-                                                      Port.device_owner.like("compute:%"))))
-            made = [p for p in ports if p.compute_made]
-            delete_port_rows(s, [p.id for p in made])
-            for project in {p.project_id for p in made}:
-                self.quotas.release(s, project, {"ports": sum(1 for p in made
-                                                              if p.project_id == project)})
-            kept = [p for p in ports if not p.compute_made]
-            for port in kept:
-                port.device_id = port.device_owner = port.binding_host_id = ""
-                port.status = "DOWN"
-            drop_attachments(s, [p.id for p in kept])
+        (idempotent). In ``s``'s transaction when one is given."""
+        if s is None:
+            with self.db.session() as own:
+                self.release(instance_uuid, own)
+            return
+        ports = list(s.scalars(select(Port).where(Port.device_id == instance_uuid,
+                                                  Port.device_owner.like("compute:%"))))
+        made = [p for p in ports if p.compute_made]
+        delete_port_rows(s, [p.id for p in made])
+        for project in {p.project_id for p in made}:
+            self.quotas.release(s, project, {"ports": sum(1 for p in made
+                                                          if p.project_id == project)})
+        kept = [p for p in ports if not p.compute_made]
+        for port in kept:
+            port.device_id = port.device_owner = port.binding_host_id = ""
+            port.status = "DOWN"
+        drop_attachments(s, [p.id for p in kept])
 
     def attach(self, instance_uuid: str, project_id: str, request: Mapping[str, Any],
                security_groups: Sequence[str] = (), host: str = "") -> str:

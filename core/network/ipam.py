@@ -10,6 +10,7 @@ at random from the first few of the pools, which keeps concurrent takers apart.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import random
 from collections.abc import Iterator, Mapping, Sequence
@@ -52,10 +53,25 @@ def _taken(s: Session, subnet_id: str) -> set[str]:
         IpAllocation.subnet_id == subnet_id)))
 
 
+@contextlib.contextmanager
+def savepoint(s: Session) -> Iterator[None]:
+    """``s.begin_nested()`` that nests on SQLite too. pysqlite (legacy
+    transaction control) opens a transaction only at the first write, so a
+    SAVEPOINT before any write is the transaction's outermost level and its
+    RELEASE commits: a port made that way stayed behind when the request then
+    failed. On SQLite the write transaction is begun first (IMMEDIATE: it
+    takes the write lock now, waiting for it, rather than failing on upgrade)."""
+    conn = s.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    with s.begin_nested():
+        yield
+
+
 def _insert(s: Session, subnet: Subnet, address: str, port_id: str) -> bool:
     """Take ``address`` for the port; False if someone holds it."""
     try:
-        with s.begin_nested():
+        with savepoint(s):
             s.add(IpAllocation(subnet_id=subnet.id, ip_address=address, port_id=port_id,
                                network_id=subnet.network_id))
             s.flush()

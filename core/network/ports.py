@@ -107,7 +107,7 @@ def new_port(s: Session, *, project_id: str, network: Network, device_id: str = 
                                            else port_security_enabled),
                     allowed_address_pairs=list(allowed_address_pairs))
         try:
-            with s.begin_nested():
+            with ipam.savepoint(s):
                 s.add(port)
                 s.flush()
             break

@@ -1,7 +1,8 @@
 """Floating IPs and security groups racing on SQLite, PostgreSQL and MariaDB:
-no address twice, no project past its floating_ips quota, one ``default``
-group per project, no duplicate group name or rule, and a release or an
-instance's deletion gives the address back as it should."""
+no address twice (EC2's face and the Network API's), no project past its
+floating_ips quota, one ``default`` group per project, no duplicate group
+name or rule, and a release or an instance's deletion gives the address back
+as it should."""
 
 from __future__ import annotations
 
@@ -13,18 +14,18 @@ import pytest
 from sqlalchemy import select
 
 from core import errors
-from core.compute.instance_records import InstanceRecords
-from core.compute.instance_store import InstanceStore
 from core.compute.models import Instance
 from core.context import RequestContext
 from core.idmap.ids import Ec2Ids, Kind
 from core.network import security_groups as sg
-from core.network.floating import AddressInUse, FloatingIpService, FloatingPool
-from core.network.ipam import Ipam
+from core.network.errors import IpAddressGenerationFailure
+from core.network.floating import AddressInUse, FloatingIpService, NoAddressesLeft
 from core.network.models import SecurityGroup, SecurityGroupRule
-from core.policy import Enforcer
-from core.policy.defaults import all_defaults
-from core.quota.service import QuotaService
+from core.network.services import NetworkServices
+from tests.support.network import ensure_networks, network_services
+
+ADMIN = RequestContext(user_id="admin", project_id="p-admin",
+                       roles=("admin", "member", "reader"), is_admin=True)
 
 
 def member(project: str) -> RequestContext:
@@ -32,20 +33,22 @@ def member(project: str) -> RequestContext:
 
 
 @pytest.fixture
-def policy() -> Enforcer:
-    return Enforcer(all_defaults(), None)
+def net(db, settings):
+    # 198.51.100.2 to .14: 13 addresses, one the router's gateway
+    ensure_networks(db, fixed_range="10.77.0.0/28", floating_range="198.51.100.0/28")
+    services = network_services(db, settings)
+    yield services
+    services.quotas.quotas.dispose()
 
 
 @pytest.fixture
-def floating(db, settings, policy) -> FloatingIpService:
-    pool = FloatingPool(db, "198.51.100.0/28", "public")  # 13 usable addresses
-    return FloatingIpService(db, policy, QuotaService(db, settings), pool,
-                             InstanceRecords(InstanceStore(db)))
+def floating(net: NetworkServices) -> FloatingIpService:
+    return net.elastic_ips
 
 
 @pytest.fixture
-def groups(db, policy) -> sg.SecurityGroupService:
-    return sg.SecurityGroupService(db, policy, InstanceRecords(InstanceStore(db)))
+def groups(net: NetworkServices) -> sg.SecurityGroupService:
+    return net.nova_security_groups
 
 
 def race(threads: int, work: Callable[[int], object]) -> list[object]:
@@ -69,12 +72,29 @@ def race(threads: int, work: Callable[[int], object]) -> list[object]:
 
 
 def test_concurrent_allocations_never_share_an_address(floating):
-    results = race(13, lambda i: floating.allocate(member(f"p{i}")))
+    results = race(14, lambda i: floating.allocate(member(f"p{i}")))
     addresses = [r.address for r in results if not isinstance(r, Exception)]
-    assert len(addresses) == 13 and len(set(addresses)) == 13, results
+    assert len(addresses) == 12 and len(set(addresses)) == 12, results
     assert all(a.startswith("198.51.100.") and a != "198.51.100.1" for a in addresses)
+    assert [type(r) for r in results if isinstance(r, Exception)] == [NoAddressesLeft] * 2
     with pytest.raises(errors.Conflict):  # the range is exhausted
         floating.allocate(member("late"))
+
+
+def test_concurrent_floating_ips_from_a_small_external_subnet(net):
+    """The Network API's face on a network of its own: a /29 holds five."""
+    ext = net.networks.create(ADMIN, {"name": "ext", "router:external": True})
+    net.subnets.create(ADMIN, {"network_id": ext["id"], "cidr": "192.0.2.0/29"})
+    results = race(8, lambda i: net.floating_ips.create(member(f"f{i}"), {
+        "floating_network_id": ext["id"]}))
+    made = [r for r in results if isinstance(r, dict)]
+    failed = [r for r in results if not isinstance(r, dict)]
+    addresses = [r["floating_ip_address"] for r in made]
+    assert len(made) == 5 and sorted(addresses) == [f"192.0.2.{i}" for i in range(2, 7)]
+    assert len(failed) == 3 and all(isinstance(r, IpAddressGenerationFailure)
+                                    for r in failed), failed
+    assert sum(net.quotas.quotas.usage(f"f{i}").get("floating_ips", 0)
+               for i in range(8)) == 5
 
 
 def test_concurrent_allocations_stop_at_the_quota(floating, settings):
@@ -111,12 +131,12 @@ def _instance(db, project: str) -> str:
         return inst.uuid
 
 
-def test_association_moves_and_deletion_disassociates(db, floating):
+def test_association_moves_and_deletion_disassociates(db, net, floating):
     ctx = member("assoc")
     vm = _instance(db, "assoc")
-    ipam = Ipam(db, "10.77.0.0/28", "public")
-    ipam.ensure_pool()
-    fixed = ipam.allocate(vm)
+    ipam = net.instances
+    ipam.allocate(vm, "assoc", None)
+    (fixed,) = ipam.addresses_for([vm])[vm]
     first, second = floating.allocate(ctx), floating.allocate(ctx)
     one = floating.associate(ctx, vm, allocation_id=first.allocation_id)
     assert one.fixed_address == fixed.address and one.association_id
@@ -137,13 +157,11 @@ def test_association_moves_and_deletion_disassociates(db, floating):
     assert len(floating.list_addresses(ctx)) == 2  # still the project's
 
 
-def test_concurrent_associations_of_one_address_pick_one_instance(db, floating):
+def test_concurrent_associations_of_one_address_pick_one_instance(db, net, floating):
     ctx = member("twice")
-    ipam = Ipam(db, "10.78.0.0/28", "public")
-    ipam.ensure_pool()
     vms = [_instance(db, "twice") for _ in range(4)]
     for vm in vms:
-        ipam.allocate(vm)
+        net.instances.allocate(vm, "twice", None)
     address = floating.allocate(ctx)
     results = race(4, lambda i: floating.associate(ctx, vms[i],
                                                    allocation_id=address.allocation_id))
@@ -162,8 +180,9 @@ def test_one_default_group_when_many_ask_at_once(db, groups):
         assert [r.name for r in rows] == ["default"]
         rules = list(s.scalars(select(SecurityGroupRule).where(
             SecurityGroupRule.group_id == rows[0].id)))
-    assert sorted((r.direction, r.cidr, r.remote_group_id) for r in rules) == [
-        ("egress", "0.0.0.0/0", None), ("ingress", None, rows[0].id)]
+    assert sorted((r.direction, r.ethertype, r.cidr, r.remote_group_id) for r in rules) == [
+        ("egress", "IPv4", None, None), ("egress", "IPv6", None, None),
+        ("ingress", "IPv4", None, rows[0].id), ("ingress", "IPv6", None, rows[0].id)]
     assert Ec2Ids(db).existing(Kind.SECURITY_GROUP, [rows[0].uuid])
 
 
@@ -177,7 +196,7 @@ def test_one_group_per_name_and_one_copy_of_a_rule(groups):
     results = race(5, lambda i: groups.add_rules(ctx, made[0].uuid, [spec]))
     assert sum(isinstance(r, list) for r in results) == 1
     assert all(isinstance(r, sg.DuplicateRule) for r in results if not isinstance(r, list))
-    assert len(groups.get(ctx, made[0].uuid).rules) == 1
+    assert len(groups.get(ctx, made[0].uuid).rules) == 3  # and its two egress rules
 
 
 def test_a_group_in_use_is_not_deleted_and_a_deleted_one_does_not_boot(db, groups):
@@ -207,7 +226,7 @@ def test_rule_specs_are_checked_and_canonical():
     spec = sg.check_spec(sg.RuleSpec(sg.INGRESS, "tcp", 80, 80, cidr="10.0.0.28/29"))
     assert spec.cidr == "10.0.0.24/29"
     for bad in (replace(spec, port_min=90), replace(spec, protocol="gre"),
-                replace(spec, cidr=None), replace(spec, cidr="10.0.0.0/33"),
+                replace(spec, remote_group="g"), replace(spec, cidr="10.0.0.0/33"),
                 sg.RuleSpec(sg.INGRESS, None, 1, 2, cidr="0.0.0.0/0")):
         with pytest.raises(sg.InvalidRule):
             sg.check_spec(bad)

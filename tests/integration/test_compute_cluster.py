@@ -38,7 +38,7 @@ from sqlalchemy import func, select
 
 from core.compute.models import Instance
 from core.db import Database
-from core.network.models import FixedIP
+from core.network.models import IpAllocation, Port
 from core.placement.models import Allocation, ComputeNode
 from deploy.supervised import process_infos
 from tests.conftest import Cli, ksa_session
@@ -130,8 +130,9 @@ def check_placement(db: Database, ids: set[str], hosts: list[str]) -> dict[str, 
             Instance.deleted.is_(False)))}
         nodes = {n.id: n for n in s.scalars(select(ComputeNode))}
         allocations = list(s.scalars(select(Allocation)))
-        addresses = Counter(s.scalars(select(FixedIP.instance_uuid).where(
-            FixedIP.instance_uuid.is_not(None))))
+        addresses = Counter(s.scalars(select(Port.device_id).join(
+            IpAllocation, IpAllocation.port_id == Port.id).where(
+            Port.device_owner.like("compute:%"))))
     assert set(instances) == ids
     placed = {u: i.host for u, i in instances.items()}
     assert set(placed.values()) <= set(hosts), Counter(placed.values())
@@ -269,8 +270,8 @@ def test_compute_cluster(one_cluster_at_a_time, database_url, rabbitmq_url, tmp_
         assert cli.json("demo", "server", "list") == []
         with db.session() as s:
             assert s.scalar(select(func.count()).select_from(Allocation)) == 0
-            assert s.scalar(select(func.count()).select_from(FixedIP).where(
-                FixedIP.instance_uuid.is_not(None))) == 0
+            assert s.scalar(select(func.count()).select_from(Port).where(
+                Port.device_owner.like("compute:%"))) == 0
             assert s.scalar(select(func.count()).select_from(Instance).where(
                 Instance.deleted.is_(False))) == 0
             used = [(n.host, n.vcpus_used, n.memory_mb_used, n.local_gb_used, n.running_vms)

@@ -28,8 +28,14 @@ from sqlalchemy.engine import Connection
 PRIVATE, PUBLIC = "private", "public"
 
 
+JSON_COLUMNS = {"allocation_pools", "dns_nameservers", "host_routes", "binding_profile",
+                "allowed_address_pairs", "extra_dhcp_opts", "routes"}
+
+
 def _t(name: str, *cols: str) -> sa.TableClause:
-    return sa.table(name, *(sa.column(c) for c in cols))
+    # JSON columns typed, so their lists and dicts are serialised on insert.
+    return sa.table(name, *(sa.column(c, sa.JSON()) if c in JSON_COLUMNS else sa.column(c)
+                            for c in cols))
 
 
 STD = ("id", "project_id", "name", "description", "created_at", "updated_at",

@@ -209,8 +209,11 @@ def upgrade() -> None:
     with op.batch_alter_table('security_groups', schema=None) as batch_op:
         batch_op.add_column(sa.Column('revision_number', sa.Integer(), nullable=False,
                                       server_default='0'))
-    with op.batch_alter_table('security_groups', schema=None) as batch_op:
-        batch_op.alter_column('revision_number', server_default=None)
+    if op.get_bind().dialect.name != "sqlite":
+        # Not on SQLite: there the change recreates the table, and dropping the old
+        # one (foreign keys on) deletes every rule of every group by cascade.
+        with op.batch_alter_table('security_groups', schema=None) as batch_op:
+            batch_op.alter_column('revision_number', server_default=None)
 
     convert(op.get_bind())
 
@@ -227,7 +230,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('security_groups', schema=None) as batch_op:
+    # Never recreated (SQLite drops the column in place): dropping the old table
+    # with foreign keys on would delete every rule by cascade.
+    with op.batch_alter_table('security_groups', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('revision_number')
 
     with op.batch_alter_table('security_group_rules', schema=None) as batch_op:
@@ -239,54 +244,41 @@ def downgrade() -> None:
         batch_op.drop_column('requested_networks')
 
     op.create_table('fixed_ips',
-    sa.Column('address', sa.VARCHAR(length=39), nullable=False),
-    sa.Column('network', sa.VARCHAR(length=255), nullable=False),
-    sa.Column('instance_uuid', sa.VARCHAR(length=36), nullable=True),
-    sa.Column('mac_address', sa.VARCHAR(length=17), nullable=True),
-    sa.Column('allocated_at', sa.DATETIME(), nullable=True),
-    sa.PrimaryKeyConstraint('address', name=op.f('pk_fixed_ips'))
+    sa.Column('address', sa.String(length=39), nullable=False),
+    sa.Column('network', sa.String(length=255), nullable=False),
+    sa.Column('instance_uuid', sa.String(length=36), nullable=True),
+    sa.Column('mac_address', sa.String(length=17), nullable=True),
+    sa.Column('allocated_at', core.db.base.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('address', name=op.f('pk_fixed_ips')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('fixed_ips', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fixed_ips_instance_uuid'), ['instance_uuid'], unique=False)
 
     op.create_table('floating_ips',
-    sa.Column('address', sa.VARCHAR(length=39), nullable=False),
-    sa.Column('pool', sa.VARCHAR(length=255), nullable=False),
-    sa.Column('project_id', sa.VARCHAR(length=64), nullable=True),
-    sa.Column('allocation_id', sa.VARCHAR(length=36), nullable=True),
-    sa.Column('instance_uuid', sa.VARCHAR(length=36), nullable=True),
-    sa.Column('fixed_address', sa.VARCHAR(length=39), nullable=True),
-    sa.Column('association_id', sa.VARCHAR(length=36), nullable=True),
-    sa.Column('allocated_at', sa.DATETIME(), nullable=True),
-    sa.Column('associated_at', sa.DATETIME(), nullable=True),
+    sa.Column('address', sa.String(length=39), nullable=False),
+    sa.Column('pool', sa.String(length=255), nullable=False),
+    sa.Column('project_id', sa.String(length=64), nullable=True),
+    sa.Column('allocation_id', sa.String(length=36), nullable=True),
+    sa.Column('instance_uuid', sa.String(length=36), nullable=True),
+    sa.Column('fixed_address', sa.String(length=39), nullable=True),
+    sa.Column('association_id', sa.String(length=36), nullable=True),
+    sa.Column('allocated_at', core.db.base.UTCDateTime(), nullable=True),
+    sa.Column('associated_at', core.db.base.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('address', name=op.f('pk_floating_ips')),
     sa.UniqueConstraint('allocation_id', name=op.f('uq_floating_ips_allocation_id')),
-    sa.UniqueConstraint('association_id', name=op.f('uq_floating_ips_association_id'))
+    sa.UniqueConstraint('association_id', name=op.f('uq_floating_ips_association_id')),
+    mysql_charset='utf8mb4',
+    mysql_collate='utf8mb4_nopad_bin'
     )
     with op.batch_alter_table('floating_ips', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_floating_ips_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_floating_ips_instance_uuid'), ['instance_uuid'], unique=False)
 
-    with op.batch_alter_table('port_security_groups', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_port_security_groups_group_id'))
-
     op.drop_table('port_security_groups')
-    with op.batch_alter_table('ip_allocations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ip_allocations_port_id'))
-        batch_op.drop_index(batch_op.f('ix_ip_allocations_network_id'))
-        batch_op.drop_index('ix_ip_allocations_ip_address')
-
     op.drop_table('ip_allocations')
-    with op.batch_alter_table('subnets', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_subnets_project_id'))
-        batch_op.drop_index(batch_op.f('ix_subnets_network_id'))
-
     op.drop_table('subnets')
-    with op.batch_alter_table('ports', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ports_project_id'))
-        batch_op.drop_index(batch_op.f('ix_ports_network_id'))
-        batch_op.drop_index(batch_op.f('ix_ports_device_id'))
-
     op.drop_table('ports')
     with op.batch_alter_table('routers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_routers_project_id'))

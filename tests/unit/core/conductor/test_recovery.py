@@ -51,7 +51,7 @@ def instance(core, vm_state=states.BUILDING, task_state=states.SCHEDULING, host=
         with core.db.session() as s:
             node = s.scalar(select(ComputeNode.id).where(ComputeNode.host == "h1"))
         assert claims.claim_resources(core.db, uuid, node, RESOURCES, "p")
-        core.ipam.allocate(uuid)
+        core.ipam.allocate(uuid, "p", None, (), "h1")
     return uuid
 
 

@@ -16,6 +16,7 @@ from core.placement import claims
 from core.placement.models import Allocation, ComputeNode
 from core.services import build_core
 from core.settings import load_settings
+from tests.support.network import ensure_networks
 
 FLAVOR = {"flavorid": "1", "name": "m1.tiny", "vcpus": 1, "memory_mb": 512, "root_gb": 1,
           "ephemeral_gb": 0, "swap": 0}
@@ -48,6 +49,7 @@ def setup(tmp_path):
     settings = load_settings({}, data_dir=tmp_path, fixed_range="10.9.0.0/28")
     db = Database(settings.effective_database_url)
     upgrade(db)
+    ensure_networks(db, fixed_range="10.9.0.0/28")
     with db.session() as s:
         for host in ("h1", "h2"):
             s.add(ComputeNode(host=host, hypervisor_hostname=host, vcpus=4, memory_mb=4096,

@@ -25,8 +25,8 @@ from core.dns.server import DnsServer
 from core.dns.service import start_in_process
 from core.dns.zone import Zones
 from core.identity.models import Domain, Project
-from core.network.models import FixedIP
 from core.settings import load_settings
+from tests.support.network import ensure_networks, give_port
 
 TIMEOUT = 3.0
 MANY = 40  # servers sharing one name: more A records than 512 bytes hold
@@ -51,8 +51,9 @@ def db(tmp_path_factory):
             s.add(Instance(uuid=uuid, display_name=name, hostname=name, project_id="p",
                            user_id="u", flavor={}, flavorid="1", vcpus=1, memory_mb=64,
                            root_gb=1, reservation_id="r"))
-            s.flush()
-            s.add(FixedIP(address=f"10.0.1.{i + 1}", network="public", instance_uuid=uuid))
+    ensure_networks(database, fixed_range="10.0.0.0/22", floating_range="203.0.113.0/24")
+    for i in range(MANY + 1):
+        give_port(database, f"u-{i}" if i else "u-web", f"10.0.1.{i + 1}", "p")
     yield database
     database.dispose()
 

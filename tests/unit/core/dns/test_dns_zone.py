@@ -14,7 +14,7 @@ from core.db.migrate import upgrade
 from core.dns.records import DatabaseRecords
 from core.dns.zone import Zones
 from core.identity.models import Domain, Project
-from core.network.models import FixedIP, FloatingIP
+from tests.support.network import ensure_networks, give_floating_ip, give_port
 
 A, PTR, AAAA, SOA, ANY, MX = (dns.rdatatype.A, dns.rdatatype.PTR, dns.rdatatype.AAAA,
                               dns.rdatatype.SOA, dns.rdatatype.ANY, dns.rdatatype.MX)
@@ -44,20 +44,15 @@ def db(tmp_path_factory):
                            user_id="u", flavor={}, flavorid="1", vcpus=1, memory_mb=64,
                            root_gb=1, deleted=deleted, reservation_id="r"))
         s.flush()
-        for address in ("10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.0.8", "10.0.0.9",
-                        "10.0.0.10", "10.0.1.1"):
-            s.add(FixedIP(address=address, network="public"))
-        s.flush()
-        for uuid, *_rest, address in servers:
-            if address:
-                s.get(FixedIP, address).instance_uuid = uuid
-        # 10.0.0.10 is held by a deleted instance's leftover row: not live.
-        s.get(FixedIP, "10.0.0.10").instance_uuid = "u-5"
-        for address, instance in (("203.0.113.25", "u-1"), ("203.0.113.26", None),
-                                  ("203.0.113.27", "u-5"), ("203.0.113.28", None)):
-            s.add(FloatingIP(address=address, pool="public",
-                             project_id=None if address.endswith("28") else "p-web",
-                             instance_uuid=instance))
+    ensure_networks(database, fixed_range="10.0.0.0/22", floating_range="203.0.113.0/24")
+    for uuid, project, *_rest, address in servers:
+        if address:
+            give_port(database, uuid, address, project)
+    # 10.0.0.10 is held by a deleted instance's leftover port: not live.
+    give_port(database, "u-5", "10.0.0.10", "p-web")
+    for address, instance in (("203.0.113.25", "u-1"), ("203.0.113.26", None),
+                              ("203.0.113.27", "u-5")):  # 203.0.113.28 is free
+        give_floating_ip(database, address, "p-web", instance)
     yield database
     database.dispose()
 
@@ -197,7 +192,7 @@ def test_a_nested_public_domain_hides_no_project(db):
         s.add(Instance(uuid="u-c", display_name="web", hostname="web", project_id="p-compute",
                        user_id="u", flavor={}, flavorid="1", vcpus=1, memory_mb=64,
                        root_gb=1, reservation_id="r"))
-        s.add(FixedIP(address="10.0.2.2", network="public", instance_uuid="u-c"))
+    give_port(db, "u-c", "10.0.2.2", "p-compute")
     zones = Zones(DatabaseRecords(db), region="RegionOne",
                   ec2_public_domain="compute.nimbus.test", dns_domain="nimbus.test",
                   fixed_range="10.0.0.0/22", floating_range="203.0.113.0/24")

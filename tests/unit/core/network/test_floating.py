@@ -1,6 +1,8 @@
-"""core/network/floating.py: floating addresses allocated under the project's
-quota (with their EC2 IDs), associated with an instance's fixed address,
-moved, disassociated and released, and the errors on the way."""
+"""core/network/floating.py, EC2's face (FloatingIpService): floating IPs of
+the external network allocated under the project's quota (with their EC2
+IDs), associated with an instance's port through the default router, moved,
+disassociated and released, and the errors on the way (the Network API's
+face: test_floating_api.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from core.network.floating import (
     NoAddressesLeft,
 )
 from core.services import CoreServices
-from tests.support.core_services import MEMBER, OTHER, READER, add_instance
+from tests.support.core_services import ADMIN, MEMBER, OTHER, READER, add_instance
 
 
 @pytest.fixture
@@ -28,14 +30,19 @@ def floating(core: CoreServices) -> FloatingIpService:
 def server(core: CoreServices, project_id: str = "p1") -> str:
     """A live instance with a fixed address."""
     uuid = add_instance(core.db, project_id=project_id)
-    core.ipam.allocate(uuid)
+    core.ipam.allocate(uuid, project_id, None)
     return uuid
+
+
+def router_gateway_address(core: CoreServices) -> str:
+    (router,) = core.network.routers.list(ADMIN)
+    return router["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
 
 
 def test_allocate_takes_a_free_address_under_quota(core, floating):
     got = floating.allocate(MEMBER)
     assert got.address.startswith("203.0.113.") and got.address != "203.0.113.1"
-    assert (got.project_id, got.pool, got.instance_uuid) == ("p1", "private", None)
+    assert (got.project_id, got.pool, got.instance_uuid) == ("p1", "public", None)
     assert core.ids.existing(Kind.ADDRESS, [got.allocation_id])[got.allocation_id] \
         .startswith("eipalloc-")
     assert core.quotas.usage("p1")["floating_ips"] == 1
@@ -52,7 +59,7 @@ def test_allocate_stops_at_the_quota(core, floating):
 
 
 def test_an_exhausted_range_takes_no_quota(core, floating):
-    for _ in range(5):
+    for _ in range(4):  # .2 to .6 but the router's gateway address
         floating.allocate(MEMBER)
     with pytest.raises(NoAddressesLeft, match="^There are no more free floating IP addresses.$"):
         floating.allocate(OTHER)
@@ -72,7 +79,7 @@ def test_associate_and_disassociate(core, floating):
                                                     .address)
     assert core.ids.existing(Kind.ASSOCIATION, [on.association_id])
     assert floating.associate(MEMBER, uuid, address=got.address) == on  # no change
-    assert core.floating_pool.instance_with_address(got.address) == uuid
+    assert floating.pool.instance_with_address(got.address) == uuid
     floating.disassociate(MEMBER, association_id=on.association_id)
     assert floating.list_addresses(MEMBER)[0].instance_uuid is None
     assert core.ids.existing(Kind.ASSOCIATION, [on.association_id]) == {}
@@ -97,7 +104,7 @@ def test_an_instance_holds_one_floating_address(core, floating):
     a, b = floating.allocate(MEMBER), floating.allocate(MEMBER)
     floating.associate(MEMBER, uuid, address=a.address)
     floating.associate(MEMBER, uuid, address=b.address)
-    assert core.floating_pool.addresses_for([uuid])[uuid] == [
+    assert floating.pool.addresses_for([uuid])[uuid] == [
         (b.address, core.ipam.addresses_for([uuid])[uuid][0].address)]
 
 
@@ -129,6 +136,14 @@ def test_release_gives_the_address_and_the_quota_back(core, floating):
         floating.release(MEMBER, address=got.address)
 
 
-def test_pool_skips_the_gateway(core):
-    assert core.floating_pool.ensure_pool() == 5
-    assert core.floating_pool.ensure_pool() == 5
+def test_the_range_skips_its_gateway_and_the_routers_address(core, floating):
+    taken = {floating.allocate(MEMBER).address for _ in range(4)}
+    assert taken == {f"203.0.113.{i}" for i in range(2, 7)} - {router_gateway_address(core)}
+
+
+def test_another_projects_instance_is_not_found(core, floating):
+    got = floating.allocate(MEMBER)
+    with pytest.raises(errors.NotFound) as caught:
+        floating.associate(MEMBER, server(core, "p2"), address=got.address)
+    assert not isinstance(caught.value, AddressNotFound)
+    assert floating.list_addresses(MEMBER)[0].instance_uuid is None

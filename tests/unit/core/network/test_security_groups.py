@@ -15,6 +15,8 @@ from core.network.models import SecurityGroup
 from core.network.security_group_types import (
     EGRESS,
     INGRESS,
+    IPV4,
+    IPV6,
     MAX_RULES,
     DefaultGroupProtected,
     DuplicateGroup,
@@ -33,6 +35,15 @@ from tests.support.core_services import ADMIN, MEMBER, OTHER, READER, add_instan
 SSH = RuleSpec(INGRESS, "tcp", 22, 22, cidr="10.1.2.3/8")
 
 
+def egress_rules(group) -> list[tuple]:
+    """The two egress rules every new group gets (IPv4 and IPv6, anywhere)."""
+    return sorted((r.direction, r.ethertype, r.protocol, r.cidr, r.remote_group_uuid)
+                  for r in group.rules if r.direction == EGRESS)
+
+
+EGRESS_ANYWHERE = [(EGRESS, IPV4, None, None, None), (EGRESS, IPV6, None, None, None)]
+
+
 @pytest.fixture
 def groups(core: CoreServices) -> SecurityGroupService:
     return core.security_groups
@@ -42,17 +53,22 @@ def test_the_default_group_is_made_on_first_use(core, groups):
     (default,) = groups.list_groups(MEMBER)
     assert (default.name, default.description, default.is_default) == \
         ("default", "Default security group", True)
-    assert sorted((r.direction, r.protocol, r.cidr, r.remote_group_uuid)
-                  for r in default.rules) == [(EGRESS, None, "0.0.0.0/0", None),
-                                              (INGRESS, None, None, default.uuid)]
+    # Neutron's four: ingress from the group's members and egress anywhere, IPv4 and IPv6
+    assert sorted((r.direction, r.ethertype, r.protocol, r.cidr, r.remote_group_uuid)
+                  for r in default.rules) == [*EGRESS_ANYWHERE,
+                                              (INGRESS, IPV4, None, None, default.uuid),
+                                              (INGRESS, IPV6, None, None, default.uuid)]
     assert [g.uuid for g in groups.list_groups(MEMBER)] == [default.uuid]  # made once
+    usage = core.quotas.usage("p1")
+    assert (usage["security_groups"], usage["security_group_rules"]) == (1, 4)
     assert groups.find(MEMBER, "default").uuid == default.uuid
     assert core.ids.existing(Kind.SECURITY_GROUP, [default.uuid])
 
 
 def test_create_get_find_and_list(core, groups):
     web = groups.create(MEMBER, "web", "web servers")
-    assert (web.project_id, web.description, web.rules) == ("p1", "web servers", ())
+    assert (web.project_id, web.description) == ("p1", "web servers")
+    assert egress_rules(web) == EGRESS_ANYWHERE and len(web.rules) == 2
     assert groups.get(MEMBER, web.uuid) == web
     assert groups.find(MEMBER, "web") == groups.find(MEMBER, web.uuid) == web
     assert [g.name for g in groups.list_groups(MEMBER)] == ["default", "web"]
@@ -122,7 +138,7 @@ class StubInstances:
 
 def test_instances_are_asked_through_the_injected_records(core):
     stub = StubInstances([("i-1", ["web", "db"]), ("i-2", ["db"])])
-    groups = SecurityGroupService(core.db, core.policy, stub)
+    groups = SecurityGroupService(core.db, core.policy, stub, core.quotas)
     web, db = groups.create(MEMBER, "web", ""), groups.create(MEMBER, "db", "")
     groups.update(MEMBER, web.uuid, "www", None)
     assert stub.written == [("i-1", ["www", "db"])]
@@ -175,7 +191,7 @@ def test_a_group_named_by_another_groups_rule_is_not_deleted(groups):
     groups.delete(MEMBER, web.uuid)
 
 
-def test_rules_are_added_canonical_and_removed(groups):
+def test_rules_are_added_canonical_and_removed(core, groups):
     web = groups.create(MEMBER, "web", "")
     (rule,) = groups.add_rules(MEMBER, web.uuid, [SSH])
     assert (rule.protocol, rule.port_min, rule.port_max, rule.cidr) == ("tcp", 22, 22,
@@ -183,8 +199,11 @@ def test_rules_are_added_canonical_and_removed(groups):
     assert rule.spec() == RuleSpec(INGRESS, "tcp", 22, 22, "10.0.0.0/8")
     with pytest.raises(DuplicateRule, match=f"^This rule already exists in group {web.uuid}$"):
         groups.add_rules(MEMBER, web.uuid, [RuleSpec(INGRESS, "tcp", 22, 22, "10.0.0.0/8")])
+    assert core.quotas.usage("p1")["security_group_rules"] == 3
     groups.remove_rules(MEMBER, web.uuid, [SSH])
-    assert groups.get(MEMBER, web.uuid).rules == ()
+    assert egress_rules(groups.get(MEMBER, web.uuid)) == EGRESS_ANYWHERE
+    assert len(groups.get(MEMBER, web.uuid).rules) == 2
+    assert core.quotas.usage("p1")["security_group_rules"] == 2
     with pytest.raises(RuleNotFound):
         groups.remove_rules(MEMBER, web.uuid, [SSH])
 
@@ -199,16 +218,31 @@ def test_add_rules_is_all_or_nothing(groups):
         groups.add_rules(MEMBER, web.uuid, [RuleSpec(INGRESS, None, remote_group=theirs.uuid)])
     with pytest.raises(InvalidRule, match="^No rule given.$"):
         groups.add_rules(MEMBER, web.uuid, [])
-    assert groups.get(MEMBER, web.uuid).rules == ()
+    assert len(groups.get(MEMBER, web.uuid).rules) == 2  # its egress rules only
 
 
-def test_at_most_max_rules_per_group(groups):
+def test_at_most_max_rules_per_group(core, groups):
+    core.quotas.set_limits("p1", {"security_group_rules": -1})  # the group's limit, not the quota
     web = groups.create(MEMBER, "web", "")
     groups.add_rules(MEMBER, web.uuid, [RuleSpec(INGRESS, "tcp", p, p, cidr="0.0.0.0/0")
-                                        for p in range(1, MAX_RULES + 1)])
+                                        for p in range(1, MAX_RULES - 1)])  # + 2 egress
     with pytest.raises(InvalidRule, match=f"rules per security group \\({MAX_RULES}\\)"):
         groups.add_rules(MEMBER, web.uuid, [RuleSpec(EGRESS, None, cidr="0.0.0.0/0")])
     assert len(groups.get(MEMBER, web.uuid).rules) == MAX_RULES
+
+
+def test_groups_and_rules_count_against_the_quotas(core, groups):
+    core.quotas.set_limits("p1", {"security_groups": 2, "security_group_rules": 7})
+    groups.list_groups(MEMBER)  # the default group: 1 group, 4 rules
+    web = groups.create(MEMBER, "web", "")  # 2 groups, 6 rules
+    with pytest.raises(errors.QuotaExceeded, match="security_groups"):
+        groups.create(MEMBER, "db", "")
+    groups.add_rules(MEMBER, web.uuid, [SSH])
+    with pytest.raises(errors.QuotaExceeded, match="security_group_rules"):
+        groups.add_rules(MEMBER, web.uuid, [RuleSpec(INGRESS, "tcp", 80, 80)])
+    groups.delete(MEMBER, web.uuid)
+    usage = core.quotas.usage("p1")
+    assert (usage["security_groups"], usage["security_group_rules"]) == (1, 4)
 
 
 def test_delete_rule_by_uuid(groups):

@@ -47,7 +47,7 @@ def test_defaults_come_from_settings_and_nova(quotas):
     assert limits["injected_files"] == 5 and limits["injected_file_content_bytes"] == 10240
     assert limits["injected_file_path_bytes"] == 255
     assert limits["fixed_ips"] == -1 and limits["floating_ips"] == 10
-    assert limits["security_groups"] == limits["security_group_rules"] == -1
+    assert limits["security_groups"] == 10 and limits["security_group_rules"] == 100  # Neutron's
 
 
 def test_project_and_user_overrides(quotas):
