@@ -86,12 +86,13 @@ def aws(server: Server, *args: str, check: bool = True) -> subprocess.CompletedP
     return proc
 
 
-def aws_with_endpoint(server: Server, endpoint: str, *args: str
-                      ) -> subprocess.CompletedProcess:
+def aws_with_endpoint(server: Server, endpoint: str, *args: str,
+                      keys: tuple[str, str] | None = None) -> subprocess.CompletedProcess:
     """``aws --endpoint-url <endpoint> ec2 <args> --output json`` with the demo
-    credential and no config file; the caller checks the return code."""
-    env = aws_env(server, AWS_CONFIG_FILE=os.devnull, AWS_PROFILE="demo",
-                  AWS_DEFAULT_REGION=REGION)
+    credential (or ``keys``) and no config file; the caller checks the return code."""
+    creds = ({"AWS_PROFILE": "demo"} if keys is None else
+             {"AWS_ACCESS_KEY_ID": keys[0], "AWS_SECRET_ACCESS_KEY": keys[1]})
+    env = aws_env(server, AWS_CONFIG_FILE=os.devnull, AWS_DEFAULT_REGION=REGION, **creds)
     return subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", endpoint, "ec2", *args,
                            "--output", "json"], capture_output=True, text=True, timeout=120,
                           env=env)
