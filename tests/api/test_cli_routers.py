@@ -14,8 +14,7 @@ import pytest
 from tests.conftest import unique
 from tests.support.project_cloud import ProjectCli, project_cloud
 
-# The tests build one topology in turn (gateway, interface, routes, teardown).
-pytestmark = [pytest.mark.usefixtures("no_server_errors"), pytest.mark.xdist_group("cli-routers")]
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 
 @pytest.fixture(scope="module")
