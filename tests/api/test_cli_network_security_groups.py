@@ -1,25 +1,34 @@
 """The real `openstack` CLI against Neutron's security groups and rules: the
 lazily made ``default`` group, new groups with their two egress rules, rules
-by protocol name and number, remote groups, and the conflicts."""
+by protocol name and number, remote groups, and the conflicts. In a project
+of the module's own: a network with a subnet in ``demo`` would be where every
+other test's server there boots."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import unique
+from tests.support.project_cloud import ProjectCli, project_cloud
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 
 @pytest.fixture(scope="module")
-def web(cli):
-    return cli.json("demo", "security", "group", "create", unique("web"))
+def osc(cli, server, admin_session, tmp_path_factory) -> ProjectCli:
+    tenant = project_cloud(server, admin_session, tmp_path_factory.mktemp("cloud"), "clisg")
+    return tenant.osc(cli)
 
 
-def test_default_group_has_neutrons_four_rules(cli):
-    default = cli.json("demo", "security", "group", "show", "default")
+@pytest.fixture(scope="module")
+def web(osc):
+    return osc.json("security", "group", "create", unique("web"))
+
+
+def test_default_group_has_neutrons_four_rules(osc):
+    default = osc.json("security", "group", "show", "default")
     assert default["description"] == "Default security group"
-    rules = cli.json("demo", "security", "group", "rule", "list", default["id"], "--long")
+    rules = osc.json("security", "group", "rule", "list", default["id"], "--long")
     shape = sorted((r["Direction"], r["Ethertype"], r["Remote Security Group"] is not None)
                    for r in rules)
     assert shape == [("egress", "IPv4", False), ("egress", "IPv6", False),
@@ -33,70 +42,70 @@ def test_new_group_gets_two_egress_rules(web):
         ("egress", "IPv4"), ("egress", "IPv6")]
 
 
-def test_group_list_and_show(cli, web):
-    rows = {r["Name"]: r for r in cli.json("demo", "security", "group", "list")}
+def test_group_list_and_show(osc, web):
+    rows = {r["Name"]: r for r in osc.json("security", "group", "list")}
     assert rows[web["name"]]["ID"] == web["id"] and "default" in rows
-    assert cli.json("demo", "security", "group", "show", web["name"])["id"] == web["id"]
+    assert osc.json("security", "group", "show", web["name"])["id"] == web["id"]
 
 
-def test_rule_create_tcp_22(cli, web):
-    rule = cli.json("demo", "security", "group", "rule", "create", "--protocol", "tcp",
+def test_rule_create_tcp_22(osc, web):
+    rule = osc.json("security", "group", "rule", "create", "--protocol", "tcp",
                     "--dst-port", "22", "--remote-ip", "0.0.0.0/0", web["name"])
     assert (rule["direction"], rule["ether_type"], rule["protocol"]) == (
         "ingress", "IPv4", "tcp")
     assert (rule["port_range_min"], rule["port_range_max"]) == (22, 22)
     assert rule["remote_ip_prefix"] == "0.0.0.0/0"
     assert rule["security_group_id"] == web["id"]
-    dup = cli.run("demo", "security", "group", "rule", "create", "--protocol", "tcp",
+    dup = osc.run("security", "group", "rule", "create", "--protocol", "tcp",
                   "--dst-port", "22", "--remote-ip", "0.0.0.0/0", web["id"], check=False)
     assert dup.returncode != 0 and "409" in dup.stderr
-    rows = cli.json("demo", "security", "group", "rule", "list", "--ingress", web["id"])
+    rows = osc.json("security", "group", "rule", "list", "--ingress", web["id"])
     assert [r["ID"] for r in rows] == [rule["id"]]
-    cli.run("demo", "security", "group", "rule", "delete", rule["id"])
-    gone = cli.run("demo", "security", "group", "rule", "show", rule["id"], check=False)
+    osc.run("security", "group", "rule", "delete", rule["id"])
+    gone = osc.run("security", "group", "rule", "show", rule["id"], check=False)
     assert gone.returncode != 0
 
 
-def test_rules_by_number_range_icmp_and_remote_group(cli, web):
-    udp = cli.json("demo", "security", "group", "rule", "create", "--protocol", "17",
+def test_rules_by_number_range_icmp_and_remote_group(osc, web):
+    udp = osc.json("security", "group", "rule", "create", "--protocol", "17",
                    "--dst-port", "1000:2000", web["id"])
     assert (udp["port_range_min"], udp["port_range_max"]) == (1000, 2000)
-    icmp = cli.json("demo", "security", "group", "rule", "create", "--protocol", "icmp",
+    icmp = osc.json("security", "group", "rule", "create", "--protocol", "icmp",
                     "--icmp-type", "8", "--icmp-code", "0", web["id"])
     assert (icmp["protocol"], icmp["port_range_min"], icmp["port_range_max"]) == (
         "icmp", 8, 0)
-    peer = cli.json("demo", "security", "group", "rule", "create", "--remote-group",
+    peer = osc.json("security", "group", "rule", "create", "--remote-group",
                     "default", "--egress", "--ethertype", "IPv6", web["id"])
-    default = cli.json("demo", "security", "group", "show", "default")
+    default = osc.json("security", "group", "show", "default")
     assert peer["remote_group_id"] == default["id"] and peer["direction"] == "egress"
-    bad = cli.run("demo", "security", "group", "rule", "create", "--protocol", "tcp",
+    bad = osc.run("security", "group", "rule", "create", "--protocol", "tcp",
                   "--ethertype", "IPv6", "--remote-ip", "10.0.0.0/8", web["id"], check=False)
     assert bad.returncode != 0 and "400" in bad.stderr
     for rule in (udp, icmp, peer):
-        cli.run("demo", "security", "group", "rule", "delete", rule["id"])
+        osc.run("security", "group", "rule", "delete", rule["id"])
 
 
-def test_group_set_and_delete(cli):
+def test_group_set_and_delete(osc):
     name = unique("sgset")
-    cli.json("demo", "security", "group", "create", "--description", "first", name)
-    cli.run("demo", "security", "group", "set", "--name", f"{name}-b", "--description",
+    osc.json("security", "group", "create", "--description", "first", name)
+    osc.run("security", "group", "set", "--name", f"{name}-b", "--description",
             "second", name)
-    assert cli.json("demo", "security", "group", "show", f"{name}-b")["description"] == \
+    assert osc.json("security", "group", "show", f"{name}-b")["description"] == \
         "second"
-    cli.run("demo", "security", "group", "delete", f"{name}-b")
+    osc.run("security", "group", "delete", f"{name}-b")
 
 
-def test_default_group_and_groups_in_use_are_not_deleted(cli):
-    refused = cli.run("demo", "security", "group", "delete", "default", check=False)
+def test_default_group_and_groups_in_use_are_not_deleted(osc):
+    refused = osc.run("security", "group", "delete", "default", check=False)
     assert refused.returncode != 0 and "409" in refused.stderr
-    group = cli.json("demo", "security", "group", "create", unique("inuse"))
-    net = cli.json("demo", "network", "create", unique("sgnet"))
-    cli.run("demo", "subnet", "create", "--network", net["id"], "--subnet-range",
+    group = osc.json("security", "group", "create", unique("inuse"))
+    net = osc.json("network", "create", unique("sgnet"))
+    osc.run("subnet", "create", "--network", net["id"], "--subnet-range",
             "10.41.0.0/24", unique("sgsub"))
-    port = cli.json("demo", "port", "create", "--network", net["id"], "--security-group",
+    port = osc.json("port", "create", "--network", net["id"], "--security-group",
                     group["id"], unique("sgport"))
-    busy = cli.run("demo", "security", "group", "delete", group["id"], check=False)
+    busy = osc.run("security", "group", "delete", group["id"], check=False)
     assert busy.returncode != 0 and "409" in busy.stderr
-    cli.run("demo", "port", "delete", port["id"])
-    cli.run("demo", "security", "group", "delete", group["id"])
-    cli.run("demo", "network", "delete", net["id"])
+    osc.run("port", "delete", port["id"])
+    osc.run("security", "group", "delete", group["id"])
+    osc.run("network", "delete", net["id"])

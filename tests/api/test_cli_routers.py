@@ -1,26 +1,50 @@
 """The real `openstack` CLI against routers and floating IPs: a router from a
 project network to the bootstrap's external network ``public``, interfaces,
 static routes, and floating IPs allocated from ``public`` and associated with
-a port behind the router."""
+a port behind the router.
+
+The module works in a project of its own (its networks would otherwise be
+where ``demo``'s servers boot), and every test builds the topology it needs:
+none depends on another having run first, or on the same worker."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import unique
+from tests.support.project_cloud import ProjectCli, project_cloud
 
-# The tests build one topology in turn (gateway, interface, routes, teardown).
-pytestmark = [pytest.mark.usefixtures("no_server_errors"), pytest.mark.xdist_group("cli-routers")]
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 
 @pytest.fixture(scope="module")
-def topology(cli):
-    """net1 with sub1 (10.31.0.0/24), and router r1 not yet connected."""
-    net = cli.json("demo", "network", "create", unique("rnet"))
-    sub = cli.json("demo", "subnet", "create", "--network", net["id"], "--subnet-range",
+def osc(cli, server, admin_session, tmp_path_factory) -> ProjectCli:
+    tenant = project_cloud(server, admin_session, tmp_path_factory.mktemp("cloud"), "routers")
+    return tenant.osc(cli)
+
+
+@pytest.fixture
+def topology(osc):
+    """A fresh net with a subnet (10.31.0.0/24) and a router not yet connected;
+    the router and net are taken down afterwards if the test left them."""
+    net = osc.json("network", "create", unique("rnet"))
+    sub = osc.json("subnet", "create", "--network", net["id"], "--subnet-range",
                    "10.31.0.0/24", unique("rsub"))
-    router = cli.json("demo", "router", "create", unique("r1"))
-    return {"net": net, "sub": sub, "router": router}
+    router = osc.json("router", "create", unique("r1"))
+    yield {"net": net, "sub": sub, "router": router}
+    osc.run("router", "remove", "subnet", router["id"], sub["id"], check=False)
+    osc.run("router", "delete", router["id"], check=False)
+    osc.run("network", "delete", net["id"], check=False)
+
+
+@pytest.fixture
+def connected(osc, topology):
+    """The topology with the router's gateway on ``public`` and an interface on
+    the subnet."""
+    rid = topology["router"]["id"]
+    osc.run("router", "set", "--external-gateway", "public", rid)
+    osc.run("router", "add", "subnet", rid, topology["sub"]["id"])
+    return topology
 
 
 def test_router_create_shows_neutrons_fields(topology):
@@ -30,84 +54,80 @@ def test_router_create_shows_neutrons_fields(topology):
     assert router["routes"] == []
 
 
-def test_router_gateway_interface_and_show(cli, topology):
+def test_router_gateway_interface_and_show(osc, topology):
     rid, sub = topology["router"]["id"], topology["sub"]
-    cli.run("demo", "router", "set", "--external-gateway", "public", rid)
-    public = cli.json("demo", "network", "show", "public")
-    shown = cli.json("demo", "router", "show", rid)
+    osc.run("router", "set", "--external-gateway", "public", rid)
+    public = osc.json("network", "show", "public")
+    shown = osc.json("router", "show", rid)
     gateway = shown["external_gateway_info"]
     assert gateway["network_id"] == public["id"]
     assert gateway["enable_snat"] is True and gateway["external_fixed_ips"]
-    cli.run("demo", "router", "add", "subnet", rid, sub["name"])
-    shown = cli.json("demo", "router", "show", rid)
+    osc.run("router", "add", "subnet", rid, sub["name"])
+    shown = osc.json("router", "show", rid)
     assert [i["subnet_id"] for i in shown["interfaces_info"]] == [sub["id"]]
     assert shown["interfaces_info"][0]["ip_address"] == "10.31.0.1"
-    ports = cli.json("demo", "port", "list", "--router", rid, "--long")
+    ports = osc.json("port", "list", "--router", rid, "--long")
     owners = {p["Device Owner"] for p in ports}
     assert "network:router_interface" in owners
-    again = cli.run("demo", "router", "add", "subnet", rid, sub["id"], check=False)
+    again = osc.run("router", "add", "subnet", rid, sub["id"], check=False)
     assert again.returncode != 0 and "400" in again.stderr
-    busy = cli.run("demo", "router", "delete", rid, check=False)
+    busy = osc.run("router", "delete", rid, check=False)
     assert busy.returncode != 0 and "409" in busy.stderr
 
 
-def test_router_static_routes(cli, topology):
-    rid = topology["router"]["id"]
-    cli.run("demo", "router", "add", "route", "--route",
+def test_router_static_routes(osc, connected):
+    rid = connected["router"]["id"]
+    osc.run("router", "add", "route", "--route",
             "destination=10.99.0.0/24,gateway=10.31.0.7", rid)
-    assert cli.json("demo", "router", "show", rid)["routes"] == [
+    assert osc.json("router", "show", rid)["routes"] == [
         {"destination": "10.99.0.0/24", "nexthop": "10.31.0.7"}]
-    cli.run("demo", "router", "remove", "route", "--route",
+    osc.run("router", "remove", "route", "--route",
             "destination=10.99.0.0/24,gateway=10.31.0.7", rid)
-    assert cli.json("demo", "router", "show", rid)["routes"] == []
+    assert osc.json("router", "show", rid)["routes"] == []
 
 
-def test_floating_ip_create_associate_and_delete(cli, topology):
-    fip = cli.json("demo", "floating", "ip", "create", "public")
-    public = cli.json("demo", "network", "show", "public")
+def test_floating_ip_create_associate_and_delete(osc, connected):
+    fip = osc.json("floating", "ip", "create", "public")
+    public = osc.json("network", "show", "public")
     assert fip["floating_network_id"] == public["id"]
     assert fip["port_id"] is None and fip["status"] == "DOWN"
-    port = cli.json("demo", "port", "create", "--network", topology["net"]["id"],
-                    unique("fport"))
-    cli.run("demo", "floating", "ip", "set", "--port", port["id"],
-            fip["floating_ip_address"])
-    shown = cli.json("demo", "floating", "ip", "show", fip["floating_ip_address"])
+    port = osc.json("port", "create", "--network", connected["net"]["id"], unique("fport"))
+    osc.run("floating", "ip", "set", "--port", port["id"], fip["floating_ip_address"])
+    shown = osc.json("floating", "ip", "show", fip["floating_ip_address"])
     assert shown["port_id"] == port["id"] and shown["status"] == "ACTIVE"
     assert shown["fixed_ip_address"] == port["fixed_ips"][0]["ip_address"]
-    assert shown["router_id"] == topology["router"]["id"]
-    listed = cli.json("demo", "floating", "ip", "list", "--port", port["id"])
+    assert shown["router_id"] == connected["router"]["id"]
+    listed = osc.json("floating", "ip", "list", "--port", port["id"])
     assert [r["ID"] for r in listed] == [fip["id"]]
-    cli.run("demo", "floating", "ip", "unset", "--port", fip["id"])
-    assert cli.json("demo", "floating", "ip", "show", fip["id"])["port_id"] is None
-    cli.run("demo", "floating", "ip", "delete", fip["floating_ip_address"])
-    cli.run("demo", "port", "delete", port["id"])
+    osc.run("floating", "ip", "unset", "--port", fip["id"])
+    assert osc.json("floating", "ip", "show", fip["id"])["port_id"] is None
+    osc.run("floating", "ip", "delete", fip["floating_ip_address"])
+    osc.run("port", "delete", port["id"])
 
 
-def test_floating_ip_from_a_project_network_is_refused(cli, topology):
-    refused = cli.run("demo", "floating", "ip", "create", topology["net"]["id"], check=False)
+def test_floating_ip_from_a_project_network_is_refused(osc, topology):
+    refused = osc.run("floating", "ip", "create", topology["net"]["id"], check=False)
     assert refused.returncode != 0 and "400" in refused.stderr
 
 
-def test_floating_ip_without_a_router_path_is_refused(cli):
-    net = cli.json("demo", "network", "create", unique("island"))
-    cli.run("demo", "subnet", "create", "--network", net["id"], "--subnet-range",
-            "10.32.0.0/24", unique("island"))
-    port = cli.json("demo", "port", "create", "--network", net["id"], unique("iport"))
-    fip = cli.json("demo", "floating", "ip", "create", "public")
-    refused = cli.run("demo", "floating", "ip", "set", "--port", port["id"], fip["id"],
-                      check=False)
+def test_floating_ip_without_a_router_path_is_refused(osc):
+    net = osc.json("network", "create", unique("island"))
+    osc.run("subnet", "create", "--network", net["id"], "--subnet-range", "10.32.0.0/24",
+            unique("island"))
+    port = osc.json("port", "create", "--network", net["id"], unique("iport"))
+    fip = osc.json("floating", "ip", "create", "public")
+    refused = osc.run("floating", "ip", "set", "--port", port["id"], fip["id"], check=False)
     assert refused.returncode != 0 and "404" in refused.stderr
-    cli.run("demo", "floating", "ip", "delete", fip["id"])
-    cli.run("demo", "port", "delete", port["id"])
-    cli.run("demo", "network", "delete", net["id"])
+    osc.run("floating", "ip", "delete", fip["id"])
+    osc.run("port", "delete", port["id"])
+    osc.run("network", "delete", net["id"])
 
 
-def test_router_teardown(cli, topology):
-    rid, sub = topology["router"]["id"], topology["sub"]
-    cli.run("demo", "router", "remove", "subnet", rid, sub["id"])
-    cli.run("demo", "router", "unset", "--external-gateway", rid)
-    assert cli.json("demo", "router", "show", rid)["external_gateway_info"] is None
-    cli.run("demo", "router", "delete", rid)
-    cli.run("demo", "network", "delete", topology["net"]["id"])
-    assert topology["router"]["name"] not in {r["Name"] for r in
-                                              cli.json("demo", "router", "list")}
+def test_router_teardown(osc, connected):
+    rid, sub = connected["router"]["id"], connected["sub"]
+    osc.run("router", "remove", "subnet", rid, sub["id"])
+    osc.run("router", "unset", "--external-gateway", rid)
+    assert osc.json("router", "show", rid)["external_gateway_info"] is None
+    osc.run("router", "delete", rid)
+    osc.run("network", "delete", connected["net"]["id"])
+    assert connected["router"]["name"] not in {r["Name"] for r in osc.json("router", "list")}

@@ -3,7 +3,9 @@ with SubnetId / PrivateIpAddress and with NetworkInterfaces (a new interface and
 an existing one), their errors, an Elastic IP on an interface (and Gateway.NotAttached
 for a subnet with no router) — and the same ports seen by the network core the
 Network API serves (a port made there is an interface here, an instance's
-interface is a port with its device_id)."""
+interface is a port with its device_id). In a project of the module's own
+(``mine``): the network it makes would otherwise be where every other test's
+instance in ``demo`` launches."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from core.services import build_core
 from core.settings import load_settings
 from tests.conftest import unique
 from tests.support.core_services import RecordingBus
-from tests.support.ec2 import error
+from tests.support.ec2 import Project, error, new_project
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 PREFIX = unique("ec2-vpc-i")
@@ -32,19 +34,27 @@ def core(server):
 
 
 @pytest.fixture(scope="module")
-def member(demo) -> RequestContext:
-    return RequestContext(user_id="u-test", project_id=demo.id, roles=("member", "reader"))
+def mine(server, admin_session, endpoint) -> Project:
+    """The module's own project, with an EC2 credential of its own."""
+    return new_project(server, admin_session, endpoint, "ec2-vpc-i")
 
 
 @pytest.fixture(scope="module")
-def subnet(demo) -> dict:
-    (found,) = demo.ec2.describe_subnets()["Subnets"]
+def member(mine) -> RequestContext:
+    return RequestContext(user_id="u-test", project_id=mine.id, roles=("member", "reader"))
+
+
+@pytest.fixture(scope="module")
+def subnet(mine) -> dict:
+    """The default subnet (the bootstrap's shared network)."""
+    (found,) = mine.ec2.describe_subnets(Filters=[{"Name": "default-for-az",
+                                                   "Values": ["true"]}])["Subnets"]
     return found
 
 
 @pytest.fixture(scope="module")
-def ami(demo) -> str:
-    (found,) = demo.ec2.describe_images(Filters=[{"Name": "name",
+def ami(mine) -> str:
+    (found,) = mine.ec2.describe_images(Filters=[{"Name": "name",
                                                   "Values": ["nimbus-tiny"]}])["Images"]
     return found["ImageId"]
 
@@ -73,8 +83,8 @@ def terminate(ec2, *iids: str) -> None:
                                                WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
 
-def test_subnet_and_address_at_launch(demo, ami, subnet, core):
-    ec2 = demo.ec2
+def test_subnet_and_address_at_launch(mine, ami, subnet, core):
+    ec2 = mine.ec2
     address = free_address(subnet, 0)
     made = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="m1.tiny",
                              SubnetId=subnet["SubnetId"], PrivateIpAddress=address)
@@ -113,8 +123,8 @@ def test_subnet_and_address_at_launch(demo, ami, subnet, core):
     assert left["NetworkInterfaces"] == []
 
 
-def test_network_interfaces_at_launch(demo, ami, subnet):
-    ec2 = demo.ec2
+def test_network_interfaces_at_launch(mine, ami, subnet):
+    ec2 = mine.ec2
     given = ec2.create_network_interface(SubnetId=subnet["SubnetId"], Description=PREFIX)[
         "NetworkInterface"]["NetworkInterfaceId"]
     group = ec2.create_security_group(GroupName=unique("vpc-i-sg"), Description="x")[
@@ -149,8 +159,8 @@ def test_network_interfaces_at_launch(demo, ami, subnet):
     ec2.delete_security_group(GroupId=group)  # free: the server's ports are gone
 
 
-def test_launch_errors(demo, ami, subnet):
-    ec2 = demo.ec2
+def test_launch_errors(mine, ami, subnet):
+    ec2 = mine.ec2
 
     def code(**kwargs) -> tuple[str, int]:
         return error(ec2.run_instances, ImageId=ami, MinCount=1, MaxCount=1, **kwargs)
@@ -174,8 +184,8 @@ def test_launch_errors(demo, ami, subnet):
                for i in r["Instances"])
 
 
-def test_elastic_ip_on_an_interface(demo, subnet):
-    ec2 = demo.ec2
+def test_elastic_ip_on_an_interface(mine, subnet):
+    ec2 = mine.ec2
     eni = ec2.create_network_interface(SubnetId=subnet["SubnetId"])["NetworkInterface"]
     eni_id, private = eni["NetworkInterfaceId"], eni["PrivateIpAddress"]
     made = ec2.allocate_address(Domain="vpc")
@@ -211,17 +221,17 @@ def test_elastic_ip_on_an_interface(demo, subnet):
         ec2.delete_network_interface(NetworkInterfaceId=eni_id)
 
 
-def test_ports_of_the_network_api_are_interfaces(demo, core, member):
+def test_ports_of_the_network_api_are_interfaces(mine, core, member):
     """A network and port made in the network core (what ``openstack network
     create`` / ``port create`` do) are a subnet and an interface in EC2, with
     the same addresses; with no router to the outside, an Elastic IP cannot
     go on it (Gateway.NotAttached)."""
-    ec2 = demo.ec2
+    ec2 = mine.ec2
     net = core.network.networks.create(member, {"name": unique("vpc-net")})
     core.network.subnets.create(member, {"network_id": net["id"], "cidr": "10.77.0.0/24",
                                          "ip_version": 4})
     port = core.network.ports.create(member, {"network_id": net["id"], "name": "p1"})
-    made = demo.ec2.allocate_address(Domain="vpc")
+    made = mine.ec2.allocate_address(Domain="vpc")
     try:
         eni = core.ids.existing(Kind.NETWORK_INTERFACE, [port["id"]])[port["id"]]
         (shown,) = ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])[

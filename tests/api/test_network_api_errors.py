@@ -1,7 +1,9 @@
 """Every 4xx the Network API answers, in Neutron's envelope
 ``{"NeutronError": {"type", "message", "detail"}}`` — never a 500, and nothing
 half-made. Requests go through keystoneauth1 sessions (a real client), raw
-bodies with ``data=`` where the point is to send something malformed."""
+bodies with ``data=`` where the point is to send something malformed. The
+caller is a member of a project of the module's own: a network with a subnet in
+``demo`` would be where every other test's server there boots."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import pytest
 from keystoneauth1.session import Session
 
 from tests.conftest import unique
-from tests.support.personas import admin_identity, new_persona
+from tests.support.identity import IdentityAdmin
+from tests.support.personas import Persona, admin_identity, new_persona
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 
@@ -51,8 +54,25 @@ def base(server) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(demo_session, base) -> Net:
-    return Net(demo_session, base)
+def identity(server) -> IdentityAdmin:
+    return admin_identity(server, "neterr")
+
+
+@pytest.fixture(scope="module")
+def project(identity) -> dict:
+    """The module's own project."""
+    return identity.new_project()
+
+
+@pytest.fixture(scope="module")
+def member(identity, project) -> Persona:
+    return new_persona(identity, "member", project, "member")
+
+
+@pytest.fixture(scope="module")
+def mine(member, base) -> Net:
+    """The Network API as the module project's member."""
+    return Net(member.session, base)
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +81,12 @@ def admin(admin_session, base) -> Net:
 
 
 @pytest.fixture(scope="module")
-def net(demo):
-    """A demo network with subnet 10.51.0.0/29 (pool .2-.6) and one port on .5."""
-    network = demo.ok("POST", "/networks", {"network": {"name": unique("enet")}})["network"]
-    subnet = demo.ok("POST", "/subnets", {"subnet": {
+def net(mine):
+    """A network with subnet 10.51.0.0/29 (pool .2-.6) and one port on .5."""
+    network = mine.ok("POST", "/networks", {"network": {"name": unique("enet")}})["network"]
+    subnet = mine.ok("POST", "/subnets", {"subnet": {
         "network_id": network["id"], "ip_version": 4, "cidr": "10.51.0.0/29"}})["subnet"]
-    port = demo.ok("POST", "/ports", {"port": {
+    port = mine.ok("POST", "/ports", {"port": {
         "network_id": network["id"], "fixed_ips": [{"ip_address": "10.51.0.5"}]}})["port"]
     return {"network": network, "subnet": subnet, "port": port}
 
@@ -93,19 +113,19 @@ def test_no_token_is_401(base):
     ("/networks/x/tags/y/z", "HTTPNotFound"),
     ("/flavors/x/tags", "HTTPNotFound"),
 ])
-def test_unknown_things_are_404(demo, path, type_):
-    fault(demo.call("GET", path), 404, type_)
+def test_unknown_things_are_404(mine, path, type_):
+    fault(mine.call("GET", path), 404, type_)
 
 
-def test_unknown_path_outside_v2_is_404(server, demo_session):
-    r = demo_session.get(f"{server.url}/networking/v3/networks", raise_exc=False)
+def test_unknown_path_outside_v2_is_404(server, mine):
+    r = mine.session.get(f"{server.url}/networking/v3/networks", raise_exc=False)
     fault(r, 404, "HTTPNotFound")
 
 
-def test_a_name_in_the_path_is_404_and_the_name_filter_finds_it(demo, net):
+def test_a_name_in_the_path_is_404_and_the_name_filter_finds_it(mine, net):
     name = net["network"]["name"]
-    fault(demo.call("GET", f"/networks/{name}"), 404, "NetworkNotFound")
-    assert [n["id"] for n in demo.ok("GET", f"/networks?name={name}")["networks"]] == [
+    fault(mine.call("GET", f"/networks/{name}"), 404, "NetworkNotFound")
+    assert [n["id"] for n in mine.ok("GET", f"/networks?name={name}")["networks"]] == [
         net["network"]["id"]]
 
 
@@ -121,16 +141,16 @@ def test_another_projects_network_is_404(server, base, net):
     assert nid not in {n["id"] for n in them.ok("GET", "/networks")["networks"]}
 
 
-def test_tag_that_is_absent_is_404(demo, net):
-    fault(demo.call("GET", f"/networks/{net['network']['id']}/tags/absent"), 404)
-    fault(demo.call("DELETE", f"/networks/{net['network']['id']}/tags/absent"), 404)
+def test_tag_that_is_absent_is_404(mine, net):
+    fault(mine.call("GET", f"/networks/{net['network']['id']}/tags/absent"), 404)
+    fault(mine.call("DELETE", f"/networks/{net['network']['id']}/tags/absent"), 404)
 
 
 @pytest.mark.parametrize(("method", "path"), [
     ("PUT", "/security-group-rules/x"), ("POST", "/networks/x"), ("DELETE", "/networks"),
     ("PATCH", "/ports/x"), ("POST", "/routers/x/add_router_interface")])
-def test_unsupported_methods_are_405(demo, method, path):
-    r = demo.call(method, path, {})
+def test_unsupported_methods_are_405(mine, method, path):
+    r = mine.call(method, path, {})
     fault(r, 405, "HTTPMethodNotAllowed")
     assert r.headers["Allow"]
 
@@ -142,26 +162,26 @@ def test_unsupported_methods_are_405(demo, method, path):
     {"network": {"name": 5}}, {"network": {"shared": "yes"}}, {"network": {"mtu": "big"}},
     {"network": {"name": "x" * 256}}, {"networks": {}},
 ])
-def test_badly_typed_network_bodies_are_400(demo, body):
-    fault(demo.call("POST", "/networks", body), 400)
+def test_badly_typed_network_bodies_are_400(mine, body):
+    fault(mine.call("POST", "/networks", body), 400)
 
 
 @pytest.mark.parametrize("data", [b"{not json", b"", b"[]", b"null", b"\xff{}"])
-def test_malformed_json_is_400(demo, data):
-    r = demo.call("POST", "/networks", data=data, headers={"Content-Type": "application/json"})
+def test_malformed_json_is_400(mine, data):
+    r = mine.call("POST", "/networks", data=data, headers={"Content-Type": "application/json"})
     fault(r, 400)
 
 
-def test_tenant_id_and_project_id_must_agree(demo):
-    fault(demo.call("POST", "/networks", {"network": {
+def test_tenant_id_and_project_id_must_agree(mine):
+    fault(mine.call("POST", "/networks", {"network": {
         "project_id": "a" * 32, "tenant_id": "b" * 32}}), 400)
 
 
 @pytest.mark.parametrize("query", ["limit=x", "limit=-1", "sort_dir=up&sort_key=name",
                                    "sort_key=a&sort_key=b&sort_dir=asc",
                                    "page_reverse=maybe"])
-def test_bad_list_parameters_are_400(demo, query):
-    fault(demo.call("GET", f"/networks?{query}"), 400)
+def test_bad_list_parameters_are_400(mine, query):
+    fault(mine.call("GET", f"/networks?{query}"), 400)
 
 
 @pytest.mark.parametrize("subnet", [
@@ -173,96 +193,94 @@ def test_bad_list_parameters_are_400(demo, query):
     {"cidr": "10.55.0.0/24", "allocation_pools": [{"start": "10.56.0.2",
                                                    "end": "10.56.0.9"}]},
 ])
-def test_bad_subnets_are_400(demo, net, subnet):
+def test_bad_subnets_are_400(mine, net, subnet):
     body = {"subnet": {"network_id": net["network"]["id"], "ip_version": 4, **subnet}}
-    err = fault(demo.call("POST", "/subnets", body), 400)
+    err = fault(mine.call("POST", "/subnets", body), 400)
     if subnet.get("cidr") == "10.51.0.0/30":
         assert "overlaps with another subnet" in err["message"]
 
 
-def test_an_address_outside_the_cidr_is_400(demo, net):
-    fault(demo.call("POST", "/ports", {"port": {
+def test_an_address_outside_the_cidr_is_400(mine, net):
+    fault(mine.call("POST", "/ports", {"port": {
         "network_id": net["network"]["id"], "fixed_ips": [{"ip_address": "10.60.0.9"}]}}), 400)
 
 
-def test_floating_ip_from_a_non_external_network_is_400(demo, net):
-    fault(demo.call("POST", "/floatingips", {"floatingip": {
+def test_floating_ip_from_a_non_external_network_is_400(mine, net):
+    fault(mine.call("POST", "/floatingips", {"floatingip": {
         "floating_network_id": net["network"]["id"]}}), 400)
 
 
-def test_router_interface_needs_a_subnet_or_port(demo):
-    router = demo.ok("POST", "/routers", {"router": {"name": unique("er")}})["router"]
-    fault(demo.call("PUT", f"/routers/{router['id']}/add_router_interface", {}), 400)
-    demo.ok("DELETE", f"/routers/{router['id']}")
+def test_router_interface_needs_a_subnet_or_port(mine):
+    router = mine.ok("POST", "/routers", {"router": {"name": unique("er")}})["router"]
+    fault(mine.call("PUT", f"/routers/{router['id']}/add_router_interface", {}), 400)
+    mine.ok("DELETE", f"/routers/{router['id']}")
 
 
-def test_a_tag_too_long_is_400(demo, net):
+def test_a_tag_too_long_is_400(mine, net):
     nid = net["network"]["id"]
-    fault(demo.call("PUT", f"/networks/{nid}/tags/{'t' * 61}"), 400)
-    fault(demo.call("PUT", f"/networks/{nid}/tags", {"tags": ["t" * 61]}), 400)
-    fault(demo.call("PUT", f"/networks/{nid}/tags", {"tags": "a"}), 400)
+    fault(mine.call("PUT", f"/networks/{nid}/tags/{'t' * 61}"), 400)
+    fault(mine.call("PUT", f"/networks/{nid}/tags", {"tags": ["t" * 61]}), 400)
+    fault(mine.call("PUT", f"/networks/{nid}/tags", {"tags": "a"}), 400)
 
 
-def test_bad_quota_values_are_400(admin, demo_session):
-    project = demo_session.get_project_id()
+def test_bad_quota_values_are_400(admin, member):
+    project = member.project_id
     fault(admin.call("PUT", f"/quotas/{project}", {"quota": {"network": "many"}}), 400)
     fault(admin.call("PUT", f"/quotas/{project}", {"quota": {"network": -2}}), 400)
 
 
-def test_bad_security_group_rules_are_400(demo):
-    group = demo.ok("POST", "/security-groups", {"security_group": {
+def test_bad_security_group_rules_are_400(mine):
+    group = mine.ok("POST", "/security-groups", {"security_group": {
         "name": unique("esg")}})["security_group"]
     for rule in ({"direction": "sideways"}, {"protocol": "tcp", "port_range_min": 30,
                                              "port_range_max": 20},
                  {"protocol": "tcp", "port_range_min": 70000, "port_range_max": 70000},
                  {"ethertype": "IPv5"}, {"remote_ip_prefix": "banana"}):
-        fault(demo.call("POST", "/security-group-rules", {"security_group_rule": {
+        fault(mine.call("POST", "/security-group-rules", {"security_group_rule": {
             "security_group_id": group["id"], "direction": "ingress", **rule}}), 400)
-    demo.ok("DELETE", f"/security-groups/{group['id']}")
+    mine.ok("DELETE", f"/security-groups/{group['id']}")
 
 
 # ---------------------------------------------------------------- 403
 
-def test_policy_refusals_are_403(server, base, demo, demo_session):
-    fault(demo.call("POST", "/networks", {"network": {"name": unique("x"),
+def test_policy_refusals_are_403(base, mine, identity, project):
+    fault(mine.call("POST", "/networks", {"network": {"name": unique("x"),
                                                       "router:external": True}}),
           403, "PolicyNotAuthorized")
-    fault(demo.call("POST", "/networks", {"network": {"name": unique("x"), "shared": True}}),
+    fault(mine.call("POST", "/networks", {"network": {"name": unique("x"), "shared": True}}),
           403)
-    fault(demo.call("PUT", f"/quotas/{demo_session.get_project_id()}",
+    fault(mine.call("PUT", f"/quotas/{project['id']}",
                     {"quota": {"network": 1000}}), 403)
-    identity = admin_identity(server, "neterr403")
-    project = {"id": demo_session.get_project_id(), "name": "demo"}
     reader = Net(new_persona(identity, "reader", project, "reader").session, base)
     fault(reader.call("POST", "/networks", {"network": {"name": unique("x")}}), 403)
 
 
 # ---------------------------------------------------------------- 409
 
-def test_an_address_in_use_is_409(demo, net):
-    fault(demo.call("POST", "/ports", {"port": {
+def test_an_address_in_use_is_409(mine, net):
+    fault(mine.call("POST", "/ports", {"port": {
         "network_id": net["network"]["id"], "fixed_ips": [{"ip_address": "10.51.0.5"}]}}),
         409, "IpAddressInUse")
 
 
-def test_a_network_with_ports_is_not_deleted(demo, net):
-    fault(demo.call("DELETE", f"/networks/{net['network']['id']}"), 409, "NetworkInUse")
-    assert demo.ok("GET", f"/subnets/{net['subnet']['id']}")  # nothing half-deleted
+def test_a_network_with_ports_is_not_deleted(mine, net):
+    fault(mine.call("DELETE", f"/networks/{net['network']['id']}"), 409, "NetworkInUse")
+    assert mine.ok("GET", f"/subnets/{net['subnet']['id']}")  # nothing half-deleted
 
 
-def test_a_subnet_with_ports_is_not_deleted(demo, net):
-    fault(demo.call("DELETE", f"/subnets/{net['subnet']['id']}"), 409, "SubnetInUse")
+def test_a_subnet_with_ports_is_not_deleted(mine, net):
+    fault(mine.call("DELETE", f"/subnets/{net['subnet']['id']}"), 409, "SubnetInUse")
 
 
-def test_an_exhausted_pool_is_409(demo):
-    network = demo.ok("POST", "/networks", {"network": {"name": unique("full")}})["network"]
-    demo.ok("POST", "/subnets", {"subnet": {"network_id": network["id"], "ip_version": 4,
+def test_an_exhausted_pool_is_409(mine):
+    network = mine.ok("POST", "/networks", {"network": {"name": unique("full")}})["network"]
+    mine.ok("POST", "/subnets", {"subnet": {"network_id": network["id"], "ip_version": 4,
                                             "cidr": "10.57.0.0/30"}})
-    port = demo.ok("POST", "/ports", {"port": {"network_id": network["id"]}})["port"]
-    fault(demo.call("POST", "/ports", {"port": {"network_id": network["id"]}}), 409,
+    port = mine.ok("POST", "/ports", {"port": {"network_id": network["id"]}})["port"]
+    fault(mine.call("POST", "/ports", {"port": {"network_id": network["id"]}}), 409,
           "IpAddressGenerationFailure")
-    demo.ok("DELETE", f"/ports/{port['id']}")
-    demo.ok("DELETE", f"/networks/{network['id']}")
+    mine.ok("DELETE", f"/ports/{port['id']}")
+    mine.ok("DELETE", f"/networks/{network['id']}")
 
 
 def test_over_quota_is_409(server, base, admin):
@@ -276,47 +294,47 @@ def test_over_quota_is_409(server, base, admin):
     assert "network" in err["message"]
 
 
-def test_a_router_with_interfaces_is_not_deleted(demo):
-    network = demo.ok("POST", "/networks", {"network": {"name": unique("rn")}})["network"]
-    subnet = demo.ok("POST", "/subnets", {"subnet": {
+def test_a_router_with_interfaces_is_not_deleted(mine):
+    network = mine.ok("POST", "/networks", {"network": {"name": unique("rn")}})["network"]
+    subnet = mine.ok("POST", "/subnets", {"subnet": {
         "network_id": network["id"], "ip_version": 4, "cidr": "10.58.0.0/24"}})["subnet"]
-    router = demo.ok("POST", "/routers", {"router": {"name": unique("rr")}})["router"]
-    demo.ok("PUT", f"/routers/{router['id']}/add_router_interface", {"subnet_id": subnet["id"]})
-    fault(demo.call("DELETE", f"/routers/{router['id']}"), 409, "RouterInUse")
-    fault(demo.call("DELETE", f"/networks/{network['id']}"), 409)
-    demo.ok("PUT", f"/routers/{router['id']}/remove_router_interface",
+    router = mine.ok("POST", "/routers", {"router": {"name": unique("rr")}})["router"]
+    mine.ok("PUT", f"/routers/{router['id']}/add_router_interface", {"subnet_id": subnet["id"]})
+    fault(mine.call("DELETE", f"/routers/{router['id']}"), 409, "RouterInUse")
+    fault(mine.call("DELETE", f"/networks/{network['id']}"), 409)
+    mine.ok("PUT", f"/routers/{router['id']}/remove_router_interface",
             {"subnet_id": subnet["id"]})
-    demo.ok("DELETE", f"/routers/{router['id']}")
-    demo.ok("DELETE", f"/networks/{network['id']}")
+    mine.ok("DELETE", f"/routers/{router['id']}")
+    mine.ok("DELETE", f"/networks/{network['id']}")
 
 
-def test_duplicate_rules_and_groups_in_use_are_409(demo, net):
-    group = demo.ok("POST", "/security-groups", {"security_group": {
+def test_duplicate_rules_and_groups_in_use_are_409(mine, net):
+    group = mine.ok("POST", "/security-groups", {"security_group": {
         "name": unique("dsg")}})["security_group"]
     rule = {"security_group_rule": {"security_group_id": group["id"], "direction": "ingress",
                                     "protocol": "tcp", "port_range_min": 80,
                                     "port_range_max": 80}}
-    demo.ok("POST", "/security-group-rules", rule)
-    fault(demo.call("POST", "/security-group-rules", rule), 409, "SecurityGroupRuleExists")
-    port = demo.ok("POST", "/ports", {"port": {"network_id": net["network"]["id"],
+    mine.ok("POST", "/security-group-rules", rule)
+    fault(mine.call("POST", "/security-group-rules", rule), 409, "SecurityGroupRuleExists")
+    port = mine.ok("POST", "/ports", {"port": {"network_id": net["network"]["id"],
                                                "security_groups": [group["id"]]}})["port"]
-    fault(demo.call("DELETE", f"/security-groups/{group['id']}"), 409, "SecurityGroupInUse")
-    demo.ok("DELETE", f"/ports/{port['id']}")
-    demo.ok("DELETE", f"/security-groups/{group['id']}")
+    fault(mine.call("DELETE", f"/security-groups/{group['id']}"), 409, "SecurityGroupInUse")
+    mine.ok("DELETE", f"/ports/{port['id']}")
+    mine.ok("DELETE", f"/security-groups/{group['id']}")
 
 
 # ---------------------------------------------------------------- 412
 
-def test_if_match_on_a_stale_revision_is_412(demo):
-    network = demo.ok("POST", "/networks", {"network": {"name": unique("rev")}})["network"]
+def test_if_match_on_a_stale_revision_is_412(mine):
+    network = mine.ok("POST", "/networks", {"network": {"name": unique("rev")}})["network"]
     nid, rev = network["id"], network["revision_number"]
-    fault(demo.call("PUT", f"/networks/{nid}", {"network": {"description": "x"}},
+    fault(mine.call("PUT", f"/networks/{nid}", {"network": {"description": "x"}},
                     headers={"If-Match": f"revision_number={rev + 5}"}), 412)
-    demo.ok("PUT", f"/networks/{nid}", {"network": {"description": "y"}},
+    mine.ok("PUT", f"/networks/{nid}", {"network": {"description": "y"}},
             headers={"If-Match": f"revision_number={rev}"})
-    fault(demo.call("DELETE", f"/networks/{nid}", headers={"If-Match": f"revision_number={rev}"}),
+    fault(mine.call("DELETE", f"/networks/{nid}", headers={"If-Match": f"revision_number={rev}"}),
           412)
-    demo.ok("DELETE", f"/networks/{nid}")
+    mine.ok("DELETE", f"/networks/{nid}")
 
 
 # ---------------------------------------------------------------- discovery and .json
@@ -330,31 +348,31 @@ def test_versions_and_resources(server, demo_session):
     assert {"network", "subnet", "port"} <= {r["name"] for r in resources}
 
 
-def test_extensions_show_equals_the_list_item(demo):
-    listed = demo.ok("GET", "/extensions")["extensions"]
+def test_extensions_show_equals_the_list_item(mine):
+    listed = mine.ok("GET", "/extensions")["extensions"]
     for item in listed:
         assert set(item) == {"alias", "name", "description", "updated", "links"}
-        assert demo.ok("GET", f"/extensions/{item['alias']}")["extension"] == item
+        assert mine.ok("GET", f"/extensions/{item['alias']}")["extension"] == item
 
 
-def test_json_suffix(demo, net):
+def test_json_suffix(mine, net):
     nid = net["network"]["id"]
-    assert demo.ok("GET", "/networks.json")["networks"]
-    assert demo.ok("GET", f"/networks/{nid}.json")["network"]["id"] == nid
-    fault(demo.call("GET", f"/networks/{uuid.uuid4()}.json"), 404, "NetworkNotFound")
+    assert mine.ok("GET", "/networks.json")["networks"]
+    assert mine.ok("GET", f"/networks/{nid}.json")["network"]["id"] == nid
+    fault(mine.call("GET", f"/networks/{uuid.uuid4()}.json"), 404, "NetworkNotFound")
 
 
-def test_fields_and_pagination(demo):
+def test_fields_and_pagination(mine):
     names = [unique("pg") for _ in range(3)]
-    prefix_ids = [demo.ok("POST", "/networks", {"network": {"name": n}})["network"]["id"]
+    prefix_ids = [mine.ok("POST", "/networks", {"network": {"name": n}})["network"]["id"]
                   for n in names]
     query = "&".join(f"id={i}" for i in prefix_ids)
-    page = demo.ok("GET", f"/networks?{query}&fields=id&fields=name&limit=2&sort_key=name"
+    page = mine.ok("GET", f"/networks?{query}&fields=id&fields=name&limit=2&sort_key=name"
                           "&sort_dir=asc")
     assert [sorted(n) for n in page["networks"]] == [["id", "name"], ["id", "name"]]
     assert [n["name"] for n in page["networks"]] == sorted(names)[:2]
     [next_link] = [link for link in page["networks_links"] if link["rel"] == "next"]
-    rest = demo.session.get(next_link["href"]).json()
+    rest = mine.session.get(next_link["href"]).json()
     assert [n["name"] for n in rest["networks"]] == sorted(names)[2:]
     for nid in prefix_ids:
-        demo.ok("DELETE", f"/networks/{nid}")
+        mine.ok("DELETE", f"/networks/{nid}")

@@ -1,4 +1,6 @@
-"""openstacksdk's network proxy and cloud layer against the Network API."""
+"""openstacksdk's network proxy and cloud layer against the Network API, in a
+project of the module's own: a network with a subnet in ``demo`` would be where
+every other test's server there boots."""
 
 from __future__ import annotations
 
@@ -6,16 +8,26 @@ import openstack
 import pytest
 
 from tests.conftest import unique
+from tests.support.project_cloud import project_cloud
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 
-def test_proxy_network_subnet_port_crud(demo_client):
-    net = demo_client.network
+@pytest.fixture(scope="module")
+def member_client(server, admin_session, tmp_path_factory):
+    """openstacksdk as a member of the module's project."""
+    tenant = project_cloud(server, admin_session, tmp_path_factory.mktemp("cloud"), "sdknet")
+    conn = tenant.connection()
+    yield conn
+    conn.close()
+
+
+def test_proxy_network_subnet_port_crud(member_client):
+    net = member_client.network
     network = net.create_network(name=unique("sdknet"), description="sdk")
     created_revision = network.revision_number
     assert network.status == "ACTIVE" and network.is_router_external is False
-    assert network.project_id == demo_client.current_project_id
+    assert network.project_id == member_client.current_project_id
     subnet = net.create_subnet(network_id=network.id, ip_version=4, cidr="10.71.0.0/24",
                                name=unique("sdksub"))
     assert subnet.gateway_ip == "10.71.0.1" and subnet.is_dhcp_enabled
@@ -35,8 +47,8 @@ def test_proxy_network_subnet_port_crud(demo_client):
     assert net.find_network(network.name) is None
 
 
-def test_proxy_tags(demo_client):
-    net = demo_client.network
+def test_proxy_tags(member_client):
+    net = member_client.network
     network = net.create_network(name=unique("sdktag"))
     net.set_tags(network, ["a", "b"])
     assert sorted(net.get_network(network.id).tags) == ["a", "b"]
@@ -49,8 +61,8 @@ def test_proxy_tags(demo_client):
     net.delete_network(network)
 
 
-def test_proxy_if_revision(demo_client):
-    net = demo_client.network
+def test_proxy_if_revision(member_client):
+    net = member_client.network
     network = net.create_network(name=unique("sdkrev"))
     with pytest.raises(openstack.exceptions.PreconditionFailedException):
         net.update_network(network, description="x", if_revision=network.revision_number + 9)
@@ -58,8 +70,8 @@ def test_proxy_if_revision(demo_client):
     net.delete_network(network)
 
 
-def test_proxy_pagination_follows_links(demo_client):
-    net = demo_client.network
+def test_proxy_pagination_follows_links(member_client):
+    net = member_client.network
     name = unique("sdkpage")
     made = [net.create_network(name=f"{name}-{i}") for i in range(5)]
     found = [n.name for n in net.networks(limit=2) if n.name.startswith(name)]
@@ -68,8 +80,8 @@ def test_proxy_pagination_follows_links(demo_client):
         net.delete_network(n)
 
 
-def test_proxy_router_and_floating_ip(demo_client):
-    net = demo_client.network
+def test_proxy_router_and_floating_ip(member_client):
+    net = member_client.network
     public = net.find_network("public")
     assert public.is_router_external
     network = net.create_network(name=unique("sdkrnet"))
@@ -91,8 +103,8 @@ def test_proxy_router_and_floating_ip(demo_client):
     net.delete_network(network)
 
 
-def test_proxy_security_groups(demo_client):
-    net = demo_client.network
+def test_proxy_security_groups(member_client):
+    net = member_client.network
     group = net.create_security_group(name=unique("sdksg"), description="d")
     assert len(group.security_group_rules) == 2
     rule = net.create_security_group_rule(security_group_id=group.id, direction="ingress",
@@ -104,8 +116,8 @@ def test_proxy_security_groups(demo_client):
     net.delete_security_group(group)
 
 
-def test_proxy_quotas(admin_client, demo_client):
-    project = demo_client.current_project_id
+def test_proxy_quotas(admin_client, member_client):
+    project = member_client.current_project_id
     quota = admin_client.network.get_quota(project)
     assert quota.networks > 0 and quota.ports > 0
     details = admin_client.network.get_quota(project, details=True)
@@ -114,20 +126,20 @@ def test_proxy_quotas(admin_client, demo_client):
     assert default.networks > 0
 
 
-def test_proxy_extensions(demo_client):
-    aliases = {e.alias for e in demo_client.network.extensions()}
+def test_proxy_extensions(member_client):
+    aliases = {e.alias for e in member_client.network.extensions()}
     assert "router" in aliases
-    assert demo_client.network.find_extension("router").alias == "router"
-    assert demo_client.network.find_extension("external-gateway-multihoming") is None
+    assert member_client.network.find_extension("router").alias == "router"
+    assert member_client.network.find_extension("external-gateway-multihoming") is None
 
 
-def test_cloud_layer_classifies_networks(demo_client):
+def test_cloud_layer_classifies_networks(member_client):
     """The cloud layer's network classification: ``public`` is the external
     network floating IPs come from."""
-    externals = [n.name for n in demo_client.get_external_ipv4_networks()]
+    externals = [n.name for n in member_client.get_external_ipv4_networks()]
     assert "public" in externals
-    assert "public" in [n.name for n in demo_client.get_external_ipv4_floating_networks()]
-    group = demo_client.create_security_group(unique("cloudsg"), "from the cloud layer")
-    demo_client.create_security_group_rule(group.id, port_range_min=22, port_range_max=22,
+    assert "public" in [n.name for n in member_client.get_external_ipv4_floating_networks()]
+    group = member_client.create_security_group(unique("cloudsg"), "from the cloud layer")
+    member_client.create_security_group_rule(group.id, port_range_min=22, port_range_max=22,
                                            protocol="tcp", remote_ip_prefix="0.0.0.0/0")
-    assert demo_client.delete_security_group(group.id)
+    assert member_client.delete_security_group(group.id)

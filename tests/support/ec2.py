@@ -15,13 +15,13 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import unique
+from tests.conftest import ksa_session, unique
+from tests.support.compute_api import Api
+from tests.support.identity import IdentityAdmin
 from tests.support.server import VENV_BIN, Server
 
 if TYPE_CHECKING:
     from keystoneauth1.session import Session
-
-    from tests.support.compute_api import Api
 
 REGION = "RegionOne"
 FAST = {"Delay": 1, "MaxAttempts": 120}  # a waiter's config: poll every second
@@ -86,12 +86,13 @@ def aws(server: Server, *args: str, check: bool = True) -> subprocess.CompletedP
     return proc
 
 
-def aws_with_endpoint(server: Server, endpoint: str, *args: str
-                      ) -> subprocess.CompletedProcess:
+def aws_with_endpoint(server: Server, endpoint: str, *args: str,
+                      keys: tuple[str, str] | None = None) -> subprocess.CompletedProcess:
     """``aws --endpoint-url <endpoint> ec2 <args> --output json`` with the demo
-    credential and no config file; the caller checks the return code."""
-    env = aws_env(server, AWS_CONFIG_FILE=os.devnull, AWS_PROFILE="demo",
-                  AWS_DEFAULT_REGION=REGION)
+    credential (or ``keys``) and no config file; the caller checks the return code."""
+    creds = ({"AWS_PROFILE": "demo"} if keys is None else
+             {"AWS_ACCESS_KEY_ID": keys[0], "AWS_SECRET_ACCESS_KEY": keys[1]})
+    env = aws_env(server, AWS_CONFIG_FILE=os.devnull, AWS_DEFAULT_REGION=REGION, **creds)
     return subprocess.run([str(VENV_BIN / "aws"), "--endpoint-url", endpoint, "ec2", *args,
                            "--output", "json"], capture_output=True, text=True, timeout=120,
                           env=env)
@@ -125,6 +126,20 @@ class Project:
         return boto3.resource("ec2", endpoint_url=endpoint, region_name=REGION,
                               aws_access_key_id=self.keys[0],
                               aws_secret_access_key=self.keys[1])
+
+
+def new_project(server: Server, admin_session: Session, endpoint: str, prefix: str
+                ) -> Project:
+    """A new project with a member user and an EC2 credential of its own, for a
+    module that makes VPCs and subnets: they would change where every other
+    module's instances in ``demo`` launch (the project's own network first)."""
+    identity = IdentityAdmin(server, admin_session, prefix)
+    project = identity.new_project()
+    user = identity.new_user("member", project["id"], "member")
+    session = ksa_session(server, user.name, user.password, project["name"])
+    keys = new_credential(session, identity.url)
+    return Project(project["id"], Api(f"{server.url}/compute/v2.1", session),
+                   client(endpoint, keys), keys)
 
 
 def new_image(server: Server, session: Session, name: str | None = None,

@@ -36,6 +36,24 @@ class ProjectCloud:
                                                   vendor_files=[], secure_files=[])
         return openstack.connection.Connection(config=config.get_one(cloud=self.cloud))
 
+    def osc(self, cli: Any) -> ProjectCli:
+        """The real ``openstack`` CLI (the session's ``cli`` fixture) as this cloud."""
+        return ProjectCli(cli, self)
+
+
+@dataclass
+class ProjectCli:
+    """``cli.run`` / ``cli.json`` with the project's cloud and clouds.yaml filled in."""
+
+    cli: Any
+    project: ProjectCloud
+
+    def run(self, *args: str, check: bool = True) -> Any:
+        return self.cli.run(self.project.cloud, *args, check=check, env=self.project.env)
+
+    def json(self, *args: str) -> Any:
+        return self.cli.json(self.project.cloud, *args, env=self.project.env)
+
 
 def project_cloud(server: Any, admin_session: Any, folder: Path, prefix: str,
                   role: str = "member") -> ProjectCloud:
