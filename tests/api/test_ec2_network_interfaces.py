@@ -23,7 +23,8 @@ PREFIX = unique("ec2-eni")
 
 @pytest.fixture(scope="module")
 def subnet(demo) -> dict:
-    (found,) = demo.ec2.describe_subnets()["Subnets"]
+    (found,) = demo.ec2.describe_subnets(Filters=[
+        {"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
     return found
 
 
