@@ -13,6 +13,10 @@ it names in its own transaction, and a delete bumps it before looking for
 users, so the two queue on the group's row: a group is never deleted while a
 boot that names it commits, and a boot never names a group just deleted.
 
+Another domain keeping something of a group (EC2's VPC of a group,
+``core.vpc``) adds to :attr:`SecurityGroupService.guards`: each is called
+in a delete's transaction, to refuse (raising) or to forget its own record.
+
 Rules are given as :class:`RuleSpec` (already parsed by the edge, which words
 its own errors); a rule's ``fingerprint`` is unique in its group, so a
 duplicate is refused also when two requests add it at once.
@@ -21,7 +25,7 @@ duplicate is refused also when two requests add it at once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from sqlalchemy import CursorResult, delete, or_, select, update
@@ -78,6 +82,8 @@ NEUTRON_RULES = {"list": "network:get_security_group", "show": "network:get_secu
                  "delete": "network:delete_security_group",
                  "rule_create": "network:create_security_group_rule",
                  "rule_delete": "network:delete_security_group_rule"}
+# In the transaction that made a group (or is deleting one): what else is kept of it.
+GroupHook = Callable[[Session, SecurityGroup], None]
 
 
 # ---- the service --------------------------------------------------------------------
@@ -95,6 +101,7 @@ class SecurityGroupService:
         self.policy = policy
         self.instances = instances
         self.quotas = quotas
+        self.guards: list[GroupHook] = []
 
     # ---- reading -------------------------------------------------------------
     def list_groups(self, ctx: RequestContext, all_projects: bool = False) -> list[Group]:
@@ -196,12 +203,20 @@ class SecurityGroupService:
                 return
         try:
             with self.db.session() as s:
-                group = self._insert(s, project_id, DEFAULT, DEFAULT_DESCRIPTION)
-                specs = [RuleSpec(INGRESS, None, remote_group=group.uuid, ethertype=e)
-                         for e in (IPV4, IPV6)]
-                self._add_default_rules(s, group, specs)
+                self.insert_default_like(s, project_id, DEFAULT, DEFAULT_DESCRIPTION)
         except IntegrityError:
             pass  # made by a concurrent call
+
+    def insert_default_like(self, s: Session, project_id: str, name: str,
+                            description: str) -> SecurityGroup:
+        """In ``s``: a group with the default group's rules (ingress from its
+        members, egress anywhere), outside the quota's limit as ``default``
+        (a VPC's default group is one too); IntegrityError if the name is taken."""
+        group = self._insert(s, project_id, name, description, forced=True)
+        specs = [RuleSpec(INGRESS, None, remote_group=group.uuid, ethertype=e)
+                 for e in (IPV4, IPV6)]
+        self._add_default_rules(s, group, specs)
+        return group
 
     def _add_default_rules(self, s: Session, group: SecurityGroup,
                            specs: Sequence[RuleSpec] = ()) -> None:
@@ -213,9 +228,9 @@ class SecurityGroupService:
             s.add(_rule_row(group.id, spec, remote))
         self.quotas.force(s, group.project_id, {"security_group_rules": len(specs)})
 
-    def _insert(self, s: Session, project_id: str, name: str, description: str
-                ) -> SecurityGroup:
-        if name == DEFAULT:
+    def _insert(self, s: Session, project_id: str, name: str, description: str,
+                forced: bool = False) -> SecurityGroup:
+        if forced:
             self.quotas.force(s, project_id, {"security_groups": 1})
         else:
             self.quotas.reserve(s, project_id, {"security_groups": 1})
@@ -226,7 +241,9 @@ class SecurityGroupService:
         return row
 
     # ---- groups ---------------------------------------------------------------
-    def create(self, ctx: RequestContext, name: str, description: str) -> Group:
+    def create(self, ctx: RequestContext, name: str, description: str,
+               also: GroupHook | None = None) -> Group:
+        """A new group; ``also`` runs in its transaction (EC2 records its VPC)."""
         project = ctx.project_id or ""
         self.policy.enforce(self.rules["create"], {"project_id": project}, ctx)
         check_name(name)
@@ -240,6 +257,8 @@ class SecurityGroupService:
             with self.db.session() as s:
                 row = self._insert(s, project, name, description or "")
                 self._add_default_rules(s, row)
+                if also is not None:
+                    also(s, row)
                 s.flush()
                 group = self._groups(s, [row])[0]
         except IntegrityError:
@@ -286,31 +305,39 @@ class SecurityGroupService:
         with self.db.session() as s:
             row = self._row(s, ctx, uuid)
             self.policy.enforce(self.rules["delete"], {"project_id": row.project_id}, ctx)
-            group = self._groups(s, [row])[0]
             if row.name == DEFAULT:
-                raise DefaultGroupProtected(group, "delete")
-            # Lock the row first: a boot naming the group waits, or has committed.
-            result = s.execute(update(SecurityGroup).where(SecurityGroup.id == row.id)
-                               .values(generation=SecurityGroup.generation + 1))
-            if isinstance(result, CursorResult) and result.rowcount != 1:
-                raise GroupNotFound(uuid)
-            if any(row.name in names for _, names in
-                   self.instances.security_groups_in_use(s, row.project_id)):
-                raise GroupInUse(group)
-            if s.scalar(select(PortSecurityGroup.port_id).where(
-                    PortSecurityGroup.group_id == row.id).limit(1)) is not None:
-                raise GroupInUse(group)
-            if s.scalar(select(SecurityGroupRule.id).where(
-                    SecurityGroupRule.remote_group_id == row.id,
-                    SecurityGroupRule.group_id != row.id).limit(1)) is not None:
-                raise GroupInUse(group)
-            rules = len(group.rules)
-            s.execute(delete(SecurityGroupRule).where(SecurityGroupRule.group_id == row.id))
-            s.execute(delete(SecurityGroup).where(SecurityGroup.id == row.id))
-            self.quotas.release(s, row.project_id, {"security_groups": 1,
-                                                    "security_group_rules": rules})
-            forget(s, Kind.SECURITY_GROUP, [row.uuid])
-            forget_tags(s, Kind.SECURITY_GROUP, [row.uuid])  # every project's tags on it
+                raise DefaultGroupProtected(self._groups(s, [row])[0], "delete")
+            for guard in self.guards:
+                guard(s, row)
+            self.remove(s, row)
+
+    def remove(self, s: Session, row: SecurityGroup) -> None:
+        """In ``s``: delete a group no instance, port or other group's rule
+        names (GroupInUse otherwise); no policy, no guards."""
+        uuid = row.uuid
+        group = self._groups(s, [row])[0]
+        # Lock the row first: a boot naming the group waits, or has committed.
+        result = s.execute(update(SecurityGroup).where(SecurityGroup.id == row.id)
+                           .values(generation=SecurityGroup.generation + 1))
+        if isinstance(result, CursorResult) and result.rowcount != 1:
+            raise GroupNotFound(uuid)
+        if any(row.name in names for _, names in
+               self.instances.security_groups_in_use(s, row.project_id)):
+            raise GroupInUse(group)
+        if s.scalar(select(PortSecurityGroup.port_id).where(
+                PortSecurityGroup.group_id == row.id).limit(1)) is not None:
+            raise GroupInUse(group)
+        if s.scalar(select(SecurityGroupRule.id).where(
+                SecurityGroupRule.remote_group_id == row.id,
+                SecurityGroupRule.group_id != row.id).limit(1)) is not None:
+            raise GroupInUse(group)
+        rules = len(group.rules)
+        s.execute(delete(SecurityGroupRule).where(SecurityGroupRule.group_id == row.id))
+        s.execute(delete(SecurityGroup).where(SecurityGroup.id == row.id))
+        self.quotas.release(s, row.project_id, {"security_groups": 1,
+                                                "security_group_rules": rules})
+        forget(s, Kind.SECURITY_GROUP, [row.uuid])
+        forget_tags(s, Kind.SECURITY_GROUP, [row.uuid])  # every project's tags on it
 
     # ---- rules ------------------------------------------------------------------
     def add_rules(self, ctx: RequestContext, uuid: str, specs: Sequence[RuleSpec]) -> list[Rule]:

@@ -9,7 +9,9 @@ from its subnets (``core.vpc.topology.derived_cidr``).
 Route tables (with their non-local routes as JSON, the local route being
 implied by the VPC's CIDR), their associations (the main one has no
 network), internet gateways (``router_id`` when attached) and DHCP options
-sets exist only for EC2.
+sets exist only for EC2. A security group made in a VPC other than the
+default one has a row naming its router (``ec2_security_group_vpcs``); a
+group without one is in the default VPC.
 """
 
 from __future__ import annotations
@@ -87,3 +89,14 @@ class DhcpOptions(Base):
     # {"domain-name-servers": ["10.0.0.2"], ...}
     options: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SecurityGroupVpc(Base):
+    """The VPC (router) of a security group made in a VPC other than the
+    default one; ``is_default``: the VPC's own default group, made with it."""
+
+    __tablename__ = "ec2_security_group_vpcs"
+    __table_args__ = MYSQL
+    group_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    router_id: Mapped[str] = mapped_column(String(36), index=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -17,6 +17,7 @@ from core.vpc.dhcp_options import DhcpOptionsService
 from core.vpc.gateways import GatewayService
 from core.vpc.models import InternetGateway, RouteTable
 from core.vpc.route_tables import RouteTableService
+from core.vpc.security_groups import VpcSecurityGroups
 from core.vpc.subnets import Ec2SubnetService
 from core.vpc.topology import default_router_id
 from core.vpc.vpcs import VpcService
@@ -29,6 +30,7 @@ class VpcServices:
     route_tables: RouteTableService
     gateways: GatewayService
     dhcp_options: DhcpOptionsService
+    security_groups: VpcSecurityGroups
 
     def shared(self, ctx: RequestContext, kind: Kind, os_uuids: Iterable[str]) -> set[str]:
         """Which of ``os_uuids`` (of ``kind``) are the default VPC's objects,
@@ -55,6 +57,11 @@ class VpcServices:
 def build_vpc(db: Database, policy: PolicyEnforcer, settings: Settings,
               network: NetworkServices) -> VpcServices:
     args = (db, policy, settings, network.routers, network.networks, network.subnets)
-    return VpcServices(vpcs=VpcService(*args), subnets=Ec2SubnetService(*args),
+    groups = VpcSecurityGroups(*args, network.nova_security_groups)
+    for service in (network.nova_security_groups, network.security_groups.groups):
+        service.guards.append(groups.guard)  # whichever API deletes a group
+    vpcs = VpcService(*args)
+    vpcs.groups = groups
+    return VpcServices(vpcs=vpcs, subnets=Ec2SubnetService(*args),
                        route_tables=RouteTableService(*args), gateways=GatewayService(*args),
-                       dhcp_options=DhcpOptionsService(*args))
+                       dhcp_options=DhcpOptionsService(*args), security_groups=groups)

@@ -1,7 +1,9 @@
 """VPCs: routers with EC2's attributes. CreateVpc makes a router (named by its
-VPC ID unless a name is given), its record and its main route table;
-DeleteVpc refuses while subnets, an internet gateway or route tables other
-than the main one depend on it."""
+VPC ID unless a name is given), its record, its main route table and its
+default security group (named by its VPC ID, ``core.vpc.security_groups``);
+DeleteVpc refuses while subnets, an internet gateway, route tables other
+than the main one or security groups other than the default one depend on
+it, and deletes the default group with it."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from core.network.models import Router
 from core.vpc.base import UPDATE_ROUTER, Seen, VpcBase
 from core.vpc.errors import DependencyViolation, VpcRangeInvalid
 from core.vpc.models import InternetGateway, RouteTable, RouteTableAssociation, VpcRecord
+from core.vpc.security_groups import VpcSecurityGroups
 from core.vpc.topology import add_main_route_table, cidr_of
 
 PREFIXES = (16, 28)  # the sizes AWS allows a VPC (and a subnet)
@@ -59,6 +62,8 @@ def vpcs_of(seen: Seen) -> list[Vpc]:
 
 
 class VpcService(VpcBase):
+    groups: VpcSecurityGroups  # set by build_vpc
+
     def list(self, ctx: RequestContext, ids: Sequence[str] | None = None) -> list[Vpc]:
         """The VPCs the caller sees (those of ``ids``; NotFound naming any not seen)."""
         found = self.retrying(lambda s: vpcs_of(self.seen(s, ctx, ids)))
@@ -85,8 +90,8 @@ class VpcService(VpcBase):
             raise
         return self.get(ctx, router["id"])
 
-    @staticmethod
-    def _records(s: Session, router_id: str, project: str, cidr: str, rename: bool) -> None:
+    def _records(self, s: Session, router_id: str, project: str, cidr: str,
+                 rename: bool) -> None:
         s.add(VpcRecord(router_id=router_id, project_id=project, cidr_block=cidr))
         table, assoc = add_main_route_table(s, router_id, project)
         s.flush()
@@ -97,6 +102,7 @@ class VpcService(VpcBase):
         row = s.get(Router, router_id)
         if rename and row is not None:
             row.name = ids[router_id]
+        self.groups.add_default(s, router_id, project, ids[router_id])
 
     def delete(self, ctx: RequestContext, router_id: str) -> None:
         def check(s: Session) -> None:
@@ -118,6 +124,11 @@ class VpcService(VpcBase):
                 RouteTableAssociation.main.is_(True))))
             if any(t not in mains for t in tables):
                 raise DependencyViolation("vpc", router_id, "it has route tables")
+            # the record locked first: a group being made in the VPC waits, or is seen
+            s.get(VpcRecord, router_id, with_for_update=True)
+            if self.groups.others(s, router_id):
+                raise DependencyViolation("vpc", router_id, "it has security groups")
+            self.groups.remove_all(s, router_id)
 
         self.retrying(check)
         self.routers.delete(ctx, router_id)

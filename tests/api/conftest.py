@@ -31,14 +31,14 @@ def demo(server, endpoint, demo_session, demo_keys) -> Project:
                    client(endpoint, demo_keys), demo_keys)
 
 
-@pytest.fixture(scope="module")
-def other(server, admin_session, identity_url, endpoint) -> Project:
-    """A second project with a member user and an EC2 credential of its own."""
+def new_project(server, admin_session, identity_url, endpoint, prefix: str = "ec2-other"
+                ) -> Project:
+    """A new project with a member user and an EC2 credential of its own."""
     def ident(method: str, path: str, body: dict | None = None) -> dict:
         r = admin_session.request(f"{identity_url}{path}", method, json=body)
         return r.json() if r.content else {}
 
-    project = ident("POST", "/projects", {"project": {"name": unique("ec2-other"),
+    project = ident("POST", "/projects", {"project": {"name": unique(prefix),
                                                       "domain_id": "default"}})["project"]
     name, password = unique("ec2-user"), "pw-ec2-other"
     user = ident("POST", "/users", {"user": {"name": name, "domain_id": "default",
@@ -49,6 +49,12 @@ def other(server, admin_session, identity_url, endpoint) -> Project:
     keys = new_credential(session, identity_url)
     return Project(project["id"], Api(f"{server.url}/compute/v2.1", session),
                    client(endpoint, keys), keys)
+
+
+@pytest.fixture(scope="module")
+def other(server, admin_session, identity_url, endpoint) -> Project:
+    """A second project with a member user and an EC2 credential of its own."""
+    return new_project(server, admin_session, identity_url, endpoint)
 
 
 @pytest.fixture(scope="module")

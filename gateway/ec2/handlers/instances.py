@@ -168,8 +168,15 @@ class Instances(Handler):
                      for g in (i.security_groups or [])}
             ids.update(((project, n), sg_id) for n, sg_id in
                        self.deps.security_groups.ec2_ids_by_name(project, names).items())
-        return {i.uuid: [{"GroupName": str(g), "GroupId": ids.get((i.project_id, str(g)))}
-                         for g in (i.security_groups or [])]
+        # a VPC's own default group is "default" to EC2 (its real name is the VPC's ID)
+        uuids = self.deps.ids.os_uuids_for(Kind.SECURITY_GROUP, list(set(ids.values())))
+        places = self.deps.vpc.security_groups.places(uuids.values())
+        defaults = {sg_id for sg_id, u in uuids.items() if u in places and places[u].is_default}
+
+        def shown(project: str, name: str) -> dict[str, str | None]:
+            sg_id = ids.get((project, name))
+            return {"GroupName": "default" if sg_id in defaults else name, "GroupId": sg_id}
+        return {i.uuid: [shown(i.project_id, str(g)) for g in (i.security_groups or [])]
                 for i in instances}
 
     def _image_ids(self, ctx: RequestContext, refs: set[str]) -> dict[str, str]:

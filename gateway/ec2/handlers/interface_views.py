@@ -18,6 +18,7 @@ from core.idmap.tag_table import resource_tags
 from core.network.attachments import Interface
 from core.network.interface_ids import attachment_key
 from gateway.ec2.handlers.base import Ec2Deps
+from gateway.ec2.handlers.group_vpcs import GroupVpcs
 from gateway.ec2.handlers.network_names import NetworkNames, Where
 
 
@@ -38,6 +39,7 @@ class Lookups:
     enis: Mapping[str, str]
     attachments: Mapping[str, str]
     groups: Mapping[str, str]
+    group_names: Mapping[str, str]
     places: Mapping[str, Where]
     instances: Mapping[str, str]
     allocations: Mapping[str, str]
@@ -49,6 +51,7 @@ class InterfaceViews:
     def __init__(self, deps: Ec2Deps) -> None:
         self.deps = deps
         self.names = NetworkNames(deps.ids, deps.network)
+        self.groups = GroupVpcs(deps, self.names)
 
     def lookups(self, ctx: RequestContext, items: Sequence[Interface],
                 instance_ids: Mapping[str, str] | None = None) -> Lookups:
@@ -62,6 +65,7 @@ class InterfaceViews:
             attachments=ids.ec2_ids_for(Kind.ATTACHMENT, keys),
             groups=ids.ec2_ids_for(Kind.SECURITY_GROUP, [(u, i.project_id) for i in items
                                                          for u, _ in i.groups]),
+            group_names=self.groups.names_of(g for i in items for g in i.groups),
             places=self.names.of_networks({i.network_id for i in items}),
             instances=instance_ids if instance_ids is not None else ids.existing(
                 Kind.INSTANCE, [i.device_id for i in items if i.device_id]),
@@ -97,7 +101,8 @@ class InterfaceViews:
             "MacAddress": item.mac_address, "PrivateIpAddress": primary,
             "PrivateDnsName": private_dns(primary, region),
             "SourceDestCheck": item.source_dest_check, "InterfaceType": "interface",
-            "Groups": [{"GroupId": found.groups.get(u), "GroupName": n}
+            "Groups": [{"GroupId": found.groups.get(u),
+                        "GroupName": found.group_names.get(u, n)}
                        for u, n in item.groups],
             "Ipv6Addresses": [],
             "PrivateIpAddresses": [

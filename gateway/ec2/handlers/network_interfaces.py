@@ -113,6 +113,8 @@ class NetworkInterfaces(Handler):
         return [found[i] for i in ids if i in found]
 
     def _groups(self, ctx: RequestContext, group_ids: Sequence[str]) -> list[str]:
+        if not group_ids:
+            return []
         uuids = self.os_ids(Kind.SECURITY_GROUP, group_ids)
         return [uuids[canonical_id(Kind.SECURITY_GROUP, g)] for g in group_ids]
 
@@ -129,8 +131,11 @@ class NetworkInterfaces(Handler):
         fixed = self._addresses(call, network_id)
         if fixed:
             attrs["fixed_ips"] = fixed
-        if call.get("Groups"):
-            attrs["security_groups"] = self._groups(ctx, call.get("Groups"))
+        groups = self._groups(ctx, call.get("Groups") or [])
+        self.views.groups.check(ctx, network_id, groups)
+        default = None if groups else self.views.groups.default_group(network_id)
+        if groups or default:
+            attrs["security_groups"] = groups or [default]
         if call.get("Ipv6AddressCount") or call.get("Ipv6Addresses"):
             raise Ec2Error("InvalidParameterValue", "IPv6 addresses are not supported by "
                                                     "this cloud.")
@@ -269,8 +274,9 @@ class NetworkInterfaces(Handler):
         if member == "Description":
             self.ports.update(ctx, item.port_id, {"description": value.get("Value") or ""})
         elif member == "Groups":
-            self.ports.update(ctx, item.port_id,
-                              {"security_groups": self._groups(ctx, value)})
+            groups = self._groups(ctx, value)
+            self.views.groups.check(ctx, item.network_id, groups)
+            self.ports.update(ctx, item.port_id, {"security_groups": groups})
         elif member == "SourceDestCheck":
             pairs = [p for p in self.ports.get(ctx, item.port_id)["allowed_address_pairs"]
                      if p != ANY_ADDRESS]

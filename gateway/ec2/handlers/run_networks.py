@@ -5,7 +5,10 @@ the instance; ``NetworkInterfaces`` names each interface by its
 ``DeviceIndex``: an existing interface (``NetworkInterfaceId``, its port is
 bound to the server) or a new one on a subnet (the default one when none is
 named), with its address and groups. Neither: the default subnet. The
-compute service checks the rest (an address in use or outside the subnet, a
+groups named must be in the subnet's VPC (InvalidParameter otherwise, as
+AWS); with none named, an instance in a VPC with a default group of its own
+gets that group (``gateway.ec2.handlers.group_vpcs``). The compute service
+checks the rest (an address in use or outside the subnet, a
 port taken meanwhile) when it takes the request.
 """
 
@@ -21,6 +24,7 @@ from core.idmap.ids import Kind, canonical_id
 from gateway.ec2.api import Call
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.handlers.base import Ec2Deps, Handler
+from gateway.ec2.handlers.group_vpcs import GroupVpcs
 from gateway.ec2.handlers.network_names import NetworkNames
 
 UNSUPPORTED = ("PrivateIpAddresses", "SecondaryPrivateIpAddressCount", "Ipv6Addresses",
@@ -40,6 +44,7 @@ class RunNetworks(Handler):
     def __init__(self, deps: Ec2Deps) -> None:
         super().__init__(deps)
         self.names = NetworkNames(deps.ids, deps.network)
+        self.vpcs = GroupVpcs(deps, self.names)
 
     def _network(self, ctx: RequestContext, subnet_id: str | None) -> str:
         if subnet_id:
@@ -54,12 +59,19 @@ class RunNetworks(Handler):
         nics = list(call.get("NetworkInterfaces", []))
         subnet, private = call.get("SubnetId"), call.get("PrivateIpAddress")
         if not nics:
+            given = self._instance_groups(call)
             if not subnet and not private:
+                found = self.deps.network.topology.default_network_id()
+                if found:
+                    self.vpcs.check(ctx, found, given)
                 return BootNetworks("default")
-            entry = {"uuid": self._network(ctx, subnet)}
+            network = self._network(ctx, subnet)
+            self.vpcs.check(ctx, network, given)
+            default = None if given else self.vpcs.default_group(network)
+            entry = {"uuid": network}
             if private:
                 entry["fixed_ip"] = private
-            return BootNetworks([entry])
+            return BootNetworks([entry], [default] if default else None)
         if subnet or private:
             raise Ec2Error("InvalidParameterCombination", "Network interfaces and an "
                            "instance-level subnet ID or private IP address may not be "
@@ -76,7 +88,21 @@ class RunNetworks(Handler):
         groups: list[str] = []
         for nic in sorted(nics, key=lambda n: n["DeviceIndex"]):
             networks.append(self._interface(ctx, nic, groups))
+        if not groups and "uuid" in networks[0]:
+            default = self.vpcs.default_group(networks[0]["uuid"])
+            groups = [default] if default else []
         return BootNetworks(networks, list(dict.fromkeys(groups)) or None)
+
+    def _instance_groups(self, call: Call) -> list[str]:
+        """The uuids of the instance-level groups named (by ID, or by name:
+        the caller's groups of that name; names of none are left to compute)."""
+        out = list(self._group_ids(call.get("SecurityGroupIds", [])))
+        for name in dict.fromkeys(call.get("SecurityGroups", [])):
+            try:
+                out.append(self.deps.security_groups.find(call.ctx, name).uuid)
+            except (errors.NotFound, errors.Forbidden):
+                continue
+        return out
 
     def _interface(self, ctx: RequestContext, nic: Mapping[str, Any],
                    groups: list[str]) -> dict[str, str]:
@@ -96,7 +122,9 @@ class RunNetworks(Handler):
         entry = {"uuid": self._network(ctx, nic.get("SubnetId"))}
         if nic.get("PrivateIpAddress"):
             entry["fixed_ip"] = nic["PrivateIpAddress"]
-        groups.extend(self._group_ids(nic.get("Groups") or []))
+        named = self._group_ids(nic.get("Groups") or [])
+        self.vpcs.check(ctx, entry["uuid"], named)
+        groups.extend(named)
         return entry
 
     def _group_ids(self, values: Sequence[str]) -> list[str]:

@@ -1,6 +1,7 @@
 """DescribeSecurityGroupRules, and the ``SecurityGroupRule`` shape the
 Authorize actions answer with too: each rule of a group (a rule of the
-Network API's security groups) under the ``sgr-`` ID minted for its uuid."""
+Network API's security groups) under the ``sgr-`` ID minted for its uuid; a
+rule naming a source group names that group's VPC too."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
 from gateway.ec2.handlers.base import Handler
+from gateway.ec2.handlers.group_vpcs import GroupVpcs
+from gateway.ec2.handlers.network_names import NetworkNames
 from gateway.ec2.paging import page, reject_ids_with_max_results
 
 RULE_FILTERS: Filters[dict[str, Any]] = Filters({
@@ -30,9 +33,11 @@ def rule_ids(ids: Ec2Ids, groups: Sequence[Group]) -> dict[str, str]:
 
 
 def rule_view(rule: Rule, rules: Mapping[str, str], ids: Mapping[str, str],
-              accounts: Mapping[str, str], owner: str) -> dict[str, Any]:
+              accounts: Mapping[str, str], owner: str,
+              vpcs: Mapping[str, str] | None = None) -> dict[str, Any]:
     """One ``SecurityGroupRule`` (``rules``: sgr- IDs, ``ids``: groups' sg- IDs
-    by uuid, ``accounts``: account ids by project)."""
+    by uuid, ``accounts``: account ids by project, ``vpcs``: groups' VPC IDs
+    by uuid)."""
     out: dict[str, Any] = {
         "SecurityGroupRuleId": rules.get(rule.uuid), "GroupId": ids.get(rule.group_uuid),
         "GroupOwnerId": accounts.get(owner), "IsEgress": rule.direction == EGRESS,
@@ -42,7 +47,8 @@ def rule_view(rule: Rule, rules: Mapping[str, str], ids: Mapping[str, str],
         out["FromPort"] = out["ToPort"] = -1
     if rule.remote_group_uuid:
         out["ReferencedGroupInfo"] = {"GroupId": ids.get(rule.remote_group_uuid),
-                                      "UserId": accounts.get(rule.remote_project_id or "")}
+                                      "UserId": accounts.get(rule.remote_project_id or ""),
+                                      "VpcId": (vpcs or {}).get(rule.remote_group_uuid)}
     elif rule.cidr and ":" in rule.cidr:
         out["CidrIpv6"] = rule.cidr
     else:
@@ -70,11 +76,14 @@ class SecurityGroupRules(Handler):
                      for r in g.rules if r.remote_group_uuid)
         ids = self.deps.ids.ec2_ids_for(Kind.SECURITY_GROUP, uuids.items())
         accounts = self.accounts(set(uuids.values()))
+        shown = GroupVpcs(self.deps, NetworkNames(self.deps.ids, self.deps.network)).shown(
+            ctx, [(u, p, "") for u, p in uuids.items()])
+        vpcs = {u: v.vpc_id for u, v in shown.items()}
         region = self.deps.settings.region
         views = []
         for g in groups:
             for r in g.rules:
-                view = rule_view(r, rules, ids, accounts, g.project_id)
+                view = rule_view(r, rules, ids, accounts, g.project_id, vpcs)
                 view["SecurityGroupRuleArn"] = (
                     f"arn:aws:ec2:{region}:{accounts.get(g.project_id)}:security-group-rule/"
                     f"{view['SecurityGroupRuleId']}")

@@ -2,8 +2,12 @@
 SecurityGroupIngress/Egress over :mod:`core.network.security_groups`.
 
 A group is the same object Nova's ``os-security-groups`` shows, under its
-``sg-`` ID (minted when it was made); every group is in the project's default
-VPC. Rules come as ``IpPermissions`` or as the legacy flat parameters
+``sg-`` ID (minted when it was made). A group made with the ``VpcId`` of a
+VPC other than the default one is in that VPC, every other group in the
+default VPC; a VPC's own default group shows the name ``default``
+(:mod:`gateway.ec2.handlers.group_vpcs`). Group names are unique per
+project across VPCs (Neutron's rule), so a name taken in one VPC is
+InvalidGroup.Duplicate in another. Rules come as ``IpPermissions`` or as the legacy flat parameters
 (``IpProtocol``/``FromPort``/``ToPort``/``CidrIp``, ``SourceSecurityGroupName``);
 a call adds or removes all of its rules or none. Describe groups rules of one
 protocol and port range into one ``IpPermission``, as AWS does.
@@ -17,7 +21,7 @@ from typing import Any
 
 from core import errors
 from core.context import RequestContext
-from core.idmap.ids import Kind, canonical_id, derived_id
+from core.idmap.ids import Kind, canonical_id
 from core.idmap.tag_table import resource_tags
 from core.network import security_groups as sg
 from core.network.security_group_types import EGRESS, INGRESS, Group, Rule, RuleSpec
@@ -27,6 +31,7 @@ from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
 from gateway.ec2.handlers.base import Ec2Deps, Handler
+from gateway.ec2.handlers.group_vpcs import GroupVpcs
 from gateway.ec2.handlers.network_names import NetworkNames
 from gateway.ec2.handlers.security_group_rules import rule_ids, rule_view
 from gateway.ec2.handlers.tags import tag_specifications
@@ -124,14 +129,9 @@ class SecurityGroups(Handler):
         self.groups: sg.SecurityGroupService = deps.security_groups
         self.names = NetworkNames(deps.ids, deps.network)
         self.tags: TagService = deps.tags
+        self.vpcs = GroupVpcs(deps, self.names)
 
     # ---- lookups ---------------------------------------------------------------
-    def _vpc(self, ctx: RequestContext) -> str:
-        """The VPC every group is in: the default one (a group made with
-        another VpcId is refused, as its VPC is not recorded)."""
-        default = self.names.default()
-        return default.vpc_id if default and default.vpc_id else derived_id(
-            "vpc", ctx.project_id or "")
 
     @staticmethod
     def _not_found(ref: str) -> errors.NotFound:
@@ -190,13 +190,14 @@ class SecurityGroups(Handler):
         tags = resource_tags(self.deps.ids.db, Kind.SECURITY_GROUP, project,
                              [g.uuid for g in groups])
         region = self.deps.settings.region
-        vpc = self._vpc(ctx)
+        shown = self.vpcs.shown(ctx, [(g.uuid, g.project_id, g.name) for g in groups])
         out = []
         for g in groups:
             ec2_id, owner = ids[g.uuid], accounts[g.project_id]
             out.append({
-                "GroupId": ec2_id, "GroupName": g.name, "Description": g.description,
-                "OwnerId": owner, "VpcId": vpc,
+                "GroupId": ec2_id, "GroupName": shown[g.uuid].name,
+                "Description": g.description, "OwnerId": owner,
+                "VpcId": shown[g.uuid].vpc_id,
                 "SecurityGroupArn": f"arn:aws:ec2:{region}:{owner}:security-group/{ec2_id}",
                 "IpPermissions": permissions([r for r in g.rules if r.direction == INGRESS],
                                              ids, accounts),
@@ -212,11 +213,7 @@ class SecurityGroups(Handler):
         ctx = call.ctx
         name, description = call.params["GroupName"], call.params["Description"]
         vpc = call.get("VpcId")
-        if vpc and canonical_id(Kind.VPC, vpc) != self._vpc(ctx):
-            if self.deps.ids.os_uuids_for(Kind.VPC, [vpc]):
-                raise Ec2Error("InvalidParameterValue", "Security groups are made in the "
-                               "default VPC only by this cloud.")
-            raise errors.NotFound(kind="vpc", id=vpc)
+        router = self.os_id(Kind.VPC, vpc) if vpc else None
         if name.lower().startswith("sg-"):
             raise Ec2Error("InvalidParameterValue",
                            "Group names may not be in the format sg-*")
@@ -227,7 +224,15 @@ class SecurityGroups(Handler):
                                "between 1 and 255 characters.")
         tags = tag_specifications(call, "security-group")
         check_tags(tags)
-        group = self.groups.create(ctx, name, description)
+        if router is None:
+            group = self.groups.create(ctx, name, description)
+        else:
+            try:
+                group = self.deps.vpc.security_groups.create(ctx, router, name, description)
+            except sg.DuplicateGroup:
+                raise Ec2Error("InvalidGroup.Duplicate", f"The security group '{name}' "
+                               f"already exists for VPC '{vpc}' or another VPC of this "
+                               "project: names are unique across VPCs in this cloud.") from None
         ec2_id = self._ec2_ids([group])[group.uuid]
         if tags:
             self.tags.create(ctx, [Resource(Kind.SECURITY_GROUP, ec2_id, group.uuid)], tags)
@@ -401,8 +406,11 @@ class SecurityGroups(Handler):
         group = self.groups.get(ctx, group.uuid)
         ids, accounts = self._ec2_ids([group]), self._accounts([group])
         rules = rule_ids(self.deps.ids, [group])
+        vpcs = {u: v.vpc_id for u, v in self.vpcs.shown(ctx, [
+            (r.remote_group_uuid, r.remote_project_id or "", "") for r in added
+            if r.remote_group_uuid]).items()}
         return {"Return": True, "SecurityGroupRules": [
-            rule_view(r, rules, ids, accounts, group.project_id) for r in added]}
+            rule_view(r, rules, ids, accounts, group.project_id, vpcs) for r in added]}
 
     def _sources(self, ctx: RequestContext, specs: Sequence[RuleSpec]) -> list[Group]:
         return [self.groups.get(ctx, u) for u in {s.remote_group for s in specs
