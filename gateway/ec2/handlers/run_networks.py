@@ -61,9 +61,10 @@ class RunNetworks(Handler):
         if not nics:
             given = self._instance_groups(call)
             if not subnet and not private:
-                found = self.deps.network.topology.default_network_id()
-                if found:
-                    self.vpcs.check(ctx, found, given)
+                if given:  # groups given: they must be the default VPC's
+                    found = self.deps.network.topology.default_network_id()
+                    if found:
+                        self.vpcs.check(ctx, found, given)
                 return BootNetworks("default")
             network = self._network(ctx, subnet)
             self.vpcs.check(ctx, network, given)

@@ -103,27 +103,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('vpc_route_table_associations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vpc_route_table_associations_router_id'))
-        batch_op.drop_index(batch_op.f('ix_vpc_route_table_associations_route_table_id'))
-
-    op.drop_table('vpc_route_table_associations')
-    op.drop_table('vpc_subnet_records')
-    with op.batch_alter_table('vpc_route_tables', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vpc_route_tables_router_id'))
-        batch_op.drop_index(batch_op.f('ix_vpc_route_tables_project_id'))
-
-    op.drop_table('vpc_route_tables')
-    with op.batch_alter_table('vpc_records', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vpc_records_project_id'))
-        batch_op.drop_index(batch_op.f('ix_vpc_records_dhcp_options_id'))
-
-    op.drop_table('vpc_records')
-    with op.batch_alter_table('vpc_internet_gateways', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vpc_internet_gateways_project_id'))
-
-    op.drop_table('vpc_internet_gateways')
-    with op.batch_alter_table('vpc_dhcp_options', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_vpc_dhcp_options_project_id'))
-
-    op.drop_table('vpc_dhcp_options')
+    # Tables go with their indexes; dropping an index first fails on MariaDB
+    # while a foreign key still needs it (error 1553).
+    for table in ('vpc_route_table_associations', 'vpc_subnet_records', 'vpc_route_tables',
+                  'vpc_records', 'vpc_internet_gateways', 'vpc_dhcp_options'):
+        op.drop_table(table)

@@ -42,7 +42,9 @@ def test_minted_ids_are_the_prefix_and_17_lower_case_hex_digits(kind):
 
 def test_prefixes():
     assert [k.value for k in Kind] == ["i", "ami", "r", "sg", "vol", "snap", "eipalloc",
-                                       "eipassoc", "key"]
+                                       "eipassoc", "key", "vpc", "subnet", "eni",
+                                       "eni-attach", "rtb", "rtbassoc", "igw", "dopt",
+                                       "vpc-cidr-assoc", "sgr"]
 
 
 @pytest.mark.parametrize(("value", "expected"), [

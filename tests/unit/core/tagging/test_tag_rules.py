@@ -22,13 +22,15 @@ from core.tagging.rules import (
 @pytest.mark.parametrize(("value", "kind"), [
     ("i-0123456789abcdef0", Kind.INSTANCE), ("AMI-01234567", Kind.IMAGE),
     ("sg-0123456789abcdef0", Kind.SECURITY_GROUP), ("key-01234567", Kind.KEY_PAIR),
-    ("eipalloc-01234567", Kind.ADDRESS), ("vol-x", Kind.VOLUME), ("snap-1", Kind.SNAPSHOT)])
+    ("eipalloc-01234567", Kind.ADDRESS), ("vol-x", Kind.VOLUME), ("snap-1", Kind.SNAPSHOT),
+    ("subnet-01234567", Kind.SUBNET), ("vpc-01234567", Kind.VPC),
+    ("eni-01234567", Kind.NETWORK_INTERFACE), ("igw-01234567", Kind.INTERNET_GATEWAY)])
 def test_kind_by_prefix(value, kind):
     assert kind_of(value) == kind
 
 
 @pytest.mark.parametrize("value", ["r-0123456789abcdef0", "eipassoc-01234567", "bogus",
-                                   "", "subnet-01234567", "-01234567"])
+                                   "", "rtbassoc-01234567", "-01234567"])
 def test_untaggable_ids(value):
     with pytest.raises(UnknownResourceId) as info:
         kind_of(value)
@@ -36,7 +38,9 @@ def test_untaggable_ids(value):
 
 
 def test_resource_types_cover_the_taggable_kinds():
-    assert set(RESOURCE_TYPES) == set(Kind) - {Kind.RESERVATION, Kind.ASSOCIATION}
+    assert set(RESOURCE_TYPES) == set(Kind) - {
+        Kind.RESERVATION, Kind.ASSOCIATION, Kind.ROUTE_TABLE_ASSOCIATION, Kind.ATTACHMENT,
+        Kind.VPC_CIDR_ASSOCIATION, Kind.SECURITY_GROUP_RULE}
     assert RESOURCE_TYPES[Kind.ADDRESS] == "elastic-ip"
 
 
