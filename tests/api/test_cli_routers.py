@@ -18,32 +18,50 @@ pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 
 @pytest.fixture(scope="module")
-def osc(cli, server, admin_session, tmp_path_factory) -> ProjectCli:
-    tenant = project_cloud(server, admin_session, tmp_path_factory.mktemp("cloud"), "routers")
+def tenant(server, admin_session, tmp_path_factory):
+    return project_cloud(server, admin_session, tmp_path_factory.mktemp("cloud"), "routers")
+
+
+@pytest.fixture(scope="module")
+def osc(cli, tenant) -> ProjectCli:
     return tenant.osc(cli)
 
 
+@pytest.fixture(scope="module")
+def conn(tenant):
+    c = tenant.connection()
+    yield c
+    c.close()
+
+
 @pytest.fixture
-def topology(osc):
-    """A fresh net with a subnet (10.31.0.0/24) and a router not yet connected;
-    the router and net are taken down afterwards if the test left them."""
-    net = osc.json("network", "create", unique("rnet"))
-    sub = osc.json("subnet", "create", "--network", net["id"], "--subnet-range",
-                   "10.31.0.0/24", unique("rsub"))
+def topology(osc, conn):
+    """A fresh net with a subnet (10.31.0.0/24), made with openstacksdk (what
+    is under test here is the CLI's router and floating IP commands), and a
+    router made with the CLI, not yet connected; all taken down afterwards."""
+    net = conn.network.create_network(name=unique("rnet"))
+    sub = conn.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.31.0.0/24",
+                                     name=unique("rsub"))
     router = osc.json("router", "create", unique("r1"))
-    yield {"net": net, "sub": sub, "router": router}
-    osc.run("router", "remove", "subnet", router["id"], sub["id"], check=False)
-    osc.run("router", "delete", router["id"], check=False)
-    osc.run("network", "delete", net["id"], check=False)
+    yield {"net": {"id": net.id, "name": net.name}, "sub": {"id": sub.id, "name": sub.name},
+           "router": router}
+    if conn.network.find_router(router["id"]) is not None:
+        try:
+            conn.network.remove_interface_from_router(router["id"], subnet_id=sub.id)
+        except Exception:  # not attached (any more)
+            pass
+        conn.network.delete_router(router["id"])
+    conn.network.delete_network(net.id, ignore_missing=True)
 
 
 @pytest.fixture
-def connected(osc, topology):
+def connected(conn, topology):
     """The topology with the router's gateway on ``public`` and an interface on
     the subnet."""
     rid = topology["router"]["id"]
-    osc.run("router", "set", "--external-gateway", "public", rid)
-    osc.run("router", "add", "subnet", rid, topology["sub"]["id"])
+    public = conn.network.find_network("public")
+    conn.network.update_router(rid, external_gateway_info={"network_id": public.id})
+    conn.network.add_interface_to_router(rid, subnet_id=topology["sub"]["id"])
     return topology
 
 

@@ -12,6 +12,8 @@ from tests.conftest import unique
 from tests.support.ec2 import client, endpoint_of
 from tests.support.project_cloud import ProjectCloud, project_cloud
 
+FAST = {"Delay": 0.5, "MaxAttempts": 120}  # botocore's 15 s between polls is for AWS
+
 
 @pytest.fixture(scope="module")
 def tenant(server, admin_session, tmp_path_factory) -> ProjectCloud:
@@ -59,11 +61,11 @@ def test_an_instance_booted_by_boto3_is_listed_by_osc(osc, ec2):
                               )["Images"][0]["ImageId"]
     vpc = ec2.create_vpc(CidrBlock="10.45.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.45.1.0/24")["Subnet"]["SubnetId"]
-    ec2.get_waiter("subnet_available").wait(SubnetIds=[subnet])
+    ec2.get_waiter("subnet_available").wait(SubnetIds=[subnet], WaiterConfig=FAST)
     run = ec2.run_instances(ImageId=ami, InstanceType="t2.micro", MinCount=1, MaxCount=1,
                             SubnetId=subnet, PrivateIpAddress="10.45.1.10")
     iid = run["Instances"][0]["InstanceId"]
-    ec2.get_waiter("instance_running").wait(InstanceIds=[iid])
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=FAST)
     described = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
     assert described["PrivateIpAddress"] == "10.45.1.10"
     server = next(s for s in osc("server", "list", "--long")
@@ -76,4 +78,4 @@ def test_an_instance_booted_by_boto3_is_listed_by_osc(osc, ec2):
     routers = {r["ID"] for r in osc("router", "list")}
     assert len(routers) >= 1  # the VPC made through EC2 is a router
     ec2.terminate_instances(InstanceIds=[iid])
-    ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig=FAST)

@@ -47,15 +47,30 @@ def conn(tenant):
     c.close()
 
 
+def boot(osc, conn, *args: str) -> dict:
+    """``openstack server create ...`` then, polling faster than OSC's --wait
+    (5 s), the server as ``server show`` has it once ACTIVE."""
+    made = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny", *args)
+    conn.compute.wait_for_server(conn.compute.get_server(made["id"]), interval=0.3, wait=60)
+    return osc.json("server", "show", made["id"])
+
+
+def gone(osc, conn, server: str) -> None:
+    """``openstack server delete``, waiting until it is gone."""
+    found = conn.compute.find_server(server, ignore_missing=True)
+    osc("server", "delete", server)
+    if found is not None:
+        conn.compute.wait_for_delete(found, interval=0.3, wait=60)
+
+
 def test_server_on_a_network_with_a_security_group(osc, net1, conn):
     group = unique("web")
     osc.json("security", "group", "create", group)
     osc.json("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22",
              "--remote-ip", "0.0.0.0/0", group)
     name = unique("vm1")
-    created = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny",
-                       "--network", net1["network"]["id"], "--security-group", group, "--wait",
-                       name)
+    created = boot(osc, conn, "--network", net1["network"]["id"], "--security-group", group,
+                   name)
     assert created["status"] == "ACTIVE"
     addresses = json.dumps(created["addresses"])
     assert net1["network"]["name"] in addresses and "10.1.0." in addresses
@@ -66,15 +81,14 @@ def test_server_on_a_network_with_a_security_group(osc, net1, conn):
     assert port["device_id"] == created["id"]
     group_id = osc.json("security", "group", "show", group)["id"]
     assert group_id in json.dumps(port["security_group_ids"])
-    osc("server", "delete", "--wait", name)
+    gone(osc, conn, name)
     assert list(conn.network.ports(device_id=created["id"])) == []  # the port it made went
 
 
 def test_fixed_ip_and_given_port(osc, net1, conn):
     net_id = net1["network"]["id"]
     name = unique("vmfix")
-    created = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny",
-                       "--nic", f"net-id={net_id},v4-fixed-ip=10.1.0.50", "--wait", name)
+    created = boot(osc, conn, "--nic", f"net-id={net_id},v4-fixed-ip=10.1.0.50", name)
     assert "10.1.0.50" in json.dumps(created["addresses"])
     # The same address again: Nova's 400, nothing made.
     with pytest.raises(openstack.exceptions.BadRequestException):
@@ -82,8 +96,7 @@ def test_fixed_ip_and_given_port(osc, net1, conn):
                                    flavor_id="1",
                                    networks=[{"uuid": net_id, "fixed_ip": "10.1.0.50"}])
     port = osc.json("port", "create", "--network", net_id, unique("p1"))
-    with_port = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny",
-                         "--port", port["id"], "--wait", unique("vmport"))
+    with_port = boot(osc, conn, "--port", port["id"], unique("vmport"))
     bound = osc.json("port", "show", port["id"])
     assert bound["device_id"] == with_port["id"]
     assert bound["fixed_ips"][0]["ip_address"] in json.dumps(with_port["addresses"])
@@ -91,10 +104,10 @@ def test_fixed_ip_and_given_port(osc, net1, conn):
     with pytest.raises(openstack.exceptions.ConflictException):
         conn.compute.create_server(name=unique("dup"), image_id=_image(conn),
                                    flavor_id="1", networks=[{"port": port["id"]}])
-    osc("server", "delete", "--wait", with_port["id"])
+    gone(osc, conn, with_port["id"])
     kept = osc.json("port", "show", port["id"])  # given, so it stays, unbound
     assert kept["device_id"] == "" and kept["status"] == "DOWN"
-    osc("server", "delete", "--wait", name)
+    gone(osc, conn, name)
 
 
 def _image(conn) -> str:
@@ -123,13 +136,13 @@ def test_no_network_named_uses_the_projects_own_then_ambiguity(server, admin_ses
         image = _image(c)
         # Only the shared default network: the server lands there.
         first = c.compute.wait_for_server(c.compute.create_server(
-            name=unique("vm"), image_id=image, flavor_id="1"))
+            name=unique("vm"), image_id=image, flavor_id="1"), interval=0.3)
         assert list(first.addresses) == ["private"]
         # One network of its own: that one.
         net = c.network.create_network(name=unique("own"))
         c.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.5.0.0/24")
         second = c.compute.wait_for_server(c.compute.create_server(
-            name=unique("vm"), image_id=image, flavor_id="1"))
+            name=unique("vm"), image_id=image, flavor_id="1"), interval=0.3)
         assert list(second.addresses) == [net.name]
         # Two of its own: Nova's 409.
         other = c.network.create_network(name=unique("own2"))
@@ -139,15 +152,14 @@ def test_no_network_named_uses_the_projects_own_then_ambiguity(server, admin_ses
         assert "Multiple possible networks found" in str(caught.value)
         for s in (first, second):
             c.compute.delete_server(s)
-            c.compute.wait_for_delete(s)
+            c.compute.wait_for_delete(s, interval=0.3)
     finally:
         c.close()
 
 
 def test_interfaces_attach_and_detach(osc, net1, conn):
     name = unique("vmif")
-    created = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny",
-                       "--network", net1["network"]["id"], "--wait", name)
+    created = boot(osc, conn, "--network", net1["network"]["id"], name)
     listed = list(conn.compute.server_interfaces(created["id"]))
     assert len(listed) == 1 and listed[0].net_id == net1["network"]["id"]
     port = osc.json("port", "create", "--network", net1["network"]["id"], unique("extra"))
@@ -163,13 +175,12 @@ def test_interfaces_attach_and_detach(osc, net1, conn):
     with pytest.raises(openstack.exceptions.NotFoundException):
         conn.compute.delete_server_interface(port["id"], server=created["id"],
                                              ignore_missing=False)
-    osc("server", "delete", "--wait", name)
+    gone(osc, conn, name)
 
 
-def test_security_group_added_to_a_server_reaches_its_ports(osc, net1):
+def test_security_group_added_to_a_server_reaches_its_ports(osc, net1, conn):
     name = unique("vmsg")
-    created = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny",
-                       "--network", net1["network"]["id"], "--wait", name)
+    created = boot(osc, conn, "--network", net1["network"]["id"], name)
     group = osc.json("security", "group", "create", unique("extra"))
     osc("server", "add", "security", "group", name, group["name"])
     port = osc.json("port", "list", "--server", created["id"])[0]
@@ -177,4 +188,4 @@ def test_security_group_added_to_a_server_reaches_its_ports(osc, net1):
     osc("server", "remove", "security", "group", name, group["name"])
     assert group["id"] not in json.dumps(
         osc.json("port", "show", port["ID"])["security_group_ids"])
-    osc("server", "delete", "--wait", name)
+    gone(osc, conn, name)
