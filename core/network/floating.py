@@ -372,11 +372,9 @@ class FloatingIpService:
             ports = list(s.scalars(select(Port).where(Port.device_id == instance_uuid,
                                                       Port.device_owner.like("compute:%"))
                                    .order_by(Port.created_at)))
-            if not ports or (ports[0].project_id != row.project_id):
-                if not ports:
-                    raise InstanceNotReady(f"Instance {instance_uuid} has no fixed address to "
-                                           "associate with.", kind="instance",
-                                           id=instance_uuid)
+            if not ports:
+                raise InstanceNotReady(f"Instance {instance_uuid} has no fixed address to "
+                                       "associate with.", kind="instance", id=instance_uuid)
             current = s.scalar(select(Port.device_id).where(Port.id == row.port_id)
                                ) if row.port_id else None
             if current == instance_uuid and (fixed_address is None

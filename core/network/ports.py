@@ -217,7 +217,7 @@ class PortService(ResourceService):
         owner = text(attrs, "device_owner")
         secure = attrs.get("port_security_enabled")
         groups_given = attrs.get("security_groups")
-        if groups_given is None and owner.startswith("network:") is False and secure is not False:
+        if groups_given is None and not owner.startswith("network:") and secure is not False:
             self.ensure_default_group(project)
         with self.db.session() as s:
             net = s.scalar(select(Network).where(Network.id == str(attrs["network_id"]),

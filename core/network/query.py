@@ -36,7 +36,7 @@ class ListQuery:
     not_tags_any: Sequence[str] = ()
 
     def values(self, name: str) -> list[str]:
-        return [v for v in self.filters.get(name, ())]
+        return list(self.filters.get(name, ()))
 
 
 def as_bool(value: Any, name: str) -> bool:

@@ -181,8 +181,7 @@ class SubnetService(ResourceService):
             if not ctx.is_admin and net.project_id != project:
                 raise errors.Forbidden("Tenant cannot create subnet on another tenant's "
                                        "network.")
-            gateway = check_gateway(cidr, attrs.get("gateway_ip", str(cidr.network_address + 1))
-                                    if "gateway_ip" in attrs else str(cidr.network_address + 1))
+            gateway = check_gateway(cidr, attrs.get("gateway_ip", str(cidr.network_address + 1)))
             _refuse_overlap(s, net.id, cidr)
             row = Subnet(project_id=project, network_id=net.id, ip_version=4, cidr=str(cidr),
                          name=text(attrs, "name"), description=text(attrs, "description"),

@@ -189,3 +189,21 @@ def test_security_group_added_to_a_server_reaches_its_ports(osc, net1, conn):
     assert group["id"] not in json.dumps(
         osc.json("port", "show", port["ID"])["security_group_ids"])
     gone(osc, conn, name)
+
+
+def test_server_add_floating_ip_shows_it_as_floating(osc, conn):
+    """`server add floating ip vm IP`: the CLI finds the server's port and maps
+    the address to it through the Network API; `server show` lists it as floating."""
+    name = unique("vmfip")
+    created = boot(osc, conn, "--network", "private", name)
+    fip = osc.json("floating", "ip", "create", "public")
+    address = fip["floating_ip_address"]
+    osc("server", "add", "floating", "ip", name, address)
+    shown = conn.compute.get_server(created["id"])
+    kinds = {a["addr"]: a["OS-EXT-IPS:type"] for a in shown.addresses["private"]}
+    assert kinds[address] == "floating"
+    assert address in json.dumps(osc.json("server", "show", name)["addresses"])
+    osc("server", "remove", "floating", "ip", name, address)
+    assert osc.json("floating", "ip", "show", fip["id"])["port_id"] is None
+    osc("floating", "ip", "delete", fip["id"])
+    gone(osc, conn, name)
