@@ -186,6 +186,10 @@ class Settings:
     quota_security_groups: int = _doc("Default security groups per project.", default=10)
     quota_security_group_rules: int = _doc("Default security group rules per project.",
                                            default=100)
+    quota_volumes: int = _doc("Default volumes per project.", default=10)
+    quota_gigabytes: int = _doc("Default GiB of volumes and snapshots per project.",
+                                default=1000)
+    quota_snapshots: int = _doc("Default volume snapshots per project.", default=10)
     max_limit: int = _doc("Largest page a compute list returns.", default=1000)
     validate_responses: bool = _doc("Validate every response against the OpenAPI spec "
                                     "(tests turn this on).", default=False)

@@ -43,15 +43,18 @@ LAYERS: dict[str, int] = {
     # domains every other one may use
     "identity": 2, "idmap": 2, "quota": 2, "placement": 2,
     "image": 3, "network": 3,
-    "compute": 4, "vpc": 4,
+    # block storage (its scheduler and agents are its own processes, on the bus)
+    "volume": 4, "vpc": 4,
+    # compute attaches volumes
+    "compute": 5,
     # above compute: the cross-kind tagging, the DNS responder, the compute agent
-    "tagging": 5, "dns": 5, "agent": 5,
+    "tagging": 6, "dns": 6, "agent": 6,
     # the one builder of the core services
-    "services": 6,
+    "services": 7,
     # processes and commands assembled from it
-    "scheduler": 7, "manage": 7,
-    "conductor": 8,
-    "control_plane": 9,
+    "scheduler": 8, "manage": 8,
+    "conductor": 9,
+    "control_plane": 10,
 }
 WEB = re.compile(r"^(gateway|flask|connexion|starlette)(\.|$)")
 

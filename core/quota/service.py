@@ -1,6 +1,7 @@
 """Quotas: limits (defaults overridden per project or user), usage counters, and
 the atomic reservation every create goes through (instances, cores and RAM,
-server groups, floating IPs; volumes and their gigabytes next).
+server groups, floating IPs, network resources, volumes, their gigabytes and
+snapshots).
 
 Counted resources (``instances``, ``cores``, ``ram``, ``server_groups``) keep a
 usage row per project in ``quota_usages``. :meth:`QuotaService.reserve` bumps
@@ -44,8 +45,9 @@ from core.quota.models import QuotaLimit, QuotaUsage
 from core.settings import Settings
 
 # Counted in quota_usages, in the order their rows are locked.
-COUNTED = ("cores", "floating_ips", "instances", "networks", "ports", "ram", "routers",
-           "security_group_rules", "security_groups", "server_groups", "subnets")
+COUNTED = ("cores", "floating_ips", "gigabytes", "instances", "networks", "ports", "ram",
+           "routers", "security_group_rules", "security_groups", "server_groups", "snapshots",
+           "subnets", "volumes")
 # Nova's fixed defaults for the personality limits.
 FIXED_DEFAULTS = {"injected_files": 5, "injected_file_content_bytes": 10240,
                   "injected_file_path_bytes": 255}
@@ -53,8 +55,11 @@ FIXED_DEFAULTS = {"injected_files": 5, "injected_file_content_bytes": 10240,
 NETWORK = ("fixed_ips", "floating_ips", "security_groups", "security_group_rules")
 # The Network API's own, counted by core/network.
 NEUTRON = ("networks", "subnets", "ports", "routers")
+# The Block Storage API's, counted by core/volume.
+CINDER = ("volumes", "gigabytes", "snapshots")
 RESOURCES = ("instances", "cores", "ram", "key_pairs", "server_groups",
-             "server_group_members", "metadata_items", *FIXED_DEFAULTS, *NETWORK, *NEUTRON)
+             "server_group_members", "metadata_items", *FIXED_DEFAULTS, *NETWORK, *NEUTRON,
+             *CINDER)
 MAX_LIMIT = 0x7FFFFFFF
 
 
@@ -101,7 +106,9 @@ class QuotaService:
                 "security_groups": s.quota_security_groups,
                 "security_group_rules": s.quota_security_group_rules,
                 "networks": s.quota_networks, "subnets": s.quota_subnets,
-                "ports": s.quota_ports, "routers": s.quota_routers}
+                "ports": s.quota_ports, "routers": s.quota_routers,
+                "volumes": s.quota_volumes, "gigabytes": s.quota_gigabytes,
+                "snapshots": s.quota_snapshots}
 
     def limits_in(self, session: Session, project_id: str,
                   user_id: str | None = None) -> dict[str, int]:

@@ -66,11 +66,13 @@ def keypair(k: KeyPair, mv: APIVersion, *, full: bool = False, user: bool = Fals
 # ---- quotas and limits ---------------------------------------------------
 
 NETWORK_QUOTAS = ("fixed_ips", "floating_ips", "security_groups", "security_group_rules")
+VOLUME_QUOTAS = ("volumes", "gigabytes", "snapshots")  # the Block Storage API's
 
 
 def quota_set(values: dict[str, Any], mv: APIVersion,
               project_id: str | None = None) -> dict[str, Any]:
-    out = {k: v for k, v in values.items() if mv < (2, 36) or k not in NETWORK_QUOTAS}
+    out = {k: v for k, v in values.items()
+           if (mv < (2, 36) or k not in NETWORK_QUOTAS) and k not in VOLUME_QUOTAS}
     if project_id is not None:
         out["id"] = project_id
     return {"quota_set": out}
