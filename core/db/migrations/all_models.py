@@ -11,5 +11,5 @@ import core.image.models  # noqa: F401
 import core.network.models  # noqa: F401
 import core.placement.models  # noqa: F401
 import core.quota.models  # noqa: F401
-import core.vpc.models  # noqa: F401
 import core.volume.models  # noqa: F401
+import core.vpc.models  # noqa: F401
