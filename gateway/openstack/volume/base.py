@@ -13,6 +13,7 @@ from core import errors
 from core.context import RequestContext
 from core.services import CoreServices
 from core.settings import Settings
+from core.volume.backends import VolumeBackends
 from gateway.openstack.auth import Authenticator
 from gateway.openstack.volume.project_urls import url_project_id
 
@@ -30,10 +31,13 @@ class VolumeDeps:
     auth: Authenticator
     base: str  # public URL of the API, without version: http://h/volume
     volume: Any  # core.volume.services.VolumeServices
+    backends: VolumeBackends
 
     @classmethod
     def from_core(cls, core: CoreServices, auth: Authenticator, base: str) -> VolumeDeps:
-        return cls(settings=core.settings, auth=auth, base=base, volume=getattr(core, "volumes", None))
+        return cls(settings=core.settings, auth=auth, base=base,
+                   volume=getattr(core, "volumes", None),
+                   backends=VolumeBackends(core.db, core.policy, core.settings))
 
 
 class Handler:
@@ -51,13 +55,6 @@ class Handler:
         in_url = url_project_id()
         if in_url is not None and in_url != ctx.project_id:
             raise errors.InvalidInput("Malformed request url")
-        return ctx
-
-    def authorized(self, rule: str, target: dict[str, Any] | None = None) -> RequestContext:
-        """The caller's context, once ``rule`` allows it (for the operations no
-        volume service answers: zones, services, pools)."""
-        ctx = self.context()
-        self.auth.policy.enforce(rule, target or {"project_id": ctx.project_id}, ctx)
         return ctx
 
 

@@ -34,28 +34,27 @@ class Versions(Handler):
 
 class Zones(Handler):
     def list(self):
-        ctx = self.authorized("volume_extension:availability_zone_list")
-        zones = self.services.backends.availability_zones(ctx)
+        zones = self.deps.backends.availability_zones(self.context())
         return {"availabilityZoneInfo": [{"zoneName": zone, "zoneState": {"available": up}}
                                          for zone, up in zones]}
 
 
 class Services(Handler):
     def list(self):
-        ctx = self.authorized("volume_extension:services:index")
         params = request.query_params
-        services = self.services.backends.services(ctx)
+        services = self.deps.backends.services(self.context())
         host, binary = params.get("host"), params.get("binary")
         out = []
         for svc in services:
-            if (host and svc["host"] != host) or (binary and svc["binary"] != binary):
+            if (host and svc.host != host) or (binary and svc.binary != binary):
                 continue
-            row = {"binary": svc["binary"], "host": svc["host"], "zone": svc["zone"],
-                   "status": "disabled" if svc.get("disabled") else "enabled",
-                   "state": "up" if svc.get("up") else "down",
-                   "updated_at": views.timestamp(svc.get("updated_at")),
-                   "disabled_reason": svc.get("disabled_reason")}
-            if svc["binary"] == "cinder-volume":
+            row: dict[str, Any] = {
+                "binary": svc.binary, "host": svc.host, "zone": svc.zone,
+                "status": "disabled" if svc.disabled else "enabled",
+                "state": "up" if svc.up else "down",
+                "updated_at": views.timestamp(svc.updated_at),
+                "disabled_reason": svc.disabled_reason}
+            if svc.binary == "cinder-volume":
                 row.update(cluster=None, replication_status="disabled",
                            active_backend_id=None, frozen=False)
             out.append(row)
@@ -64,12 +63,12 @@ class Services(Handler):
 
 class Pools(Handler):
     def list(self):
-        ctx = self.authorized("scheduler_extension:scheduler_stats:get_pools")
+        ctx = self.context()
         params = request.query_params
         detail = parse_bool(params.get("detail"), "detail")
         name = params.get("name")
         out = []
-        for pool in self.services.backends.pools(ctx):
+        for pool in self.deps.backends.pools(ctx):
             if name and pool.name != name:
                 continue
             item: dict[str, Any] = {"name": pool.name}
