@@ -79,7 +79,8 @@ class VolumeActions(Handler):
                                       f"(got {attach_status!r})", param="attach_status")
         self.services.volumes.reset_status(
             ctx, volume_id, status=str(status).lower() if status is not None else None,
-            attach_status=str(attach_status).lower() if attach_status is not None else None)
+            attach_status=str(attach_status).lower() if attach_status is not None else None,
+            migration_status=args.get("migration_status"))
         return ACCEPTED
 
     def force_delete(self, ctx: RequestContext, volume_id: str, args: dict[str, Any]):
@@ -116,12 +117,14 @@ class VolumeActions(Handler):
             raise errors.InvalidInput("Invalid request to attach volume with an invalid "
                                       "mode. Attaching mode should be 'rw' or 'ro'",
                                       param="mode")
-        self.services.attachments.attach(ctx, volume_id, instance_uuid, mountpoint,
-                                         mode=mode, host_name=host_name)
+        self.services.attachments.attach(ctx, volume_id, instance_uuid,
+                                         mountpoint=mountpoint, mode=mode,
+                                         host_name=host_name)
         return ACCEPTED
 
     def detach(self, ctx: RequestContext, volume_id: str, args: dict[str, Any]):
-        self.services.attachments.detach(ctx, volume_id, args.get("attachment_id"))
+        self.services.attachments.detach(ctx, volume_id,
+                                         attachment_id=args.get("attachment_id"))
         return ACCEPTED
 
     def initialize_connection(self, ctx: RequestContext, volume_id: str,

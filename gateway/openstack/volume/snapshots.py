@@ -100,7 +100,7 @@ class SnapshotMetadata(Handler):
     """``/v3/snapshots/{id}/metadata[/{key}]``."""
 
     def _get(self, ctx: Any, snapshot_id: str) -> dict[str, str]:
-        return dict(self.services.snapshots.get(ctx, snapshot_id).metadata_ or {})
+        return self.services.snapshots.metadata(ctx, snapshot_id)
 
     def list(self, snapshot_id: str, **_: Any):
         return {"metadata": self._get(self.context(), snapshot_id)}
@@ -108,14 +108,13 @@ class SnapshotMetadata(Handler):
     def merge(self, snapshot_id: str, body: Any, **_: Any):
         ctx = self.context()
         md = parse_metadata(body.get("metadata") if isinstance(body, dict) else None)
-        self.services.snapshots.set_metadata(ctx, snapshot_id, md, replace=False)
-        return {"metadata": self._get(ctx, snapshot_id)}
+        return {"metadata": self.services.snapshots.set_metadata(ctx, snapshot_id, md)}
 
     def replace(self, snapshot_id: str, body: Any, **_: Any):
         ctx = self.context()
         md = parse_metadata(body.get("metadata") if isinstance(body, dict) else None)
-        self.services.snapshots.set_metadata(ctx, snapshot_id, md, replace=True)
-        return {"metadata": self._get(ctx, snapshot_id)}
+        return {"metadata": self.services.snapshots.set_metadata(ctx, snapshot_id, md,
+                                                                 replace=True)}
 
     def show(self, snapshot_id: str, key: str, **_: Any):
         md = self._get(self.context(), snapshot_id)
@@ -133,9 +132,5 @@ class SnapshotMetadata(Handler):
         return {"meta": meta}
 
     def delete(self, snapshot_id: str, key: str, **_: Any):
-        ctx = self.context()
-        if key not in self._get(ctx, snapshot_id):
-            raise errors.NotFound(f"Metadata item was not found for snapshot "
-                                  f"{snapshot_id}: {key}", kind="metadata_item", id=key)
-        self.services.snapshots.delete_metadata_key(ctx, snapshot_id, key)
+        self.services.snapshots.delete_metadata_key(self.context(), snapshot_id, key)
         return NoContent, 200

@@ -28,8 +28,12 @@ def _specs(value: Any) -> dict[str, str]:
 
 
 class VolumeTypes(Handler):
+    def _view(self, ctx: Any, vtype: Any) -> dict[str, Any]:
+        return views.volume_type(vtype, is_admin=ctx.is_admin,
+                                 specs=self.services.types.visible_extra_specs(ctx, vtype))
+
     def _one(self, ctx: Any, vtype: Any) -> dict[str, Any]:
-        return {"volume_type": views.volume_type(vtype, is_admin=ctx.is_admin)}
+        return {"volume_type": self._view(ctx, vtype)}
 
     def list(self, **_: Any):
         ctx = self.context()
@@ -39,8 +43,7 @@ class VolumeTypes(Handler):
             is_public = (None if raw is None or raw.lower() == "none"
                          else parse_bool(raw, "is_public"))
         types = self.services.types.list(ctx, is_public=is_public)
-        return {"volume_types": [views.volume_type(t, is_admin=ctx.is_admin)
-                                 for t in types]}
+        return {"volume_types": [self._view(ctx, t) for t in types]}
 
     def show(self, type_id: str, **_: Any):
         ctx = self.context()
@@ -91,11 +94,8 @@ class VolumeTypes(Handler):
 class ExtraSpecs(Handler):
     """``/v3/types/{id}/extra_specs[/{key}]`` (admin)."""
 
-    def _specs(self, ctx: Any, type_id: str) -> dict[str, str]:
-        return dict(self.services.types.get(ctx, type_id).extra_specs or {})
-
     def list(self, type_id: str, **_: Any):
-        return {"extra_specs": self._specs(self.context(), type_id)}
+        return {"extra_specs": self.services.types.extra_specs(self.context(), type_id)}
 
     def create(self, type_id: str, body: Any, **_: Any):
         ctx = self.context()
@@ -104,11 +104,7 @@ class ExtraSpecs(Handler):
         return {"extra_specs": specs}
 
     def show(self, type_id: str, key: str, **_: Any):
-        specs = self._specs(self.context(), type_id)
-        if key not in specs:
-            raise errors.NotFound(f"Volume Type {type_id} has no extra specs with key "
-                                  f"{key}.", kind="metadata_item", id=key)
-        return {key: specs[key]}
+        return {key: self.services.types.extra_spec(self.context(), type_id, key)}
 
     def update(self, type_id: str, key: str, body: Any, **_: Any):
         ctx = self.context()
@@ -119,9 +115,5 @@ class ExtraSpecs(Handler):
         return specs
 
     def delete(self, type_id: str, key: str, **_: Any):
-        ctx = self.context()
-        if key not in self._specs(ctx, type_id):
-            raise errors.NotFound(f"Volume Type {type_id} has no extra specs with key "
-                                  f"{key}.", kind="metadata_item", id=key)
-        self.services.types.unset_extra_spec(ctx, type_id, key)
+        self.services.types.unset_extra_spec(self.context(), type_id, key)
         return ACCEPTED

@@ -117,17 +117,11 @@ def attachment(att: Any, detail: bool = True) -> dict[str, Any]:
     return out
 
 
-def volume_type(vtype: Any, *, is_admin: bool) -> dict[str, Any]:
-    specs = dict(vtype.extra_specs or {})
-    if not is_admin:  # only the user-visible specs (cinder/policies/type_extra_specs.py)
-        specs = {k: v for k, v in specs.items() if k in USER_VISIBLE_SPECS}
+def volume_type(vtype: Any, *, is_admin: bool, specs: dict[str, str]) -> dict[str, Any]:
+    """A type with the extra specs the caller may see (``specs``)."""
     out = {"id": vtype.id, "name": vtype.name, "description": vtype.description,
            "is_public": bool(vtype.is_public), "extra_specs": specs,
            "os-volume-type-access:is_public": bool(vtype.is_public)}
     if is_admin:
         out["qos_specs_id"] = None
     return out
-
-
-USER_VISIBLE_SPECS = frozenset({"RESKEY:availability_zones", "multiattach",
-                                "replication_enabled"})

@@ -4,7 +4,7 @@ and the volume's metadata (``cinder/api/v3/volumes.py``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from connexion import NoContent, request
@@ -34,29 +34,12 @@ UPDATE_KEYS = ("name", "description", "display_name", "display_description", "me
 class VolumeViews(Handler):
     """Volumes as Cinder shows them, with their type names and attachments."""
 
-    def _type_names(self, ctx: RequestContext, type_ids: Iterable[str]) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for type_id in set(type_ids):
-            try:
-                names[type_id] = self.services.types.get(ctx, type_id).name
-            except errors.NotFound:  # a private type the caller may not see
-                names[type_id] = type_id
-        return names
-
-    def _attachments(self, ctx: RequestContext, volumes: Sequence[Any]) -> dict[str, list]:
-        wanted = [v.id for v in volumes if v.attach_status != "detached"
-                  or v.status in ("in-use", "detaching", "attaching", "reserved")]
-        if not wanted:
-            return {}
-        by_volume: dict[str, list] = {}
-        for att in self.services.attachments.of_volumes(ctx, wanted):
-            by_volume.setdefault(att.volume_id, []).append(att)
-        return by_volume
-
     def render(self, ctx: RequestContext, volumes: Sequence[Any],
                extended: bool = True) -> list[dict[str, Any]]:
-        names = self._type_names(ctx, (v.volume_type_id for v in volumes))
-        attachments = self._attachments(ctx, volumes)
+        service = self.services.volumes
+        names = service.type_names(volumes)
+        attached = [v.id for v in volumes if v.attach_status != "detached"]
+        attachments = service.attachments_for(attached) if attached else {}
         version = microversions.current()
         return [views.volume_detail(v, base=self.deps.base, version=version,
                                     is_admin=ctx.is_admin,
@@ -176,7 +159,7 @@ class VolumeMetadata(Handler):
     """``/v3/volumes/{id}/metadata[/{key}]``."""
 
     def _get(self, ctx: RequestContext, volume_id: str) -> dict[str, str]:
-        return dict(self.services.volumes.get(ctx, volume_id).metadata_ or {})
+        return self.services.volumes.metadata(ctx, volume_id)
 
     def list(self, volume_id: str, **_: Any):
         return {"metadata": self._get(self.context(), volume_id)}
@@ -184,14 +167,13 @@ class VolumeMetadata(Handler):
     def merge(self, volume_id: str, body: Any, **_: Any):
         ctx = self.context()
         md = parse_metadata(body.get("metadata") if isinstance(body, dict) else None)
-        self.services.volumes.set_metadata(ctx, volume_id, md, replace=False)
-        return {"metadata": self._get(ctx, volume_id)}
+        return {"metadata": self.services.volumes.set_metadata(ctx, volume_id, md)}
 
     def replace(self, volume_id: str, body: Any, **_: Any):
         ctx = self.context()
         md = parse_metadata(body.get("metadata") if isinstance(body, dict) else None)
-        self.services.volumes.set_metadata(ctx, volume_id, md, replace=True)
-        return {"metadata": self._get(ctx, volume_id)}
+        return {"metadata": self.services.volumes.set_metadata(ctx, volume_id, md,
+                                                               replace=True)}
 
     def show(self, volume_id: str, key: str, **_: Any):
         md = self._get(self.context(), volume_id)
@@ -209,9 +191,5 @@ class VolumeMetadata(Handler):
         return {"meta": meta}
 
     def delete(self, volume_id: str, key: str, **_: Any):
-        ctx = self.context()
-        if key not in self._get(ctx, volume_id):
-            raise errors.NotFound(f"Metadata item was not found for volume {volume_id}: "
-                                  f"{key}", kind="metadata_item", id=key)
-        self.services.volumes.delete_metadata_key(ctx, volume_id, key)
+        self.services.volumes.delete_metadata_key(self.context(), volume_id, key)
         return NoContent, 200
