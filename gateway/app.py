@@ -80,11 +80,12 @@ def create_app(settings: Settings, services: CoreServices | None = None):
     versioned = MicroversionMiddleware(app, ["/compute/v2.1"])
     # Block Storage: /volume/v3/{project_id}/... routed as /volume/v3/..., and
     # its own microversions (OpenStack-API-Version: volume 3.X)
-    versioned = VolumeMicroversions(ProjectIdPaths(versioned, "/volume/v3"), "/volume/v3")
+    volume_versioned = VolumeMicroversions(ProjectIdPaths(versioned, "/volume/v3"),
+                                           "/volume/v3")
     # The operator's endpoints: no authentication, no spec.
     health = Health(settings.healthcheck_disable_file, settings.drain_delay)
     metrics = ApiMetrics()
-    operator = PathRoutes(JsonSuffix(versioned, "/networking"), {
+    operator = PathRoutes(JsonSuffix(volume_versioned, "/networking"), {
         "/healthcheck": HealthcheckEndpoint(health),
         "/metrics": MetricsEndpoint(services.metrics.registry, metrics.registry)})
     edge = EdgeMiddleware(operator, tuple(s.mount_path for s in SERVED_APIS), metrics)
