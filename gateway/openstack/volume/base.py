@@ -14,6 +14,7 @@ from core.context import RequestContext
 from core.services import CoreServices
 from core.settings import Settings
 from core.volume.backends import VolumeBackends
+from core.volume.services import VolumeServices
 from gateway.openstack.auth import Authenticator
 from gateway.openstack.volume.project_urls import url_project_id
 
@@ -30,13 +31,13 @@ class VolumeDeps:
     settings: Settings
     auth: Authenticator
     base: str  # public URL of the API, without version: http://h/volume
-    volume: Any  # core.volume.services.VolumeServices
+    volume: VolumeServices
     backends: VolumeBackends
 
     @classmethod
     def from_core(cls, core: CoreServices, auth: Authenticator, base: str) -> VolumeDeps:
         return cls(settings=core.settings, auth=auth, base=base,
-                   volume=getattr(core, "volumes", None),
+                   volume=core.volumes,
                    backends=VolumeBackends(core.db, core.policy, core.settings))
 
 
@@ -46,7 +47,7 @@ class Handler:
         self.auth = deps.auth
 
     @property
-    def services(self) -> Any:
+    def services(self) -> VolumeServices:
         return self.deps.volume
 
     def context(self) -> RequestContext:
