@@ -133,8 +133,10 @@ CREATORS = frozenset({"admin", "member", "other"})
 NOT_PROJECT = frozenset({"other"})
 
 
-def _id(param: str, key: str, body: Any = None, **extra: str) -> Builder:
-    return lambda w, p: Req({param: w.ids[key], **extra}, body)
+def _id(param: str, name: str, body: Any = None, **extra: str) -> Builder:
+    """The long-lived resource ``name`` (``w.ids``) as ``param``; ``extra``
+    path parameters (``key``)."""
+    return lambda w, p: Req({param: w.ids[name], **extra}, body)
 
 
 def _fresh(param: str, make: Callable[[World], str], body: Any = None,
