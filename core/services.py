@@ -9,7 +9,7 @@ assembled from its result by their own packages (``core.conductor.wiring``,
 (``core.agent.wiring``) that needs no database at all.
 
 This module imports the domains it wires (identity, image, network, compute,
-quota, the ID map, tagging) and nothing above them, so the conductor and the
+volume, quota, the ID map, tagging) and nothing above them, so the conductor and the
 scheduler may use it without a circle.
 """
 
@@ -62,6 +62,7 @@ from core.policy.defaults import all_defaults
 from core.quota.service import QuotaService
 from core.settings import Settings
 from core.tagging.service import TagService
+from core.volume.services import VolumeServices, build_volume
 from core.vpc.services import VpcServices, build_vpc
 
 
@@ -95,6 +96,8 @@ class CoreServices:
     server_security_groups: ServerSecurityGroups
     server_interfaces: ServerInterfaces
     server_volumes: ServerVolumes  # Nova's side of volumes (os-volume_attachments)
+    # ---- block storage
+    volumes: VolumeServices
     # ---- the EC2 dialect's own
     tags: TagService
     # ---- this process's Prometheus instruments
@@ -165,12 +168,15 @@ def build_core(settings: Settings, *, db: Database | None = None,
     checks = BootChecks(settings, db, policy, images, flavors, keypairs)
     conductor = ConductorClient(bus)
     agents = AgentClient(bus)
-    volume_services = None  # core.volume's bundle (wired by the block storage work)
+    volumes = build_volume(db, policy, quotas, bus,
+                           default_zone=getattr(settings, "storage_availability_zone",
+                                                settings.default_availability_zone),
+                           images=images)
     notifier = Notifier(bus, "api")
     servers = ServerService(settings, db, policy, store=store, checks=checks, flavors=flavors,
                             quotas=quotas, server_groups=server_groups, ipam=ipam,
                             security_groups=security_groups, conductor=conductor,
-                            notifier=notifier, boot_volumes=BootVolumes(volume_services))
+                            notifier=notifier, boot_volumes=BootVolumes(volumes))
     actions = ServerActions(servers, db, policy, store=store, checks=checks, flavors=flavors,
                             quotas=quotas, images=images, conductor=conductor, agents=agents,
                             notifier=notifier)
@@ -184,7 +190,7 @@ def build_core(settings: Settings, *, db: Database | None = None,
         keypairs=keypairs, server_groups=server_groups,
         hosts=HostService(db, policy, settings), servers=servers, server_actions=actions,
         server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
-        server_interfaces=ServerInterfaces(policy, store, ipam),
-        server_volumes=ServerVolumes(policy, store, conductor, volume_services),
+        server_interfaces=ServerInterfaces(policy, store, ipam), volumes=volumes,
+        server_volumes=ServerVolumes(policy, store, conductor, volumes),
         tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
         metrics=metrics)
