@@ -90,7 +90,7 @@ def context_from(message: dict[str, Any]) -> RequestContext:
 # What the conductor's answer names when it refused, back to the domain error.
 _ERRORS: dict[str, type[errors.CoreError]] = {
     "not_found": errors.NotFound, "invalid": errors.InvalidInput,
-    "conflict": errors.Conflict, "quota": errors.InvalidInput}
+    "conflict": errors.Conflict}
 
 
 def error_message(exc: errors.CoreError) -> dict[str, Any]:

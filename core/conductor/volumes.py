@@ -80,8 +80,7 @@ class VolumeAttachments:
                 row = self._reserve(ctx, inst, volume_id, device, tag,
                                     delete_on_termination, ec2_device)
             # else: the same request again (redelivered): its attachment, as it is
-        except (InstanceNotFound, errors.NotFound, errors.InvalidInput,
-                errors.Conflict) as exc:
+        except (errors.NotFound, errors.InvalidInput, errors.Conflict) as exc:
             return {"ok": False, **error_message(exc)}
         if row.attach_status == "reserved" and inst.host:
             self.deps.agents.attach_volume(inst.host, instance_message(inst),
