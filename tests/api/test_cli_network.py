@@ -5,6 +5,7 @@ would be where every other test's server there boots."""
 
 from __future__ import annotations
 
+import openstack.exceptions
 import pytest
 
 from tests.conftest import unique
@@ -21,6 +22,15 @@ def tenant(server, admin_session, tmp_path_factory) -> ProjectCloud:
 @pytest.fixture(scope="module")
 def osc(cli, tenant) -> ProjectCli:
     return tenant.osc(cli)
+
+
+@pytest.fixture(scope="module")
+def conn(tenant):
+    """openstacksdk in the same project, for setup and for reading state back:
+    one CLI start costs seconds, and only the command under test needs one."""
+    c = tenant.connection()
+    yield c
+    c.close()
 
 
 @pytest.fixture(scope="module")
@@ -64,43 +74,51 @@ def test_network_list_long_and_external_filter(osc, net1):
     assert long[net1["name"]]["State"] in ("UP", True)
 
 
-def test_network_set_and_unset(osc):
+def test_network_set_and_unset(osc, conn):
     name = unique("nset")
-    osc.json("network", "create", name)
+    made = conn.network.create_network(name=name)
     new = unique("renamed")
     osc.run("network", "set", "--name", new, "--description", "about", "--mtu",
             "1400", name)
-    shown = osc.json("network", "show", new)
-    assert (shown["description"], shown["mtu"]) == ("about", 1400)
-    assert shown["revision_number"] >= 1
+    shown = conn.network.get_network(made.id)
+    assert (shown.name, shown.description, shown.mtu) == (new, "about", 1400)
+    assert shown.revision_number >= 1
     osc.run("network", "set", "--tag", "blue", "--tag", "green", new)
-    assert sorted(osc.json("network", "show", new)["tags"]) == ["blue", "green"]
+    assert sorted(conn.network.get_network(made.id).tags) == ["blue", "green"]
     tagged = osc.json("network", "list", "--tags", "blue,green")
     assert [r["Name"] for r in tagged] == [new]
     assert new not in {r["Name"] for r in osc.json("network", "list",
                                                    "--not-tags", "blue")}
     osc.run("network", "unset", "--tag", "blue", new)
-    assert osc.json("network", "show", new)["tags"] == ["green"]
+    assert conn.network.get_network(made.id).tags == ["green"]
     osc.run("network", "delete", new)
-    gone = osc.run("network", "show", new, check=False)
+    # What OSC's `network show NAME` asks (by ID, then by name) finds nothing.
+    assert conn.network.find_network(new) is None
+    with pytest.raises(openstack.exceptions.NotFoundException):
+        conn.network.get_network(made.id)
+
+
+def test_network_show_of_a_missing_network_says_so(osc):
+    gone = osc.run("network", "show", unique("missing"), check=False)
     assert gone.returncode != 0 and "No Network found" in gone.stderr
 
 
-def test_network_create_with_tags(osc):
+def test_network_create_with_tags(osc, conn):
     name = unique("ntag")
-    osc.run("network", "create", "--tag", "x", name)
-    assert osc.json("network", "show", name)["tags"] == ["x"]
-    osc.run("network", "delete", name)
+    made = osc.json("network", "create", "--tag", "x", name)
+    assert made["name"] == name
+    assert conn.network.get_network(made["id"]).tags == ["x"]
+    conn.network.delete_network(made["id"], ignore_missing=False)
 
 
 # ---------------------------------------------------------------- subnets
 
-def test_subnet_create_gets_neutrons_defaults(sub1, net1, osc):
+def test_subnet_create_gets_neutrons_defaults(sub1, net1, conn):
     assert sub1["cidr"] == "10.1.0.0/24" and sub1["ip_version"] == 4
     assert sub1["gateway_ip"] == "10.1.0.1"
     assert sub1["allocation_pools"] == [{"start": "10.1.0.2", "end": "10.1.0.254"}]
     assert sub1["enable_dhcp"] is True and sub1["network_id"] == net1["id"]
-    assert osc.json("network", "show", net1["id"])["subnets"] == [sub1["id"]]
+    assert conn.network.get_network(net1["id"]).subnet_ids == [sub1["id"]]
 
 
 def test_subnet_list_by_network(osc, sub1, net1):
@@ -108,7 +126,7 @@ def test_subnet_list_by_network(osc, sub1, net1):
     assert [(r["ID"], r["Subnet"]) for r in rows] == [(sub1["id"], "10.1.0.0/24")]
 
 
-def test_subnet_options(osc, net1):
+def test_subnet_options(osc, conn, net1):
     name = unique("subopt")
     sub = osc.json("subnet", "create", "--network", net1["id"], "--subnet-range",
                    "10.9.0.0/24", "--gateway", "none", "--no-dhcp",
@@ -120,7 +138,8 @@ def test_subnet_options(osc, net1):
     assert sub["dns_nameservers"] == ["192.0.2.53"]
     assert sub["host_routes"] == [{"destination": "10.10.0.0/16", "nexthop": "10.9.0.5"}]
     osc.run("subnet", "set", "--name", f"{name}-b", name)
-    osc.run("subnet", "delete", f"{name}-b")
+    osc.run("subnet", "delete", f"{name}-b")  # found by its new name
+    assert conn.network.find_subnet(sub["id"]) is None
 
 
 def test_overlapping_subnet_is_refused(osc, sub1, net1):
@@ -132,7 +151,7 @@ def test_overlapping_subnet_is_refused(osc, sub1, net1):
 
 # ---------------------------------------------------------------- ports
 
-def test_port_create_and_list(osc, net1, sub1):
+def test_port_create_and_list(osc, conn, net1, sub1):
     name = unique("p1")
     port = osc.json("port", "create", "--network", net1["name"], name)
     assert port["network_id"] == net1["id"]
@@ -146,9 +165,10 @@ def test_port_create_and_list(osc, net1, sub1):
     osc.run("port", "set", "--name", f"{name}-x", "--description", "d", port["id"])
     assert osc.json("port", "show", f"{name}-x")["description"] == "d"
     osc.run("port", "delete", port["id"])
+    assert conn.network.find_port(port["id"]) is None
 
 
-def test_port_with_a_fixed_address_and_conflicts(osc, net1, sub1):
+def test_port_with_a_fixed_address_and_conflicts(osc, conn, net1, sub1):
     a = osc.json("port", "create", "--network", net1["id"], "--fixed-ip",
                  f"subnet={sub1['id']},ip-address=10.1.0.50", unique("pfix"))
     assert a["fixed_ips"][0]["ip_address"] == "10.1.0.50"
@@ -158,17 +178,17 @@ def test_port_with_a_fixed_address_and_conflicts(osc, net1, sub1):
     outside = osc.run("port", "create", "--network", net1["id"], "--fixed-ip",
                       f"subnet={sub1['id']},ip-address=10.2.0.5", unique("pout"), check=False)
     assert outside.returncode != 0 and "400" in outside.stderr
-    busy = osc.run("network", "delete", net1["id"], check=False)
-    assert busy.returncode != 0
-    osc.run("port", "delete", a["id"])
+    with pytest.raises(openstack.exceptions.ConflictException):  # it has a port
+        conn.network.delete_network(net1["id"], ignore_missing=False)
+    conn.network.delete_port(a["id"], ignore_missing=False)
 
 
-def test_port_with_default_security_group(osc, net1, sub1):
+def test_port_with_default_security_group(osc, conn, net1, sub1):
     port = osc.json("port", "create", "--network", net1["id"], "--security-group",
                     "default", unique("psg"))
-    default = osc.json("security", "group", "show", "default")
-    assert port["security_group_ids"] == [default["id"]]
-    osc.run("port", "delete", port["id"])
+    default = conn.network.find_security_group("default", ignore_missing=False)
+    assert port["security_group_ids"] == [default.id]
+    conn.network.delete_port(port["id"], ignore_missing=False)
 
 
 # ---------------------------------------------------------------- quotas, extensions
@@ -185,13 +205,14 @@ def test_quota_show_usage(osc, net1):
     assert rows["networks"]["In Use"] >= 1
 
 
-def test_quota_set_by_admin(cli):
-    project = cli.json("admin", "project", "create", unique("nq"))
-    cli.run("admin", "quota", "set", "--networks", "3", "--ports", "7", project["id"])
-    rows = {r["Resource"]: r["Limit"] for r in cli.json("admin", "quota", "show",
-                                                         project["id"])}
-    assert (rows["networks"], rows["ports"]) == (3, 7)
-    cli.run("admin", "project", "delete", project["id"])
+def test_quota_set_by_admin(cli, admin_client):
+    project = admin_client.identity.create_project(name=unique("nq"), domain_id="default")
+    try:
+        cli.run("admin", "quota", "set", "--networks", "3", "--ports", "7", project.id)
+        quota = admin_client.network.get_quota(project.id)
+        assert (quota.networks, quota.ports) == (3, 7)
+    finally:
+        admin_client.identity.delete_project(project)
 
 
 def test_extension_list_network(osc):

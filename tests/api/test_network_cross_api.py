@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.conftest import unique
-from tests.support.ec2 import client, endpoint_of
+from tests.support.ec2 import client, endpoint_of, new_credential
 from tests.support.project_cloud import ProjectCloud, project_cloud
 
 FAST = {"Delay": 0.5, "MaxAttempts": 120}  # botocore's 15 s between polls is for AWS
@@ -29,10 +29,16 @@ def osc(cli, tenant):
 
 
 @pytest.fixture(scope="module")
-def ec2(cli, tenant, server):
-    made = json.loads(cli.run(tenant.cloud, "ec2", "credentials", "create", "-f", "json",
-                              env=tenant.env).stdout)
-    return client(endpoint_of(server), (made["access"], made["secret"]))
+def ec2(tenant, server, identity_url):
+    """boto3 with an EC2 credential of the project's user, made through the
+    Identity API in-process (``ec2 credentials create`` has its CLI test in
+    test_cli_identity; here it is setup, and a CLI start costs seconds)."""
+    conn = tenant.connection()
+    try:
+        keys = new_credential(conn.session, identity_url)
+    finally:
+        conn.close()
+    return client(endpoint_of(server), keys)
 
 
 def test_a_network_made_with_osc_is_a_subnet_and_its_port_an_interface(osc, ec2, cli, tenant):

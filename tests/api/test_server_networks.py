@@ -33,81 +33,89 @@ def osc(cli, tenant):
 
 
 @pytest.fixture(scope="module")
-def net1(osc):
-    net = osc.json("network", "create", unique("net1"))
-    sub = osc.json("subnet", "create", "--network", net["id"], "--subnet-range",
-                   "10.1.0.0/24", unique("sub1"))
-    return {"network": net, "subnet": sub}
-
-
-@pytest.fixture(scope="module")
 def conn(tenant):
     c = tenant.connection()
     yield c
     c.close()
 
 
-def boot(osc, conn, *args: str) -> dict:
-    """``openstack server create ...`` then, polling faster than OSC's --wait
-    (5 s), the server as ``server show`` has it once ACTIVE."""
-    made = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny", *args)
-    conn.compute.wait_for_server(conn.compute.get_server(made["id"]), interval=0.3, wait=60)
-    return osc.json("server", "show", made["id"])
+@pytest.fixture(scope="module")
+def net1(conn):
+    """The project's network and subnet (10.1.0.0/24), made with openstacksdk:
+    what is under test here is the CLI's server commands, not network create."""
+    net = conn.network.create_network(name=unique("net1"))
+    sub = conn.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.1.0.0/24",
+                                     name=unique("sub1"))
+    return {"network": {"id": net.id, "name": net.name}, "subnet": {"id": sub.id}}
 
 
-def gone(osc, conn, server: str) -> None:
-    """``openstack server delete``, waiting until it is gone."""
-    found = conn.compute.find_server(server, ignore_missing=True)
-    osc("server", "delete", server)
-    if found is not None:
-        conn.compute.wait_for_delete(found, interval=0.3, wait=60)
+def boot(osc, conn, name: str, *args: str):
+    """``openstack server create ... NAME`` (its output checked), then,
+    polling faster than OSC's --wait (5 s), the server once ACTIVE, read
+    with openstacksdk (one GET, no second CLI start for ``server show``)."""
+    made = osc.json("server", "create", "--flavor", "m1.tiny", "--image", "nimbus-tiny",
+                    *args, name)
+    assert made["name"] == name and made["id"]
+    assert made["status"] in ("BUILD", "ACTIVE")
+    return conn.compute.wait_for_server(conn.compute.get_server(made["id"]), interval=0.3,
+                                        wait=60)
+
+
+def gone(conn, server) -> None:
+    """Deletes the server and waits until it is gone (openstacksdk: deleting is
+    no command these tests are about)."""
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, interval=0.3, wait=60)
+
+
+def _ports_of(conn, server_id: str) -> list:
+    return list(conn.network.ports(device_id=server_id))
 
 
 def test_server_on_a_network_with_a_security_group(osc, net1, conn):
-    group = unique("web")
-    osc.json("security", "group", "create", group)
-    osc.json("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22",
-             "--remote-ip", "0.0.0.0/0", group)
-    name = unique("vm1")
-    created = boot(osc, conn, "--network", net1["network"]["id"], "--security-group", group,
-                   name)
-    assert created["status"] == "ACTIVE"
-    addresses = json.dumps(created["addresses"])
+    group = conn.network.create_security_group(name=unique("web"))
+    conn.network.create_security_group_rule(security_group_id=group.id, direction="ingress",
+                                            ethertype="IPv4", protocol="tcp",
+                                            port_range_min=22, port_range_max=22,
+                                            remote_ip_prefix="0.0.0.0/0")
+    created = boot(osc, conn, unique("vm1"), "--network", net1["network"]["id"],
+                   "--security-group", group.name)
+    assert created.status == "ACTIVE"
+    addresses = json.dumps(created.addresses)
     assert net1["network"]["name"] in addresses and "10.1.0." in addresses
-    ports = osc.json("port", "list", "--server", created["id"], "--long")
+    ports = _ports_of(conn, created.id)
     assert len(ports) == 1
-    port = osc.json("port", "show", ports[0]["ID"])
-    assert port["device_owner"] == "compute:nova"
-    assert port["device_id"] == created["id"]
-    group_id = osc.json("security", "group", "show", group)["id"]
-    assert group_id in json.dumps(port["security_group_ids"])
-    gone(osc, conn, name)
-    assert list(conn.network.ports(device_id=created["id"])) == []  # the port it made went
+    [port] = ports
+    assert port.device_owner == "compute:nova"
+    assert port.device_id == created.id
+    assert group.id in json.dumps(port.security_group_ids)
+    gone(conn, created)
+    assert _ports_of(conn, created.id) == []  # the port it made went
 
 
 def test_fixed_ip_and_given_port(osc, net1, conn):
     net_id = net1["network"]["id"]
-    name = unique("vmfix")
-    created = boot(osc, conn, "--nic", f"net-id={net_id},v4-fixed-ip=10.1.0.50", name)
-    assert "10.1.0.50" in json.dumps(created["addresses"])
+    created = boot(osc, conn, unique("vmfix"), "--nic",
+                   f"net-id={net_id},v4-fixed-ip=10.1.0.50")
+    assert "10.1.0.50" in json.dumps(created.addresses)
     # The same address again: Nova's 400, nothing made.
     with pytest.raises(openstack.exceptions.BadRequestException):
         conn.compute.create_server(name=unique("dup"), image_id=_image(conn),
                                    flavor_id="1",
                                    networks=[{"uuid": net_id, "fixed_ip": "10.1.0.50"}])
-    port = osc.json("port", "create", "--network", net_id, unique("p1"))
-    with_port = boot(osc, conn, "--port", port["id"], unique("vmport"))
-    bound = osc.json("port", "show", port["id"])
-    assert bound["device_id"] == with_port["id"]
-    assert bound["fixed_ips"][0]["ip_address"] in json.dumps(with_port["addresses"])
+    port = conn.network.create_port(network_id=net_id, name=unique("p1"))
+    with_port = boot(osc, conn, unique("vmport"), "--port", port.id)
+    bound = conn.network.get_port(port.id)
+    assert bound.device_id == with_port.id
+    assert bound.fixed_ips[0]["ip_address"] in json.dumps(with_port.addresses)
     # The port is in use now.
     with pytest.raises(openstack.exceptions.ConflictException):
         conn.compute.create_server(name=unique("dup"), image_id=_image(conn),
-                                   flavor_id="1", networks=[{"port": port["id"]}])
-    gone(osc, conn, with_port["id"])
-    kept = osc.json("port", "show", port["id"])  # given, so it stays, unbound
-    assert kept["device_id"] == "" and kept["status"] == "DOWN"
-    gone(osc, conn, name)
+                                   flavor_id="1", networks=[{"port": port.id}])
+    gone(conn, with_port)
+    kept = conn.network.get_port(port.id)  # given, so it stays, unbound
+    assert kept.device_id == "" and kept.status == "DOWN"
+    gone(conn, created)
 
 
 def _image(conn) -> str:
@@ -159,51 +167,53 @@ def test_no_network_named_uses_the_projects_own_then_ambiguity(server, admin_ses
 
 def test_interfaces_attach_and_detach(osc, net1, conn):
     name = unique("vmif")
-    created = boot(osc, conn, "--network", net1["network"]["id"], name)
-    listed = list(conn.compute.server_interfaces(created["id"]))
+    created = boot(osc, conn, name, "--network", net1["network"]["id"])
+    listed = list(conn.compute.server_interfaces(created.id))
     assert len(listed) == 1 and listed[0].net_id == net1["network"]["id"]
-    port = osc.json("port", "create", "--network", net1["network"]["id"], unique("extra"))
-    osc("server", "add", "port", name, port["id"])
-    assert {i.port_id for i in conn.compute.server_interfaces(created["id"])} == {
-        listed[0].port_id, port["id"]}
-    shown = osc.json("server", "show", name)
-    assert port["fixed_ips"][0]["ip_address"] in json.dumps(shown["addresses"])
-    osc("server", "remove", "port", name, port["id"])
-    assert [i.port_id for i in conn.compute.server_interfaces(created["id"])] == [
+    port = conn.network.create_port(network_id=net1["network"]["id"], name=unique("extra"))
+    added = osc("server", "add", "port", name, port.id)
+    assert added.returncode == 0
+    assert {i.port_id for i in conn.compute.server_interfaces(created.id)} == {
+        listed[0].port_id, port.id}
+    shown = conn.compute.get_server(created.id)
+    assert port.fixed_ips[0]["ip_address"] in json.dumps(shown.addresses)
+    removed = osc("server", "remove", "port", name, port.id)
+    assert removed.returncode == 0
+    assert [i.port_id for i in conn.compute.server_interfaces(created.id)] == [
         listed[0].port_id]
-    assert osc.json("port", "show", port["id"])["device_id"] == ""
+    assert conn.network.get_port(port.id).device_id == ""
     with pytest.raises(openstack.exceptions.NotFoundException):
-        conn.compute.delete_server_interface(port["id"], server=created["id"],
+        conn.compute.delete_server_interface(port.id, server=created.id,
                                              ignore_missing=False)
-    gone(osc, conn, name)
+    gone(conn, created)
 
 
 def test_security_group_added_to_a_server_reaches_its_ports(osc, net1, conn):
     name = unique("vmsg")
-    created = boot(osc, conn, "--network", net1["network"]["id"], name)
-    group = osc.json("security", "group", "create", unique("extra"))
-    osc("server", "add", "security", "group", name, group["name"])
-    port = osc.json("port", "list", "--server", created["id"])[0]
-    assert group["id"] in json.dumps(osc.json("port", "show", port["ID"])["security_group_ids"])
-    osc("server", "remove", "security", "group", name, group["name"])
-    assert group["id"] not in json.dumps(
-        osc.json("port", "show", port["ID"])["security_group_ids"])
-    gone(osc, conn, name)
+    created = boot(osc, conn, name, "--network", net1["network"]["id"])
+    group = conn.network.create_security_group(name=unique("extra"))
+    osc("server", "add", "security", "group", name, group.name)
+    [port] = _ports_of(conn, created.id)
+    assert group.id in json.dumps(port.security_group_ids)
+    osc("server", "remove", "security", "group", name, group.name)
+    assert group.id not in json.dumps(conn.network.get_port(port.id).security_group_ids)
+    gone(conn, created)
 
 
 def test_server_add_floating_ip_shows_it_as_floating(osc, conn):
     """`server add floating ip vm IP`: the CLI finds the server's port and maps
     the address to it through the Network API; `server show` lists it as floating."""
     name = unique("vmfip")
-    created = boot(osc, conn, "--network", "private", name)
-    fip = osc.json("floating", "ip", "create", "public")
-    address = fip["floating_ip_address"]
+    created = boot(osc, conn, name, "--network", "private")
+    public = conn.network.find_network("public")
+    fip = conn.network.create_ip(floating_network_id=public.id)
+    address = fip.floating_ip_address
     osc("server", "add", "floating", "ip", name, address)
-    shown = conn.compute.get_server(created["id"])
+    shown = conn.compute.get_server(created.id)
     kinds = {a["addr"]: a["OS-EXT-IPS:type"] for a in shown.addresses["private"]}
     assert kinds[address] == "floating"
     assert address in json.dumps(osc.json("server", "show", name)["addresses"])
     osc("server", "remove", "floating", "ip", name, address)
-    assert osc.json("floating", "ip", "show", fip["id"])["port_id"] is None
-    osc("floating", "ip", "delete", fip["id"])
-    gone(osc, conn, name)
+    assert conn.network.get_ip(fip.id).port_id is None
+    conn.network.delete_ip(fip)
+    gone(conn, created)
