@@ -123,12 +123,16 @@ NOT_FOUND: Mapping[str, Code] = {
 # A resource a request names, in a state it cannot be used in.
 UNAVAILABLE: Mapping[str, Code] = {
     "image": Code("InvalidAMIID.Unavailable", "Image {id} is not available (it is {state})."),
+    "volume": Code("IncorrectState", "The volume '{id}' is in the '{state}' state."),
+    "snapshot": Code("IncorrectState", "The snapshot '{id}' is in the '{state}' state."),
 }
 # A resource whose state (or a clash) stands in the way.
 CONFLICT: Mapping[str, Code] = {
     "instance": Code("IncorrectInstanceState"),
     "key_pair": Code("InvalidKeyPair.Duplicate"),
     "port": Code("InvalidNetworkInterface.InUse", "Interface: [{id}] in use."),
+    "volume": Code("IncorrectState", "The volume '{id}' is in the '{state}' state."),
+    "snapshot": Code("IncorrectState", "The snapshot '{id}' is in the '{state}' state."),
 }
 # A project's quota, by the first resource passed.
 QUOTA: Mapping[str, Code] = {
@@ -141,6 +145,12 @@ QUOTA: Mapping[str, Code] = {
                          "The maximum number of addresses has been reached."),
     # An instance's tags other than Name are its metadata items.
     "metadata_items": Code("TagLimitExceeded"),
+    "volumes": Code("VolumeLimitExceeded", "You have exceeded your maximum volume count "
+                    "({allowed})."),
+    "gigabytes": Code("VolumeLimitExceeded", "You have exceeded your maximum gigabyte "
+                      "limit ({allowed} GiB): {requested} GiB requested."),
+    "snapshots": Code("SnapshotLimitExceeded", "You have exceeded your maximum snapshot "
+                      "count ({allowed})."),
 }
 # A limit of one object.
 LIMITS: Mapping[str, Code] = {"tags": Code("TagLimitExceeded")}

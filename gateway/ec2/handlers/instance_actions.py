@@ -42,6 +42,7 @@ from gateway.ec2.handlers.instances import (
     state_wire,
 )
 from gateway.ec2.handlers.run_networks import RunNetworks
+from gateway.ec2.handlers.volume_views import instance_block_devices
 
 CREATE = "os_compute_api:servers:create"
 START = "os_compute_api:servers:start"
@@ -54,6 +55,12 @@ MAX_CLIENT_TOKEN = 64
 DEFAULT_INSTANCE_TYPE = "m1.small"  # AWS's default when none is given
 # Parameters that do not make a request different (for ClientToken replays).
 NOT_HASHED = frozenset({"ClientToken", "DryRun"})
+def _devices(inst: Instance, handler: InstanceActions
+             ) -> tuple[list[dict[str, Any]], str | None]:
+    """The instance's volumes and its root volume's device name."""
+    return instance_block_devices(handler.deps, [inst]).get(inst.uuid) or ([], None)
+
+
 # DescribeInstanceAttribute: attribute name -> output member and its value.
 Reader = Callable[[Instance, "InstanceActions"], Any]
 ATTRIBUTES: Mapping[str, tuple[str, Reader]] = {
@@ -63,7 +70,8 @@ ATTRIBUTES: Mapping[str, tuple[str, Reader]] = {
     "disableApiStop": ("DisableApiStop", lambda i, h: {"Value": bool(i.locked)}),
     "kernel": ("KernelId", lambda i, h: {}),
     "ramdisk": ("RamdiskId", lambda i, h: {}),
-    "rootDeviceName": ("RootDeviceName", lambda i, h: {"Value": "/dev/sda1"}),
+    "rootDeviceName": ("RootDeviceName",
+                       lambda i, h: {"Value": _devices(i, h)[1] or "/dev/sda1"}),
     "instanceInitiatedShutdownBehavior": ("InstanceInitiatedShutdownBehavior",
                                           lambda i, h: {"Value": "stop"}),
     "groupSet": ("Groups", lambda i, h: h.views.security_groups([i])[i.uuid]),
@@ -71,7 +79,7 @@ ATTRIBUTES: Mapping[str, tuple[str, Reader]] = {
     "ebsOptimized": ("EbsOptimized", lambda i, h: {"Value": False}),
     "enaSupport": ("EnaSupport", lambda i, h: {"Value": False}),
     "sriovNetSupport": ("SriovNetSupport", lambda i, h: {}),
-    "blockDeviceMapping": ("BlockDeviceMappings", lambda i, h: []),
+    "blockDeviceMapping": ("BlockDeviceMappings", lambda i, h: _devices(i, h)[0]),
     "productCodes": ("ProductCodes", lambda i, h: []),
     "enclaveOptions": ("EnclaveOptions", lambda i, h: {"Enabled": False}),
 }
