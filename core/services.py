@@ -30,6 +30,7 @@ from core.compute.server_actions import ServerActions
 from core.compute.server_groups import ServerGroupService
 from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
+from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
 from core.db import Database
 from core.identity.app_credentials import AppCredentialService
@@ -92,6 +93,7 @@ class CoreServices:
     server_actions: ServerActions
     server_security_groups: ServerSecurityGroups
     server_interfaces: ServerInterfaces
+    server_volumes: ServerVolumes  # Nova's side of volumes (os-volume_attachments)
     # ---- the EC2 dialect's own
     tags: TagService
     # ---- this process's Prometheus instruments
@@ -170,6 +172,7 @@ def build_core(settings: Settings, *, db: Database | None = None,
     actions = ServerActions(servers, db, policy, store=store, checks=checks, flavors=flavors,
                             quotas=quotas, images=images, conductor=conductor, agents=agents,
                             notifier=notifier)
+    volume_services = None  # core.volume's bundle (wired by the block storage work)
     ids = Ec2Ids(db)
     vpc = build_vpc(db, policy, settings, network)
     return CoreServices(
@@ -181,5 +184,6 @@ def build_core(settings: Settings, *, db: Database | None = None,
         hosts=HostService(db, policy, settings), servers=servers, server_actions=actions,
         server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
         server_interfaces=ServerInterfaces(policy, store, ipam),
+        server_volumes=ServerVolumes(policy, store, conductor, volume_services),
         tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
         metrics=metrics)

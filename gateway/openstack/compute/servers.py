@@ -81,6 +81,7 @@ class Servers(Handler):
         addresses = self.servers.addresses(uuids)
         tags = self.servers.tags_of(uuids) if mv >= (2, 26) else {}
         faults = self.servers.faults_of(instances)
+        volumes = self.deps.server_volumes.volumes_attached(uuids)
         host_states: dict[str, str] = {}
         if mv >= (2, 16) and self.auth.policy.authorize(
                 "os_compute_api:servers:show:host_status", {"project_id": ctx.project_id},
@@ -91,7 +92,7 @@ class Servers(Handler):
                                               ctx.policy_credentials())
         return [self.views.full(i, mv, addresses=addresses.get(i.uuid, []),
                                 tags=tags.get(i.uuid), fault=faults.get(i.uuid),
-                                is_admin=admin,
+                                is_admin=admin, volumes=volumes.get(i.uuid),
                                 host_status=host_states.get(i.host or "", "UNKNOWN")
                                 if host_states or (mv >= (2, 16) and not i.host and admin)
                                 else None)
