@@ -60,7 +60,7 @@ class Snapshots(Handler):
         while True:
             chunk = self.deps.volumes.snapshots.list(
                 ctx, filters={}, sort=[("created_at", "asc"), ("id", "asc")],
-                limit=LIST_CHUNK, marker=marker, project_id=ctx.project_id)
+                limit=LIST_CHUNK, marker=marker)
             out.extend(chunk)
             if len(chunk) < LIST_CHUNK:
                 return out

@@ -30,6 +30,7 @@ ATTACHMENT_STATES = {"reserved": "attaching", "attaching": "attaching",
 SNAPSHOT_STATES = {"creating": "pending", "new": "pending", "deleting": "pending",
                    "available": "completed", "active": "completed"}
 AWS_VOLUME_TYPES = ("standard", "gp2", "gp3", "io1", "io2", "sc1", "st1")
+GONE = ("detached", "deleted")  # attachments that no longer hold their volume
 # The private keys of a view (for filters), dropped before the answer.
 PRIVATE = ("_client_token",)
 
@@ -115,14 +116,15 @@ class VolumeViews:
         out: dict[str, list[VolumeAttachment]] = {v: [] for v in volume_ids}
         if not volume_ids:
             return out
-        for att in self.deps.volumes.attachments.of_volumes(list(volume_ids)):
-            if att.attach_status != "detached" and att.volume_id in out:
-                out[att.volume_id].append(att)
+        found = self.deps.volumes.volumes.attachments_for(list(volume_ids),
+                                                          attached_only=False)
+        for volume_id, atts in found.items():
+            out[volume_id] = [a for a in atts if a.attach_status not in GONE]
         return out
 
-    def type_names(self, ctx: RequestContext) -> dict[str, str]:
-        """Volume type names by id."""
-        return {t.id: t.name for t in self.deps.volumes.types.list(ctx)}
+    def type_names(self, volumes: Sequence[Volume]) -> dict[str, str]:
+        """The names of the volumes' types, by type id."""
+        return self.deps.volumes.volumes.type_names(volumes)
 
     # ---- volumes ----------------------------------------------------------------
     def volume_ids(self, volumes: Iterable[Volume]) -> dict[str, str]:
@@ -140,7 +142,7 @@ class VolumeViews:
         instances = ids.existing(Kind.INSTANCE, [a.instance_uuid for atts in
                                                  attachments.values() for a in atts
                                                  if a.instance_uuid])
-        types = self.type_names(ctx)
+        types = self.type_names(volumes)
         tags = resource_tags(ids.db, Kind.VOLUME, ctx.project_id or "",
                              [v.id for v in volumes])
         owners = self.deps.ids.accounts.account_ids_for({v.project_id for v in volumes})

@@ -102,7 +102,7 @@ class Volumes(Handler):
         while True:
             chunk = self.deps.volumes.volumes.list(
                 ctx, filters={}, sort=[("created_at", "asc"), ("id", "asc")],
-                limit=LIST_CHUNK, marker=marker, project_id=ctx.project_id)
+                limit=LIST_CHUNK, marker=marker)
             out.extend(chunk)
             if len(chunk) < LIST_CHUNK:
                 return out
@@ -147,10 +147,6 @@ class Volumes(Handler):
                                f"{source.size} GiB.")
             size = size or source.size
         token = call.get("ClientToken")
-        if token:
-            replay = self._by_token(ctx, token)
-            if replay is not None:
-                return self.view(ctx, replay)
         tags = tag_specifications(call, "volume")
         check_tags(tags)
         vol = self.deps.volumes.volumes.create(
@@ -162,13 +158,6 @@ class Volumes(Handler):
         if tags:
             self.deps.tags.create(ctx, [Resource(Kind.VOLUME, vol_id, vol.id)], tags)
         return self.view(ctx, vol)
-
-    def _by_token(self, ctx: RequestContext, token: str) -> Volume | None:
-        """The volume an earlier CreateVolume with ``token`` made, if any."""
-        found = self.deps.volumes.volumes.list(
-            ctx, filters={"client_token": token}, sort=[("created_at", "asc")], limit=1,
-            marker=None, project_id=ctx.project_id)
-        return found[0] if found else None
 
     # ---- DescribeVolumes ------------------------------------------------------------
     @action("DescribeVolumes", rules=(LIST,))
@@ -285,7 +274,7 @@ class Volumes(Handler):
         throughput stay as they are."""
         ctx = call.ctx
         vol = self.volume(ctx, call.get("VolumeId", ""))
-        types = self.views.type_names(ctx)
+        types = self.views.type_names([vol])
         current_type = types.get(vol.volume_type_id, vol.volume_type_id)
         wanted_type = call.get("VolumeType")
         if wanted_type and wanted_type != current_type and \
