@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.compute.boot_checks import BootChecks
+from core.compute.boot_volumes import BootVolumes
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.instance_records import InstanceRecords
@@ -167,11 +168,12 @@ def build_core(settings: Settings, *, db: Database | None = None,
     checks = BootChecks(settings, db, policy, images, flavors, keypairs)
     conductor = ConductorClient(bus)
     agents = AgentClient(bus)
+    volume_services = None  # core.volume's bundle (wired by the block storage work)
     notifier = Notifier(bus, "api")
     servers = ServerService(settings, db, policy, store=store, checks=checks, flavors=flavors,
                             quotas=quotas, server_groups=server_groups, ipam=ipam,
                             security_groups=security_groups, conductor=conductor,
-                            notifier=notifier)
+                            notifier=notifier, boot_volumes=BootVolumes(volume_services))
     actions = ServerActions(servers, db, policy, store=store, checks=checks, flavors=flavors,
                             quotas=quotas, images=images, conductor=conductor, agents=agents,
                             notifier=notifier)

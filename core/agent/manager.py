@@ -159,6 +159,8 @@ class ComputeAgent:
             self.driver.destroy(instance)
             self.conductor.build_failed(uuid, self.host, str(exc), alternates, image)
             return
+        for attachment in instance.get("block_devices") or []:
+            self.attach_volume(instance, attachment)  # the volumes mapped at boot
         result = self.conductor.build_succeeded(uuid, self.host, self.driver.power_state(uuid))
         if not result["ok"] and result.get("deleted"):
             self.driver.destroy(instance)

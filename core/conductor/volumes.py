@@ -55,7 +55,7 @@ class VolumeAttachments:
     def volumes(self) -> Any:
         return self.deps.volumes
 
-    def _live(self, instance_uuid: str) -> list[VolumeAttachment]:
+    def live(self, instance_uuid: str) -> list[VolumeAttachment]:
         with self.deps.db.session() as s:
             return list(s.scalars(select(VolumeAttachment).where(
                 VolumeAttachment.instance_uuid == instance_uuid,
@@ -74,7 +74,7 @@ class VolumeAttachments:
         ctx = context_from(context)
         try:
             inst = self.deps.store.get(instance_uuid)
-            row = next((a for a in self._live(instance_uuid) if a.volume_id == volume_id),
+            row = next((a for a in self.live(instance_uuid) if a.volume_id == volume_id),
                        None)
             if row is None:
                 row = self._reserve(ctx, inst, volume_id, device, tag,
@@ -92,7 +92,7 @@ class VolumeAttachments:
                  device: str | None, tag: str | None, delete_on_termination: bool,
                  ec2_device: str | None) -> VolumeAttachment:
         block_devices.check_requested(device)  # asked for, and then ignored (libvirt)
-        name = block_devices.next_device_name(a.mountpoint for a in self._live(inst.uuid))
+        name = block_devices.next_device_name(a.mountpoint for a in self.live(inst.uuid))
         row = self.volumes.attachments.create(
             ctx, volume_id, inst.uuid, device=name, tag=tag,
             delete_on_termination=delete_on_termination, ec2_device=ec2_device)
@@ -102,7 +102,7 @@ class VolumeAttachments:
         """Two attaches to one server at once may pick the same name: the later
         attachment (by creation, then id) moves to the next free one."""
         for _ in range(26):
-            live = self._live(instance_uuid)
+            live = self.live(instance_uuid)
             ours = next((a for a in live if a.id == row.id), row)
             earlier = [a for a in live if a.id != row.id and
                        (a.created_at, a.id) < (ours.created_at, ours.id)]
@@ -182,7 +182,7 @@ class VolumeAttachments:
         if self.volumes is None:
             return
         ctx = service_context(project_id)
-        for row in self._live(instance_uuid):
+        for row in self.live(instance_uuid):
             self._delete_attachment(ctx, row.id)
             if row.delete_on_termination:
                 try:
