@@ -168,20 +168,19 @@ def build_core(settings: Settings, *, db: Database | None = None,
     checks = BootChecks(settings, db, policy, images, flavors, keypairs)
     conductor = ConductorClient(bus)
     agents = AgentClient(bus)
-    volume_services = None  # core.volume's bundle (wired by the block storage work)
-    notifier = Notifier(bus, "api")
-    servers = ServerService(settings, db, policy, store=store, checks=checks, flavors=flavors,
-                            quotas=quotas, server_groups=server_groups, ipam=ipam,
-                            security_groups=security_groups, conductor=conductor,
-                            notifier=notifier, boot_volumes=BootVolumes(volume_services))
-    actions = ServerActions(servers, db, policy, store=store, checks=checks, flavors=flavors,
-                            quotas=quotas, images=images, conductor=conductor, agents=agents,
-                            notifier=notifier)
-    ids = Ec2Ids(db)
     volumes = build_volume(db, policy, quotas, bus,
                            default_zone=getattr(settings, "storage_availability_zone",
                                                 settings.default_availability_zone),
                            images=images)
+    notifier = Notifier(bus, "api")
+    servers = ServerService(settings, db, policy, store=store, checks=checks, flavors=flavors,
+                            quotas=quotas, server_groups=server_groups, ipam=ipam,
+                            security_groups=security_groups, conductor=conductor,
+                            notifier=notifier, boot_volumes=BootVolumes(volumes))
+    actions = ServerActions(servers, db, policy, store=store, checks=checks, flavors=flavors,
+                            quotas=quotas, images=images, conductor=conductor, agents=agents,
+                            notifier=notifier)
+    ids = Ec2Ids(db)
     vpc = build_vpc(db, policy, settings, network)
     return CoreServices(
         settings=settings, db=db, policy=policy, bus=bus, ids=ids, identity=identity,
