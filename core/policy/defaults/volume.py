@@ -26,6 +26,8 @@ def _r(name: str, check: str, description: str, *ops: str) -> RuleDefault:
 
 
 RULES = [
+    # ---- discovery (Cinder checks no rule: anyone, without a token) ----
+    _r("volume:get_service", ANYONE, "Version discovery.", "GET /", "GET /v3/"),
     # ---- volumes ----
     _r("volume:create", MEMBER, "Create a volume.", "POST /volumes"),
     _r("volume:create_from_image", MEMBER, "Create a volume from an image.", "POST /volumes"),
