@@ -98,6 +98,8 @@ NOT_FOUND: Mapping[str, Code] = {
     "floating_ip_association/address": Code("InvalidAssociationID.NotFound",
                                             "The address '{id}' is not associated"),
     "volume": Code("InvalidVolume.NotFound", "The volume '{id}' does not exist."),
+    "volume/device": Code("InvalidAttachment.NotFound", "The volume '{id}' is not attached "
+                          "at device '{device}'."),
     "snapshot": Code("InvalidSnapshot.NotFound", "The snapshot '{id}' does not exist."),
     "vpc": Code("InvalidVpcID.NotFound", "The vpc ID '{id}' does not exist"),
     "subnet": Code("InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist"),

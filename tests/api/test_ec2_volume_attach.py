@@ -114,12 +114,24 @@ def test_attach_errors(project, instance):
         ec2.delete_volume(VolumeId=volume_id)
 
 
-def test_boto3_volume_seen_by_openstacksdk(project, sdk):
+def test_boto3_volume_seen_by_openstacksdk(project, sdk, instance):
+    """Made with boto3, attached through the compute API: boto3 shows it in use
+    under Nova's device name."""
     ec2 = project.ec2
+    uuid, instance_id = instance
     volume_id = new_volume(ec2, size=2)
     try:
-        volumes = list(sdk.block_storage.volumes())
-        assert [(v.size, v.status) for v in volumes] == [(2, "available")]
+        (volume,) = list(sdk.block_storage.volumes())
+        assert (volume.size, volume.status) == (2, "available")
+        project.compute.ok("POST", f"/servers/{uuid}/os-volume_attachments",
+                           {"volumeAttachment": {"volumeId": volume.id}})
+        ec2.get_waiter("volume_in_use").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
+        _wait_attached(ec2, volume_id)
+        (vol,) = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+        (att,) = vol["Attachments"]
+        assert att["InstanceId"] == instance_id and att["Device"].startswith("/dev/vd")
+        ec2.detach_volume(VolumeId=volume_id, InstanceId=instance_id)
+        ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
     finally:
         ec2.delete_volume(VolumeId=volume_id)
         ec2.get_waiter("volume_deleted").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
@@ -143,3 +155,54 @@ def test_openstacksdk_volume_seen_by_boto3(project, sdk, instance):
                                                 WaiterConfig=WAIT)
     finally:
         sdk.block_storage.delete_volume(volume.id)
+
+
+def test_run_instances_with_block_devices(project, image):
+    """An EBS root volume made from the image and a blank data volume kept at
+    termination: both attached at launch, shown in BlockDeviceMappings; the
+    root volume goes with the instance, the other stays, available."""
+    ec2 = project.ec2
+    ami = _ami(ec2, image)
+    run = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, BlockDeviceMappings=[
+        {"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 1}},
+        {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1, "DeleteOnTermination": False}},
+        {"DeviceName": "/dev/sdb", "VirtualName": "ephemeral0"}])
+    instance_id = run["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAIT)
+    (inst,) = instances(ec2, InstanceIds=[instance_id])
+    assert inst["RootDeviceType"] == "ebs" and inst["RootDeviceName"] == "/dev/sda1"
+    mapped = {m["DeviceName"]: m["Ebs"] for m in inst["BlockDeviceMappings"]}
+    assert set(mapped) == {"/dev/sda1", "/dev/sdf"}
+    assert mapped["/dev/sda1"]["DeleteOnTermination"] is True
+    assert mapped["/dev/sdf"]["DeleteOnTermination"] is False
+    root, data = mapped["/dev/sda1"]["VolumeId"], mapped["/dev/sdf"]["VolumeId"]
+    hits = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id",
+                                          "Values": [instance_id]}])["Volumes"]
+    assert {v["VolumeId"] for v in hits} == {root, data}
+    assert all(v["State"] == "in-use" for v in hits)
+    ebs = instances(ec2, Filters=[{"Name": "root-device-type", "Values": ["ebs"]},
+                                  {"Name": "block-device-mapping.volume-id",
+                                   "Values": [data]}])
+    assert [i["InstanceId"] for i in ebs] == [instance_id]
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=WAIT)
+    ec2.get_waiter("volume_deleted").wait(VolumeIds=[root], WaiterConfig=WAIT)
+    ec2.get_waiter("volume_available").wait(VolumeIds=[data], WaiterConfig=WAIT)
+    ec2.delete_volume(VolumeId=data)
+    # bad mappings: nothing launched
+    for mapping, code in (
+            ({"DeviceName": "/dev/sdg", "Ebs": {}}, "InvalidBlockDeviceMapping"),
+            ({"DeviceName": "/dev/sdg", "Ebs": {"SnapshotId": "snap-0123456789abcdef0"}},
+             "InvalidSnapshot.NotFound"),
+            ({"DeviceName": "/dev/sdg", "Ebs": {"SnapshotId": "snap-x"}},
+             "InvalidSnapshotID.Malformed")):
+        assert error(ec2.run_instances, ImageId=ami, MinCount=1, MaxCount=1,
+                     BlockDeviceMappings=[mapping])[0] == code
+
+
+def _ami(ec2, image_uuid: str) -> str:
+    """The image's ami- ID, as DescribeImages shows it."""
+    for found in ec2.describe_images()["Images"]:
+        if found["Name"] == "nimbus-tiny":
+            return found["ImageId"]
+    raise AssertionError(f"no AMI for {image_uuid}")

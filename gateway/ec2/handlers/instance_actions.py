@@ -41,6 +41,7 @@ from gateway.ec2.handlers.instances import (
     state_of,
     state_wire,
 )
+from gateway.ec2.handlers.run_block_devices import block_devices
 from gateway.ec2.handlers.run_networks import RunNetworks
 from gateway.ec2.handlers.volume_views import instance_block_devices
 
@@ -136,8 +137,9 @@ class InstanceActions(Handler):
                                                "ImageId")
         name, metadata = self._tags(call.get("TagSpecifications", []))
         boot = self.networks.of(call)
+        image_uuid = self.os_id(Kind.IMAGE, image_id)
         req = BootRequest(
-            name=name, image_ref=self.os_id(Kind.IMAGE, image_id),
+            name=name, image_ref=image_uuid,
             flavor_ref=call.get("InstanceType") or DEFAULT_INSTANCE_TYPE,
             flavor_by_name=True, key_name=call.get("KeyName") or None, metadata=metadata,
             user_data=self._user_data(call.get("UserData")),
@@ -148,7 +150,8 @@ class InstanceActions(Handler):
                                                         call.get("SecurityGroupIds", [])),
             networks=boot.networks,
             client_token=token or None, request_hash=request_hash(call.params),
-            ec2_names=True)
+            ec2_names=True, block_devices=block_devices(
+                self, ctx, call.get("BlockDeviceMappings", []), image_uuid))
         reservation_id, instances = self.deps.servers.create(ctx, req)
         where = self.networks.names.default() if boot.networks == "default" else None
         return self.views.reservation(ctx, reservation_id, instances, where)

@@ -19,6 +19,7 @@ from core.context import RequestContext
 from core.idmap.ids import Kind
 from core.idmap.tag_table import resource_tags
 from core.volume.models import Snapshot, Volume, VolumeAttachment
+from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
 from gateway.ec2.handlers.base import Ec2Deps
 from gateway.ec2.xml import iso8601
@@ -57,6 +58,19 @@ def snapshot_state(status: str) -> str:
     if status.startswith("error"):
         return "error"
     return SNAPSHOT_STATES.get(status, status)
+
+
+def cinder_type(deps: Ec2Deps, ctx: RequestContext, wanted: str | None) -> str | None:
+    """The Cinder volume type an EC2 ``VolumeType`` names (None: the default
+    type): a type of that name, else AWS's own names mean the default."""
+    if not wanted:
+        return None
+    if wanted in {t.name for t in deps.volumes.types.list(ctx)}:
+        return wanted
+    if wanted in AWS_VOLUME_TYPES:
+        return None
+    raise Ec2Error("InvalidParameterValue",
+                   f"Invalid value '{wanted}' for volumeType: no such volume type.")
 
 
 def public(view: dict[str, Any]) -> dict[str, Any]:

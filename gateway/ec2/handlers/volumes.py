@@ -30,9 +30,9 @@ from gateway.ec2.handlers.base import Ec2Deps, Handler
 from gateway.ec2.handlers.instances import Instances
 from gateway.ec2.handlers.tags import tag_specifications
 from gateway.ec2.handlers.volume_views import (
-    AWS_VOLUME_TYPES,
     VOLUME_FILTERS,
     VolumeViews,
+    cinder_type,
     public,
 )
 from gateway.ec2.paging import page, reject_ids_with_max_results
@@ -108,18 +108,6 @@ class Volumes(Handler):
                 return out
             marker = chunk[-1].id
 
-    def _volume_type(self, ctx: RequestContext, wanted: str | None) -> str | None:
-        """The Cinder type a ``VolumeType`` names (None: the default)."""
-        if not wanted:
-            return None
-        names = {t.name for t in self.deps.volumes.types.list(ctx)}
-        if wanted in names:
-            return wanted
-        if wanted in AWS_VOLUME_TYPES:
-            return None
-        raise Ec2Error("InvalidParameterValue",
-                       f"Invalid value '{wanted}' for volumeType: no such volume type.")
-
     def view(self, ctx: RequestContext, vol: Volume) -> dict[str, Any]:
         return public(self.views.volumes(ctx, [vol])[0])
 
@@ -150,7 +138,7 @@ class Volumes(Handler):
         tags = tag_specifications(call, "volume")
         check_tags(tags)
         vol = self.deps.volumes.volumes.create(
-            ctx, size=size, volume_type=self._volume_type(ctx, call.get("VolumeType")),
+            ctx, size=size, volume_type=cinder_type(self.deps, ctx, call.get("VolumeType")),
             availability_zone=call.get("AvailabilityZone") or None,
             snapshot_id=snapshot_uuid, multiattach=bool(call.get("MultiAttachEnabled")),
             client_token=token)
@@ -258,8 +246,9 @@ class Volumes(Handler):
             att = match[0]
         device = call.get("Device")
         if device and device not in (att.ec2_device, att.mountpoint):
-            raise Ec2Error("InvalidAttachment.NotFound", f"The volume is not attached at "
-                                                         f"device '{device}'.")
+            raise errors.NotFound(kind="volume", id=vol.id, by="device", device=device)
+        if att.attach_status != "attached":  # still attaching, or detaching already
+            raise errors.Conflict(kind="volume", id=vol.id, state=vol.status)
         self.deps.server_volumes.detach(ctx, att.instance_uuid or "", vol.id)
         vol_id = self.views.volume_ids([vol])[vol.id]
         return {"VolumeId": vol_id, "InstanceId": instance_ids.get(att.instance_uuid or ""),
@@ -278,7 +267,7 @@ class Volumes(Handler):
         current_type = types.get(vol.volume_type_id, vol.volume_type_id)
         wanted_type = call.get("VolumeType")
         if wanted_type and wanted_type != current_type and \
-                self._volume_type(ctx, wanted_type) is not None:
+                cinder_type(self.deps, ctx, wanted_type) is not None:
             raise Ec2Error("InvalidParameterValue", "Changing the volume type is not "
                                                     "supported by this cloud.")
         for unsupported in ("Iops", "Throughput", "MultiAttachEnabled"):
@@ -317,7 +306,7 @@ class Volumes(Handler):
         check_max_results(max_results)
         vols = self._wanted(ctx, wanted) if wanted else self.own(ctx)
         ids = self.views.volume_ids(vols)
-        items = []
+        items: list[dict[str, Any]] = []
         for vol in vols:
             if vol.status.startswith("error"):
                 status, io = "impaired", "failed"
