@@ -159,13 +159,9 @@ class SnapshotService(VolumeBase):
                                       f"{row.status}.", id=row.id, state=row.status)
             backend = backend_of(row.host)
             if backend is None:
-                self._destroy(s, row)
+                destroy_snapshot(s, self.quotas, row)
         if backend is not None:
             self.agents.delete_snapshot(backend, row.id)
-
-    def _destroy(self, s: Session, row: Snapshot) -> None:
-        s.delete(row)
-        self.quotas.release(s, row.project_id, {"snapshots": 1, "gigabytes": row.size})
 
     def force_delete(self, ctx: RequestContext, snapshot_id: str) -> None:
         with self.db.session() as s:
@@ -210,3 +206,11 @@ class SnapshotService(VolumeBase):
             del md[key]
             row.metadata_ = md
             row.updated_at = utcnow()
+
+
+def destroy_snapshot(s: Session, quotas: QuotaService, row: Snapshot) -> None:
+    """The snapshot's row gone, its quota released (one never placed; the
+    volume manager once the back end has deleted one)."""
+    s.delete(row)
+    s.flush()
+    quotas.release(s, row.project_id, {"snapshots": 1, "gigabytes": row.size})

@@ -35,6 +35,7 @@ from core.volume.errors import (
 from core.volume.models import Snapshot, Volume, VolumeAttachment, VolumePool
 from core.volume.quotas import VolumeQuotas
 from core.volume.rpcapi import VolumeAgentClient, VolumeSchedulerClient, backend_of
+from core.volume.snapshots import destroy_snapshot
 from core.volume.types import VolumeTypeService, type_is_multiattach
 from core.volume.volume_actions import VolumeActions
 
@@ -78,6 +79,12 @@ class VolumeService(VolumeActions, VolumeBase):
         those of the pools the back ends report."""
         return {self.default_zone, *s.scalars(select(VolumePool.availability_zone)
                                               .distinct())}
+
+    def availability_zones(self, ctx: RequestContext) -> builtins.list[str]:
+        """The zones volumes may be made in (``/os-availability-zone``), sorted."""
+        self.enforce(ctx, "volume_extension:availability_zone_list", ctx.project_id)
+        with self.db.session() as s:
+            return sorted(self.zones(s))
 
     def by_token(self, ctx: RequestContext, client_token: str) -> Volume | None:
         """The caller's project's volume made with ``client_token``, if any."""
@@ -346,26 +353,11 @@ class VolumeService(VolumeActions, VolumeBase):
                 snapshot_ids = list(s.scalars(snaps))
             backend = backend_of(row.host)
             if backend is None:
-                self._destroy(s, row)
+                destroy_volume(s, self.quotas, row)
         if backend is not None:
             for snapshot_id in snapshot_ids:
                 self.agents.delete_snapshot(backend, snapshot_id)
             self.agents.delete_volume(backend, row.id)
-
-    def _destroy(self, s: Session, row: Volume) -> None:
-        """The volume gone at once (never placed on a back end), with its
-        snapshots; their quota released."""
-        snaps = list(s.scalars(select(Snapshot).where(Snapshot.volume_id == row.id)))
-        for snap in snaps:
-            s.delete(snap)
-        s.execute(delete(VolumeAttachment).where(VolumeAttachment.volume_id == row.id))
-        s.flush()
-        s.delete(row)
-        self.quotas.release(s, row.project_id, {"volumes": 1, "gigabytes": row.size})
-        if snaps:
-            self.quotas.release(s, row.project_id,
-                                {"snapshots": len(snaps),
-                                 "gigabytes": sum(x.size for x in snaps)})
 
     def extend(self, ctx: RequestContext, volume_id: str, new_size: Any,
                allow_in_use: bool = False) -> Volume:
@@ -403,3 +395,17 @@ class VolumeService(VolumeActions, VolumeBase):
                                     id=row.id, state=row.status)
         self.scheduler.extend_volume(row.id, new)
         return row
+
+
+def destroy_volume(s: Session, quotas: QuotaService, row: Volume) -> None:
+    """The volume's row gone, with its attachments and snapshots, their quota
+    released (a volume never placed; the volume manager once the back end
+    has deleted one)."""
+    snaps = list(s.scalars(select(Snapshot).where(Snapshot.volume_id == row.id)))
+    for snap in snaps:
+        destroy_snapshot(s, quotas, snap)
+    s.execute(delete(VolumeAttachment).where(VolumeAttachment.volume_id == row.id))
+    s.flush()
+    s.delete(row)
+    s.flush()
+    quotas.release(s, row.project_id, {"volumes": 1, "gigabytes": row.size})
