@@ -23,6 +23,7 @@ from core.volume.scheduler.wiring import (
     build_volume_manager,
     build_volume_scheduler,
     serve_volume_control,
+    watch_creates,
 )
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class ControlPlane:
             core.bus, self.volume_scheduler,
             build_volume_manager(core.db, core.bus, settings, core.quotas),
             [service_name("volume-scheduler")])
+        self.volume_watch = watch_creates(core.db, core.bus, settings)
         self.volume_agents: list[VolumeAgent] = [
             build_volume_agent(settings, core.bus,
                                settings.effective_volume_backend if i == 0
@@ -82,6 +84,7 @@ class ControlPlane:
             agent.start()
         for volume_agent in self.volume_agents:
             volume_agent.start()
+        self.volume_watch.start()
         self.watch.start()
         for heartbeat in self.heartbeats:
             heartbeat.start()
@@ -92,6 +95,7 @@ class ControlPlane:
 
     def stop(self) -> None:
         self.watch.stop()
+        self.volume_watch.stop()
         for agent in self.agents:
             agent.stop()
         for volume_agent in self.volume_agents:

@@ -189,6 +189,9 @@ class Settings:
     volume_capacity_weight_multiplier: float = _doc(
         "CapacityWeigher's multiplier: positive spreads volumes over pools, negative "
         "stacks them.", default=1.0)
+    volume_create_timeout: float = _doc(
+        "Seconds a volume may stay creating before a volume scheduler sends it on again "
+        "(its message was lost with a process; 0: never).", default=120.0)
     volume_max_attempts: int = _doc(
         "Pools tried per volume create before it goes to error (Cinder's "
         "scheduler_max_attempts).", default=3)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
+from core.clock import utcnow
 from core.volume.agent.driver import SimulatedStorage, StorageError
 from core.volume.rpcapi import AGENT_TOPIC, VolumeManagerClient, VolumeSchedulerClient
 
@@ -76,7 +76,8 @@ class VolumeAgent:
                  for p in self.driver.pool_stats()]
         try:
             self.scheduler.update_service_capabilities(
-                self.backend, self.availability_zone, self.capabilities(), pools, time.time())
+                self.backend, self.availability_zone, self.capabilities(), pools,
+                utcnow().isoformat())
         except Exception:  # noqa: BLE001 - the next report tries again
             log.warning("%s: capacity report failed", self.backend, exc_info=True)
 

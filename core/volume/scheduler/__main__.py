@@ -25,6 +25,7 @@ from core.volume.scheduler.wiring import (
     build_volume_manager,
     build_volume_scheduler,
     serve_volume_control,
+    watch_creates,
 )
 
 log = logging.getLogger("core.volume.scheduler")
@@ -43,11 +44,13 @@ def main() -> None:
     servers = serve_volume_control(bus, scheduler, manager, [name])
     for server in servers:
         server.start()
+    watch = watch_creates(db, bus, settings).start()
     stop_metrics = serve_metrics(metrics, settings.metrics_host, settings.metrics_port)
     log.info("volume scheduler %s serving topic %s", name, SCHEDULER_TOPIC,
              extra={"fields": {"server": name, "topic": SCHEDULER_TOPIC}})
 
     def stop() -> None:
+        watch.stop()
         stop_consumers(servers, settings.shutdown_timeout)  # the message in hand first
         if stop_metrics is not None:
             stop_metrics()

@@ -23,7 +23,7 @@ from core.placement.claims import _with_retries
 from core.quota.service import QuotaService
 from core.settings import Settings
 from core.volume import claims
-from core.volume.models import Volume, VolumePool, VolumeType
+from core.volume.models import Snapshot, Volume, VolumePool, VolumeType
 from core.volume.rpcapi import VolumeAgentClient
 from core.volume.scheduler.filters import build_filters, filter_pools
 from core.volume.scheduler.pool_state import (
@@ -91,6 +91,10 @@ class VolumeScheduler:
                                 extra_specs=specs, attempted=tried)
         pools = [p for p in load_pool_states(self.db, self.settings.service_down_time)
                  if p.name not in tried]
+        source = self._source_backend(volume)
+        if source is not None:
+            # From a snapshot or a volume: on the back end that holds it (Cinder).
+            pools = [p for p in pools if p.backend == source]
         candidates = filter_pools(self.filters, pools, request)
         for _, pool in self.weigher.weigh(candidates, request):
             placed = self._place(volume, pool, request)
@@ -189,7 +193,7 @@ class VolumeScheduler:
     # ---- reports -------------------------------------------------------------
     def update_service_capabilities(self, backend: str, availability_zone: str,
                                     capabilities: dict, pools: list[dict],
-                                    timestamp: float | None = None) -> None:
+                                    timestamp: str | None = None) -> None:
         record_report(self.db, backend, availability_zone, capabilities, pools)
 
     # ---- helpers -------------------------------------------------------------
@@ -200,6 +204,18 @@ class VolumeScheduler:
                 return None
             vtype = s.get(VolumeType, volume.volume_type_id)
             return volume, dict(vtype.extra_specs or {}) if vtype else {}
+
+    def _source_backend(self, volume: Volume) -> str | None:
+        """The back end of the snapshot or volume a new volume is made from."""
+        with self.db.session() as s:
+            host = None
+            if volume.snapshot_id:
+                snap = s.get(Snapshot, volume.snapshot_id)
+                host = snap.host if snap is not None else None
+            elif volume.source_volid:
+                source = s.get(Volume, volume.source_volid)
+                host = source.host if source is not None else None
+        return backend_of(host) if host else None
 
     def _pool(self, name: str) -> PoolState | None:
         with self.db.session() as s:

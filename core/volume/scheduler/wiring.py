@@ -12,6 +12,7 @@ from core.messaging.interfaces import Consumer
 from core.quota.service import QuotaService
 from core.settings import Settings
 from core.volume.manager import VolumeManager
+from core.volume.recovery import CreateWatch
 from core.volume.rpcapi import (
     MANAGER_TOPIC,
     SCHEDULER_TOPIC,
@@ -40,3 +41,10 @@ def serve_volume_control(bus: Any, scheduler: VolumeScheduler, manager: VolumeMa
         servers.append(bus.serve(SCHEDULER_TOPIC, name, scheduler))
         servers.append(bus.serve(MANAGER_TOPIC, name, manager))
     return servers
+
+
+def watch_creates(db: Database, bus: Any, settings: Settings) -> CreateWatch:
+    """The thread that sends volumes stuck ``creating`` on again."""
+    return CreateWatch(db, VolumeSchedulerClient(bus), VolumeAgentClient(bus),
+                       settings.volume_create_timeout,
+                       max(1.0, min(60.0, settings.volume_create_timeout / 4)))

@@ -3,9 +3,16 @@ process: placed, rescheduled, failed, deleted, extended, snapshotted."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import update
+
+from core.clock import utcnow
+from core.volume import claims
 from core.volume.agent.driver import PoolSpec
+from core.volume.models import Snapshot, Volume
+from core.volume.scheduler.wiring import watch_creates
 from tests.unit.core.volume.plane import VolumePlane
 
 
@@ -133,10 +140,8 @@ def test_failed_extend_is_error_extending_with_claim_and_quota_back(plane):
     plane.wait_status(vid, "available")
     with plane.db.session() as s:
         plane.quotas.reserve(s, "p1", {"gigabytes": 10})
-    from core.volume import claims
     assert claims.resize_claim(plane.db, vid, 20)
     with plane.db.session() as s:
-        from core.volume.models import Volume
         s.get(Volume, vid).status = "extending"
     plane.manager.volume_extended(vid, 20, error="boom")
     plane.manager.volume_extended(vid, 20, error="boom")  # repeated: nothing more
@@ -154,7 +159,6 @@ def test_snapshot_created_then_deleted(plane):
     plane.wait(vid, lambda v: plane.snapshot_row(sid).status == "available")
     assert plane.usage()["snapshots"] == 1 and plane.usage()["gigabytes"] == 20
     with plane.db.session() as s:
-        from core.volume.models import Snapshot
         s.get(Snapshot, sid).status = "deleting"
     plane.agents.delete_snapshot("node1@sim", sid)
     plane.wait(vid, lambda v: plane.snapshot_row(sid) is None)
@@ -193,3 +197,21 @@ def test_repeated_failure_report_releases_once(tmp_path):
         plane.assert_claims_consistent()
     finally:
         plane.stop()
+
+
+def test_lost_creates_are_sent_on_again(plane):
+    plane.scheduler_client = type("Lost", (), {"create_volume": lambda self, _id: None})()
+    lost = plane.create(3)  # the scheduler never hears of it
+    placed = plane.create(4)
+    with plane.db.session() as s:  # placed, but the agent's create was lost
+        s.execute(update(Volume).where(Volume.id == placed).values(host="node1@sim#b"))
+    assert claims.claim_capacity(plane.db, placed, plane.pools()["node1@sim#b"].id, 4)
+    watch = watch_creates(plane.db, plane.bus, plane.settings)
+    assert watch.resend_stuck() == 0  # not yet stuck
+    with plane.db.session() as s:
+        s.execute(update(Volume).values(updated_at=utcnow() - timedelta(hours=1)))
+    assert watch.resend_stuck() == 2
+    assert watch.resend_stuck() == 0  # touched: left alone for a while
+    assert plane.wait_status(lost, "available").host == "node1@sim#a"
+    assert plane.wait_status(placed, "available").host == "node1@sim#b"
+    assert plane.claims() == {lost: 3, placed: 4}
