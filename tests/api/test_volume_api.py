@@ -318,8 +318,8 @@ def test_types_default_and_admin_management(api, admin):
     r = api.request("POST", "/types", {"volume_type": {"name": name}})
     assert r.status_code == 403 and r.json()["forbidden"]
     created = admin.ok("POST", "/types", {"volume_type": {
-        "name": name, "extra_specs": {"volume_backend_name": "x"}}})["volume_type"]
-    assert created["extra_specs"] == {"volume_backend_name": "x"}
+        "name": name, "extra_specs": {"provisioning:type": "thin"}}})["volume_type"]
+    assert created["extra_specs"] == {"provisioning:type": "thin"}
     names = [t["name"] for t in admin.ok("GET", "/types?is_public=none")["volume_types"]]
     assert {name, "__DEFAULT__"} <= set(names)
     # non-admins see only the user-visible extra specs
