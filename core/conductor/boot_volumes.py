@@ -13,8 +13,6 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import update
-
 from core import errors
 from core.compute import block_devices
 from core.compute.boot_volumes import BlockDevice
@@ -23,7 +21,6 @@ from core.compute.server_volumes import attachment_message
 from core.conductor.tasks import ConductorDeps
 from core.conductor.volumes import VolumeAttachments
 from core.context import RequestContext
-from core.volume.models import VolumeAttachment
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +93,9 @@ class BootVolumePreparer:
         row = volumes.attachments.create(
             ctx, volume_id, inst.uuid, device=name,
             delete_on_termination=device.delete_on_termination, tag=device.tag,
-            ec2_device=device.ec2_device or device.device_name)
-        with self.deps.db.session() as s:
-            s.execute(update(VolumeAttachment).where(VolumeAttachment.id == row.id)
-                      .values(boot_index=device.boot_index))
+            ec2_device=device.ec2_device or device.device_name, boot_index=device.boot_index)
+        if not device.is_root:
+            self.attachments.settle_device(inst.uuid, row)
 
     def _wait_available(self, ctx: RequestContext, volume_id: str) -> None:
         deadline = time.monotonic() + self.wait_seconds

@@ -29,13 +29,13 @@ from core.compute import block_devices
 from core.compute.instance_store import InstanceNotFound, instance_message
 from core.compute.models import Instance
 from core.compute.server_volumes import (
-    GONE,
     attachment_message,
     context_from,
     error_message,
 )
 from core.conductor.tasks import ConductorDeps
 from core.context import RequestContext
+from core.volume.attachments import LIVE
 from core.volume.models import VolumeAttachment
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class VolumeAttachments:
         with self.deps.db.session() as s:
             return list(s.scalars(select(VolumeAttachment).where(
                 VolumeAttachment.instance_uuid == instance_uuid,
-                VolumeAttachment.attach_status.not_in(GONE))
+                VolumeAttachment.attach_status.in_(LIVE))
                 .order_by(VolumeAttachment.created_at, VolumeAttachment.id)))
 
     def _attachment(self, attachment_id: str) -> VolumeAttachment | None:
@@ -96,9 +96,9 @@ class VolumeAttachments:
         row = self.volumes.attachments.create(
             ctx, volume_id, inst.uuid, device=name, tag=tag,
             delete_on_termination=delete_on_termination, ec2_device=ec2_device)
-        return self._settle_device(inst.uuid, row)
+        return self.settle_device(inst.uuid, row)
 
-    def _settle_device(self, instance_uuid: str, row: VolumeAttachment) -> VolumeAttachment:
+    def settle_device(self, instance_uuid: str, row: VolumeAttachment) -> VolumeAttachment:
         """Two attaches to one server at once may pick the same name: the later
         attachment (by creation, then id) moves to the next free one."""
         for _ in range(26):
@@ -119,7 +119,7 @@ class VolumeAttachments:
         """The agent connected the volume (or failed to): complete the attachment
         (volume ``in-use``) or delete it (``available``)."""
         row = self._attachment(attachment_id)
-        if row is None or row.attach_status in GONE:
+        if row is None or row.attach_status not in LIVE:
             return {"ok": False, "gone": True}
         ctx = service_context(row.project_id or None)
         attachments = self.volumes.attachments
@@ -140,7 +140,7 @@ class VolumeAttachments:
     # ---- detach -------------------------------------------------------------
     def detach_volume(self, instance_uuid: str, attachment_id: str) -> None:
         row = self._attachment(attachment_id)
-        if row is None or row.attach_status in GONE:
+        if row is None or row.attach_status not in LIVE:
             return
         ctx = service_context(row.project_id or None)
         try:
@@ -157,7 +157,7 @@ class VolumeAttachments:
     def volume_detached(self, instance_uuid: str, attachment_id: str, host: str,
                         error: str | None = None) -> dict:
         row = self._attachment(attachment_id)
-        if row is None or row.attach_status in GONE:
+        if row is None or row.attach_status not in LIVE:
             return {"ok": True, "repeated": True}
         ctx = service_context(row.project_id or None)
         if error:
