@@ -15,6 +15,8 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
+from core.idmap import ids as ec2_ids
+from core.idmap.tag_table import forget_tags
 from core.numbers import INT32_MAX, BadInteger, as_int
 from core.policy import PolicyEnforcer
 from core.volume.errors import InvalidInput, SnapshotNotFound, VolumeNotFound
@@ -144,3 +146,14 @@ def size(value: Any, name: str = "size") -> int:
     except BadInteger:
         raise InvalidInput(f"Volume size '{value}' must be an integer and greater than 0",
                            param=name) from None
+
+
+def forget_ec2(s: Session, volume_ids: Iterable[str] = (), snapshot_ids: Iterable[str] = ()
+               ) -> None:
+    """Drop, in the caller's transaction, the EC2 IDs (``vol-``, ``snap-``) and
+    EC2 tags of volumes and snapshots being deleted there."""
+    for kind, uuids in ((ec2_ids.Kind.VOLUME, list(volume_ids)),
+                        (ec2_ids.Kind.SNAPSHOT, list(snapshot_ids))):
+        if uuids:
+            ec2_ids.forget(s, kind, uuids)
+            forget_tags(s, kind, uuids)

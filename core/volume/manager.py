@@ -29,6 +29,7 @@ from core.db import Database
 from core.placement.claims import _with_retries
 from core.quota.service import QuotaService
 from core.volume import claims
+from core.volume.base import forget_ec2
 from core.volume.models import Snapshot, Volume
 from core.volume.rpcapi import VolumeSchedulerClient
 
@@ -129,6 +130,7 @@ class VolumeManager:
                 if gone.rowcount != 1:  # type: ignore[attr-defined]
                     raise claims.Raced()
                 claims.release_in(s, volume_id)
+                forget_ec2(s, [volume_id], [snap_id for snap_id, _ in snaps])
                 self.quotas.release(s, volume.project_id, {
                     "volumes": 1, "snapshots": len(snaps),
                     "gigabytes": volume.size + sum(size for _, size in snaps)})
@@ -180,6 +182,7 @@ class VolumeManager:
                                                Snapshot.status == "deleting"),
                         execution_options={"synchronize_session": False}
                 ).rowcount == 1:  # type: ignore[attr-defined]
+                    forget_ec2(s, snapshot_ids=[snapshot_id])
                     self.quotas.release(s, snap.project_id,
                                         {"snapshots": 1, "gigabytes": snap.size})
         return self._snapshot_status(snapshot_id)

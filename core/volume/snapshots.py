@@ -19,7 +19,7 @@ from core.db.base import utcnow
 from core.policy import PolicyEnforcer
 from core.quota.service import QuotaService
 from core.volume import listing
-from core.volume.base import VolumeBase, or_words, swap, text
+from core.volume.base import VolumeBase, forget_ec2, or_words, swap, text
 from core.volume.base import metadata as clean_metadata
 from core.volume.errors import (
     InvalidInput,
@@ -213,4 +213,5 @@ def destroy_snapshot(s: Session, quotas: QuotaService, row: Snapshot) -> None:
     volume manager once the back end has deleted one)."""
     s.delete(row)
     s.flush()
+    forget_ec2(s, snapshot_ids=[row.id])
     quotas.release(s, row.project_id, {"snapshots": 1, "gigabytes": row.size})

@@ -22,7 +22,7 @@ from core.db.base import utcnow
 from core.policy import PolicyEnforcer
 from core.quota.service import QuotaService
 from core.volume import claims, listing
-from core.volume.base import VolumeBase, or_words, size, swap, text
+from core.volume.base import VolumeBase, forget_ec2, or_words, size, swap, text
 from core.volume.base import metadata as clean_metadata
 from core.volume.errors import (
     InvalidAvailabilityZone,
@@ -411,4 +411,5 @@ def destroy_volume(s: Session, quotas: QuotaService, row: Volume) -> None:
     # A scheduler may have claimed room for it just before a forced delete of
     # a volume still creating: whoever removes the row gives the room back.
     claims.release_in(s, row.id)
+    forget_ec2(s, volume_ids=[row.id])
     quotas.release(s, row.project_id, {"volumes": 1, "gigabytes": row.size})
