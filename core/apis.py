@@ -28,5 +28,8 @@ SERVED_APIS = (ApiService("identity", "keystone", "/identity"),
                ApiService("compute", "nova", "/compute/v2.1", mount="/compute"),
                # Neutron's entry is unversioned: openstacksdk appends /v2.0 itself.
                ApiService("network", "neutron", "/networking"),
+               # Cinder's entry names v3 (Nova requires it in the path); the API
+               # is mounted at /volume, where GET / lists the versions.
+               ApiService("block-storage", "cinder", "/volume/v3", mount="/volume"),
                # The EC2 Query API, typed "ec2" as devstack's ec2-api plugin registers it.
                ApiService("ec2", "ec2", "/ec2/", mount="/ec2"))

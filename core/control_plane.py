@@ -1,7 +1,9 @@
-"""The control plane in one process: conductors, a scheduler and simulated compute
-hosts as threads — what ``make run`` (the all-in-one controller) runs beside the
+"""The control plane in one process: conductors, a scheduler, simulated compute
+hosts, a volume scheduler (with the volume manager) and simulated storage back
+ends as threads — what ``make run`` (the all-in-one controller) runs beside the
 API. Scale-out runs the same pieces as processes (``python -m core.conductor``,
-``python -m core.scheduler``, ``python -m core.agent``)."""
+``python -m core.scheduler``, ``python -m core.agent``, ``python -m
+core.volume.scheduler``, ``python -m core.volume.agent``)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,14 @@ from core.messaging.interfaces import Consumer
 from core.messaging.server import stop_consumers
 from core.scheduler.wiring import build_scheduler, serve_schedulers
 from core.services import CoreServices
+from core.volume.agent.manager import VolumeAgent
+from core.volume.agent.wiring import build_volume_agent
+from core.volume.scheduler.wiring import (
+    build_volume_manager,
+    build_volume_scheduler,
+    serve_volume_control,
+    watch_creates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +52,20 @@ class ControlPlane:
         self.agents = [simulated_agent(core, f"compute-{i + 1}")
                        for i in range(core.settings.compute_hosts)]
         self.watch = watch_builds(core)
-        # In the services list as Nova's all-in-one lists them.
+        # Block storage: a volume scheduler with the manager, and simulated back ends.
         settings = core.settings
+        self.volume_scheduler = build_volume_scheduler(core.db, core.bus, settings, core.quotas)
+        self.servers += serve_volume_control(
+            core.bus, self.volume_scheduler,
+            build_volume_manager(core.db, core.bus, settings, core.quotas),
+            [service_name("volume-scheduler")])
+        self.volume_watch = watch_creates(core.db, core.bus, settings)
+        self.volume_agents: list[VolumeAgent] = [
+            build_volume_agent(settings, core.bus,
+                               settings.effective_volume_backend if i == 0
+                               else f"{settings.effective_volume_backend}-{i + 1}")
+            for i in range(settings.volume_agents)]
+        # In the services list as Nova's all-in-one lists them.
         self.heartbeats = [ServiceHeartbeat(core.db, settings.effective_service_host, binary,
                                             settings.report_interval)
                            for binary in (CONDUCTOR_BINARY, SCHEDULER_BINARY)]
@@ -60,17 +82,24 @@ class ControlPlane:
             server.start()
         for agent in self.agents:
             agent.start()
+        for volume_agent in self.volume_agents:
+            volume_agent.start()
+        self.volume_watch.start()
         self.watch.start()
         for heartbeat in self.heartbeats:
             heartbeat.start()
-        log.info("control plane started: %d conductor/scheduler servers, %d hosts",
-                 len(self.servers), len(self.agents))
+        log.info("control plane started: %d conductor/scheduler servers, %d hosts, "
+                 "%d volume back ends", len(self.servers), len(self.agents),
+                 len(self.volume_agents))
         return self
 
     def stop(self) -> None:
         self.watch.stop()
+        self.volume_watch.stop()
         for agent in self.agents:
             agent.stop()
+        for volume_agent in self.volume_agents:
+            volume_agent.stop()
         stop_consumers(self.servers, self.core.settings.shutdown_timeout)
         for heartbeat in self.heartbeats:
             heartbeat.stop()

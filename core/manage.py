@@ -61,6 +61,7 @@ Nimbus is ready.
   Image (Glance v2)       {public}/image
   Compute (Nova v2.1)     {public}/compute/v2.1
   Network (Neutron v2.0)  {public}/networking
+  Block Storage (Cinder v3) {public}/volume/v3
   EC2 (Query API)         {public}/ec2/
 {dns_line}
   admin password          {result.admin_password}   (stored in {data}/admin-password)

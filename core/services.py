@@ -9,7 +9,7 @@ assembled from its result by their own packages (``core.conductor.wiring``,
 (``core.agent.wiring``) that needs no database at all.
 
 This module imports the domains it wires (identity, image, network, compute,
-quota, the ID map, tagging) and nothing above them, so the conductor and the
+volume, quota, the ID map, tagging) and nothing above them, so the conductor and the
 scheduler may use it without a circle.
 """
 
@@ -60,6 +60,7 @@ from core.policy.defaults import all_defaults
 from core.quota.service import QuotaService
 from core.settings import Settings
 from core.tagging.service import TagService
+from core.volume.services import VolumeServices, build_volume
 from core.vpc.services import VpcServices, build_vpc
 
 
@@ -92,6 +93,8 @@ class CoreServices:
     server_actions: ServerActions
     server_security_groups: ServerSecurityGroups
     server_interfaces: ServerInterfaces
+    # ---- block storage
+    volumes: VolumeServices
     # ---- the EC2 dialect's own
     tags: TagService
     # ---- this process's Prometheus instruments
@@ -171,6 +174,10 @@ def build_core(settings: Settings, *, db: Database | None = None,
                             quotas=quotas, images=images, conductor=conductor, agents=agents,
                             notifier=notifier)
     ids = Ec2Ids(db)
+    volumes = build_volume(db, policy, quotas, bus,
+                           default_zone=getattr(settings, "storage_availability_zone",
+                                                settings.default_availability_zone),
+                           images=images)
     vpc = build_vpc(db, policy, settings, network)
     return CoreServices(
         settings=settings, db=db, policy=policy, bus=bus, ids=ids, identity=identity,
@@ -180,6 +187,6 @@ def build_core(settings: Settings, *, db: Database | None = None,
         keypairs=keypairs, server_groups=server_groups,
         hosts=HostService(db, policy, settings), servers=servers, server_actions=actions,
         server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
-        server_interfaces=ServerInterfaces(policy, store, ipam),
+        server_interfaces=ServerInterfaces(policy, store, ipam), volumes=volumes,
         tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
         metrics=metrics)

@@ -159,6 +159,42 @@ class Settings:
     cpu_allocation_ratio: float = _doc("vCPU overcommit ratio.", default=4.0)
     ram_allocation_ratio: float = _doc("RAM overcommit ratio.", default=1.0)
     disk_allocation_ratio: float = _doc("Disk overcommit ratio.", default=1.0)
+    # ---- block storage: the volume scheduler and simulated back ends ----
+    volume_agents: int = _doc(
+        "Simulated volume back ends the all-in-one process runs (0: none; run `python -m "
+        "core.volume.agent` processes instead).", default=1)
+    volume_backend: str = _doc(
+        "Name (host@backend) of the all-in-one's simulated back end. Default: "
+        "SERVICE_HOST@simulated.", default="")
+    volume_pools: str = _doc(
+        "Pools of a simulated back end, comma-separated NAME:TOTAL_GB[:thin|thick]"
+        "[:FAILURE_RATE].", default="pool-a:1000:thin,pool-b:1000:thick")
+    volume_max_over_subscription_ratio: float = _doc(
+        "How far thin pools of simulated back ends may be over-subscribed (Cinder's "
+        "max_over_subscription_ratio).", default=20.0)
+    volume_reserved_percentage: int = _doc(
+        "Percentage of each simulated pool kept free (Cinder's reserved_percentage).",
+        default=0)
+    volume_operation_time: float = _doc(
+        "Seconds each simulated storage operation takes.", default=0.0)
+    volume_failure_rate: float = _doc(
+        "Probability (0-1) that a simulated storage operation fails.", default=0.0)
+    volume_report_interval: float = _doc(
+        "Seconds between a volume back end's capacity reports to the schedulers (Cinder's "
+        "backend_stats_polling_interval); a pool unreported for SERVICE_DOWN_TIME gets no "
+        "new volumes.", default=10.0)
+    volume_scheduler_filters: str = _doc(
+        "Enabled volume scheduler filters, in order, comma-separated.",
+        default="AvailabilityZoneFilter,CapacityFilter,CapabilitiesFilter")
+    volume_capacity_weight_multiplier: float = _doc(
+        "CapacityWeigher's multiplier: positive spreads volumes over pools, negative "
+        "stacks them.", default=1.0)
+    volume_create_timeout: float = _doc(
+        "Seconds a volume may stay creating before a volume scheduler sends it on again "
+        "(its message was lost with a process; 0: never).", default=120.0)
+    volume_max_attempts: int = _doc(
+        "Pools tried per volume create before it goes to error (Cinder's "
+        "scheduler_max_attempts).", default=3)
     quota_instances: int = _doc("Default instances quota per project (-1: unlimited).",
                                 default=10)
     quota_cores: int = _doc("Default vCPU quota per project.", default=20)
@@ -240,6 +276,14 @@ class Settings:
     @property
     def effective_service_host(self) -> str:
         return self.service_host or socket.gethostname()
+
+    @property
+    def effective_volume_backend(self) -> str:
+        return self.volume_backend or f"{self.effective_service_host}@simulated"
+
+    @property
+    def enabled_volume_filters(self) -> tuple[str, ...]:
+        return tuple(f.strip() for f in self.volume_scheduler_filters.split(",") if f.strip())
 
     @property
     def effective_database_url(self) -> str:
@@ -363,6 +407,11 @@ def _validate(s: Settings) -> None:
         raise ValueError(f"unknown image stores: {sorted(unknown)}")
     if not 0.0 <= s.driver_failure_rate <= 1.0:
         raise ValueError("driver_failure_rate must be between 0 and 1")
+    if not 0.0 <= s.volume_failure_rate <= 1.0:
+        raise ValueError("volume_failure_rate must be between 0 and 1")
+    if s.volume_max_attempts < 1 or not 0 <= s.volume_reserved_percentage <= 100:
+        raise ValueError("volume_max_attempts must be at least 1 and "
+                         "volume_reserved_percentage between 0 and 100")
     if not 0 <= s.notification_ttl <= 4_294_967:  # RabbitMQ: at most 2^32-1 ms
         raise ValueError("notification_ttl must be between 0 and 4294967 seconds")
     if s.notification_max_length < 0:

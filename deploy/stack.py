@@ -58,7 +58,7 @@ BIN = Path(sys.executable).parent
 CONTROLLED = {"NIMBUS_DATA_DIR", "NIMBUS_HOST", "NIMBUS_PORT", "NIMBUS_PUBLIC_URL",
               "NIMBUS_DATABASE_URL", "NIMBUS_TRANSPORT_URL", "NIMBUS_DNS_HOST",
               "NIMBUS_DNS_PORT", "NIMBUS_RUN_CONTROL_PLANE", "NIMBUS_RUN_DNS",
-              "NIMBUS_CONFIG_FILE", "NIMBUS_COMPUTE_HOSTS"}
+              "NIMBUS_CONFIG_FILE", "NIMBUS_COMPUTE_HOSTS", "NIMBUS_VOLUME_AGENTS"}
 
 
 @dataclass
@@ -81,6 +81,8 @@ class Topology:
     conductor_workers: int = 4
     schedulers: int = 2
     agents: int = 8
+    volume_schedulers: int = 2
+    volume_agents: int = 1
     agent_vcpus: int = 16
     agent_memory_mb: int = 65536
     agent_disk_gb: int = 1000
@@ -329,6 +331,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--conductor-workers", type=int, default=4)
     parser.add_argument("--schedulers", type=int, default=2)
     parser.add_argument("--agents", type=int, default=8, help="simulated compute hosts")
+    parser.add_argument("--volume-schedulers", type=int, default=2)
+    parser.add_argument("--volume-agents", type=int, default=1,
+                        help="simulated storage back ends (pools: NIMBUS_VOLUME_POOLS)")
     parser.add_argument("--agent-vcpus", type=int, default=16)
     parser.add_argument("--agent-memory-mb", type=int, default=65536)
     parser.add_argument("--agent-disk-gb", type=int, default=1000)
@@ -352,10 +357,12 @@ def topology_from(args: argparse.Namespace) -> Topology:
         provisioned=args.database_url is None, port=args.port, api_ports=ports,
         api_workers=args.api_workers, conductors=args.conductors,
         conductor_workers=args.conductor_workers, schedulers=args.schedulers,
-        agents=args.agents, agent_vcpus=args.agent_vcpus,
+        agents=args.agents, volume_schedulers=args.volume_schedulers,
+        volume_agents=args.volume_agents, agent_vcpus=args.agent_vcpus,
         agent_memory_mb=args.agent_memory_mb, agent_disk_gb=args.agent_disk_gb,
         dns_port=args.dns_port, settings=_env_settings())
-    if min(top.conductors, top.schedulers, top.agents, len(top.api_ports)) < 1:
+    if min(top.conductors, top.schedulers, top.agents, top.volume_schedulers,
+           top.volume_agents, len(top.api_ports)) < 1:
         raise StackError("every kind of process needs at least one")
     previous = Path(run_dir) / "stack.json"
     if previous.exists():  # same stack again: keep its passwords

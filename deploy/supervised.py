@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 TEMPLATE = Path(__file__).resolve().parent / "supervisord.conf.template"
 # A program block written once per process of its kind: its header names the kind.
-REPEATED = re.compile(r"^\[program:(?:(?P<kind>[a-z]+)-@N@|@HOST@)\]")
+REPEATED = re.compile(r"^\[program:(?:(?P<kind>[a-z-]+?)-@N@|@HOST@)\]")
 
 
 class StackError(RuntimeError):
@@ -55,6 +55,12 @@ def programs(top: Topology) -> list[Program]:
     # An agent serves once a conductor has registered it.
     out += [Program(f"agent:{h}", "agent", logs / f"{h}.log",
                     ready_log=f"compute agent {h} serving") for h in top.agent_hosts]
+    out += [Program(f"volume-scheduler:volume-scheduler-{n}", "volume-scheduler",
+                    logs / f"volume-scheduler-{n}.log",
+                    ready_log="serving topic volume-scheduler")
+            for n in range(1, top.volume_schedulers + 1)]
+    out += [Program(f"volume:volume-{n}", "volume", logs / f"volume-{n}.log",
+                    ready_log="serving pools") for n in range(1, top.volume_agents + 1)]
     out.append(Program("dns", "dns", logs / "dns.log", ready_log="DNS responder listening"))
     out += [Program(f"api:api-{n}", "api", logs / f"api-{n}.log",
                     ready_url=f"http://127.0.0.1:{port}/identity/v3")
@@ -88,7 +94,10 @@ def render(top: Topology, root: Path, bin_dir: Path) -> str:
     names = {"conductor": [f"conductor-{n}" for n in range(1, top.conductors + 1)],
              "scheduler": [f"scheduler-{n}" for n in range(1, top.schedulers + 1)],
              "api": [f"api-{n}" for n in range(1, len(top.api_ports) + 1)],
-             "agent": top.agent_hosts}
+             "agent": top.agent_hosts,
+             "volume-scheduler": [f"volume-scheduler-{n}"
+                                  for n in range(1, top.volume_schedulers + 1)],
+             "volume": [f"volume-{n}" for n in range(1, top.volume_agents + 1)]}
     values = {
         "RUN_DIR": str(top.path), "ROOT": str(root), "BIN": str(bin_dir),
         "PYTHON": str(bin_dir / "python"), "COMMON_ENV": env_line(common),
@@ -98,7 +107,8 @@ def render(top: Topology, root: Path, bin_dir: Path) -> str:
         "AGENT_DISK_GB": str(top.agent_disk_gb), "DNS_PORT": str(top.dns_port),
         "LISTEN_PORT": str(top.port),
         "API_UPSTREAMS": " ".join(str(p) for p in top.api_ports),
-        **{f"{kind.upper()}_PROGRAMS": ",".join(n) for kind, n in names.items()},
+        **{f"{kind.upper().replace('-', '_')}_PROGRAMS": ",".join(n)
+           for kind, n in names.items()},
     }
     out: list[str] = []
     for block in re.split(r"(?m)^(?=\[)", TEMPLATE.read_text()):

@@ -35,6 +35,10 @@ from gateway.openstack.network import NetworkDeps
 from gateway.openstack.network import build_handlers as build_network_handlers
 from gateway.openstack.network.json_suffix import JsonSuffix
 from gateway.openstack.resolver import HandlerResolver
+from gateway.openstack.volume import VolumeDeps
+from gateway.openstack.volume import build_handlers as build_volume_handlers
+from gateway.openstack.volume.microversions import VolumeMicroversions
+from gateway.openstack.volume.project_urls import ProjectIdPaths
 
 SPECS = Path(__file__).resolve().parent.parent / "openapi"
 
@@ -51,10 +55,12 @@ def create_app(settings: Settings, services: CoreServices | None = None):
     image_deps = ImageDeps(settings, services.images, auth, f"{public}/image")
     compute_deps = ComputeDeps.from_core(services, auth, f"{public}/compute")
     network_deps = NetworkDeps.from_core(services, auth, f"{public}/networking")
+    volume_deps = VolumeDeps.from_core(services, auth, f"{public}/volume")
     apis = (("identity-v3.yaml", "/identity", build_handlers(deps)),
             ("image-v2.yaml", "/image", build_image_handlers(image_deps)),
             ("compute-v2.1.yaml", "/compute", build_compute_handlers(compute_deps)),
-            ("network-v2.0.yaml", "/networking", build_network_handlers(network_deps)))
+            ("network-v2.0.yaml", "/networking", build_network_handlers(network_deps)),
+            ("volume-v3.yaml", "/volume", build_volume_handlers(volume_deps)))
     # ---- EC2 Query API (gateway/ec2): SigV4, its own XML answers and errors
     ec2_api = ("ec2.yaml", "/ec2", build_ec2_handlers(settings, services))
     app.add_middleware(Ec2Transport, position=MiddlewarePosition.BEFORE_ROUTING, prefix="/ec2")
@@ -72,10 +78,14 @@ def create_app(settings: Settings, services: CoreServices | None = None):
     app.add_error_handler(UnicodeDecodeError, faults.bad_encoding)
     app.add_error_handler(Exception, faults.unexpected)
     versioned = MicroversionMiddleware(app, ["/compute/v2.1"])
+    # Block Storage: /volume/v3/{project_id}/... routed as /volume/v3/..., and
+    # its own microversions (OpenStack-API-Version: volume 3.X)
+    volume_versioned = VolumeMicroversions(ProjectIdPaths(versioned, "/volume/v3"),
+                                           "/volume/v3")
     # The operator's endpoints: no authentication, no spec.
     health = Health(settings.healthcheck_disable_file, settings.drain_delay)
     metrics = ApiMetrics()
-    operator = PathRoutes(JsonSuffix(versioned, "/networking"), {
+    operator = PathRoutes(JsonSuffix(volume_versioned, "/networking"), {
         "/healthcheck": HealthcheckEndpoint(health),
         "/metrics": MetricsEndpoint(services.metrics.registry, metrics.registry)})
     edge = EdgeMiddleware(operator, tuple(s.mount_path for s in SERVED_APIS), metrics)

@@ -4,7 +4,9 @@ Identity answers in Keystone's envelope ``{"error": {"code", "title",
 "message"}}``; Image in Glance's ``{"code", "title", "message"}``; Compute (paths
 under ``/compute``) in Nova's ``{"<kind>": {"code", "message"}}``; Network
 (paths under ``/networking``) in Neutron's ``{"NeutronError": {"type",
-"message", "detail"}}`` (gateway/openstack/network/faults.py).
+"message", "detail"}}`` (gateway/openstack/network/faults.py); Block Storage
+(paths under ``/volume``) in Cinder's ``{"<faultName>": {"code", "message"}}``
+(gateway/openstack/volume/faults.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from core.image.stores import ReadOnlyStore, StoreError
 from gateway.jsonutil import dumps
 from gateway.openstack.allowed_methods import AllowedMethods
 from gateway.openstack.network import faults as neutron
+from gateway.openstack.volume import faults as cinder
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,8 @@ class FaultRenderer:
         path = request.url.path
         if neutron.is_network_path(path):
             body: dict = neutron.neutron_fault_body(status, message, exc)
+        elif cinder.is_volume_path(path):
+            body = cinder.cinder_fault_body(status, message)
         elif path.startswith("/image"):
             # Glance's JSON errors (webob's format)
             body = {"code": f"{status} {title}", "title": title, "message": message}
@@ -111,6 +116,8 @@ class FaultRenderer:
             return self.unexpected(request, exc)
         if neutron.is_network_path(request.url.path):
             status, message = neutron.neutron_status(exc, status), neutron.neutron_message(exc)
+        elif cinder.is_volume_path(request.url.path):
+            status, message = cinder.cinder_status(exc, status), cinder.cinder_message(exc)
         return self.response(request, status, message, headers, exc)
 
     def problem(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

@@ -20,6 +20,7 @@ from gateway.openstack.identity import HANDLERS as IDENTITY_HANDLERS
 from gateway.openstack.image.handlers import HANDLERS as IMAGE_HANDLERS
 from gateway.openstack.network import HANDLERS as NETWORK_HANDLERS
 from gateway.openstack.resolver import HandlerResolver
+from gateway.openstack.volume import HANDLERS as VOLUME_HANDLERS
 from tests.support.server import make_server
 
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi"
@@ -27,7 +28,8 @@ OPENAPI = Path(__file__).resolve().parents[2] / "openapi"
 SPECS = {"identity-v3.yaml": ("/identity", IDENTITY_HANDLERS),
          "image-v2.yaml": ("/image", IMAGE_HANDLERS),
          "compute-v2.1.yaml": ("/compute", COMPUTE_HANDLERS),
-         "network-v2.0.yaml": ("/networking", NETWORK_HANDLERS)}
+         "network-v2.0.yaml": ("/networking", NETWORK_HANDLERS),
+         "volume-v3.yaml": ("/volume", VOLUME_HANDLERS)}
 METHODS = ("get", "put", "post", "delete", "patch", "head")
 each_spec = pytest.mark.parametrize("spec_name", sorted(SPECS))
 # Glance's JSON-patch media types are JSON.

@@ -43,15 +43,21 @@ def test_one_program_per_process_in_stop_order(tmp_path):
     assert sorted(found) == [
         "agent:compute-01", "agent:compute-02", "agent:compute-03", "api:api-1",
         "api:api-2", "conductor:conductor-1", "conductor:conductor-2", "dns", "nginx",
-        "scheduler:scheduler-1", "scheduler:scheduler-2"]
+        "scheduler:scheduler-1", "scheduler:scheduler-2", "volume-scheduler:volume-scheduler-1",
+        "volume-scheduler:volume-scheduler-2", "volume:volume-1"]
     # supervisord stops the group of highest priority first: conductors last.
-    order = [g.name for g in sorted(options.process_group_configs, key=lambda g: -g.priority)]
-    assert order == ["nginx", "api", "dns", "agent", "scheduler", "conductor"]
+    order = [g.name for g in sorted(options.process_group_configs,
+                                    key=lambda g: (-g.priority, g.name))]
+    assert order == ["nginx", "api", "dns", "agent", "volume", "scheduler",
+                     "volume-scheduler", "conductor"]
     commands = {name: p.command for name, (_, p) in found.items()}
     assert commands["api:api-2"].endswith("--bind 127.0.0.1:18092 wsgi:app")
     assert "--host compute-03 " in commands["agent:compute-03"]
     assert commands["nginx"].endswith("/nginx 18080 18091 18092")
     assert commands["dns"].endswith("--port 18053")
+    assert commands["volume-scheduler:volume-scheduler-2"].endswith("-m core.volume.scheduler")
+    assert commands["volume:volume-1"].endswith(
+        "-m core.volume.agent --backend volume-1@simulated")
 
 
 def test_every_process_restarts_and_stops_as_a_group(tmp_path):
@@ -76,7 +82,7 @@ def test_settings_reach_processes_and_agents_get_no_database(tmp_path):
             continue
         assert env["NIMBUS_TRANSPORT_URL"] == top.transport_url, name
         assert env["NIMBUS_X"] == TRICKY, name  # %, comma and quotes come through
-        if name.startswith("agent:"):
+        if name.startswith(("agent:", "volume:")):
             assert "NIMBUS_DATABASE_URL" not in env, name
             assert env["NIMBUS_DATA_DIR"] == str(tmp_path / "agent-data")
         else:

@@ -21,7 +21,9 @@ SERVICES = sorted(p.name for p in UNITS.glob("*.service"))
 # What verify loads: templates by an instance name.
 INSTANCES = {"nimbus-conductor@.service": "nimbus-conductor@1.service",
              "nimbus-scheduler@.service": "nimbus-scheduler@1.service",
-             "nimbus-agent@.service": "nimbus-agent@compute-01.service"}
+             "nimbus-agent@.service": "nimbus-agent@compute-01.service",
+             "nimbus-volume-scheduler@.service": "nimbus-volume-scheduler@1.service",
+             "nimbus-volume@.service": "nimbus-volume@lvm.service"}
 
 
 def render(target: Path, edit=None) -> list[str]:
@@ -96,9 +98,10 @@ def test_service_restarts_stops_and_is_hardened(name):
     assert one["ProtectSystem"] == "strict"
     assert one["ExecStart"].startswith("/opt/nimbus/.venv/bin/")
     assert one["WantedBy"] == "nimbus.target" and one["PartOf"] == "nimbus.target"
-    if name == "nimbus-agent@.service":
-        # The host is the instance name; the database URL never reaches an agent.
-        assert re.search(r"--host %i\b", one["ExecStart"])
+    if name in ("nimbus-agent@.service", "nimbus-volume@.service"):
+        # The host (back end) is the instance name; the database URL never reaches
+        # an agent.
+        assert re.search(r"--(host|backend) %i\b", one["ExecStart"])
         assert one["UnsetEnvironment"] == "NIMBUS_DATABASE_URL"
         assert "StateDirectory" not in one
     if name == "nimbus-api.service":

@@ -17,6 +17,7 @@ _MODULES = (
     "image",
     "compute",
     "network",
+    "volume",
 )
 
 
