@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.compute.boot_checks import BootChecks
+from core.compute.boot_volumes import BootVolumes
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.instance_records import InstanceRecords
@@ -30,6 +31,7 @@ from core.compute.server_actions import ServerActions
 from core.compute.server_groups import ServerGroupService
 from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
+from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
 from core.db import Database
 from core.identity.app_credentials import AppCredentialService
@@ -93,6 +95,7 @@ class CoreServices:
     server_actions: ServerActions
     server_security_groups: ServerSecurityGroups
     server_interfaces: ServerInterfaces
+    server_volumes: ServerVolumes  # Nova's side of volumes (os-volume_attachments)
     # ---- block storage
     volumes: VolumeServices
     # ---- the EC2 dialect's own
@@ -165,19 +168,19 @@ def build_core(settings: Settings, *, db: Database | None = None,
     checks = BootChecks(settings, db, policy, images, flavors, keypairs)
     conductor = ConductorClient(bus)
     agents = AgentClient(bus)
-    notifier = Notifier(bus, "api")
-    servers = ServerService(settings, db, policy, store=store, checks=checks, flavors=flavors,
-                            quotas=quotas, server_groups=server_groups, ipam=ipam,
-                            security_groups=security_groups, conductor=conductor,
-                            notifier=notifier)
-    actions = ServerActions(servers, db, policy, store=store, checks=checks, flavors=flavors,
-                            quotas=quotas, images=images, conductor=conductor, agents=agents,
-                            notifier=notifier)
-    ids = Ec2Ids(db)
     volumes = build_volume(db, policy, quotas, bus,
                            default_zone=getattr(settings, "storage_availability_zone",
                                                 settings.default_availability_zone),
                            images=images)
+    notifier = Notifier(bus, "api")
+    servers = ServerService(settings, db, policy, store=store, checks=checks, flavors=flavors,
+                            quotas=quotas, server_groups=server_groups, ipam=ipam,
+                            security_groups=security_groups, conductor=conductor,
+                            notifier=notifier, boot_volumes=BootVolumes(volumes))
+    actions = ServerActions(servers, db, policy, store=store, checks=checks, flavors=flavors,
+                            quotas=quotas, images=images, conductor=conductor, agents=agents,
+                            notifier=notifier)
+    ids = Ec2Ids(db)
     vpc = build_vpc(db, policy, settings, network)
     return CoreServices(
         settings=settings, db=db, policy=policy, bus=bus, ids=ids, identity=identity,
@@ -188,5 +191,6 @@ def build_core(settings: Settings, *, db: Database | None = None,
         hosts=HostService(db, policy, settings), servers=servers, server_actions=actions,
         server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
         server_interfaces=ServerInterfaces(policy, store, ipam), volumes=volumes,
+        server_volumes=ServerVolumes(policy, store, conductor, volumes),
         tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
         metrics=metrics)

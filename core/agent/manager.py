@@ -61,7 +61,7 @@ class ComputeAgent:
     RPC_METHODS = frozenset({
         "build_and_run_instance", "terminate_instance", "destroy_copy", "stop_instance",
         "start_instance", "reboot_instance", "finish_resize", "snapshot_instance",
-        "trigger_crash_dump", "get_console_output"})
+        "trigger_crash_dump", "get_console_output", "attach_volume", "detach_volume"})
 
     def __init__(self, resources: HostResources, driver: VirtDriver, bus: MessageBus,
                  conductor: ConductorClient, notifier: Notifier,
@@ -159,6 +159,8 @@ class ComputeAgent:
             self.driver.destroy(instance)
             self.conductor.build_failed(uuid, self.host, str(exc), alternates, image)
             return
+        for attachment in instance.get("block_devices") or []:
+            self.attach_volume(instance, attachment)  # the volumes mapped at boot
         result = self.conductor.build_succeeded(uuid, self.host, self.driver.power_state(uuid))
         if not result["ok"] and result.get("deleted"):
             self.driver.destroy(instance)
@@ -220,6 +222,43 @@ class ComputeAgent:
             self.conductor.upload_snapshot(uuid, image_id, data)
         except DriverError as exc:
             self.conductor.upload_snapshot(uuid, image_id, "", error=str(exc))
+
+    def connector(self, attachment: dict) -> dict[str, Any]:
+        """This host's connector, as os-brick describes a host to Cinder."""
+        return {"host": self.host, "ip": self.resources.host_ip,
+                "initiator": f"iqn.2026-01.org.nimbus:{self.host}", "platform": "x86_64",
+                "os_type": "linux", "multipath": False,
+                "mountpoint": attachment.get("mountpoint"),
+                "mode": attachment.get("attach_mode") or "rw"}
+
+    def attach_volume(self, instance: dict, attachment: dict) -> None:
+        """Connect the reserved volume to the guest, then have the conductor complete
+        the attachment (or delete it when the driver failed)."""
+        uuid, error = instance["uuid"], None
+        try:
+            self.driver.attach_volume(instance, attachment["volume_id"],
+                                      attachment.get("mountpoint") or "")
+        except DriverError as exc:
+            error = str(exc)
+        result = self.conductor.volume_attached(uuid, attachment["id"], self.host,
+                                                self.connector(attachment), error)
+        if not result.get("ok") and not error:
+            # The attachment went away meanwhile (the instance deleted): let go.
+            self._disconnect(instance, attachment["volume_id"])
+
+    def detach_volume(self, instance: dict, attachment: dict) -> None:
+        error = None
+        try:
+            self.driver.detach_volume(instance, attachment["volume_id"])
+        except DriverError as exc:
+            error = str(exc)
+        self.conductor.volume_detached(instance["uuid"], attachment["id"], self.host, error)
+
+    def _disconnect(self, instance: dict, volume_id: str) -> None:
+        try:
+            self.driver.detach_volume(instance, volume_id)
+        except DriverError as exc:
+            log.warning("%s: disconnecting %s failed: %s", self.host, volume_id, exc)
 
     def trigger_crash_dump(self, instance: dict) -> None:
         try:

@@ -38,6 +38,23 @@ class ConductorClient:
     def revert_resize(self, uuid: str) -> None:
         self.bus.cast(CONDUCTOR, "revert_resize", {"uuid": uuid})
 
+    def detach_volume(self, instance_uuid: str, attachment_id: str) -> None:
+        self.bus.cast(CONDUCTOR, "detach_volume",
+                      {"instance_uuid": instance_uuid, "attachment_id": attachment_id})
+
+    # ---- short calls the API waits for (on the agents' quick queue) ----------
+    def attach_volume(self, instance_uuid: str, volume_id: str, context: dict, *,
+                      device: str | None = None, tag: str | None = None,
+                      delete_on_termination: bool = False,
+                      ec2_device: str | None = None) -> dict:
+        """Reserve the volume and a device name for the instance; the answer is
+        ``{"ok": True, "attachment": {...}}`` or ``{"ok": False, "category", "message"}``."""
+        return self.bus.call(CONDUCTOR_AGENTS, "attach_volume",
+                             {"instance_uuid": instance_uuid, "volume_id": volume_id,
+                              "context": context, "device": device, "tag": tag,
+                              "delete_on_termination": delete_on_termination,
+                              "ec2_device": ec2_device}, timeout=self.timeout)
+
     # ---- what agents ask (calls: they need the answer) --------------------
     def report_node(self, node: dict) -> dict:
         return self.bus.call(CONDUCTOR_AGENTS, "report_node", {"node": node},
@@ -95,6 +112,19 @@ class ConductorClient:
         return self.bus.call(CONDUCTOR_AGENTS, "resize_finished",
                              {"uuid": uuid, "host": host, "error": error}, timeout=self.timeout)
 
+    def volume_attached(self, instance_uuid: str, attachment_id: str, host: str,
+                        connector: dict, error: str | None = None) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "volume_attached",
+                             {"instance_uuid": instance_uuid, "attachment_id": attachment_id,
+                              "host": host, "connector": connector, "error": error},
+                             timeout=self.timeout)
+
+    def volume_detached(self, instance_uuid: str, attachment_id: str, host: str,
+                        error: str | None = None) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "volume_detached",
+                             {"instance_uuid": instance_uuid, "attachment_id": attachment_id,
+                              "host": host, "error": error}, timeout=self.timeout)
+
 
 class AgentClient:
     """Casts (and a few calls) to the agent of one host."""
@@ -135,6 +165,12 @@ class AgentClient:
 
     def snapshot_instance(self, host: str, instance: dict, image_id: str) -> None:
         self._cast(host, "snapshot_instance", instance=instance, image_id=image_id)
+
+    def attach_volume(self, host: str, instance: dict, attachment: dict) -> None:
+        self._cast(host, "attach_volume", instance=instance, attachment=attachment)
+
+    def detach_volume(self, host: str, instance: dict, attachment: dict) -> None:
+        self._cast(host, "detach_volume", instance=instance, attachment=attachment)
 
     def get_console_output(self, host: str, instance: dict, length: int | None) -> str:
         return self.bus.call(COMPUTE, "get_console_output",

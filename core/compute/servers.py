@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from core import errors
 from core.compute import server_listing, states
 from core.compute.boot_checks import BootChecks
+from core.compute.boot_volumes import BlockDevice, BootVolumes
 from core.compute.flavors import FlavorService
 from core.compute.hosts import service_is_up
 from core.compute.instance_store import InstanceStore, not_found
@@ -71,6 +72,7 @@ class BootRequest:
     request_hash: str | None = None
     ec2_names: bool = False
     flavor_by_name: bool = False  # EC2 names instance types
+    block_devices: list[BlockDevice] = field(default_factory=list)  # boot_volumes.parse
 
 
 class IdempotentMismatch(errors.Conflict):
@@ -111,8 +113,9 @@ class ServerService:
                  store: InstanceStore, checks: BootChecks, flavors: FlavorService,
                  quotas: QuotaService, server_groups: ServerGroupService, ipam: InstanceNetworking,
                  security_groups: SecurityGroupService, conductor: ConductorClient,
-                 notifier: Notifier) -> None:
+                 notifier: Notifier, boot_volumes: BootVolumes | None = None) -> None:
         self.settings = settings
+        self.boot_volumes = boot_volumes or BootVolumes(None)
         self.db = db
         self.policy = policy
         self.store = store
@@ -221,7 +224,8 @@ class ServerService:
             raise errors.InvalidInput("min_count must be <= max_count")
         zone, force_host = self.checks.zone(ctx, req.availability_zone, target)
         flavor = self.checks.flavor(ctx, req.flavor_ref, req.flavor_by_name)
-        image = self.checks.image(ctx, req.image_ref, flavor)
+        image = self.boot_volumes.boot_image(ctx, req.block_devices, req.image_ref, flavor,
+                                             self.checks, req.max_count)
         key_name, key_data = self.checks.key(ctx, req.key_name)
         self.checks.check_metadata(req.metadata)
         user_data = self.checks.user_data(req.user_data)
@@ -242,6 +246,7 @@ class ServerService:
             return replayed
         spec = self.request_spec(ctx.project_id or "", ctx.user_id or "", snapshot, image,
                                  zone, force_host, hints, [i.uuid for i in instances])
+        spec["block_devices"] = [d.message() for d in req.block_devices if d.is_volume]
         self.conductor.build_instances([i.uuid for i in instances], spec)
         return reservation_id, instances
 

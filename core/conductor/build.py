@@ -19,6 +19,7 @@ from core.compute import states
 from core.compute.instance_store import InstanceNotFound, UnexpectedState, instance_message
 from core.compute.models import Instance, InstanceAction
 from core.compute.usage import quota_deltas
+from core.conductor.boot_volumes import BootVolumeFailed, BootVolumePreparer
 from core.conductor.tasks import NO_VALID_HOST, ConductorDeps, Task
 from core.messaging.errors import MessagingTimeout
 from core.placement import claims
@@ -69,7 +70,15 @@ def hand_over(deps: ConductorDeps, inst: Instance, image: dict, alternates: list
     assert inst.host is not None, "hand_over follows take_host"
     if not allocate_network(deps, inst):
         return
-    deps.agents.build_and_run_instance(inst.host, instance_message(inst), image, alternates)
+    deps.agents.build_and_run_instance(inst.host, build_message(deps, inst), image, alternates)
+
+
+def build_message(deps: ConductorDeps, inst: Instance) -> dict:
+    """The instance as the agent builds it, with the volumes to connect after the spawn."""
+    message = instance_message(inst)
+    if deps.volumes is not None:
+        message["block_devices"] = BootVolumePreparer(deps).block_devices(inst.uuid)
+    return message
 
 
 def allocate_network(deps: ConductorDeps, inst: Instance) -> bool:
@@ -169,7 +178,10 @@ class BuildInstances(Task):
                 # have died before taking the address, too (allocate is idempotent).
                 if not allocate_network(deps, inst):
                     continue
-                deps.agents.build_and_run_instance(inst.host, instance_message(inst), image, [])
+                deps.agents.build_and_run_instance(inst.host, build_message(deps, inst), image,
+                                                   [])
+        if spec.get("block_devices"):
+            pending = self._prepare_volumes(pending, by_uuid, spec["block_devices"])
         if not pending:
             return
         self.pending = pending
@@ -197,6 +209,19 @@ class BuildInstances(Task):
                 self.assigned.add(uuid)
                 hand_over(deps, inst, image, hosts[1:])
             self.sent.add(uuid)
+
+    def _prepare_volumes(self, pending: list[str], by_uuid: dict[str, Instance],
+                         mappings: list[dict]) -> list[str]:
+        """The builds whose volumes are ready; the others fail (before any claim)."""
+        preparer, ready = BootVolumePreparer(self.deps), []
+        for uuid in pending:
+            try:
+                preparer.prepare(by_uuid[uuid], mappings)
+                ready.append(uuid)
+            except BootVolumeFailed as exc:
+                log.info("build of %s: %s", uuid, exc)
+                fail_build(self.deps, uuid, str(exc)[:255], None, waiting=True)
+        return ready
 
     def _fail_waiting(self, pending: list[str], message: str, details: str | None) -> None:
         """ERROR for each build still waiting for a host, unless another flow holds

@@ -14,6 +14,7 @@ from core.compute.instance_store import InstanceNotFound, instance_message
 from core.compute.models import ComputeService, Instance, ServerGroupMember
 from core.compute.usage import migration_consumer, quota_deltas
 from core.conductor.tasks import ConductorDeps
+from core.conductor.volumes import VolumeAttachments
 from core.placement import claims
 
 
@@ -41,6 +42,13 @@ class Deletes:
     def finish_delete(self, uuid: str) -> None:
         deps = self.deps
         now = utcnow()
+        with deps.db.session() as s:
+            inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
+        if inst is None:
+            return
+        # Before the instance is marked deleted: a delete repeated after a crash
+        # in between finds the volumes still to release.
+        VolumeAttachments(deps).release_instance_volumes(uuid, inst.project_id)
         with deps.db.session() as s:
             inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
             if inst is None or inst.deleted:

@@ -20,12 +20,13 @@ from core.conductor.recovery import Recovery
 from core.conductor.resize import ResizeInstance, Resizes
 from core.conductor.snapshot import Snapshots
 from core.conductor.tasks import ConductorDeps
+from core.conductor.volumes import VolumeAttachments
 
 
 class Conductor:
     def __init__(self, deps: ConductorDeps, builds: BuildResults, deletes: Deletes,
                  resizes: Resizes, snapshots: Snapshots, agents: AgentRequests,
-                 recovery: Recovery) -> None:
+                 recovery: Recovery, volumes: VolumeAttachments | None = None) -> None:
         self.deps = deps
         self.builds = builds
         self.deletes = deletes
@@ -33,6 +34,7 @@ class Conductor:
         self.snapshots = snapshots
         self.agents = agents
         self.recovery = recovery
+        self.volumes = volumes or VolumeAttachments(deps)
 
     # ==== the API's casts (the ``conductor`` queue) ==========================
     def build_instances(self, instance_uuids: list[str], request_spec: dict) -> None:
@@ -46,6 +48,17 @@ class Conductor:
 
     def revert_resize(self, uuid: str) -> None:
         self.resizes.revert_resize(uuid)
+
+    def detach_volume(self, instance_uuid: str, attachment_id: str) -> None:
+        self.volumes.detach_volume(instance_uuid, attachment_id)
+
+    # ==== the API's short call (on the agents' queue: it answers at once) ======
+    def attach_volume(self, instance_uuid: str, volume_id: str, context: dict,
+                      device: str | None = None, tag: str | None = None,
+                      delete_on_termination: bool = False,
+                      ec2_device: str | None = None) -> dict:
+        return self.volumes.attach_volume(instance_uuid, volume_id, context, device, tag,
+                                          delete_on_termination, ec2_device)
 
     # ==== the agents' calls (the ``conductor-agents`` queue) ===================
     def report_node(self, node: dict) -> dict:
@@ -82,6 +95,15 @@ class Conductor:
 
     def resize_finished(self, uuid: str, host: str, error: str | None = None) -> dict:
         return self.resizes.resize_finished(uuid, host, error)
+
+    def volume_attached(self, instance_uuid: str, attachment_id: str, host: str,
+                        connector: dict, error: str | None = None) -> dict:
+        return self.volumes.volume_attached(instance_uuid, attachment_id, host, connector,
+                                            error)
+
+    def volume_detached(self, instance_uuid: str, attachment_id: str, host: str,
+                        error: str | None = None) -> dict:
+        return self.volumes.volume_detached(instance_uuid, attachment_id, host, error)
 
     def upload_snapshot(self, uuid: str, image_id: str, data_b64: str,
                         error: str | None = None) -> dict:

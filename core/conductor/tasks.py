@@ -76,6 +76,8 @@ class ConductorDeps:
     notifier: Notifier
     destinations: Destinations
     metrics: Metrics = field(default_factory=Metrics)
+    # core.volume's VolumeServices bundle (volumes, attachments); None: no block storage
+    volumes: Any = None
 
     def fixed_ips(self, uuid: str) -> list[dict]:
         """The instance's fixed addresses as notifications carry them."""

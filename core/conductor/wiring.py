@@ -36,7 +36,7 @@ def build_conductor(core: CoreServices, host: str = "conductor",
                          notifier=Notifier(core.bus, f"conductor.{host}"),
                          destinations=Destinations(
                              core.bus, scheduler, timeout=core.settings.service_down_time + 60),
-                         metrics=core.metrics)
+                         metrics=core.metrics, volumes=getattr(core, "volumes", None))
     return Conductor(deps, BuildResults(deps), Deletes(deps), Resizes(deps), Snapshots(deps),
                      AgentRequests(deps), Recovery(deps))
 

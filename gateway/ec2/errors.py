@@ -32,6 +32,7 @@ from core.network import attachments, floating, instance_ports
 from core.network import errors as net_errors
 from core.network import security_group_types as sg
 from core.tagging.rules import UnknownResourceId
+from core.volume import errors as vol_errors
 from core.vpc import errors as vpc_errors
 from gateway.ec2.xml import XML_DECLARATION, escape
 
@@ -97,6 +98,8 @@ NOT_FOUND: Mapping[str, Code] = {
     "floating_ip_association/address": Code("InvalidAssociationID.NotFound",
                                             "The address '{id}' is not associated"),
     "volume": Code("InvalidVolume.NotFound", "The volume '{id}' does not exist."),
+    "volume/device": Code("InvalidAttachment.NotFound", "The volume '{id}' is not attached "
+                          "at device '{device}'."),
     "snapshot": Code("InvalidSnapshot.NotFound", "The snapshot '{id}' does not exist."),
     "vpc": Code("InvalidVpcID.NotFound", "The vpc ID '{id}' does not exist"),
     "subnet": Code("InvalidSubnetID.NotFound", "The subnet ID '{id}' does not exist"),
@@ -123,12 +126,16 @@ NOT_FOUND: Mapping[str, Code] = {
 # A resource a request names, in a state it cannot be used in.
 UNAVAILABLE: Mapping[str, Code] = {
     "image": Code("InvalidAMIID.Unavailable", "Image {id} is not available (it is {state})."),
+    "volume": Code("IncorrectState", "The volume '{id}' is in the '{state}' state."),
+    "snapshot": Code("IncorrectState", "The snapshot '{id}' is in the '{state}' state."),
 }
 # A resource whose state (or a clash) stands in the way.
 CONFLICT: Mapping[str, Code] = {
     "instance": Code("IncorrectInstanceState"),
     "key_pair": Code("InvalidKeyPair.Duplicate"),
     "port": Code("InvalidNetworkInterface.InUse", "Interface: [{id}] in use."),
+    "volume": Code("IncorrectState", "The volume '{id}' is in the '{state}' state."),
+    "snapshot": Code("IncorrectState", "The snapshot '{id}' is in the '{state}' state."),
 }
 # A project's quota, by the first resource passed.
 QUOTA: Mapping[str, Code] = {
@@ -141,6 +148,14 @@ QUOTA: Mapping[str, Code] = {
                          "The maximum number of addresses has been reached."),
     # An instance's tags other than Name are its metadata items.
     "metadata_items": Code("TagLimitExceeded"),
+    "volumes": Code("VolumeLimitExceeded", "You have exceeded your maximum volume count "
+                    "({allowed})."),
+    "gigabytes": Code("VolumeLimitExceeded", "You have exceeded your maximum gigabyte "
+                      "limit ({allowed} GiB): {requested} GiB requested."),
+    "snapshots": Code("SnapshotLimitExceeded", "You have exceeded your maximum snapshot "
+                      "count ({allowed})."),
+    "per_volume_gigabytes": Code("VolumeLimitExceeded", "The volume size {requested} GiB "
+                                 "is larger than the largest allowed, {allowed} GiB."),
 }
 # A limit of one object.
 LIMITS: Mapping[str, Code] = {"tags": Code("TagLimitExceeded")}
@@ -219,6 +234,18 @@ OWN_CODES: tuple[tuple[type[errors.CoreError], Code], ...] = (
                                         "resource {id} is already associated with {other}")),
     (vpc_errors.RouteExists, Code("RouteAlreadyExists", "The route identified by "
                                   "{destination} already exists.")),
+    # volumes and snapshots (their NotFound and Conflict codes are by kind, above)
+    (vol_errors.VolumeInUse, Code("VolumeInUse", "Volume '{id}' is in use ({state}).")),
+    (vol_errors.InvalidVolume, Code("IncorrectState", "The volume '{id}' cannot be used "
+                                    "that way now ({state}): {reason}.")),
+    (vol_errors.InvalidAttachment, Code("IncorrectState", "The volume '{id}' cannot be "
+                                        "attached or detached that way: {reason}.")),
+    (vol_errors.InvalidSnapshot, Code("IncorrectState", "The snapshot '{id}' cannot be used "
+                                      "that way now ({state}): {reason}.")),
+    (vol_errors.VolumeTypeNotFound, Code("InvalidParameterValue",
+                                         "Invalid value '{id}' for volumeType.")),
+    (vol_errors.InvalidAvailabilityZone, Code("InvalidParameterValue",
+                                              "Invalid availability zone: [{id}]")),
     # AWS's common error for "a temporary failure of the server" ("Unavailable"
     # is its word for an overloaded one, kept for the other ServiceUnavailable).
     (errors.DatabaseUnavailable, Code("ServiceUnavailable", MESSAGES["ServiceUnavailable"])),
@@ -285,7 +312,8 @@ def _fields(exc: errors.CoreError, naming: Naming, vpc: str) -> dict[str, Any]:
     ids = getattr(exc, "ids", None) or ([exc.id] if exc.id is not None else [])
     named = [naming(kind, i) for i in ids]
     fields.update(id=named[0] if named else "", ids=", ".join(named), vpc=vpc,
-                  state=getattr(exc, "state", None) or "")
+                  state=getattr(exc, "state", None) or "",
+                  reason=getattr(exc, "reason", None) or exc.message)
     if isinstance(exc, vpc_errors.DependencyViolation | vpc_errors.AlreadyAssociated):
         fields["kind_words"] = kind.replace("_", " ")
         for key in ("other", "vpc_id"):

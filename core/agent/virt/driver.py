@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -18,6 +18,7 @@ class InstanceInfo:
     memory_mb: int
     root_gb: int
     power_state: int
+    volumes: dict[str, str] = field(default_factory=dict)  # volume id → device
 
 
 class VirtDriver(Protocol):
@@ -46,6 +47,12 @@ class VirtDriver(Protocol):
         """Send the guest a non-maskable interrupt (it writes a crash dump)."""
 
     def console_output(self, instance: dict, length: int | None = None) -> str: ...
+
+    def attach_volume(self, instance: dict, volume_id: str, device: str) -> None:
+        """Connect a volume to the guest as ``device`` (again: nothing happens)."""
+
+    def detach_volume(self, instance: dict, volume_id: str) -> None:
+        """Disconnect a volume from the guest (not connected: nothing happens)."""
 
     def power_state(self, uuid: str) -> int:
         """The instance's power state (0 NOSTATE when it does not exist)."""

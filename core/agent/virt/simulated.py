@@ -168,6 +168,27 @@ class SimulatedDriver:
             seed = hashlib.sha256(info.uuid.encode()).digest()
             return b"NIMBUS-SIMULATED-DISK\n" + seed * 2048
 
+    def attach_volume(self, instance: dict, volume_id: str, device: str) -> None:
+        self._work()
+        with self._lock:
+            info = self._get(instance["uuid"])
+            if info.volumes.get(volume_id) == device:
+                return  # delivered twice
+            info.volumes[volume_id] = device
+            self._log(info.uuid, f"virtio_blk: [{device.rsplit('/', 1)[-1]}] attached "
+                                 f"volume {volume_id}")
+            self._save()
+
+    def detach_volume(self, instance: dict, volume_id: str) -> None:
+        self._work()
+        with self._lock:
+            info = self._instances.get(instance["uuid"])
+            if info is None or volume_id not in info.volumes:
+                return
+            device = info.volumes.pop(volume_id)
+            self._log(info.uuid, f"virtio_blk: [{device.rsplit('/', 1)[-1]}] detached")
+            self._save()
+
     def inject_nmi(self, instance: dict) -> None:
         with self._lock:
             self._get(instance["uuid"])

@@ -203,6 +203,15 @@ RULES = [
           f"POST {SRV}/os-interface"),
     _rule("os-attach-interfaces:delete", MEMBER, "Detach an interface from a server.",
           f"DELETE {SRV}/os-interface/{{port_id}}"),
+    # ---- volumes attached to servers ----
+    _rule("os-volumes-attachments:index", READER, "List a server's volume attachments.",
+          f"GET {SRV}/os-volume_attachments"),
+    _rule("os-volumes-attachments:show", READER, "Show one of a server's volume attachments.",
+          f"GET {SRV}/os-volume_attachments/{{volume_id}}"),
+    _rule("os-volumes-attachments:create", MEMBER, "Attach a volume to a server.",
+          f"POST {SRV}/os-volume_attachments"),
+    _rule("os-volumes-attachments:delete", MEMBER, "Detach a volume from a server.",
+          f"DELETE {SRV}/os-volume_attachments/{{volume_id}}"),
     # ---- floating IPs (EC2's *Address* actions) ----
     _rule("os-floating-ips:list", READER, "List the project's floating IPs (and the "
           "pools, the external networks).", "GET /os-floating-ips", "GET /os-floating-ip-pools"),

@@ -21,12 +21,14 @@ from gateway.ec2.handlers.regions import Regions
 from gateway.ec2.handlers.route_tables import RouteTables
 from gateway.ec2.handlers.security_group_rules import SecurityGroupRules
 from gateway.ec2.handlers.security_groups import SecurityGroups
+from gateway.ec2.handlers.snapshots import Snapshots
 from gateway.ec2.handlers.subnets import Subnets
 from gateway.ec2.handlers.tags import Tags
+from gateway.ec2.handlers.volumes import Volumes
 from gateway.ec2.handlers.vpcs import Vpcs
 
 HANDLERS = (Account, Images, Instances, InstanceActions, InstanceTypes, KeyPairs, Regions, Tags,
             SecurityGroups, SecurityGroupRules, Addresses, Vpcs, Subnets, RouteTables,
-            NetworkInterfaces)
+            NetworkInterfaces, Volumes, Snapshots)
 
 __all__ = ["HANDLERS"]

@@ -11,6 +11,7 @@ from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.keypairs import KeyPairService
 from core.compute.server_actions import ServerActions
+from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
 from core.identity.service import IdentityService
 from core.idmap.ids import Ec2Ids, Kind, canonical_id
@@ -22,6 +23,7 @@ from core.quota.service import QuotaService
 from core.services import CoreServices
 from core.settings import Settings
 from core.tagging.service import TagService
+from core.volume.services import VolumeServices
 from core.vpc.services import VpcServices
 from gateway.ec2.filters import names_owner, owners_as_accounts
 
@@ -45,6 +47,8 @@ class Ec2Deps:
     ids: Ec2Ids
     network: NetworkServices
     vpc: VpcServices
+    volumes: VolumeServices
+    server_volumes: ServerVolumes  # the compute side of attaching (Nova's)
     endpoint: str  # this API's public URL, e.g. http://cloud.example:8080/ec2/
 
     @classmethod
@@ -54,7 +58,8 @@ class Ec2Deps:
                    images=core.images, servers=core.servers,
                    server_actions=core.server_actions, security_groups=core.security_groups,
                    floating_ips=core.floating_ips, tags=core.tags, ids=core.ids, vpc=core.vpc,
-                   network=core.network, endpoint=endpoint)
+                   network=core.network, volumes=core.volumes,
+                   server_volumes=core.server_volumes, endpoint=endpoint)
 
 
 class Handler:

@@ -41,7 +41,9 @@ from gateway.ec2.handlers.instances import (
     state_of,
     state_wire,
 )
+from gateway.ec2.handlers.run_block_devices import block_devices
 from gateway.ec2.handlers.run_networks import RunNetworks
+from gateway.ec2.handlers.volume_views import instance_block_devices
 
 CREATE = "os_compute_api:servers:create"
 START = "os_compute_api:servers:start"
@@ -54,6 +56,12 @@ MAX_CLIENT_TOKEN = 64
 DEFAULT_INSTANCE_TYPE = "m1.small"  # AWS's default when none is given
 # Parameters that do not make a request different (for ClientToken replays).
 NOT_HASHED = frozenset({"ClientToken", "DryRun"})
+def _devices(inst: Instance, handler: InstanceActions
+             ) -> tuple[list[dict[str, Any]], str | None]:
+    """The instance's volumes and its root volume's device name."""
+    return instance_block_devices(handler.deps, [inst]).get(inst.uuid) or ([], None)
+
+
 # DescribeInstanceAttribute: attribute name -> output member and its value.
 Reader = Callable[[Instance, "InstanceActions"], Any]
 ATTRIBUTES: Mapping[str, tuple[str, Reader]] = {
@@ -63,7 +71,8 @@ ATTRIBUTES: Mapping[str, tuple[str, Reader]] = {
     "disableApiStop": ("DisableApiStop", lambda i, h: {"Value": bool(i.locked)}),
     "kernel": ("KernelId", lambda i, h: {}),
     "ramdisk": ("RamdiskId", lambda i, h: {}),
-    "rootDeviceName": ("RootDeviceName", lambda i, h: {"Value": "/dev/sda1"}),
+    "rootDeviceName": ("RootDeviceName",
+                       lambda i, h: {"Value": _devices(i, h)[1] or "/dev/sda1"}),
     "instanceInitiatedShutdownBehavior": ("InstanceInitiatedShutdownBehavior",
                                           lambda i, h: {"Value": "stop"}),
     "groupSet": ("Groups", lambda i, h: h.views.security_groups([i])[i.uuid]),
@@ -71,7 +80,7 @@ ATTRIBUTES: Mapping[str, tuple[str, Reader]] = {
     "ebsOptimized": ("EbsOptimized", lambda i, h: {"Value": False}),
     "enaSupport": ("EnaSupport", lambda i, h: {"Value": False}),
     "sriovNetSupport": ("SriovNetSupport", lambda i, h: {}),
-    "blockDeviceMapping": ("BlockDeviceMappings", lambda i, h: []),
+    "blockDeviceMapping": ("BlockDeviceMappings", lambda i, h: _devices(i, h)[0]),
     "productCodes": ("ProductCodes", lambda i, h: []),
     "enclaveOptions": ("EnclaveOptions", lambda i, h: {"Enabled": False}),
 }
@@ -128,8 +137,9 @@ class InstanceActions(Handler):
                                                "ImageId")
         name, metadata = self._tags(call.get("TagSpecifications", []))
         boot = self.networks.of(call)
+        image_uuid = self.os_id(Kind.IMAGE, image_id)
         req = BootRequest(
-            name=name, image_ref=self.os_id(Kind.IMAGE, image_id),
+            name=name, image_ref=image_uuid,
             flavor_ref=call.get("InstanceType") or DEFAULT_INSTANCE_TYPE,
             flavor_by_name=True, key_name=call.get("KeyName") or None, metadata=metadata,
             user_data=self._user_data(call.get("UserData")),
@@ -140,7 +150,8 @@ class InstanceActions(Handler):
                                                         call.get("SecurityGroupIds", [])),
             networks=boot.networks,
             client_token=token or None, request_hash=request_hash(call.params),
-            ec2_names=True)
+            ec2_names=True, block_devices=block_devices(
+                self, ctx, call.get("BlockDeviceMappings", []), image_uuid))
         reservation_id, instances = self.deps.servers.create(ctx, req)
         where = self.networks.names.default() if boot.networks == "default" else None
         return self.views.reservation(ctx, reservation_id, instances, where)

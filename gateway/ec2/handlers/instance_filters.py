@@ -46,6 +46,12 @@ NIC_GETTERS: Mapping[str, Any] = {
 }
 
 
+def _bdms(key: str) -> Any:
+    """block-device-mapping.*: over the instance's volumes."""
+    return lambda i: [m.get(key) if key == "DeviceName" else (m.get("Ebs") or {}).get(key)
+                      for m in i.get("BlockDeviceMappings") or []]
+
+
 def tag_dict(inst: Mapping[str, Any]) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in inst["Tags"]}
 
@@ -69,6 +75,12 @@ INSTANCE_FILTERS: Filters[dict[str, Any]] = Filters({
     "subnet-id": lambda i: i["SubnetId"],
     "architecture": lambda i: i["Architecture"],
     "launch-index": lambda i: i["AmiLaunchIndex"],
+    "root-device-type": lambda i: i["RootDeviceType"],
+    "root-device-name": lambda i: i["RootDeviceName"],
+    "block-device-mapping.device-name": _bdms("DeviceName"),
+    "block-device-mapping.volume-id": _bdms("VolumeId"),
+    "block-device-mapping.status": _bdms("Status"),
+    "block-device-mapping.delete-on-termination": _bdms("DeleteOnTermination"),
     "instance.group-id": lambda i: [g["GroupId"] for g in i["SecurityGroups"]],
     "instance.group-name": lambda i: [g["GroupName"] for g in i["SecurityGroups"]],
     "group-id": lambda i: [g["GroupId"] for g in i["SecurityGroups"]],

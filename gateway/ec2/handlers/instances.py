@@ -32,6 +32,7 @@ from gateway.ec2.handlers.base import Ec2Deps, Handler
 from gateway.ec2.handlers.instance_filters import INSTANCE_FILTERS, STATUS_FILTERS
 from gateway.ec2.handlers.instance_network import InstanceNetwork, NetView
 from gateway.ec2.handlers.network_names import Where
+from gateway.ec2.handlers.volume_views import instance_block_devices
 from gateway.ec2.paging import page, reject_ids_with_max_results
 
 SERVERS_DETAIL = "os_compute_api:servers:detail"
@@ -208,6 +209,7 @@ class Instances(Handler):
         networks = self.network.of(ctx, instances, instance_ids, fresh, where)
         groups = self.security_groups(instances)
         faults = deps.servers.faults_of(instances)
+        devices = instance_block_devices(deps, instances)
         region = deps.settings.region
         zone = deps.settings.default_availability_zone
         out = []
@@ -224,6 +226,7 @@ class Instances(Handler):
             launched = inst.launched_at or inst.created_at
             project = inst.project_id
             public_ip = net.public_ip
+            mappings, root = devices.get(inst.uuid) or ([], None)
             out.append({
                 "_reservation": reservations[inst.reservation_id], "_owner": owners[project],
                 "InstanceId": instance_id,
@@ -245,9 +248,9 @@ class Instances(Handler):
                 "VpcId": net.vpc_id, "SubnetId": net.subnet_id,
                 "NetworkInterfaces": net.interfaces,
                 "SourceDestCheck": all(n["SourceDestCheck"] for n in net.interfaces),
-                "Architecture": "x86_64", "RootDeviceType": "instance-store",
-                "RootDeviceName": "/dev/sda1", "Hypervisor": "xen",
-                "VirtualizationType": "hvm", "BlockDeviceMappings": [],
+                "Architecture": "x86_64", "RootDeviceType": "ebs" if root else "instance-store",
+                "RootDeviceName": root or "/dev/sda1", "Hypervisor": "xen",
+                "VirtualizationType": "hvm", "BlockDeviceMappings": mappings,
                 "SecurityGroups": groups.get(inst.uuid, []),
                 "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
                 "StateReason": reason,

@@ -26,6 +26,7 @@ from gateway.openstack.compute.security_groups import (
 from gateway.openstack.compute.server_groups import ServerGroups
 from gateway.openstack.compute.servers import ServerMetadata, Servers, ServerTags
 from gateway.openstack.compute.versions import Versions
+from gateway.openstack.compute.volume_attachments import VolumeAttachments
 
 HANDLERS: dict[str, type[Handler]] = {
     "compute_versions": Versions, "extensions": Extensions, "flavors": Flavors,
@@ -35,7 +36,8 @@ HANDLERS: dict[str, type[Handler]] = {
     "server_groups": ServerGroups, "servers": Servers, "server_metadata": ServerMetadata,
     "server_tags": ServerTags, "security_groups": SecurityGroups,
     "security_group_rules": SecurityGroupRules, "server_security_groups": ServerSecurityGroups,
-    "server_interfaces": ServerInterfacesHandler, "floating_ips": FloatingIps}
+    "server_interfaces": ServerInterfacesHandler, "floating_ips": FloatingIps,
+    "volume_attachments": VolumeAttachments}
 
 __all__ = ["HANDLERS", "ComputeDeps", "build_handlers"]
 

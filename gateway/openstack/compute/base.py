@@ -17,6 +17,7 @@ from core.compute.server_actions import ServerActions
 from core.compute.server_groups import ServerGroupService
 from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
+from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
 from core.context import RequestContext
 from core.network.floating import FloatingIpService
@@ -47,6 +48,7 @@ class ComputeDeps:
     server_security_groups: ServerSecurityGroups
     server_interfaces: ServerInterfaces
     floating_ips: FloatingIpService  # the os-floating-ips proxy's
+    server_volumes: ServerVolumes
 
     @classmethod
     def from_core(cls, core: CoreServices, auth: Authenticator, base: str) -> ComputeDeps:
@@ -55,7 +57,8 @@ class ComputeDeps:
                    server_groups=core.server_groups, hosts=core.hosts, servers=core.servers,
                    server_actions=core.server_actions, security_groups=core.security_groups,
                    server_security_groups=core.server_security_groups,
-                   server_interfaces=core.server_interfaces, floating_ips=core.floating_ips)
+                   server_interfaces=core.server_interfaces, floating_ips=core.floating_ips,
+                   server_volumes=core.server_volumes)
 
 
 class Handler:

@@ -47,7 +47,8 @@ class ServerViews:
 
     def full(self, inst: Instance, mv: APIVersion, *, addresses: list[Address],
              tags: list[str] | None, fault: InstanceFault | None, is_admin: bool,
-             host_status: str | None = None) -> dict[str, Any]:
+             host_status: str | None = None,
+             volumes: list[tuple[str, bool]] | None = None) -> dict[str, Any]:
         status = states.status_from_state(inst.vm_state, inst.task_state)
         host_id = hashlib.sha224(f"{inst.project_id}{inst.host}".encode()).hexdigest() \
             if inst.host else ""
@@ -71,7 +72,9 @@ class ServerViews:
             "OS-EXT-STS:power_state": inst.power_state,
             "OS-SRV-USG:launched_at": _usage_time(inst.launched_at),
             "OS-SRV-USG:terminated_at": _usage_time(inst.terminated_at),
-            "os-extended-volumes:volumes_attached": [],
+            "os-extended-volumes:volumes_attached": [
+                {"id": vol, "delete_on_termination": bool(dot)} if mv >= (2, 3) else {"id": vol}
+                for vol, dot in volumes or []],
             "security_groups": [{"name": n} for n in (inst.security_groups or [])],
         }
         if not out["security_groups"]:

@@ -14,6 +14,7 @@ from connexion import NoContent, request
 
 from core import errors
 from core.clock import parse_timestamp
+from core.compute import boot_volumes
 from core.compute.server_actions import ServerActions
 from core.compute.server_listing import ADMIN_SORT_KEYS, SORT_KEYS, ServerQuery
 from core.compute.servers import BootRequest, ServerService
@@ -81,6 +82,7 @@ class Servers(Handler):
         addresses = self.servers.addresses(uuids)
         tags = self.servers.tags_of(uuids) if mv >= (2, 26) else {}
         faults = self.servers.faults_of(instances)
+        volumes = self.deps.server_volumes.volumes_attached(uuids)
         host_states: dict[str, str] = {}
         if mv >= (2, 16) and self.auth.policy.authorize(
                 "os_compute_api:servers:show:host_status", {"project_id": ctx.project_id},
@@ -91,7 +93,7 @@ class Servers(Handler):
                                               ctx.policy_credentials())
         return [self.views.full(i, mv, addresses=addresses.get(i.uuid, []),
                                 tags=tags.get(i.uuid), fault=faults.get(i.uuid),
-                                is_admin=admin,
+                                is_admin=admin, volumes=volumes.get(i.uuid),
                                 host_status=host_states.get(i.host or "", "UNKNOWN")
                                 if host_states or (mv >= (2, 16) and not i.host and admin)
                                 else None)
@@ -197,13 +199,11 @@ class Servers(Handler):
         ctx = self.auth.context()
         mv = microversions.current()
         s = body["server"]
+        devices = boot_volumes.parse(s.get("block_device_mapping_v2"))
         image_ref = s.get("imageRef") or None
         if not image_ref:
-            for bdm in s.get("block_device_mapping_v2") or []:
-                if bdm.get("source_type") == "image" and bdm.get("boot_index") in (0, "0"):
-                    if bdm.get("destination_type", "local") != "local":
-                        raise errors.InvalidInput("Booting from a volume is not supported.")
-                    image_ref = bdm.get("uuid")
+            image_ref = next((d.uuid for d in devices if d.source_type == "image"
+                              and d.is_root and not d.is_volume), None)
         hints = dict(body.get("OS-SCH-HNT:scheduler_hints") or
                      body.get("os:scheduler_hints") or {})
         req = BootRequest(
@@ -217,7 +217,7 @@ class Servers(Handler):
             security_groups=[g["name"] for g in s.get("security_groups") or
                              [{"name": "default"}]],
             scheduler_hints=hints, config_drive=bool(s.get("config_drive")),
-            networks=boot_networks(s.get("networks"), mv))
+            networks=boot_networks(s.get("networks"), mv), block_devices=devices)
         if "description" in s and mv < (2, 19):
             raise errors.InvalidInput("Invalid input for field/attribute server. Additional "
                                       "properties are not allowed ('description' was "

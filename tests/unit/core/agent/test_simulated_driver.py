@@ -89,3 +89,22 @@ def test_without_a_state_file_nothing_is_written(tmp_path):
     d = build_driver("simulated", host="h1")
     d.spawn(instance(), {})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_volumes_attach_and_detach_once(tmp_path):
+    state = tmp_path / "h1.json"
+    d = build_driver("simulated", host="h1", state_file=state)
+    d.spawn(instance(), {"name": "cirros"})
+    d.attach_volume(instance(), "vol-1", "/dev/vdb")
+    d.attach_volume(instance(), "vol-1", "/dev/vdb")  # delivered twice
+    assert d.list_instances()[0].volumes == {"vol-1": "/dev/vdb"}
+    assert d.console_output(instance()).count("attached volume vol-1") == 1
+    # the guest's volumes survive a restart of the host, as its definition does
+    again = build_driver("simulated", host="h1", state_file=state)
+    assert again.list_instances()[0].volumes == {"vol-1": "/dev/vdb"}
+    d.detach_volume(instance(), "vol-1")
+    d.detach_volume(instance(), "vol-1")
+    d.detach_volume({"uuid": "gone"}, "vol-1")
+    assert d.list_instances()[0].volumes == {}
+    with pytest.raises(DriverError):
+        d.attach_volume({"uuid": "gone"}, "vol-1", "/dev/vdb")
