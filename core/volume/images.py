@@ -72,8 +72,9 @@ def find_image(images: Any, ctx: RequestContext, ref: Any) -> Image:
                                   "more specific.")
         if found:
             return found[0]  # type: ignore[no-any-return]
-    raise InvalidInput("Invalid image identifier or unable to access requested image.",
-                       param="imageRef")
+    # Cinder's HTTPBadRequest, with no "Invalid input received" before it
+    raise errors.InvalidInput("Invalid image identifier or unable to access requested "
+                              "image.", param="imageRef")
 
 
 def content_of(volume: Volume) -> dict | None:
