@@ -63,8 +63,11 @@ def ebs_mappings(handler: Handler, ctx: RequestContext, mappings: Sequence[Mappi
             raise _invalid(f"The device '{name}' is used more than once.")
         seen.add(short(name))
         ebs = m.get("Ebs")
-        if m.get("NoDevice") is not None or m.get("VirtualName") or not ebs:
+        if m.get("NoDevice") is not None or m.get("VirtualName"):
             continue  # instance-store and NoDevice mappings map nothing here
+        if not ebs:
+            raise _invalid(f"The mapping of {name} needs an Ebs volume, a VirtualName or "
+                           "NoDevice.")
         out.append(_one(handler, ctx, name, ebs, short(name) == root))
     if not any(m["boot_index"] == 0 for m in out):
         raise Ec2Error("InvalidParameterValue",
