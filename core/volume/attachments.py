@@ -108,7 +108,7 @@ class AttachmentService(VolumeBase):
         with self.db.session() as s:
             vol = self.volume_row(s, ctx, volume_id, rule=None)
             self.enforce(ctx, "volume:attachment_create", vol.project_id)
-            if vol.readonly and mode == "rw" and connector is not None:
+            if vol.readonly:
                 mode = "ro"
             expected = ("available", *ATTACHED_STATES) if vol.multiattach else ("available",)
             if not swap(s, Volume, vol.id, expected, {"status": "reserved"}
@@ -151,8 +151,11 @@ class AttachmentService(VolumeBase):
             "attach_status": "attaching", "connector": dict(connector),
             "attached_host": connector.get("host") or att.attached_host,
             "mountpoint": connector.get("mountpoint") or att.mountpoint,
-            "attach_mode": connector.get("mode") or att.attach_mode}
-        values["connection_info"] = connection_info(vol, att)
+            "attach_mode": "ro" if vol.readonly else (connector.get("mode")
+                                                      or att.attach_mode)}
+        info = connection_info(vol, att)
+        info["data"]["access_mode"] = values["attach_mode"]
+        values["connection_info"] = info
         if not swap_attachment(s, att.id, ("reserved", "attaching"), values):
             s.refresh(att)
             raise InvalidAttachment(f"Attachment {att.id} status is {att.attach_status}; it "

@@ -181,7 +181,13 @@ def order(columns: Columns, sort: Sequence[tuple[str, bool]]) -> list:
         spec = columns.attributes.get(name)
         if spec is None:
             raise InvalidInput(f"Invalid sort key {name}.", param="sort")
-        out.append(spec[0].asc() if ascending else spec[0].desc())
+        column = spec[0]
+        # NULLs sort as the smallest values on every database (PostgreSQL puts
+        # them last by default), as the marker's comparisons assume
+        if ascending:
+            out.extend([column.is_(None).desc(), column.asc()])
+        else:
+            out.extend([column.is_(None).asc(), column.desc()])
         names.append(name)
     if "id" not in names:
         last_asc = sort[-1][1] if sort else False

@@ -81,6 +81,12 @@ class VolumeService(VolumeActions, VolumeUploads, VolumeBase):
         return {self.default_zone, *s.scalars(select(VolumePool.availability_zone)
                                               .distinct())}
 
+    def availability_zones(self, ctx: RequestContext) -> builtins.list[str]:
+        """The zones volumes may be made in (``/os-availability-zone``), sorted."""
+        self.enforce(ctx, "volume_extension:availability_zone_list", ctx.project_id)
+        with self.db.session() as s:
+            return sorted(self.zones(s))
+
     def by_token(self, ctx: RequestContext, client_token: str) -> Volume | None:
         """The caller's project's volume made with ``client_token``, if any."""
         with self.db.session() as s:

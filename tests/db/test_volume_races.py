@@ -160,3 +160,30 @@ def test_two_extends_one_wins(vs):
     bus = vs.volumes.scheduler.bus
     extends = [p for _, method, p, _ in bus.casts if method == "extend_volume"]
     assert len(extends) == 1 and used == extends[0]["new_size"]  # one delta reserved
+
+
+def test_concurrent_snapshots_never_pass_the_quota(vs):
+    vol = available(vs, size=1)
+    vs.quotas.quotas.set_limits("p1", {"snapshots": 3})
+    results = race(8, lambda i: vs.snapshots.create(MEMBER, vol.id))
+    assert len([r for r in results if isinstance(r, Snapshot)]) == 3, results
+    assert all(isinstance(e, errors.QuotaExceeded) for e in errors_of(results)), results
+    with vs.volumes.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Snapshot)) == 3
+
+
+def test_pages_by_a_column_with_nulls_cover_every_volume_once(vs):
+    names = [None, "b", None, "a", "c", None, "b"]
+    made = {vs.volumes.create(MEMBER, size=1, name=n).id for n in names}
+    for direction in ("asc", "desc"):
+        seen: list[str] = []
+        marker = None
+        while True:
+            page = vs.volumes.list(MEMBER, sort=[("name", direction)], limit=2, marker=marker)
+            if not page:
+                break
+            seen += [v.id for v in page]
+            marker = page[-1].id
+        assert len(seen) == len(made) and set(seen) == made, direction
+        full = [v.id for v in vs.volumes.list(MEMBER, sort=[("name", direction)])]
+        assert seen == full

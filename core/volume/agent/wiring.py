@@ -9,7 +9,7 @@ from core.volume.agent.driver import PoolSpec, SimulatedStorage, parse_pools
 from core.volume.agent.manager import VolumeAgent
 from core.volume.rpcapi import VolumeManagerClient, VolumeSchedulerClient
 
-RPC_TIMEOUT = 60.0
+RPC_TIMEOUT = 30.0  # a report retried after it (they are idempotent)
 
 
 def build_volume_agent(settings: Settings, bus: Any, backend: str | None = None,

@@ -16,14 +16,15 @@ from gateway.openstack.volume.attachments import Attachments
 from gateway.openstack.volume.base import Handler, VolumeDeps
 from gateway.openstack.volume.info import Pools, Services, Versions, Zones
 from gateway.openstack.volume.quotas import VolumeLimits, VolumeQuotas
-from gateway.openstack.volume.snapshots import SnapshotMetadata, Snapshots
+from gateway.openstack.volume.snapshots import SnapshotActions, SnapshotMetadata, Snapshots
 from gateway.openstack.volume.types import ExtraSpecs, VolumeTypes
 from gateway.openstack.volume.volumes import VolumeMetadata, Volumes
 
 HANDLERS: dict[str, type[Handler]] = {
     "volume_versions": Versions, "volumes": Volumes, "volume_metadata": VolumeMetadata,
     "volume_actions": VolumeActions, "snapshots": Snapshots,
-    "snapshot_metadata": SnapshotMetadata, "attachments": Attachments,
+    "snapshot_metadata": SnapshotMetadata, "snapshot_actions": SnapshotActions,
+    "attachments": Attachments,
     "volume_types": VolumeTypes, "extra_specs": ExtraSpecs, "volume_quotas": VolumeQuotas,
     "volume_limits": VolumeLimits, "volume_zones": Zones, "volume_services": Services,
     "volume_pools": Pools}

@@ -107,6 +107,11 @@ class VolumeActions(Handler):
         self.services.volumes.force_delete(ctx, volume_id)
         return ACCEPTED
 
+    def force_detach(self, ctx: RequestContext, volume_id: str, args: dict[str, Any]):
+        self.services.attachments.force_detach(ctx, volume_id,
+                                               attachment_id=args.get("attachment_id"))
+        return ACCEPTED
+
     # ---- the legacy attach flow (pre-3.27, still served)
     def reserve(self, ctx: RequestContext, volume_id: str, args: dict[str, Any]):
         self.services.attachments.reserve(ctx, volume_id)
@@ -171,6 +176,7 @@ _ACTIONS: dict[str, Callable[..., Any]] = {
     "os-update_readonly_flag": VolumeActions.update_readonly,
     "os-reset_status": VolumeActions.reset_status,
     "os-force_delete": VolumeActions.force_delete,
+    "os-force_detach": VolumeActions.force_detach,
     "os-reserve": VolumeActions.reserve,
     "os-unreserve": VolumeActions.unreserve,
     "os-begin_detaching": VolumeActions.begin_detaching,

@@ -134,3 +134,24 @@ class SnapshotMetadata(Handler):
     def delete(self, snapshot_id: str, key: str, **_: Any):
         self.services.snapshots.delete_metadata_key(self.context(), snapshot_id, key)
         return NoContent, 200
+
+
+class SnapshotActions(Handler):
+    """``POST /v3/snapshots/{id}/action``: the admins' ``os-reset_status`` and
+    ``os-force_delete``."""
+
+    def act(self, snapshot_id: str, body: Any, **_: Any):
+        if not isinstance(body, dict) or len(body) != 1:
+            raise errors.InvalidInput("There is no such action: the body names one action.")
+        action, args = next(iter(body.items()))
+        ctx = self.context()
+        if action == "os-force_delete":
+            self.services.snapshots.force_delete(ctx, snapshot_id)
+        elif action == "os-reset_status":
+            status = args.get("status") if isinstance(args, dict) else None
+            if not isinstance(status, str) or not status:
+                raise errors.InvalidInput("Must specify 'status'", param="status")
+            self.services.snapshots.reset_status(ctx, snapshot_id, status.lower())
+        else:
+            raise errors.InvalidInput(f"There is no such action: {action}")
+        return ACCEPTED

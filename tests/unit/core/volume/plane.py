@@ -61,7 +61,7 @@ class VolumePlane:
         self.quotas.dispose()
         self.db.dispose()
 
-    def wait_for_pools(self, n: int, timeout: float = 10.0) -> None:
+    def wait_for_pools(self, n: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while len(self.pools()) < n:
             assert time.monotonic() < deadline, "pools never reported"
@@ -133,7 +133,7 @@ class VolumePlane:
     def usage(self) -> dict[str, int]:
         return self.quotas.usage(PROJECT)
 
-    def wait(self, volume_id: str, predicate, timeout: float = 10.0) -> Volume | None:
+    def wait(self, volume_id: str, predicate, timeout: float = 30.0) -> Volume | None:
         deadline = time.monotonic() + timeout
         while True:
             volume = self.volume(volume_id)
@@ -143,7 +143,7 @@ class VolumePlane:
                 raise AssertionError(volume and (volume.status, volume.host, volume.fault))
             time.sleep(0.02)
 
-    def wait_status(self, volume_id: str, *statuses: str, timeout: float = 10.0) -> Volume:
+    def wait_status(self, volume_id: str, *statuses: str, timeout: float = 30.0) -> Volume:
         volume = self.wait(volume_id, lambda v: v is not None and v.status in statuses,
                            timeout)
         assert volume is not None

@@ -40,7 +40,7 @@ class AllInOne:
         with self.db.session() as s:
             return s.get(Volume, volume_id)
 
-    def until(self, volume_id, predicate, timeout=10.0) -> Volume | None:
+    def until(self, volume_id, predicate, timeout=30.0) -> Volume | None:
         deadline = time.monotonic() + timeout
         while True:
             volume = self.row(volume_id)
@@ -49,7 +49,7 @@ class AllInOne:
             assert time.monotonic() < deadline, volume and (volume.status, volume.fault)
             time.sleep(0.02)
 
-    def wait(self, volume_id, *statuses, timeout=10.0) -> Volume:
+    def wait(self, volume_id, *statuses, timeout=30.0) -> Volume:
         volume = self.until(volume_id, lambda v: v is not None and v.status in statuses,
                             timeout)
         assert volume is not None

@@ -84,6 +84,7 @@ def test_an_unknown_zone_is_400_and_reported_zones_are_known(vs, core):
     with pytest.raises(InvalidAvailabilityZone):
         vs.volumes.create(MEMBER, size=1, availability_zone="mars")
     add_pool(core, "n2@ceph#p", zone="mars")
+    assert vs.volumes.availability_zones(MEMBER) == ["mars", "nova"]
     assert vs.volumes.create(MEMBER, size=1, availability_zone="mars").availability_zone == \
         "mars"
 
