@@ -30,7 +30,10 @@ class Extension:
 EXTENSIONS = (
     Extension("os-availability-zone", "AvailabilityZone", "1. Add availability_zone to the "
               "Create Server API.\n2. Add availability zones describing."),
+    Extension("os-block-device-mapping", "BlockDeviceMapping", "Block device mapping boot "
+              "support."),
     Extension("extensions", "Extensions", "Extension information."),
+    Extension("os-extended-volumes", "ExtendedVolumes", "Extended Volumes support."),
     Extension("os-flavor-access", "FlavorAccess", "Flavor access support."),
     Extension("OS-FLV-DISABLED", "FlavorDisabled", "Support to show the disabled status of "
               "a flavor."),

@@ -14,6 +14,7 @@ from core import errors
 from core.compute.server_volumes import AttachedVolume, ServerVolumes
 from gateway.openstack.compute import microversions
 from gateway.openstack.compute.base import Handler, query_int
+from gateway.openstack.compute.interfaces import UUID
 from gateway.openstack.compute.microversions import APIVersion
 
 # request keys and the microversion that brought each (Nova's schemas)
@@ -64,6 +65,10 @@ class VolumeAttachments(Handler):
                     f"Invalid input for field/attribute volumeAttachment. Value: {given}. "
                     f"Additional properties are not allowed ('{key}' was unexpected)",
                     param=key)
+        if not UUID.match(str(given["volumeId"])):
+            raise errors.InvalidInput(
+                f"Invalid input for field/attribute volumeId. Value: {given['volumeId']}. "
+                f"'{given['volumeId']}' is not a 'uuid'", param="volumeId")
         item = self.service.attach(
             self.context(), server_id, given["volumeId"], device=given.get("device"),
             tag=given.get("tag"),
