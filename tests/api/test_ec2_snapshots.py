@@ -58,8 +58,8 @@ def test_snapshot_lifecycle(project, volume):
     assert made["OwnerId"] == project.account
     ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig=WAIT)
     (shown,) = ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"]
-    assert shown["State"] == "completed" and shown["Tags"] == [{"Key": "Name",
-                                                               "Value": "nightly"}]
+    assert shown["State"] == "completed" and shown["Progress"] == "100%"
+    assert shown["Tags"] == [{"Key": "Name", "Value": "nightly"}]
     mine = ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
     assert snapshot_id in {s["SnapshotId"] for s in mine}
     for name, value in (("volume-id", volume), ("status", "completed"),

@@ -78,6 +78,12 @@ def test_attach_detach(project, instance):
                              Device="/dev/sdg")
         assert status == 400 and code in ("VolumeInUse", "IncorrectState")
         assert error(ec2.delete_volume, VolumeId=volume_id) == ("VolumeInUse", 400)
+        other = new_volume(ec2)
+        try:
+            assert error(ec2.attach_volume, VolumeId=other, InstanceId=instance_id,
+                         Device="/dev/sdf")[0] == "InvalidParameterValue"
+        finally:
+            ec2.delete_volume(VolumeId=other)
         detached = ec2.detach_volume(VolumeId=volume_id)
         assert detached["State"] == "detaching" and detached["InstanceId"] == instance_id
         ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
@@ -110,6 +116,8 @@ def test_attach_errors(project, instance):
                      Device="/dev/sdf")[0] == "InvalidInstanceID.NotFound"
         assert error(ec2.attach_volume, VolumeId=volume_id, InstanceId="i-bad",
                      Device="/dev/sdf")[0] == "InvalidInstanceID.Malformed"
+        assert error(ec2.attach_volume, VolumeId=volume_id, InstanceId=instance_id,
+                     Device="bogus")[0] == "InvalidParameterValue"
     finally:
         ec2.delete_volume(VolumeId=volume_id)
 

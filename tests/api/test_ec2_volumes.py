@@ -156,3 +156,50 @@ def test_another_project_sees_none(project, other):
                                  other.ec2.describe_volumes()["Volumes"]}
     finally:
         delete_volume(project.ec2, volume_id)
+
+
+def test_reader_sees_but_changes_nothing(server, admin_session, endpoint, project):
+    """A reader of the project describes its volumes and snapshots; every
+    change is UnauthorizedOperation (403), DryRun or not."""
+    from tests.support.ec2 import client
+    from tests.support.identity import IdentityAdmin
+
+    identity = IdentityAdmin(server, admin_session, "ec2volr")
+    user = identity.new_user("reader", project.id, "reader")
+    # a reader may not make EC2 credentials itself: the admin makes its one
+    cred = identity.call("POST", f"/users/{user.id}/credentials/OS-EC2",
+                         {"tenant_id": project.id})["credential"]
+    reader = client(endpoint, (cred["access"], cred["secret"]))
+    volume_id = make_volume(project.ec2)
+    snapshot_id = project.ec2.create_snapshot(VolumeId=volume_id)["SnapshotId"]
+    try:
+        (shown,) = reader.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+        assert shown["State"] == "available"
+        assert reader.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"]
+        refused = ("UnauthorizedOperation", 403)
+        for dry in (False, True):
+            calls = ((reader.create_volume, {"Size": 1, "AvailabilityZone": ZONE}),
+                     (reader.delete_volume, {"VolumeId": volume_id}),
+                     (reader.modify_volume, {"VolumeId": volume_id, "Size": 9}),
+                     (reader.create_snapshot, {"VolumeId": volume_id}),
+                     (reader.delete_snapshot, {"SnapshotId": snapshot_id}),
+                     (reader.attach_volume, {"VolumeId": volume_id, "Device": "/dev/sdf",
+                                             "InstanceId": "i-0123456789abcdef0"}),
+                     (reader.detach_volume, {"VolumeId": volume_id}))
+            for call, kwargs in calls:
+                assert error(call, DryRun=dry, **kwargs) == refused, (call, dry)
+        assert error(project.ec2.delete_volume, VolumeId=volume_id, DryRun=True) == \
+            ("DryRunOperation", 412)
+        (after,) = project.ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+        assert (after["State"], after["Size"]) == ("available", 1)
+    finally:
+        project.ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id],
+                                                          WaiterConfig=WAIT)
+        project.ec2.delete_snapshot(SnapshotId=snapshot_id)
+        for _ in range(120):
+            if not project.ec2.describe_snapshots(
+                    Filters=[{"Name": "snapshot-id", "Values": [snapshot_id]}])["Snapshots"]:
+                break
+            import time
+            time.sleep(0.25)
+        delete_volume(project.ec2, volume_id)

@@ -209,7 +209,8 @@ class Instances(Handler):
         networks = self.network.of(ctx, instances, instance_ids, fresh, where)
         groups = self.security_groups(instances)
         faults = deps.servers.faults_of(instances)
-        devices = instance_block_devices(deps, instances)
+        # just recorded: no volume is attached yet (the conductor makes them)
+        devices = {} if fresh else instance_block_devices(deps, instances)
         region = deps.settings.region
         zone = deps.settings.default_availability_zone
         out = []

@@ -56,8 +56,10 @@ def block_devices(handler: Handler, ctx: RequestContext,
             raise _invalid(f"The device '{name}' is used more than once.")
         seen.add(short(name))
         ebs = m.get("Ebs")
-        if m.get("NoDevice") is not None or m.get("VirtualName") or not ebs:
+        if m.get("NoDevice") is not None or m.get("VirtualName"):
             continue
+        if ebs is None:
+            raise _invalid(f"The mapping of {name} needs Ebs, NoDevice or VirtualName.")
         out.append(_ebs(handler, ctx, name, ebs, short(name) == root, image_uuid, image_gib))
     return out
 

@@ -204,7 +204,8 @@ class VolumeViews:
                              [s.id for s in snapshots])
         return [{"SnapshotId": snap_ids[s.id], "VolumeId": vols.get(s.volume_id),
                  "State": snapshot_state(s.status), "StartTime": iso8601(s.created_at),
-                 "Progress": s.progress or "0%", "OwnerId": owners.get(s.project_id),
+                 "Progress": "100%" if snapshot_state(s.status) == "completed" else
+                 (s.progress or "0%"), "OwnerId": owners.get(s.project_id),
                  "Description": s.description or "", "VolumeSize": s.size,
                  "Encrypted": False, "StorageTier": "standard",
                  "StateMessage": s.fault if snapshot_state(s.status) == "error" else None,

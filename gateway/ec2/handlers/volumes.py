@@ -14,6 +14,7 @@ asked for beside Nova's.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from core import errors
@@ -47,6 +48,8 @@ ATTACH = "os_compute_api:os-volumes-attachments:create"
 DETACH = "os_compute_api:os-volumes-attachments:delete"
 MAX_SIZE = 16384  # GiB, as AWS's gp2
 LIST_CHUNK = 1000
+# /dev/sdf, sdf, /dev/xvdh, /dev/vdb ...: what EC2 (and Nova) take as a device name
+DEVICE = re.compile(r"(/dev/)?(sd|xvd|hd|vd)[a-z]{1,2}[0-9]{0,2}")
 
 STATUS_FILTERS: Filters[dict[str, Any]] = Filters({
     "availability-zone": lambda v: v["AvailabilityZone"],
@@ -204,8 +207,17 @@ class Volumes(Handler):
         device = call.get("Device")
         if not device:
             raise Ec2Error("MissingParameter", "The request must contain the parameter device")
+        if not DEVICE.fullmatch(device):
+            raise Ec2Error("InvalidParameterValue",
+                           f"Value ({device}) for parameter device is invalid. "
+                           f"{device} is not a valid EBS device name.")
         vol = self.volume(ctx, call.get("VolumeId", ""))
         (inst,) = self.instances.find(ctx, [call.get("InstanceId", "")])
+        taken = {d for a in self.deps.server_volumes.attached(inst.uuid)
+                 for d in (a.ec2_device, a.device) if d}
+        if device in taken:
+            raise Ec2Error("InvalidParameterValue",
+                           f"Attachment point {device} is already in use")
         zone = inst.availability_zone or self.deps.settings.default_availability_zone
         if vol.availability_zone != zone:
             instance_id = self.instances.ec2_ids([inst])[inst.uuid]
