@@ -57,7 +57,7 @@ class ControlPlane:
         self.volume_scheduler = build_volume_scheduler(core.db, core.bus, settings, core.quotas)
         self.servers += serve_volume_control(
             core.bus, self.volume_scheduler,
-            build_volume_manager(core.db, core.bus, settings, core.quotas),
+            build_volume_manager(core.db, core.bus, settings, core.quotas, core.images.data),
             [service_name("volume-scheduler")])
         self.volume_watch = watch_creates(core.db, core.bus, settings)
         self.volume_agents: list[VolumeAgent] = [

@@ -11,6 +11,7 @@ to local disks (the image itself, swap, ephemerals) need nothing of this."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -124,6 +125,34 @@ def parse(mappings: list[dict[str, Any]] | None) -> list[BlockDevice]:
     return out
 
 
+def image_defined(properties: dict[str, Any], requested: list[BlockDevice]
+                  ) -> list[BlockDevice]:
+    """The volume mappings an image defines (Nova's ``block_device_mapping``
+    property with ``bdm_v2``: a snapshot of a volume-backed server, an EBS-backed
+    AMI), less those the request maps itself (its root, or the same device)."""
+    raw = properties.get("block_device_mapping")
+    if not raw or str(properties.get("bdm_v2", "")).lower() != "true":
+        return []
+    try:
+        items = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return []
+    if not isinstance(items, list):
+        return []
+    taken = {d.device_name for d in requested if d.device_name}
+    has_root = root_volume(requested) is not None
+    mappings = []
+    for item in items:
+        if not isinstance(item, dict) or item.get("destination_type") != "volume":
+            continue
+        item = {**item, "uuid": item.get("uuid") or item.get("snapshot_id")
+                or item.get("volume_id") or item.get("image_id")}
+        if item.get("device_name") in taken or (has_root and item.get("boot_index") == 0):
+            continue
+        mappings.append({k: item.get(k) for k in BlockDevice.__dataclass_fields__})
+    return parse(mappings)
+
+
 def root_volume(devices: list[BlockDevice]) -> BlockDevice | None:
     """The mapping the server boots from when it is a volume (boot from volume)."""
     return next((d for d in devices if d.is_root and d.is_volume), None)
@@ -180,9 +209,16 @@ class BootVolumes:
                    image_ref: str | None, flavor: Any, checks: Any, max_count: int
                    ) -> dict[str, Any]:
         """The image of a boot request (``checks.image``'s dict), its volumes
-        checked. A server booted from a volume shows no image (its id is "")."""
-        self.check(ctx, devices, max_count)
+        checked. A server booted from a volume shows no image (its id is ""),
+        unless the image itself maps its root to a volume (``image_defined``:
+        added to ``devices``), which then boots from a volume made for it."""
         root = root_volume(devices)
+        if root is None and image_ref:
+            image = checks.image(ctx, image_ref, flavor)
+            devices.extend(image_defined(image.get("properties") or {}, devices))
+            self.check(ctx, devices, max_count)
+            return image  # type: ignore[no-any-return]
+        self.check(ctx, devices, max_count)
         if root is None:
             return checks.image(ctx, image_ref, flavor)
         if root.source_type == "image":

@@ -26,10 +26,12 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.db import Database
+from core.image.data import ImageData
 from core.placement.claims import _with_retries
 from core.quota.service import QuotaService
 from core.volume import claims
 from core.volume.base import forget_ec2
+from core.volume.images import UploadRecorder
 from core.volume.models import Snapshot, Volume
 from core.volume.rpcapi import VolumeSchedulerClient
 
@@ -46,11 +48,12 @@ def _cas(s: Session, model: Any, row_id: str, expected: str, **values: Any) -> b
 
 class VolumeManager:
     RPC_METHODS = frozenset({"volume_created", "volume_deleted", "volume_extended",
-                             "snapshot_created", "snapshot_deleted"})
+                             "snapshot_created", "snapshot_deleted", "volume_uploaded"})
 
     def __init__(self, db: Database, quotas: QuotaService, scheduler: VolumeSchedulerClient,
-                 max_attempts: int = 3) -> None:
+                 max_attempts: int = 3, images: ImageData | None = None) -> None:
         self.db = db
+        self.uploads = UploadRecorder(db, images)
         self.quotas = quotas
         self.scheduler = scheduler
         self.max_attempts = max_attempts
@@ -188,6 +191,12 @@ class VolumeManager:
         return self._snapshot_status(snapshot_id)
 
     # ---- helpers -------------------------------------------------------------
+    def volume_uploaded(self, volume_id: str, image_id: str, content: dict | None = None,
+                        error: str | None = None) -> dict[str, Any]:
+        """The back end read the volume: its bytes go to the image's store
+        (``core.volume.images``), the volume back to its status."""
+        return self.uploads.volume_uploaded(volume_id, image_id, content, error)
+
     def _status(self, volume_id: str) -> dict[str, Any]:
         with self.db.session() as s:
             volume = s.get(Volume, volume_id)

@@ -38,9 +38,12 @@ def pool_of(host: str | None) -> str | None:
 
 def volume_message(volume: Any) -> dict[str, Any]:
     """The volume as an agent receives it in ``create_volume``."""
+    image_meta = getattr(volume, "image_metadata", None) or {}
     return {"id": volume.id, "size": volume.size, "pool": pool_of(volume.host),
             "snapshot_id": volume.snapshot_id, "source_volid": volume.source_volid,
-            "image_id": volume.image_id}
+            "image_id": volume.image_id,
+            # what the back end copies when made from an image: the image's bytes
+            "image_size": int(image_meta.get("size") or 0) if volume.image_id else 0}
 
 
 class VolumeSchedulerClient:
@@ -98,6 +101,14 @@ class VolumeAgentClient:
     def delete_snapshot(self, backend: str, snapshot_id: str) -> None:
         self._cast(backend, "delete_snapshot", snapshot_id=snapshot_id)
 
+    def copy_volume_to_image(self, backend: str, volume_id: str, image_id: str,
+                             content: dict | None = None) -> None:
+        """Read the volume into image ``image_id``. ``content``: what the database
+        says the volume holds (``{"image_id", "size"}`` of the image it was made
+        from, or None), for a back end that no longer remembers."""
+        self._cast(backend, "copy_volume_to_image", volume_id=volume_id, image_id=image_id,
+                   content=content)
+
     def initialize_connection(self, backend: str, volume_id: str, connector: dict) -> dict:
         return self.bus.call(AGENT_TOPIC, "initialize_connection",
                              {"volume_id": volume_id, "connector": connector},
@@ -130,3 +141,10 @@ class VolumeManagerClient:
 
     def snapshot_deleted(self, snapshot_id: str, error: str | None = None) -> Any:
         return self._call("snapshot_deleted", snapshot_id=snapshot_id, error=error)
+
+    def volume_uploaded(self, volume_id: str, image_id: str, content: dict | None,
+                        error: str | None = None) -> Any:
+        """The volume was read for image ``image_id``: ``content`` is what it
+        holds (``{"image_id": source image or None, "size": bytes}``)."""
+        return self._call("volume_uploaded", volume_id=volume_id, image_id=image_id,
+                          content=content, error=error)

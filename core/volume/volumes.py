@@ -32,6 +32,7 @@ from core.volume.errors import (
     VolumeInUse,
     quota_exceeded,
 )
+from core.volume.images import VolumeUploads, find_image
 from core.volume.models import Snapshot, Volume, VolumeAttachment, VolumePool
 from core.volume.quotas import VolumeQuotas
 from core.volume.rpcapi import VolumeAgentClient, VolumeSchedulerClient, backend_of
@@ -59,7 +60,7 @@ def _delete_refusal(volume_id: str) -> str:
             "snapshots after volume transfer.")
 
 
-class VolumeService(VolumeActions, VolumeBase):
+class VolumeService(VolumeActions, VolumeUploads, VolumeBase):
     def __init__(self, db: Database, policy: PolicyEnforcer, quotas: QuotaService,
                  volume_quotas: VolumeQuotas, types: VolumeTypeService,
                  scheduler: VolumeSchedulerClient, agents: VolumeAgentClient,
@@ -119,23 +120,23 @@ class VolumeService(VolumeActions, VolumeBase):
         self.scheduler.create_volume(volume.id)
         return volume
 
-    def _image(self, ctx: RequestContext, image_id: str) -> tuple[int, dict[str, str]]:
-        """(the GiB the image needs, its volume_image_metadata)."""
+    def _image(self, ctx: RequestContext, image_id: str) -> tuple[Any, int, dict[str, str]]:
+        """(the image, the GiB its data needs, its volume_image_metadata)."""
         if self.images is None:
             raise InvalidInput("Volumes from images are not supported here.",
                                param="imageRef")
         self.enforce(ctx, "volume:create_from_image", ctx.project_id)
-        image = self.images.show(ctx, str(image_id)).image
+        image = find_image(self.images, ctx, image_id)
         if image.status != "active":
             raise InvalidInput(f"Image {image.id} is not active.", param="imageRef")
-        needed = max(math.ceil((image.size or 0) / GiB), image.min_disk or 0)
+        needed = math.ceil((image.size or 0) / GiB)
         meta = {"image_id": image.id, "image_name": image.name or "",
                 "checksum": image.checksum or "",
                 "container_format": image.container_format or "",
                 "disk_format": image.disk_format or "", "min_disk": str(image.min_disk or 0),
                 "min_ram": str(image.min_ram or 0), "size": str(image.size or 0)}
         meta.update({str(k): str(v) for k, v in (image.properties or {}).items()})
-        return needed, meta
+        return image, needed, meta
 
     def _create(self, ctx: RequestContext, project: str, size_given: Any, name: Any,
                 description: Any, volume_type: Any, zone: Any, snapshot_id: Any,
@@ -155,7 +156,9 @@ class VolumeService(VolumeActions, VolumeBase):
             raise InvalidInput("Only one of snapshot_id, source_volid and imageRef may be "
                                "given.")
         wanted = size(size_given) if size_given is not None else None
-        image_needs, image_meta = (self._image(ctx, image_id) if image_id else (0, {}))
+        image, image_needs, image_meta = (self._image(ctx, image_id) if image_id
+                                          else (None, 0, {}))
+        image_id = image.id if image is not None else None
         with self.db.session() as s:
             source_size, source_type, source_zone, bootable = None, None, None, False
             kind = ""
@@ -193,9 +196,12 @@ class VolumeService(VolumeActions, VolumeBase):
                 raise InvalidInput(f"Volume size '{wanted}'GB cannot be smaller than original "
                                    f"volume size {source_size}GB. They must be >= original "
                                    "volume size.", param="size")
-            if image_id and wanted < image_needs:
+            if image is not None and wanted < image_needs:
                 raise InvalidInput(f"Size of specified image {image_needs}GB is larger than "
                                    f"volume size {wanted}GB.", param="size")
+            if image is not None and wanted < (image.min_disk or 0):
+                raise InvalidInput(f"Volume size {wanted}GB cannot be smaller than the image "
+                                   f"minDisk size {image.min_disk}GB.", param="size")
             vtype = self.types.find(s, ctx, volume_type if volume_type is not None
                                     else source_type)
             zone = self._zone(s, zone, source_zone, kind)

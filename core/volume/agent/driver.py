@@ -51,6 +51,9 @@ class SimulatedStorage:
         self._lock = threading.Lock()
         self.volumes: dict[str, tuple[str, int]] = {}  # id -> (pool, size)
         self.snapshots: dict[str, tuple[str, int]] = {}  # id -> (volume id, size)
+        # what a volume or snapshot holds: {"image_id", "size"} of the image it was
+        # copied from (its bytes), absent when blank (zeros)
+        self.contents: dict[str, dict] = {}
 
     def _work(self) -> None:
         if self.operation_time > 0:
@@ -69,7 +72,9 @@ class SimulatedStorage:
             return 0
         return sum(size for p, size in self.volumes.values() if p == pool)
 
-    def create_volume(self, volume_id: str, pool: str, size: int) -> None:
+    def create_volume(self, volume_id: str, pool: str, size: int,
+                      content: dict | None = None) -> None:
+        """``content``: the image copied in (``{"image_id", "size"}``), if any."""
         spec = self._pool(pool)
         self._work()
         with self._lock:
@@ -81,6 +86,8 @@ class SimulatedStorage:
             if not spec.thin and self._used(pool) + size > spec.total_gb:
                 raise StorageError(f"pool {pool} has no room for {size} GB")
             self.volumes[volume_id] = (pool, size)
+            if content:
+                self.contents[volume_id] = dict(content)
 
     def delete_volume(self, volume_id: str) -> None:
         self._work()
@@ -88,6 +95,7 @@ class SimulatedStorage:
             if any(v == volume_id for v, _ in self.snapshots.values()):
                 raise StorageError(f"volume {volume_id} has snapshots")
             self.volumes.pop(volume_id, None)
+            self.contents.pop(volume_id, None)
 
     def extend_volume(self, volume_id: str, new_size: int) -> None:
         self._work()
@@ -106,11 +114,30 @@ class SimulatedStorage:
             if volume_id not in self.volumes:
                 raise StorageError(f"no volume {volume_id}")
             self.snapshots.setdefault(snapshot_id, (volume_id, size))
+            if volume_id in self.contents:
+                self.contents.setdefault(snapshot_id, dict(self.contents[volume_id]))
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         self._work()
         with self._lock:
             self.snapshots.pop(snapshot_id, None)
+            self.contents.pop(snapshot_id, None)
+
+    def content_of(self, source_id: str | None) -> dict | None:
+        """What a volume or snapshot of this back end holds (None: blank or unknown)."""
+        with self._lock:
+            found = self.contents.get(source_id or "")
+            return dict(found) if found else None
+
+    def read_volume(self, volume_id: str) -> tuple[bool, dict | None]:
+        """Read a volume whole (as a copy to an image does): whether this back end
+        has it, and what it holds."""
+        self._work()
+        with self._lock:
+            if volume_id not in self.volumes:
+                return False, None
+            found = self.contents.get(volume_id)
+            return True, dict(found) if found else None
 
     def pool_stats(self) -> list[dict]:
         """Each pool as Cinder's drivers report it (thin/thick support, capacity)."""

@@ -22,7 +22,8 @@ REPORT_ATTEMPTS = 5
 
 class VolumeAgent:
     RPC_METHODS = frozenset({"create_volume", "delete_volume", "extend_volume",
-                             "create_snapshot", "delete_snapshot", "initialize_connection"})
+                             "create_snapshot", "delete_snapshot", "initialize_connection",
+                             "copy_volume_to_image"})
 
     def __init__(self, backend: str, driver: SimulatedStorage, bus: Any,
                  manager: VolumeManagerClient, scheduler: VolumeSchedulerClient,
@@ -100,13 +101,37 @@ class VolumeAgent:
         host = volume.get("host") or f"{self.backend}#{pool}"
         error = None
         try:
-            self.driver.create_volume(volume_id, pool, int(volume["size"]))
+            self.driver.create_volume(volume_id, pool, int(volume["size"]),
+                                      content=self._content(volume))
         except StorageError as exc:
             error = str(exc)
         log.info("%s: volume %s %s", self.backend, volume_id,
                  "created" if error is None else f"failed: {error}")
         self._report(f"volume {volume_id}",
                      lambda: self.manager.volume_created(volume_id, host, error))
+
+    def _content(self, volume: dict) -> dict | None:
+        """What a new volume holds: the image's bytes (copied, simulated: its id
+        and size are recorded), or its source's content."""
+        if volume.get("image_id"):
+            return {"image_id": volume["image_id"], "size": int(volume.get("image_size") or 0)}
+        return self.driver.content_of(volume.get("snapshot_id") or volume.get("source_volid"))
+
+    def copy_volume_to_image(self, volume_id: str, image_id: str,
+                             content: dict | None = None) -> None:
+        """Read the volume for an image; the manager writes the bytes to the image
+        store (this agent reaches no database and no image store)."""
+        error, held = None, content
+        try:
+            found, own = self.driver.read_volume(volume_id)
+            if found:
+                held = own
+            elif content is None:
+                log.info("%s: volume %s unknown here, read as blank", self.backend, volume_id)
+        except StorageError as exc:
+            error = str(exc)
+        self._report(f"volume {volume_id}",
+                     lambda: self.manager.volume_uploaded(volume_id, image_id, held, error))
 
     def delete_volume(self, volume_id: str) -> None:
         error = None

@@ -24,7 +24,7 @@ from core.quota.service import QuotaService
 from core.settings import Settings
 from core.volume import claims
 from core.volume.models import Snapshot, Volume, VolumePool, VolumeType
-from core.volume.rpcapi import VolumeAgentClient
+from core.volume.rpcapi import VolumeAgentClient, volume_message
 from core.volume.scheduler.filters import build_filters, filter_pools
 from core.volume.scheduler.pool_state import (
     PoolState,
@@ -140,10 +140,8 @@ class VolumeScheduler:
 
     def _cast_create(self, volume: Volume) -> None:
         assert volume.host is not None
-        self.agents.create_volume(backend_of(volume.host), {
-            "id": volume.id, "size": volume.size, "pool": volume.host.partition("#")[2],
-            "host": volume.host, "snapshot_id": volume.snapshot_id,
-            "source_volid": volume.source_volid, "image_id": volume.image_id})
+        self.agents.create_volume(backend_of(volume.host),
+                                  {**volume_message(volume), "host": volume.host})
 
     def _fail(self, volume_id: str, fault: str) -> None:
         """The volume goes to error (Cinder's NoValidBackend); its quota stays

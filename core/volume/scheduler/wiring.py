@@ -8,7 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from core.db import Database
+from core.image.access import ImageAccess
+from core.image.data import ImageData
+from core.image.stores import build_stores
 from core.messaging.interfaces import Consumer
+from core.policy import Enforcer
+from core.policy.defaults import all_defaults
 from core.quota.service import QuotaService
 from core.settings import Settings
 from core.volume.manager import VolumeManager
@@ -28,8 +33,16 @@ def build_volume_scheduler(db: Database, bus: Any, settings: Settings,
 
 
 def build_volume_manager(db: Database, bus: Any, settings: Settings,
-                         quotas: QuotaService) -> VolumeManager:
-    return VolumeManager(db, quotas, VolumeSchedulerClient(bus), settings.volume_max_attempts)
+                         quotas: QuotaService, images: ImageData | None = None) -> VolumeManager:
+    """``images``: the image data service uploads write through (built from
+    ``settings``' stores unless given)."""
+    if images is None:
+        policy = Enforcer(all_defaults(), settings.effective_policy_file)
+        images = ImageData(db, policy, build_stores(settings), settings.image_default_store,
+                           ImageAccess(policy).load, settings.image_size_cap,
+                           settings.image_project_quota)
+    return VolumeManager(db, quotas, VolumeSchedulerClient(bus), settings.volume_max_attempts,
+                         images=images)
 
 
 def serve_volume_control(bus: Any, scheduler: VolumeScheduler, manager: VolumeManager,

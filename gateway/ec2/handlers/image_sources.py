@@ -1,6 +1,6 @@
 """What RegisterImage and CreateImage accept: AMI names as AWS allows them,
 an image location the image service can import from, the properties of a
-registered image, and block device mappings (snapshots: none here yet)."""
+registered image (EBS-backed AMIs' block device mappings: ``ebs_images``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core import errors
-from core.idmap.ids import Ec2Ids, Kind, canonical_id
 from core.image.service import ImageService
 from gateway.ec2.api import Call
 from gateway.ec2.errors import Ec2Error
@@ -65,26 +64,6 @@ def check_location(images: ImageService, location: str) -> None:
     if size > images.data.size_cap:
         raise Ec2Error("InvalidParameterValue",
                        f"The image at {location} is larger than this cloud accepts.")
-
-
-def check_snapshot_source(ids: Ec2Ids, call: Call) -> None:
-    """The snapshot a block device mapping registers from, if any: this
-    cloud has no snapshots yet, so a well-formed ID is not found."""
-    snapshots = [m["Ebs"]["SnapshotId"] for m in call.get("BlockDeviceMappings", [])
-                 if (m.get("Ebs") or {}).get("SnapshotId")]
-    if not snapshots:
-        if call.get("BlockDeviceMappings"):
-            raise Ec2Error("InvalidParameterValue",
-                           "Block device mappings need an Ebs.SnapshotId: volumes are "
-                           "not supported by this cloud.")
-        return
-    wanted = [canonical_id(Kind.SNAPSHOT, v) for v in snapshots]
-    found = ids.os_uuids_for(Kind.SNAPSHOT, wanted)
-    missing = [w for w in wanted if w not in found]
-    if missing:
-        raise errors.NotFound(f"{', '.join(missing)} not found", kind="snapshot", ids=missing)
-    raise Ec2Error("InvalidParameterValue",
-                   "Registering an image from a snapshot is not supported by this cloud.")
 
 
 def register_values(call: Call, name: str, location: str) -> dict[str, Any]:

@@ -4,8 +4,9 @@ under an ``ami-…`` ID minted when the image is created.
 
 RegisterImage takes an ``ImageLocation`` that is an http(s) URL and imports it
 as Glance's ``web-download`` does (the image is ``pending`` until the copy is
-in the default store, then ``available``); registering from a snapshot needs
-snapshots, which this cloud does not have yet (``InvalidSnapshot.NotFound``).
+in the default store, then ``available``); with a ``BlockDeviceMapping`` whose
+root device names an EBS snapshot it registers an EBS-backed AMI
+(``ebs_images``), which boots from a volume made from the snapshot.
 CreateImage is Nova's createImage: a snapshot of the server, ``pending`` until
 its data is uploaded. Nova never reboots a server to snapshot it, so
 ``NoReboot`` changes nothing. An AMI's tags are the caller's project's own
@@ -34,11 +35,11 @@ from core.tagging.service import TagService
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
+from gateway.ec2.handlers import ebs_images
 from gateway.ec2.handlers.base import Ec2Deps, Handler
 from gateway.ec2.handlers.image_sources import (
     check_location,
     check_name,
-    check_snapshot_source,
     register_values,
 )
 from gateway.ec2.handlers.tags import tag_specifications
@@ -188,8 +189,8 @@ class Images(Handler):
         pairs = self._by_owner(ctx, pairs, call.get("Owners", []), owners)
         pairs = self._by_executable(ctx, pairs, call.get("ExecutableUsers", []))
         tags = self.tags.tags_of(ctx, Kind.IMAGE, [v.image.id for _, v in pairs])
-        views_out = FILTERS.apply([image_view(v.image, ami, owners[v.image.owner or ""],
-                                              tags[v.image.id]) for ami, v in pairs],
+        views_out = FILTERS.apply([ebs_images.describe(self, ctx, v.image, image_view(
+            v.image, ami, owners[v.image.owner or ""], tags[v.image.id])) for ami, v in pairs],
                                   self.owner_filters(call.get("Filters")))
         views_out.sort(key=lambda i: i["ImageId"])
         chunk, token = page(views_out, lambda i: i["ImageId"], max_results,
@@ -259,7 +260,8 @@ class Images(Handler):
         if location and call.get("BlockDeviceMappings"):
             raise Ec2Error("InvalidParameterCombination",
                            "ImageLocation and BlockDeviceMapping cannot be used together.")
-        check_snapshot_source(self.deps.ids, call)
+        if call.get("BlockDeviceMappings"):
+            return self._register_ebs(call, name)
         if not location:
             raise Ec2Error("MissingParameter",
                            "The request must contain the parameter ImageLocation or a "
@@ -273,6 +275,25 @@ class Images(Handler):
         try:
             self.deps.images.data.import_image(
                 ctx, image.id, {"name": "web-download", "uri": location})
+            ami = self._tag_new(ctx, image, tags)
+        except BaseException:
+            self.deps.images.delete(ctx, image.id)  # no half-registered AMI
+            raise
+        return {"ImageId": ami}
+
+    def _register_ebs(self, call: Call, name: str) -> dict[str, Any]:
+        """An EBS-backed AMI (``ebs_images``): no data, its mappings as Nova's."""
+        ctx = call.ctx
+        values = register_values(call, name, "")
+        root = values.get("root_device_name")
+        mappings = ebs_images.ebs_mappings(self, ctx, call.get("BlockDeviceMappings"), root)
+        values.update(ebs_images.register_properties(mappings, root))
+        tags = tag_specifications(call, "image")
+        check_tags(tags)
+        self._check_unused(ctx, name)
+        image = self.deps.images.create(ctx, values)
+        try:
+            self.deps.images.data.upload(ctx, image.id, iter([b""]), declared_size=0)
             ami = self._tag_new(ctx, image, tags)
         except BaseException:
             self.deps.images.delete(ctx, image.id)  # no half-registered AMI

@@ -13,6 +13,7 @@ from core import errors
 from core.context import RequestContext
 from gateway.openstack.volume import microversions
 from gateway.openstack.volume.base import ACCEPTED, Handler, parse_bool, parse_size
+from gateway.openstack.volume.views import timestamp
 
 _STATUSES = frozenset({"available", "creating", "deleting", "error", "error_deleting",
                        "error_extending", "in-use", "attaching", "detaching", "reserved",
@@ -64,6 +65,25 @@ class VolumeActions(Handler):
         self.services.volumes.update_readonly(ctx, volume_id,
                                               parse_bool(args["readonly"], "readonly"))
         return ACCEPTED
+
+    # ---- images
+    def upload_image(self, ctx: RequestContext, volume_id: str, args: dict[str, Any]):
+        """``os-volume_upload_image``: 202 with the volume ``uploading`` and the
+        new image's id (Cinder's answer)."""
+        answer = self.services.volumes.upload_to_image(
+            ctx, volume_id, image_name=args.get("image_name"), force=args.get("force", False),
+            disk_format=args.get("disk_format"),
+            container_format=args.get("container_format"),
+            visibility=args.get("visibility"), protected=args.get("protected", False))
+        if microversions.current() < (3, 1):
+            answer.pop("visibility", None)
+            answer.pop("protected", None)
+        answer["updated_at"] = timestamp(answer["updated_at"])
+        if answer.get("volume_type"):
+            vtype = answer["volume_type"]
+            vtype["created_at"] = timestamp(vtype["created_at"])
+            vtype["updated_at"] = timestamp(vtype["updated_at"])
+        return {"os-volume_upload_image": answer}, 202
 
     # ---- admin
     def reset_status(self, ctx: RequestContext, volume_id: str, args: dict[str, Any]):
@@ -151,6 +171,7 @@ class VolumeActions(Handler):
 
 _ACTIONS: dict[str, Callable[..., Any]] = {
     "os-extend": VolumeActions.extend,
+    "os-volume_upload_image": VolumeActions.upload_image,
     "os-set_bootable": VolumeActions.set_bootable,
     "os-update_readonly_flag": VolumeActions.update_readonly,
     "os-reset_status": VolumeActions.reset_status,
