@@ -101,6 +101,12 @@ class VolumeAgentClient:
     def delete_snapshot(self, backend: str, snapshot_id: str) -> None:
         self._cast(backend, "delete_snapshot", snapshot_id=snapshot_id)
 
+    def copy_snapshot(self, backend: str, snapshot_id: str, source_snapshot_id: str) -> None:
+        """Make snapshot ``snapshot_id`` a copy of ``source_snapshot_id`` (of the
+        same back end); reported as ``snapshot_created``."""
+        self._cast(backend, "copy_snapshot", snapshot_id=snapshot_id,
+                   source_snapshot_id=source_snapshot_id)
+
     def copy_volume_to_image(self, backend: str, volume_id: str, image_id: str,
                              content: dict | None = None) -> None:
         """Read the volume into image ``image_id``. ``content``: what the database

@@ -1,6 +1,6 @@
 """Snapshots of volumes: made ``creating`` on the volume's back end (quota
 ``snapshots`` and the volume's size in ``gigabytes`` reserved with the row),
-deleted by compare-and-swap to ``deleting``; the agent does the work after
+or copied from another snapshot on its back end (the same way), deleted by compare-and-swap to ``deleting``; the agent does the work after
 commit and the volume manager records its result."""
 
 from __future__ import annotations
@@ -88,6 +88,45 @@ class SnapshotService(VolumeBase):
             s.add(snap)
             s.flush()
         self.agents.create_snapshot(backend, snap.id, volume.id, snap.size)
+        return snap
+
+    def copy(self, ctx: RequestContext, snapshot_id: str, *, name: str | None = None,
+             description: str | None = None) -> Snapshot:
+        """A copy of an ``available`` snapshot the caller sees, in the caller's
+        project, ``creating`` on the source's back end (same volume, size and
+        host; quota ``snapshots`` and its size in ``gigabytes`` reserved with the
+        row); the back end copies the source's content after commit."""
+        project = self.project_of(ctx)
+        name, description = text(name, "name"), text(description, "description")
+        with self.db.session() as s:
+            source = self.snapshot_row(s, ctx, snapshot_id)
+            self.enforce(ctx, "volume:create_snapshot", project)
+            backend = backend_of(source.host)
+            if backend is None:
+                raise InvalidSnapshot(f"Snapshot {source.id} has no host.", id=source.id,
+                                      state=source.status)
+            # the volume's row first, then the source's (as a volume's cascading delete
+            # takes them): neither the volume nor the source goes while we copy
+            if not swap(s, Volume, source.volume_id, None, {},
+                        Volume.status.not_in(("deleting", "error_deleting"))):
+                raise InvalidSnapshot(f"The volume of snapshot {source.id} is being "
+                                      "deleted.", id=source.id, state=source.status)
+            if not swap(s, Snapshot, source.id, ("available",), {}):
+                s.refresh(source)
+                raise InvalidSnapshot(f"Snapshot {source.id} status must be available, but "
+                                      f"current status is: {source.status}.",
+                                      id=source.id, state=source.status)
+            try:
+                self.quotas.reserve(s, project, {"snapshots": 1, "gigabytes": source.size})
+            except errors.QuotaExceeded as exc:
+                raise quota_exceeded(exc) from None
+            snap = Snapshot(project_id=project, user_id=ctx.user_id or "",
+                            volume_id=source.volume_id, name=name, description=description,
+                            status="creating", size=source.size, progress="0%",
+                            metadata_={}, host=source.host)
+            s.add(snap)
+            s.flush()
+        self.agents.copy_snapshot(backend, snap.id, source.id)
         return snap
 
     # ---- read ------------------------------------------------------------------------

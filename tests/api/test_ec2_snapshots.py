@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.support.ec2 import error, new_project
+from tests.support.ec2 import REGION, error, new_project
 
 SNAPSHOT = re.compile(r"snap-[0-9a-f]{17}")
 WAIT = {"Delay": 0.5, "MaxAttempts": 120}
@@ -122,3 +122,72 @@ def test_errors(project, other, volume):
     assert error(ec2.describe_snapshot_attribute, SnapshotId="snap-0123456789abcdef0",
                  Attribute="productCodes")[0] == "InvalidSnapshot.NotFound"
     assert error(other.ec2.create_snapshot, VolumeId=volume)[0] == "InvalidVolume.NotFound"
+
+
+def test_copy_snapshot(project, volume):
+    """A copy in the one region: completed like any snapshot, the source's volume
+    and size, tagged; a volume made from it is the source's size."""
+    ec2 = project.ec2
+    source = ec2.create_snapshot(VolumeId=volume)["SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[source], WaiterConfig=WAIT)
+    made = ec2.copy_snapshot(SourceSnapshotId=source, SourceRegion=REGION,
+                             Description="copied", TagSpecifications=[{
+                                 "ResourceType": "snapshot",
+                                 "Tags": [{"Key": "Name", "Value": "copy"}]}])
+    copy_id = made["SnapshotId"]
+    try:
+        assert SNAPSHOT.fullmatch(copy_id) and copy_id != source
+        assert made["Tags"] == [{"Key": "Name", "Value": "copy"}]
+        ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[copy_id], WaiterConfig=WAIT)
+        (shown,) = ec2.describe_snapshots(SnapshotIds=[copy_id])["Snapshots"]
+        assert (shown["State"], shown["VolumeId"], shown["VolumeSize"]) == (
+            "completed", volume, 1)
+        assert shown["Description"] == "copied" and shown["OwnerId"] == project.account
+        assert shown["Tags"] == [{"Key": "Name", "Value": "copy"}]
+        restored = ec2.create_volume(SnapshotId=copy_id, AvailabilityZone=ZONE)
+        assert restored["Size"] == 1 and restored["SnapshotId"] == copy_id
+        ec2.get_waiter("volume_available").wait(VolumeIds=[restored["VolumeId"]],
+                                                WaiterConfig=WAIT)
+        ec2.delete_volume(VolumeId=restored["VolumeId"])
+        ec2.get_waiter("volume_deleted").wait(VolumeIds=[restored["VolumeId"]],
+                                              WaiterConfig=WAIT)
+        assert error(ec2.copy_snapshot, SourceSnapshotId=source, SourceRegion=REGION,
+                     DryRun=True) == ("DryRunOperation", 412)
+    finally:
+        delete_snapshot(ec2, copy_id)
+        delete_snapshot(ec2, source)
+
+
+def test_copy_snapshot_errors(server, admin_session, project, other, volume):
+    ec2 = project.ec2
+    assert error(ec2.copy_snapshot, SourceSnapshotId="snap-0123456789abcdef0",
+                 SourceRegion=REGION) == ("InvalidSnapshot.NotFound", 400)
+    assert error(ec2.copy_snapshot, SourceSnapshotId="snap-x",
+                 SourceRegion=REGION)[0] == "InvalidSnapshotID.Malformed"
+    source = ec2.create_snapshot(VolumeId=volume, Description="copy-errors")["SnapshotId"]
+    cinder = f"{server.url}/volume/v3"
+    quotas = f"{cinder}/os-quota-sets/{project.id}"
+    try:
+        ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[source], WaiterConfig=WAIT)
+        assert error(ec2.copy_snapshot, SourceSnapshotId=source,
+                     SourceRegion="eu-west-1") == ("InvalidParameterValue", 400)
+        assert error(other.ec2.copy_snapshot, SourceSnapshotId=source,
+                     SourceRegion=REGION)[0] == "InvalidSnapshot.NotFound"
+        # pending again (an admin's reset): not copied
+        (row,) = [s for s in admin_session.get(
+            f"{cinder}/snapshots/detail?all_tenants=1&project_id={project.id}").json()[
+            "snapshots"] if s["description"] == "copy-errors"]
+        action = f"{cinder}/snapshots/{row['id']}/action"
+        admin_session.post(action, json={"os-reset_status": {"status": "creating"}})
+        assert error(ec2.copy_snapshot, SourceSnapshotId=source,
+                     SourceRegion=REGION) == ("IncorrectState", 400)
+        admin_session.post(action, json={"os-reset_status": {"status": "available"}})
+        # over quota: nothing made
+        admin_session.put(quotas, json={"quota_set": {"snapshots": 1}})
+        assert error(ec2.copy_snapshot, SourceSnapshotId=source,
+                     SourceRegion=REGION) == ("SnapshotLimitExceeded", 400)
+        assert [s["SnapshotId"] for s in ec2.describe_snapshots(
+            OwnerIds=["self"])["Snapshots"]] == [source]
+    finally:
+        admin_session.delete(quotas)
+        delete_snapshot(ec2, source)

@@ -117,6 +117,19 @@ class SimulatedStorage:
             if volume_id in self.contents:
                 self.contents.setdefault(snapshot_id, dict(self.contents[volume_id]))
 
+    def copy_snapshot(self, snapshot_id: str, source_snapshot_id: str) -> None:
+        """A new snapshot holding what the source holds (of the same volume and
+        size); a repeated request changes nothing."""
+        self._work()
+        with self._lock:
+            if snapshot_id in self.snapshots:
+                return  # copied before: a repeated request
+            if source_snapshot_id not in self.snapshots:
+                raise StorageError(f"no snapshot {source_snapshot_id}")
+            self.snapshots[snapshot_id] = self.snapshots[source_snapshot_id]
+            if source_snapshot_id in self.contents:
+                self.contents[snapshot_id] = dict(self.contents[source_snapshot_id])
+
     def delete_snapshot(self, snapshot_id: str) -> None:
         self._work()
         with self._lock:

@@ -22,8 +22,8 @@ REPORT_ATTEMPTS = 5
 
 class VolumeAgent:
     RPC_METHODS = frozenset({"create_volume", "delete_volume", "extend_volume",
-                             "create_snapshot", "delete_snapshot", "initialize_connection",
-                             "copy_volume_to_image"})
+                             "create_snapshot", "copy_snapshot", "delete_snapshot",
+                             "initialize_connection", "copy_volume_to_image"})
 
     def __init__(self, backend: str, driver: SimulatedStorage, bus: Any,
                  manager: VolumeManagerClient, scheduler: VolumeSchedulerClient,
@@ -155,6 +155,15 @@ class VolumeAgent:
         error = None
         try:
             self.driver.create_snapshot(snapshot_id, volume_id, int(size))
+        except StorageError as exc:
+            error = str(exc)
+        self._report(f"snapshot {snapshot_id}",
+                     lambda: self.manager.snapshot_created(snapshot_id, error))
+
+    def copy_snapshot(self, snapshot_id: str, source_snapshot_id: str) -> None:
+        error = None
+        try:
+            self.driver.copy_snapshot(snapshot_id, source_snapshot_id)
         except StorageError as exc:
             error = str(exc)
         self._report(f"snapshot {snapshot_id}",

@@ -1,6 +1,6 @@
 """EBS snapshots over Cinder's volume snapshots: CreateSnapshot,
-CreateSnapshots, DescribeSnapshots, DeleteSnapshot and
-Describe/ModifySnapshotAttribute.
+CreateSnapshots, CopySnapshot (within this cloud's one region), DescribeSnapshots,
+DeleteSnapshot and Describe/ModifySnapshotAttribute.
 
 A snapshot is shown under its ``snap-`` ID: ``pending`` while Cinder makes
 it, ``completed`` once available. A snapshot of a volume in use is allowed,
@@ -140,6 +140,39 @@ class Snapshots(Handler):
         keep = ("Description", "Tags", "Encrypted", "VolumeId", "State", "VolumeSize",
                 "StartTime", "Progress", "OwnerId", "SnapshotId")
         return {"Snapshots": [{k: v[k] for k in keep if k in v} for v in views]}
+
+    @action("CopySnapshot", rules=(CREATE,))
+    def copy_snapshot(self, call: Call) -> dict[str, Any]:
+        """A copy of one of the caller's completed snapshots, in this region
+        (the one region: another as source or destination is refused). boto3
+        adds a presigned URL for the source region: not needed here, ignored."""
+        ctx = call.ctx
+        region = self.deps.settings.region
+        if not call.get("SourceRegion"):
+            raise Ec2Error("MissingParameter", "The request must contain the parameter "
+                                               "SourceRegion")
+        for param in ("SourceRegion", "DestinationRegion"):
+            named = call.get(param)
+            if named is not None and named != region:
+                raise Ec2Error("InvalidParameterValue",
+                               f"Value ({named}) for parameter {param[0].lower()}"
+                               f"{param[1:]} is invalid. This cloud has one region, "
+                               f"{region}.")
+        for unsupported in ("Encrypted", "KmsKeyId", "DestinationOutpostArn",
+                            "DestinationAvailabilityZone"):
+            if call.get(unsupported):
+                raise Ec2Error("InvalidParameterValue", f"{unsupported} is not supported by "
+                                                        "this cloud.")
+        source = self.snapshot(ctx, call.get("SourceSnapshotId", ""))
+        tags = tag_specifications(call, "snapshot")
+        check_tags(tags)
+        snap = self.deps.volumes.snapshots.copy(ctx, source.id,
+                                                description=call.get("Description"))
+        snap_id = self.deps.ids.ec2_id_for(Kind.SNAPSHOT, snap.id, snap.project_id)
+        if tags:
+            self.deps.tags.create(ctx, [Resource(Kind.SNAPSHOT, snap_id, snap.id)], tags)
+        return {"SnapshotId": snap_id,
+                "Tags": [{"Key": k, "Value": v} for k, v in tags.items()] or None}
 
     @action("DescribeSnapshots", rules=(LIST,))
     def describe_snapshots(self, call: Call) -> dict[str, Any]:
