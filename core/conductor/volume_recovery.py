@@ -117,7 +117,7 @@ class AttachmentRecovery:
                 return  # moved meanwhile, or another conductor took it
             s.refresh(row)
             message = attachment_message(row)
-        if self._host_up(inst):
+        if inst.host and self._host_up(inst):
             self.deps.agents.attach_volume(inst.host, instance_message(inst), message)
             done.attach_resent.append(attachment_id)
             return
