@@ -22,8 +22,8 @@ Each stuck row is first "touched" with a compare-and-swap on the time it was
 last changed, so conductors checking at once act on it once, and a re-sent
 message gets a whole timeout to be answered. Attachments of no server known to
 Nova (made through the block-storage API alone, where ``reserved`` may be a
-resting state) and those of servers still building (their build owns them) are
-left alone.
+resting state), those of servers still building (their build owns them) and
+those of shelved offloaded servers (reserved until an unshelve) are left alone.
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ from core.volume.models import Volume, VolumeAttachment
 log = logging.getLogger(__name__)
 
 ATTACHING = ("reserved", "attaching")
+# Servers whose reserved attachments wait, rightly, for a flow to connect them:
+# a build, and an unshelve (Nova attaches to a shelved offloaded server so).
+OWNED = (states.BUILDING, "shelved_offloaded")
 
 
 @dataclass
@@ -110,8 +113,8 @@ class AttachmentRecovery:
             if row is None or not row.instance_uuid:
                 return
             inst = s.scalar(select(Instance).where(Instance.uuid == row.instance_uuid))
-            if inst is None or (inst.vm_state == states.BUILDING and not inst.deleted):
-                return  # not Nova's, or its build owns it
+            if inst is None or (not inst.deleted and inst.vm_state in OWNED):
+                return  # not Nova's; or its build, or its unshelve, connects it
             if not _touch(s, VolumeAttachment, attachment_id, cutoff,
                           VolumeAttachment.attach_status.in_(ATTACHING)):
                 return  # moved meanwhile, or another conductor took it

@@ -123,8 +123,11 @@ def test_attachments_not_novas_or_of_a_building_server_are_left_alone(setup):
     core.volumes.attachments.create(MEMBER, foreign, "7c6b1a6e-0000-4000-8000-000000000000")
     building = add_instance(core.db, vm_state=states.BUILDING, task_state="spawning")
     vol, _ = reserved(core, conductor, building)
+    shelved = add_instance(core.db, vm_state="shelved_offloaded", host=None)
+    kept, _ = reserved(core, conductor, shelved)
     assert not recovery.recover(0)
-    assert {volume(core.db, v).status for v in (plain, foreign, vol)} == {"reserved"}
+    assert {volume(core.db, v).status
+            for v in (plain, foreign, vol, kept)} == {"reserved"}
 
 
 def test_two_conductors_checking_at_once_act_once(setup):
