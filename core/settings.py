@@ -192,6 +192,11 @@ class Settings:
     volume_create_timeout: float = _doc(
         "Seconds a volume may stay creating before a volume scheduler sends it on again "
         "(its message was lost with a process; 0: never).", default=120.0)
+    volume_attach_timeout: float = _doc(
+        "Seconds a volume may stay reserved or attaching (its attachment unchanged) or "
+        "detaching before a conductor's periodic check (every BUILD_CHECK_INTERVAL) sends "
+        "the attach or detach to the server's host again, or rolls it back when the server "
+        "or its host is gone (0: never).", default=300.0)
     volume_max_attempts: int = _doc(
         "Pools tried per volume create before it goes to error (Cinder's "
         "scheduler_max_attempts).", default=3)

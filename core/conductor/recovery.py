@@ -33,6 +33,7 @@ from core.compute.instance_store import InstanceNotFound, UnexpectedState
 from core.compute.models import Instance
 from core.conductor.build import fail_build
 from core.conductor.tasks import ConductorDeps
+from core.conductor.volume_recovery import AttachmentRecovery
 
 log = logging.getLogger(__name__)
 
@@ -139,25 +140,43 @@ class Recovery:
 
 
 class BuildWatch:
-    """A thread failing interrupted builds every ``interval`` seconds."""
+    """A thread failing interrupted builds every ``interval`` seconds (and, when
+    given, recovering volume attachments stuck for ``attach_timeout``)."""
 
-    def __init__(self, recovery: Recovery, timeout: float, interval: float) -> None:
+    def __init__(self, recovery: Recovery, timeout: float, interval: float,
+                 attachments: AttachmentRecovery | None = None,
+                 attach_timeout: float = 0.0) -> None:
         self.recovery, self.timeout, self.interval = recovery, timeout, interval
+        self.attachments, self.attach_timeout = attachments, attach_timeout
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> BuildWatch:
-        if self.timeout > 0 and self.interval > 0:
+        if self.interval > 0 and (self.timeout > 0 or self._watch_attachments):
             self._thread = threading.Thread(target=self._run, name="build-watch", daemon=True)
             self._thread.start()
         return self
 
+    @property
+    def _watch_attachments(self) -> bool:
+        return self.attachments is not None and self.attach_timeout > 0
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
+            self.check()
+
+    def check(self) -> None:
+        """One round: builds, then attachments; a failure waits for the next round."""
+        if self.timeout > 0:
             try:
                 self.recovery.fail_interrupted_builds(self.timeout)
             except Exception:  # noqa: BLE001 - the database may be away; next round
                 log.warning("checking for interrupted builds failed", exc_info=True)
+        if self.attachments is not None and self.attach_timeout > 0:
+            try:
+                self.attachments.recover(self.attach_timeout)
+            except Exception:  # noqa: BLE001 - the database may be away; next round
+                log.warning("checking for stuck volume attachments failed", exc_info=True)
 
     def stop(self) -> None:
         self._stop.set()

@@ -17,6 +17,7 @@ from core.conductor.recovery import BuildWatch, Recovery
 from core.conductor.resize import Resizes
 from core.conductor.snapshot import Snapshots
 from core.conductor.tasks import ConductorDeps, Destinations
+from core.conductor.volume_recovery import AttachmentRecovery
 from core.messaging.interfaces import Consumer
 from core.services import CoreServices
 
@@ -42,10 +43,13 @@ def build_conductor(core: CoreServices, host: str = "conductor",
 
 
 def watch_builds(core: CoreServices) -> BuildWatch:
-    """The thread that fails builds left without progress for ``build_timeout``."""
+    """The thread that fails builds left without progress for ``build_timeout``,
+    and recovers volume attachments stuck for ``volume_attach_timeout``."""
     settings = core.settings
-    return BuildWatch(build_conductor(core, "build-watch").recovery, settings.build_timeout,
-                      settings.build_check_interval)
+    conductor = build_conductor(core, "build-watch")
+    return BuildWatch(conductor.recovery, settings.build_timeout,
+                      settings.build_check_interval, AttachmentRecovery(conductor.deps),
+                      settings.volume_attach_timeout)
 
 
 def serve_conductors(core: CoreServices, workers: int, scheduler: Any = None
