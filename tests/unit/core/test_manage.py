@@ -56,7 +56,7 @@ def test_bootstrap_is_idempotent_and_writes_client_files(tmp_path):
     demo = _login(identity, "demo", clouds["demo"]["auth"]["password"])
     assert sorted(r.name for r in demo.roles) == ["member", "reader"]
     assert [c.type for c in identity.catalog.list_services(admin.context())] == [
-        "compute", "ec2", "identity", "image", "network"]
+        "block-storage", "compute", "ec2", "identity", "image", "network"]
 
 
 def test_admin_password_from_the_environment(tmp_path):

@@ -21,7 +21,10 @@ def by_type(entries: list[dict]) -> dict[str, dict]:
 
 def test_the_bootstrapped_catalog(catalog, settings, boot):
     entries = by_type(catalog.catalog("p1"))
-    assert set(entries) == {"compute", "ec2", "identity", "image", "network"}
+    assert set(entries) == {"block-storage", "compute", "ec2", "identity", "image", "network"}
+    # Cinder's keeps v3 in the path: Nova refuses an endpoint without it.
+    assert {e["url"] for e in entries["block-storage"]["endpoints"]} == \
+        {settings.effective_public_url + "/volume/v3"}
     # Neutron's entry is unversioned: openstacksdk appends /v2.0 itself.
     assert {e["url"] for e in entries["network"]["endpoints"]} == \
         {settings.effective_public_url + "/networking"}
