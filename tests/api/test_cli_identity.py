@@ -140,5 +140,5 @@ def _cloud_env(server, cloud, user, password, project) -> dict:
 @pytest.mark.parametrize("cloud", ["admin", "demo"])
 def test_catalog_list(cli, cloud):
     catalog = cli.json(cloud, "catalog", "list")
-    assert sorted(c["Type"] for c in catalog) == ["compute", "ec2", "identity", "image",
-                                                  "network"]
+    assert sorted(c["Type"] for c in catalog) == ["block-storage", "compute", "ec2",
+                                                  "identity", "image", "network"]

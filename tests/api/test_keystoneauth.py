@@ -50,7 +50,8 @@ def test_token_body_fields(admin_session, server):
     assert access.expires > access.issued
     assert access.audit_id and len(access.audit_id) == 22
     services = access.service_catalog.get_endpoints()
-    assert set(services) == {"compute", "ec2", "identity", "image", "network"}
+    assert set(services) == {"block-storage", "compute", "ec2", "identity", "image",
+                             "network"}
     assert {e["interface"] for e in services["identity"]} == {"public", "internal", "admin"}
 
 
