@@ -11,6 +11,7 @@ import logging
 
 from core.agent.manager import ComputeAgent
 from core.agent.wiring import build_agent, host_resources
+from core.clock import utcnow
 from core.compute.service_heartbeat import CONDUCTOR_BINARY, SCHEDULER_BINARY, ServiceHeartbeat
 from core.conductor.wiring import serve_conductors, service_name, watch_builds
 from core.messaging.interfaces import Consumer
@@ -19,6 +20,7 @@ from core.scheduler.wiring import build_scheduler, serve_schedulers
 from core.services import CoreServices
 from core.volume.agent.manager import VolumeAgent
 from core.volume.agent.wiring import build_volume_agent
+from core.volume.backends import wait_reported
 from core.volume.scheduler.wiring import (
     build_volume_manager,
     build_volume_scheduler,
@@ -27,6 +29,9 @@ from core.volume.scheduler.wiring import (
 )
 
 log = logging.getLogger(__name__)
+
+# How long start() waits for the first report of the in-process volume back ends.
+BACKEND_REPORT_WAIT = 10.0
 
 
 def simulated_agent(core: CoreServices, host: str) -> ComputeAgent:
@@ -82,8 +87,14 @@ class ControlPlane:
             server.start()
         for agent in self.agents:
             agent.start()
+        reports_since = utcnow().replace(microsecond=0)
         for volume_agent in self.volume_agents:
             volume_agent.start()
+        # A volume created before its back end's first report finds no pool.
+        backends = [volume_agent.backend for volume_agent in self.volume_agents]
+        if not wait_reported(self.core.db, backends, reports_since, BACKEND_REPORT_WAIT):
+            log.warning("volume back ends %s did not report within %.0f s", backends,
+                        BACKEND_REPORT_WAIT)
         self.volume_watch.start()
         self.watch.start()
         for heartbeat in self.heartbeats:

@@ -10,14 +10,21 @@ Three transports share one protocol:
 kombu's virtual transports (memory, sqla) keep exchange bindings in the memory
 of one connection, so other processes never see them: everything is routed
 through the default exchange by queue name there. They also poll, once a second
-by default; we poll every ``POLL_INTERVAL`` seconds so a call takes milliseconds.
+by default. The SQLAlchemy transport polls every ``POLL_INTERVAL`` seconds; the
+in-process one does not poll: a put (or an acknowledgement, which frees a
+consumer's prefetch) wakes the consumers waiting on that queue at once.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from queue import Empty
 from queue import Queue as SimpleQueue
+from time import monotonic
 from typing import Any
 
 from kombu import Connection, Exchange, Queue
@@ -29,6 +36,9 @@ from kombu.transport.virtual import Channel as VirtualChannel
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.05
+# An in-process consumer with nothing to do still looks at its queues this
+# often: a safety net only, since a put wakes it (``Doorbells``).
+MEMORY_IDLE_WAKE = 0.5
 PRECONDITION_FAILED = 406  # AMQP: a queue redeclared with other arguments
 MAX_MESSAGE_TTL = 2**32 - 1  # milliseconds: RabbitMQ's largest x-message-ttl
 
@@ -58,9 +68,41 @@ class NotificationBounds:
         return args
 
 
+class Doorbells:
+    """Which in-process consumers wait on which queue: a put to a queue rings
+    the bell of every consumer waiting on it, so delivery takes no polling."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: defaultdict[str, set[threading.Event]] = defaultdict(set)
+
+    def listen(self, names: Iterable[str], bell: threading.Event) -> None:
+        with self._lock:
+            for name in names:
+                self._waiting[name].add(bell)
+
+    def forget(self, names: Iterable[str], bell: threading.Event) -> None:
+        with self._lock:
+            for name in names:
+                bells = self._waiting.get(name)
+                if bells is not None:
+                    bells.discard(bell)
+                    if not bells:
+                        del self._waiting[name]
+
+    def ring(self, name: str) -> None:
+        with self._lock:
+            bells = list(self._waiting.get(name, ()))
+        for bell in bells:
+            bell.set()
+
+
+DOORBELLS = Doorbells()
+
+
 class ThreadSafeMemoryChannel(MemoryChannel):
     """kombu's in-process channel, safe with many threads on one process-wide dict
-    of queues (kombu issue #263).
+    of queues (kombu issue #263), and ringing ``DOORBELLS`` on every put.
 
     kombu's ``close`` iterates that dict while other threads add queues to it
     ("dictionary changed size during iteration" — a call's reply was then lost);
@@ -77,9 +119,58 @@ class ThreadSafeMemoryChannel(MemoryChannel):
     def _queue_for(self, queue: str) -> Any:
         return self.queues.setdefault(queue, SimpleQueue())
 
+    def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
+        self._queue_for(queue).put(message)
+        DOORBELLS.ring(queue)
+
+    def _put_fanout(self, exchange: str, message: Any, routing_key: Any = None,
+                    **kwargs: Any) -> None:
+        for queue in self._lookup(exchange, routing_key):
+            self._put(queue, message)
+
+    def basic_ack(self, delivery_tag: Any, multiple: bool = False) -> None:
+        super().basic_ack(delivery_tag, multiple)
+        self.connection.bell.set()  # prefetch freed: this consumer may take the next
+
 
 class ThreadSafeMemoryTransport(MemoryTransport):
+    """kombu's in-process transport, event-driven: a consumer with nothing to
+    take sleeps on its own bell, which a put to one of its queues rings, instead
+    of polling them (kombu's virtual transports sleep a polling interval)."""
+
     Channel = ThreadSafeMemoryChannel
+
+    def __init__(self, client: Any, **kwargs: Any) -> None:
+        super().__init__(client, **kwargs)
+        self.bell = threading.Event()
+
+    def _consumed(self) -> set[str]:
+        channels: list[Any] = list(self.channels or ())
+        return {name for channel in channels
+                for name in list(getattr(channel, "_active_queues", ()))}
+
+    def drain_events(self, connection: Any, timeout: Any = None, **kwargs: Any) -> Any:
+        deadline = None if timeout is None else monotonic() + timeout
+        while True:
+            names = self._consumed()
+            # Listening before looking: a put after the look rings the bell.
+            self.bell.clear()
+            DOORBELLS.listen(names, self.bell)
+            try:
+                try:
+                    self.cycle.get(self._deliver, timeout=timeout)  # type: ignore[attr-defined]
+                    return
+                except Empty:
+                    pass
+                wait = MEMORY_IDLE_WAKE
+                if deadline is not None:
+                    remaining = deadline - monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError()
+                    wait = min(wait, remaining)
+                self.bell.wait(wait)
+            finally:
+                DOORBELLS.forget(names, self.bell)
 
 
 class FastPollingSqlaTransport(SqlaTransport):
@@ -104,8 +195,7 @@ def connect(url: str) -> Connection:
         return Connection(url[len("sqla+") :], transport=FastPollingSqlaTransport)
     if scheme == "memory":
         # kombu warns about a URL without a host name; the memory transport ignores it.
-        return Connection("memory://localhost/", transport=ThreadSafeMemoryTransport,
-                          transport_options={"polling_interval": POLL_INTERVAL})
+        return Connection("memory://localhost/", transport=ThreadSafeMemoryTransport)
     if is_amqp(url):
         # Confirms: a publish returns once the broker has the message, so a
         # dropped connection is retried instead of silently losing it.

@@ -11,6 +11,8 @@ those reports, so the ``cinder-scheduler`` row is up while any report is fresh.
 from __future__ import annotations
 
 import datetime
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -24,6 +26,25 @@ from core.volume.models import VolumePool
 
 SCHEDULER_BINARY = "cinder-scheduler"
 VOLUME_BINARY = "cinder-volume"
+
+
+def wait_reported(db: Database, backends: Iterable[str], since: datetime.datetime,
+                  timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds until each back end's pools were recorded
+    at or after ``since``; False if one still was not then."""
+    wanted = set(backends)
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.session() as s:
+            rows = s.execute(select(VolumePool.backend, VolumePool.updated_at)
+                             .where(VolumePool.backend.in_(wanted))).all()
+        fresh = {backend for backend, when in rows if when is not None
+                 and (when if when.tzinfo else when.replace(tzinfo=datetime.UTC)) >= since}
+        if fresh >= wanted:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
 
 
 @dataclass(frozen=True)

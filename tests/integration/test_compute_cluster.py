@@ -317,7 +317,9 @@ def test_run_cluster_script(one_cluster_at_a_time, database_url, rabbitmq_url, t
         pids = {name: info["pid"] for name, info in process_infos(run_dir).items()}
         assert sorted(pids) == [*(f"agent:{h}" for h in hosts), "api:api-1",
                                 "conductor:conductor-1", "conductor:conductor-2", "dns",
-                                "nginx", "scheduler:scheduler-1", "scheduler:scheduler-2"]
+                                "nginx", "scheduler:scheduler-1", "scheduler:scheduler-2",
+                                "volume-scheduler:volume-scheduler-1",
+                                "volume-scheduler:volume-scheduler-2", "volume:volume-1"]
         api = make_server(run_dir / "data", port=port)  # for its clouds.yaml and CLI env
         cli = Cli(api)
         rows = cli.json("admin", "compute", "service", "list", "--service", "nova-compute")

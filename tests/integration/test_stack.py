@@ -1,8 +1,10 @@
 """The supervised stack (``make stack``: deploy/stack.py under supervisord) on
 PostgreSQL and RabbitMQ: nginx, two API nodes, two conductors, two schedulers,
-four simulated agents and the DNS responder, started once for the module.
+four simulated agents, two volume schedulers, a volume back end and the DNS
+responder, started once for the module.
 
-- every process serves, and a server boots through nginx and resolves in DNS;
+- every process serves: a server boots through nginx and resolves in DNS, and a
+  volume is placed on the back end's pool;
 - ``kill -9`` of a scheduler: supervisord starts it again, every other process
   keeps its pid, and a boot still works;
 - ``kill -9`` of a conductor during 100 builds: every accepted build ends ACTIVE
@@ -43,7 +45,7 @@ from core.conductor.build import flavor_resources
 from core.db import Database
 from core.placement.models import Allocation, ComputeNode
 from core.quota.models import QuotaUsage
-from tests.conftest import Cli, ksa_session, require_service
+from tests.conftest import Cli, ksa_session, require_service, sdk_connection
 from tests.support.cluster import cluster_lock, exclusive
 from tests.support.ec2 import REGION, bootstrap_keys
 from tests.support.notifications import Notifications
@@ -93,7 +95,8 @@ def test_every_process_serves_and_a_server_boots(stack):
     states = stack.states()
     assert set(states.values()) == {"RUNNING"}, states
     assert Counter(name.split(":")[0] for name in states) == {
-        "api": 2, "conductor": 2, "scheduler": 2, "agent": AGENTS, "dns": 1, "nginx": 1}
+        "api": 2, "conductor": 2, "scheduler": 2, "agent": AGENTS, "dns": 1, "nginx": 1,
+        "volume-scheduler": 2, "volume": 1}
     assert "The stack runs under supervisord" in stack.output.read_text()
     cli = Cli(stack.api)
     rows = cli.json("admin", "compute", "service", "list", "--service", "nova-compute")
@@ -109,6 +112,15 @@ def test_every_process_serves_and_a_server_boots(stack):
     shown = cli.json("demo", "server", "show", "vm1")["addresses"]
     assert [r.address for r in answer] == [ip for ips in shown.values() for ip in ips]
     cli.run("demo", "server", "delete", "--wait", "vm1")
+    volume = cli.json("demo", "volume", "create", "--size", "1", "vol1")
+    conn = sdk_connection(stack.api, "demo")
+    deadline = time.monotonic() + 60
+    while (status := conn.block_storage.get_volume(volume["id"]).status) == "creating":
+        assert time.monotonic() < deadline, "the volume stayed creating"
+        time.sleep(0.2)
+    assert status == "available"
+    conn.block_storage.delete_volume(volume["id"])
+    conn.close()
 
 
 def test_killed_scheduler_is_restarted_alone(stack):

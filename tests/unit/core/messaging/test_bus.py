@@ -166,3 +166,52 @@ def test_memory_notifications_are_bounded():
     listener.stop()
     b.close()
     assert received == [7, 8, 9, 10, 11]
+
+
+def test_memory_consumer_sleeps_until_a_put(monkeypatch):
+    """The in-process bus does not poll: an idle consumer looks at its queue once
+    and sleeps until a put to that queue wakes it."""
+    import threading
+    import uuid
+
+    from kombu import Consumer, Producer
+
+    from core.messaging import transports
+
+    looks = []
+    get = transports.ThreadSafeMemoryChannel._get
+    monkeypatch.setattr(transports.ThreadSafeMemoryChannel, "_get",
+                        lambda self, queue, timeout=None: (looks.append(queue),
+                                                           get(self, queue))[1])
+    name = f"bells-{uuid.uuid4().hex[:8]}"
+    queue = transports.Routes("t", amqp=False).reply_queue(name)
+    got: list = []
+    with transports.connect("memory://") as conn, transports.connect("memory://") as other:
+        consumer = Consumer(conn.channel(), [queue], accept=["json"],
+                            callbacks=[lambda body, message: (got.append(body), message.ack())])
+        consumer.consume()
+        waiter = threading.Thread(target=conn.drain_events, kwargs={"timeout": 30})
+        waiter.start()
+        time.sleep(0.5)  # kombu's own memory transport would have looked ~10 times
+        idle_looks = len(looks)
+        Producer(other.channel()).publish({"n": 1}, **transports.target(queue))
+        waiter.join(WAIT)
+        assert not waiter.is_alive() and got == [{"n": 1}]
+    assert idle_looks <= 2, looks
+
+
+def test_doorbells_ring_only_the_queues_waiters():
+    import threading
+
+    from core.messaging.transports import Doorbells
+
+    bells = Doorbells()
+    mine, other = threading.Event(), threading.Event()
+    bells.listen(["q1", "q2"], mine)
+    bells.listen(["q3"], other)
+    bells.ring("q2")
+    assert mine.is_set() and not other.is_set()
+    mine.clear()
+    bells.forget(["q1", "q2"], mine)
+    bells.ring("q1")
+    assert not mine.is_set()
