@@ -25,7 +25,7 @@ from gateway.openstack.allowed_methods import AllowedMethods
 from gateway.openstack.auth import Authenticator
 from gateway.openstack.compute import ComputeDeps
 from gateway.openstack.compute import build_handlers as build_compute_handlers
-from gateway.openstack.compute.microversions import MicroversionMiddleware
+from gateway.openstack.compute import microversions as compute_versions
 from gateway.openstack.faults import FaultRenderer
 from gateway.openstack.identity import IdentityDeps, build_handlers
 from gateway.openstack.identity.views import IdentityViews
@@ -37,7 +37,7 @@ from gateway.openstack.network.json_suffix import JsonSuffix
 from gateway.openstack.resolver import HandlerResolver
 from gateway.openstack.volume import VolumeDeps
 from gateway.openstack.volume import build_handlers as build_volume_handlers
-from gateway.openstack.volume.microversions import VolumeMicroversions
+from gateway.openstack.volume import microversions as volume_versions
 from gateway.openstack.volume.project_urls import ProjectIdPaths
 
 SPECS = Path(__file__).resolve().parent.parent / "openapi"
@@ -77,11 +77,11 @@ def create_app(settings: Settings, services: CoreServices | None = None):
     app.add_error_handler(HTTPException, faults.http_error)
     app.add_error_handler(UnicodeDecodeError, faults.bad_encoding)
     app.add_error_handler(Exception, faults.unexpected)
-    versioned = MicroversionMiddleware(app, ["/compute/v2.1"])
+    versioned = compute_versions.VERSIONS.middleware(app, ["/compute/v2.1"])
     # Block Storage: /volume/v3/{project_id}/... routed as /volume/v3/..., and
     # its own microversions (OpenStack-API-Version: volume 3.X)
-    volume_versioned = VolumeMicroversions(ProjectIdPaths(versioned, "/volume/v3"),
-                                           "/volume/v3")
+    volume_versioned = volume_versions.VERSIONS.middleware(
+        ProjectIdPaths(versioned, "/volume/v3"), ["/volume/v3"])
     # The operator's endpoints: no authentication, no spec.
     health = Health(settings.healthcheck_disable_file, settings.drain_delay)
     metrics = ApiMetrics()

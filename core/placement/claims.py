@@ -55,8 +55,10 @@ def _transient(exc: BaseException) -> bool:
     return "deadlock" in text or "database is locked" in text
 
 
-def _with_retries(transaction: Callable[[], T], retry_on: tuple[type[BaseException], ...] = ()
-                  ) -> T:
+def with_retries(transaction: Callable[[], T], retry_on: tuple[type[BaseException], ...] = ()
+                 ) -> T:
+    """Run ``transaction`` again (up to ``ATTEMPTS`` times, with jittered backoff)
+    when it lost a deadlock, found SQLite busy, or raised one of ``retry_on``."""
     caught: tuple[type[BaseException], ...] = (OperationalError, errors.ServiceUnavailable,
                                                *retry_on)
     for attempt in range(ATTEMPTS):
@@ -104,7 +106,7 @@ def claim_resources(db: Database, consumer_uuid: str, node_id: int,
             if existing is not None:
                 return existing == (holder,)
             # Node row first (it is locked until commit), then the allocation row.
-            if _rows(s, fits) != 1:
+            if matched_rows(s, fits) != 1:
                 return False
             s.execute(insert(ALLOCATIONS).values(
                 consumer_uuid=consumer_uuid, node_id=node_id, vcpus=vcpus, memory_mb=ram,
@@ -112,14 +114,14 @@ def claim_resources(db: Database, consumer_uuid: str, node_id: int,
         return True
 
     try:
-        return _with_retries(transaction)
+        return with_retries(transaction)
     except IntegrityError:
         # The same consumer claimed this node concurrently; its claim stands alone.
         with db.session() as s:
             return _holder_of(s, consumer_uuid, node_id) == (holder,)
 
 
-def _rows(s: Session, stmt: Executable) -> int:
+def matched_rows(s: Session, stmt: Executable) -> int:
     """Rows an UPDATE or DELETE matched, run in the session's transaction."""
     return s.connection().execute(stmt).rowcount
 
@@ -162,7 +164,7 @@ def release_resources(db: Database, consumer_uuid: str, node_id: int | None = No
                 stmt = stmt.where(ALLOCATIONS.c.node_id == node_id)
             for a in s.execute(stmt.order_by(ALLOCATIONS.c.node_id)).all():
                 # Whoever deletes the row gives its resources back: exactly once.
-                gone = _rows(s, delete(ALLOCATIONS).where(
+                gone = matched_rows(s, delete(ALLOCATIONS).where(
                     ALLOCATIONS.c.consumer_uuid == consumer_uuid,
                     ALLOCATIONS.c.node_id == a.node_id, *mine))
                 if gone == 1:
@@ -170,7 +172,7 @@ def release_resources(db: Database, consumer_uuid: str, node_id: int | None = No
                     released += 1
         return released
 
-    return _with_retries(transaction)
+    return with_retries(transaction)
 
 
 def rename_consumer(db: Database, old_uuid: str, new_uuid: str) -> int:
@@ -188,10 +190,10 @@ def rename_consumer(db: Database, old_uuid: str, new_uuid: str) -> int:
                 same_row = (ALLOCATIONS.c.consumer_uuid == old_uuid,
                             ALLOCATIONS.c.node_id == a.node_id)
                 if not _holds(s, new_uuid, a.node_id):
-                    moved += _rows(s, update(ALLOCATIONS).where(*same_row)
+                    moved += matched_rows(s, update(ALLOCATIONS).where(*same_row)
                                        .values(consumer_uuid=new_uuid))
                     continue
-                if _rows(s, delete(ALLOCATIONS).where(*same_row)) != 1:
+                if matched_rows(s, delete(ALLOCATIONS).where(*same_row)) != 1:
                     continue
                 s.execute(update(ALLOCATIONS).where(
                     ALLOCATIONS.c.consumer_uuid == new_uuid,
@@ -204,7 +206,7 @@ def rename_consumer(db: Database, old_uuid: str, new_uuid: str) -> int:
                 moved += 1
         return moved
 
-    return _with_retries(transaction, retry_on=(IntegrityError,))
+    return with_retries(transaction, retry_on=(IntegrityError,))
 
 
 def record_build_result(db: Database, host: str, success: bool) -> None:
@@ -216,4 +218,4 @@ def record_build_result(db: Database, host: str, success: bool) -> None:
         with db.session() as s:
             s.execute(update(NODES).where(NODES.c.host == host).values(failed_builds=value))
 
-    _with_retries(transaction)
+    with_retries(transaction)

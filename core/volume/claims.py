@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from core import errors
 from core.db import Database
 from core.db.base import utcnow
-from core.placement.claims import _rows, _with_retries
+from core.placement.claims import matched_rows, with_retries
 from core.volume.models import VolumeClaim, VolumePool
 
 POOLS = cast(Table, VolumePool.__table__)
@@ -77,7 +77,7 @@ def _grow(s: Session, pool_id: int, delta: int, limit: float | None) -> bool:
     stmt = update(POOLS).where(POOLS.c.id == pool_id)
     if limit is not None and not math.isinf(limit):
         stmt = stmt.where(POOLS.c.provisioned_capacity_gb + delta <= limit)
-    return _rows(s, stmt.values(
+    return matched_rows(s, stmt.values(
         provisioned_capacity_gb=POOLS.c.provisioned_capacity_gb + delta,
         generation=POOLS.c.generation + 1)) == 1
 
@@ -116,7 +116,7 @@ def claim_capacity(db: Database, volume_id: str, pool_id: int, size_gb: int,
             return claim_in(s, volume_id, pool_id, size_gb, thin)
 
     try:
-        return _with_retries(transaction)
+        return with_retries(transaction)
     except IntegrityError:
         # The same volume was claimed concurrently; that claim stands alone.
         with db.session() as s:
@@ -145,7 +145,7 @@ def resize_in(s: Session, volume_id: str, new_size_gb: int, thin: bool = True) -
         return False
     if not _grow(s, pool_id, delta, limit):
         return False
-    if _rows(s, update(CLAIMS).where(CLAIMS.c.volume_id == volume_id,
+    if matched_rows(s, update(CLAIMS).where(CLAIMS.c.volume_id == volume_id,
                                      CLAIMS.c.size_gb == size)
              .values(size_gb=new_size_gb)) != 1:
         raise Raced()
@@ -161,7 +161,7 @@ def resize_claim(db: Database, volume_id: str, new_size_gb: int, thin: bool = Tr
         with db.session() as s:
             return resize_in(s, volume_id, new_size_gb, thin)
 
-    return _with_retries(transaction, retry_on=(Raced,))
+    return with_retries(transaction, retry_on=(Raced,))
 
 
 def release_in(s: Session, volume_id: str) -> int:
@@ -171,7 +171,7 @@ def release_in(s: Session, volume_id: str) -> int:
         return 0
     pool_id, size = existing
     # Whoever deletes the row gives the capacity back: exactly once.
-    if _rows(s, delete(CLAIMS).where(CLAIMS.c.volume_id == volume_id)) != 1:
+    if matched_rows(s, delete(CLAIMS).where(CLAIMS.c.volume_id == volume_id)) != 1:
         return 0
     _grow(s, pool_id, -size, None)
     return size
@@ -185,7 +185,7 @@ def release_capacity(db: Database, volume_id: str) -> int:
         with db.session() as s:
             return release_in(s, volume_id)
 
-    return _with_retries(transaction)
+    return with_retries(transaction)
 
 
 def claim_of(db: Database, volume_id: str) -> tuple[int, int] | None:

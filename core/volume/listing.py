@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, or_, select, true
+from sqlalchemy import Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from core.context import RequestContext
 from core.volume.errors import InvalidInput, MarkerNotFound
 
 TRUE_WORDS = {"true", "1", "yes", "on", "y", "t"}
@@ -246,3 +247,34 @@ def page(s: Session, stmt: Select, columns: Columns, query: ListQuery,
     if limit:
         stmt = stmt.limit(limit)
     return list(s.scalars(stmt))
+
+
+def project_scope(model: Any, ctx: RequestContext, all_tenants: bool,
+                  project_id: str | None) -> Any:
+    """Whose rows a listing sees: the caller's project's; an admin's
+    ``project_id``'s; every project's for an admin with ``all_tenants``
+    (narrowed to ``project_id`` if given, None: no condition)."""
+    if ctx.is_admin and all_tenants:
+        return model.project_id == project_id if project_id else None
+    if ctx.is_admin and project_id:
+        return model.project_id == project_id
+    return model.project_id == (ctx.project_id or "")
+
+
+def scoped(columns: Columns, ctx: RequestContext, filters: Mapping[str, Any] | None,
+           all_tenants: bool, project_id: str | None, any_filter: bool
+           ) -> tuple[Select, dict[str, str] | None]:
+    """The filtered statement over ``columns.model`` in the caller's scope, and
+    the metadata still to match in Python (:func:`apply_filters`)."""
+    stmt: Select = select(columns.model)
+    scope = project_scope(columns.model, ctx, all_tenants, project_id)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    return apply_filters(stmt, columns, dict(filters or {}), ctx.is_admin or any_filter)
+
+
+def count(s: Session, stmt: Select, metadata: Mapping[str, str] | None) -> int:
+    """How many rows ``stmt`` (and ``metadata``) match, unpaged."""
+    if metadata:
+        return sum(1 for r in s.scalars(stmt) if metadata_matches(r, metadata))
+    return s.scalar(select(func.count()).select_from(stmt.subquery())) or 0

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from core.db import Database
 from core.image.data import ImageData
-from core.placement.claims import _with_retries
+from core.placement.claims import with_retries
 from core.quota.service import QuotaService
 from core.volume import claims
 from core.volume.base import forget_ec2
@@ -101,7 +101,7 @@ class VolumeManager:
                 claims.release_in(s, volume_id)
             return outcome
 
-        outcome = _with_retries(transaction)
+        outcome = with_retries(transaction)
         log.warning("volume %s: create failed on %s (%s): %s", volume_id, host, error,
                     outcome or "already handled")
         if outcome == "rescheduled":
@@ -138,7 +138,7 @@ class VolumeManager:
                     "volumes": 1, "snapshots": len(snaps),
                     "gigabytes": volume.size + sum(size for _, size in snaps)})
 
-        _with_retries(transaction, retry_on=(claims.Raced,))
+        with_retries(transaction, retry_on=(claims.Raced,))
         return self._status(volume_id)
 
     def volume_extended(self, volume_id: str, new_size: int, error: str | None = None
@@ -159,7 +159,7 @@ class VolumeManager:
                     self.quotas.release(s, volume.project_id,
                                         {"gigabytes": max(0, new_size - volume.size)})
 
-        _with_retries(transaction, retry_on=(claims.Raced,))
+        with_retries(transaction, retry_on=(claims.Raced,))
         return self._status(volume_id)
 
     # ---- snapshots -------------------------------------------------------------

@@ -9,7 +9,6 @@ import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -137,20 +136,7 @@ class SnapshotService(VolumeBase):
     def _statement(self, ctx: RequestContext, filters: Mapping[str, Any] | None,
                    all_tenants: bool, project_id: str | None, any_filter: bool):
         self.enforce(ctx, "volume:get_all_snapshots", ctx.project_id)
-        stmt = select(Snapshot)
-        scope = self._scope(ctx, all_tenants, project_id)
-        if scope is not None:
-            stmt = stmt.where(scope)
-        return listing.apply_filters(stmt, COLUMNS, dict(filters or {}),
-                                     ctx.is_admin or any_filter)
-
-    @staticmethod
-    def _scope(ctx: RequestContext, all_tenants: bool, project_id: str | None) -> Any:
-        if ctx.is_admin and all_tenants:
-            return Snapshot.project_id == project_id if project_id else None
-        if ctx.is_admin and project_id:
-            return Snapshot.project_id == project_id
-        return Snapshot.project_id == (ctx.project_id or "")
+        return listing.scoped(COLUMNS, ctx, filters, all_tenants, project_id, any_filter)
 
     def list(self, ctx: RequestContext, *, filters: Mapping[str, Any] | None = None,
              sort: Sequence[Any] | None = None, limit: int | None = None,
@@ -161,17 +147,15 @@ class SnapshotService(VolumeBase):
         query = listing.ListQuery(filters={}, sort=listing.sort_keys(sort), limit=limit,
                                   marker=marker, offset=offset)
         with self.db.session() as s:
-            return listing.page(s, stmt, COLUMNS, query, md,
-                                visible=self._scope(ctx, all_tenants, project_id))
+            return listing.page(s, stmt, COLUMNS, query, md, visible=listing.project_scope(
+                Snapshot, ctx, all_tenants, project_id))
 
     def count(self, ctx: RequestContext, *, filters: Mapping[str, Any] | None = None,
               all_tenants: bool = False, project_id: str | None = None,
               any_filter: bool = False) -> int:
         stmt, md = self._statement(ctx, filters, all_tenants, project_id, any_filter)
         with self.db.session() as s:
-            if md:
-                return sum(1 for r in s.scalars(stmt) if listing.metadata_matches(r, md))
-            return s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            return listing.count(s, stmt, md)
 
     # ---- update, delete --------------------------------------------------------------
     def update(self, ctx: RequestContext, snapshot_id: str, *, name: str | None = None,

@@ -237,22 +237,10 @@ class VolumeService(VolumeActions, VolumeUploads, VolumeBase):
         with self.db.session() as s:
             return self.volume_row(s, ctx, volume_id)
 
-    def _scope(self, ctx: RequestContext, all_tenants: bool, project_id: str | None) -> Any:
-        if ctx.is_admin and all_tenants:
-            return Volume.project_id == project_id if project_id else None
-        if ctx.is_admin and project_id:
-            return Volume.project_id == project_id
-        return Volume.project_id == (ctx.project_id or "")
-
     def _statement(self, ctx: RequestContext, filters: Mapping[str, Any] | None,
                    all_tenants: bool, project_id: str | None, any_filter: bool):
         self.enforce(ctx, "volume:get_all", ctx.project_id)
-        stmt = select(Volume)
-        scope = self._scope(ctx, all_tenants, project_id)
-        if scope is not None:
-            stmt = stmt.where(scope)
-        return listing.apply_filters(stmt, COLUMNS, dict(filters or {}),
-                                     ctx.is_admin or any_filter)
+        return listing.scoped(COLUMNS, ctx, filters, all_tenants, project_id, any_filter)
 
     def list(self, ctx: RequestContext, *, filters: Mapping[str, Any] | None = None,
              sort: Sequence[Any] | None = None, limit: int | None = None,
@@ -270,8 +258,8 @@ class VolumeService(VolumeActions, VolumeUploads, VolumeBase):
         query = listing.ListQuery(filters={}, sort=listing.sort_keys(sort), limit=limit,
                                   marker=marker, offset=offset)
         with self.db.session() as s:
-            scope = self._scope(ctx, all_tenants, project_id)
-            return listing.page(s, stmt, COLUMNS, query, md, visible=scope)
+            return listing.page(s, stmt, COLUMNS, query, md, visible=listing.project_scope(
+                Volume, ctx, all_tenants, project_id))
 
     def count(self, ctx: RequestContext, *, filters: Mapping[str, Any] | None = None,
               all_tenants: bool = False, project_id: str | None = None,
@@ -279,9 +267,7 @@ class VolumeService(VolumeActions, VolumeUploads, VolumeBase):
         """How many volumes :meth:`list` would give without paging (3.45's count)."""
         stmt, md = self._statement(ctx, filters, all_tenants, project_id, any_filter)
         with self.db.session() as s:
-            if md:
-                return sum(1 for r in s.scalars(stmt) if listing.metadata_matches(r, md))
-            return s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            return listing.count(s, stmt, md)
 
     def summary(self, ctx: RequestContext, *, filters: Mapping[str, Any] | None = None,
                 all_tenants: bool = False, project_id: str | None = None) -> dict[str, Any]:

@@ -78,7 +78,12 @@ class Server:
              "--bind", f"127.0.0.1:{self.port}", "wsgi:app"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
-        wait_http(f"{self.url}/identity/v3", proc=self.proc)
+        try:
+            # a minute: a loaded 2-core machine took over 30 s to start one
+            wait_http(f"{self.url}/identity/v3", timeout=60.0, proc=self.proc)
+        except BaseException:
+            self.stop(signal.SIGKILL)  # never leave a half-started server behind
+            raise
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

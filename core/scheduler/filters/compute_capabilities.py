@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.scheduler.filters import operators
+from core import extra_specs
 from core.scheduler.filters.base import HostFilter
 from core.scheduler.host_state import HostState
 from core.scheduler.request_spec import RequestSpec
@@ -54,6 +54,6 @@ class ComputeCapabilitiesFilter(HostFilter):
             value = _lookup(host_state, scope)
             if value is None:
                 return False
-            if not operators.match(str(value), requirement):
+            if not extra_specs.match(str(value), requirement):
                 return False
         return True

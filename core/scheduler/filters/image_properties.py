@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.scheduler.filters import operators
+from core import extra_specs
 from core.scheduler.filters.base import HostFilter
 from core.scheduler.host_state import HostState
 from core.scheduler.request_spec import RequestSpec
@@ -42,7 +42,7 @@ class ImagePropertiesFilter(HostFilter):
                 host_state.hypervisor_type):
             return False
         version = props.get("img_hv_requested_version")
-        if version and not operators.match(str(host_state.hypervisor_version), str(version)):
+        if version and not extra_specs.match(str(host_state.hypervisor_version), str(version)):
             return False
         vm_mode = props.get("hw_vm_mode") or props.get("vm_mode")
         modes = host_state.capabilities.get("vm_modes")

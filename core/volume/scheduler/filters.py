@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from core.extra_specs import CINDER, match
 from core.settings import Settings
-from core.volume.scheduler.operators import match
 from core.volume.scheduler.pool_state import PoolState, VolumeRequest
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class CapabilitiesFilter(PoolFilter):
             if not found:
                 return False
             values = value if isinstance(value, list) else [value]
-            if not any(match(v, str(requirement)) for v in values):
+            if not any(match(v, str(requirement), CINDER) for v in values):
                 return False
         if request.extend and request.attached:
             return bool(pool.capabilities.get("online_extend_support", True))

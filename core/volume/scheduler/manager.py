@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.clock import utcnow
 from core.db import Database
-from core.placement.claims import _with_retries
+from core.placement.claims import with_retries
 from core.quota.service import QuotaService
 from core.settings import Settings
 from core.volume import claims
@@ -132,7 +132,7 @@ class VolumeScheduler:
             return True
 
         try:
-            return _with_retries(transaction)
+            return with_retries(transaction)
         except _Lost:
             return False
         except IntegrityError:

@@ -21,7 +21,7 @@ from core.idmap.ids import Kind
 from core.image.models import Image
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.handlers.base import Handler
-from gateway.ec2.handlers.run_block_devices import DEFAULT_ROOT, short
+from gateway.ec2.handlers.run_block_devices import DEFAULT_ROOT, ebs_entries, short
 from gateway.ec2.handlers.volume_views import cinder_type
 
 
@@ -52,23 +52,8 @@ def ebs_mappings(handler: Handler, ctx: RequestContext, mappings: Sequence[Mappi
     """Nova's mappings for RegisterImage's ``BlockDeviceMapping``: the root
     device's must name a snapshot (of the caller's, ``completed``)."""
     root = short(root_device or DEFAULT_ROOT)
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for m in mappings:
-        name = m.get("DeviceName")
-        if not name:
-            raise Ec2Error("MissingParameter", "The request must contain the parameter "
-                                               "BlockDeviceMapping.DeviceName")
-        if short(name) in seen:
-            raise _invalid(f"The device '{name}' is used more than once.")
-        seen.add(short(name))
-        ebs = m.get("Ebs")
-        if m.get("NoDevice") is not None or m.get("VirtualName"):
-            continue  # instance-store and NoDevice mappings map nothing here
-        if not ebs:
-            raise _invalid(f"The mapping of {name} needs an Ebs volume, a VirtualName or "
-                           "NoDevice.")
-        out.append(_one(handler, ctx, name, ebs, short(name) == root))
+    out = [_one(handler, ctx, name, ebs, short(name) == root)
+           for name, ebs in ebs_entries(mappings)]
     if not any(m["boot_index"] == 0 for m in out):
         raise Ec2Error("InvalidParameterValue",
                        f"The root device {root_device or DEFAULT_ROOT} must be mapped to an "
@@ -78,12 +63,7 @@ def ebs_mappings(handler: Handler, ctx: RequestContext, mappings: Sequence[Mappi
 
 def _one(handler: Handler, ctx: RequestContext, name: str, ebs: Mapping[str, Any],
          is_root: bool) -> dict[str, Any]:
-    if ebs.get("Encrypted") or ebs.get("KmsKeyId"):
-        raise Ec2Error("InvalidParameterValue", "Encrypted volumes are not supported by "
-                                                "this cloud.")
     size = ebs.get("VolumeSize")
-    if size is not None and size < 1:
-        raise _invalid(f"Invalid volume size {size} for {name}.")
     ref = str(ebs.get("SnapshotId") or "")
     dot = ebs.get("DeleteOnTermination")
     out: dict[str, Any] = {

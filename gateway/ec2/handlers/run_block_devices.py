@@ -13,7 +13,7 @@ names the devices ``/dev/vdX``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from core.compute.boot_volumes import BlockDevice
@@ -35,18 +35,12 @@ def _invalid(message: str) -> Ec2Error:
     return Ec2Error("InvalidBlockDeviceMapping", message)
 
 
-def block_devices(handler: Handler, ctx: RequestContext,
-                  mappings: Sequence[Mapping[str, Any]], image_uuid: str
-                  ) -> list[BlockDevice]:
-    """The boot request's block devices for ``mappings`` (none: [])."""
-    if not mappings:
-        return []
-    image = handler.deps.images.show(ctx, image_uuid).image
-    props = image.properties or {}
-    root = short(str(props.get("root_device_name") or DEFAULT_ROOT))
-    image_gib = max(1, -(-int(image.size or 0) // GIB), int(image.min_disk or 0))
+def ebs_entries(mappings: Sequence[Mapping[str, Any]]
+                ) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """``(device name, Ebs)`` of each mapping of an EBS volume (NoDevice and
+    instance-store mappings map nothing here), with what every EBS mapping must
+    hold checked: a device name used once, no encryption, a size of at least 1."""
     seen: set[str] = set()
-    out: list[BlockDevice] = []
     for m in mappings:
         name = m.get("DeviceName")
         if not name:
@@ -58,20 +52,35 @@ def block_devices(handler: Handler, ctx: RequestContext,
         ebs = m.get("Ebs")
         if m.get("NoDevice") is not None or m.get("VirtualName"):
             continue
-        if ebs is None:
-            raise _invalid(f"The mapping of {name} needs Ebs, NoDevice or VirtualName.")
-        out.append(_ebs(handler, ctx, name, ebs, short(name) == root, image_uuid, image_gib))
-    return out
+        if not ebs:
+            raise _invalid(f"The mapping of {name} needs an Ebs volume, a VirtualName or "
+                           "NoDevice.")
+        if ebs.get("Encrypted") or ebs.get("KmsKeyId"):
+            raise Ec2Error("InvalidParameterValue", "Encrypted volumes are not supported by "
+                                                    "this cloud.")
+        size = ebs.get("VolumeSize")
+        if size is not None and size < 1:
+            raise _invalid(f"Invalid volume size {size} for {name}.")
+        yield name, ebs
+
+
+def block_devices(handler: Handler, ctx: RequestContext,
+                  mappings: Sequence[Mapping[str, Any]], image_uuid: str
+                  ) -> list[BlockDevice]:
+    """The boot request's block devices for ``mappings`` (none: [])."""
+    if not mappings:
+        return []
+    image = handler.deps.images.show(ctx, image_uuid).image
+    props = image.properties or {}
+    root = short(str(props.get("root_device_name") or DEFAULT_ROOT))
+    image_gib = max(1, -(-int(image.size or 0) // GIB), int(image.min_disk or 0))
+    return [_ebs(handler, ctx, name, ebs, short(name) == root, image_uuid, image_gib)
+            for name, ebs in ebs_entries(mappings)]
 
 
 def _ebs(handler: Handler, ctx: RequestContext, name: str, ebs: Mapping[str, Any],
          is_root: bool, image_uuid: str, image_gib: int) -> BlockDevice:
-    if ebs.get("Encrypted") or ebs.get("KmsKeyId"):
-        raise Ec2Error("InvalidParameterValue", "Encrypted volumes are not supported by "
-                                                "this cloud.")
     size = ebs.get("VolumeSize")
-    if size is not None and size < 1:
-        raise _invalid(f"Invalid volume size {size} for {name}.")
     source: str
     uuid: str | None
     ref = str(ebs.get("SnapshotId") or "")

@@ -20,6 +20,7 @@ from core.tagging.rules import Resource, check_tags
 from core.volume.models import Snapshot, Volume
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
+from gateway.ec2.handlers import block_lookup
 from gateway.ec2.handlers.base import Ec2Deps, Handler
 from gateway.ec2.handlers.instances import Instances
 from gateway.ec2.handlers.tags import tag_specifications
@@ -32,7 +33,6 @@ GET = "volume:get_snapshot"
 LIST = "volume:get_all_snapshots"
 DELETE = "volume:delete_snapshot"
 UPDATE = "volume:update_snapshot"
-LIST_CHUNK = 1000
 SNAPSHOTTABLE = ("available", "in-use")
 
 
@@ -45,45 +45,16 @@ class Snapshots(Handler):
 
     # ---- lookups ----------------------------------------------------------------
     def snapshot(self, ctx: RequestContext, ec2_id: str) -> Snapshot:
-        if not ec2_id:
-            raise Ec2Error("MissingParameter", "The request must contain the parameter "
-                                               "SnapshotId")
-        uuid = self.os_id(Kind.SNAPSHOT, ec2_id)
-        snap = self.deps.volumes.snapshots.get(ctx, uuid)
-        if snap.project_id != ctx.project_id:
-            raise errors.NotFound(kind="snapshot", id=uuid)
-        return snap
+        """One of the caller's snapshots by ``snap-`` ID."""
+        return block_lookup.one(self, ctx, Kind.SNAPSHOT, ec2_id,
+                                self.deps.volumes.snapshots.get, "SnapshotId", "snapshot")
 
     def own(self, ctx: RequestContext) -> list[Snapshot]:
-        out: list[Snapshot] = []
-        marker: str | None = None
-        while True:
-            chunk = self.deps.volumes.snapshots.list(
-                ctx, filters={}, sort=[("created_at", "asc"), ("id", "asc")],
-                limit=LIST_CHUNK, marker=marker)
-            out.extend(chunk)
-            if len(chunk) < LIST_CHUNK:
-                return out
-            marker = chunk[-1].id
+        return block_lookup.every(self.deps.volumes.snapshots.list, ctx)
 
     def _wanted(self, ctx: RequestContext, wanted: list[str]) -> list[Snapshot]:
-        uuids = self.os_ids(Kind.SNAPSHOT, wanted)
-        found: list[Snapshot] = []
-        missing: list[str] = []
-        for ec2_id, uuid in uuids.items():
-            try:
-                snap = self.deps.volumes.snapshots.get(ctx, uuid)
-            except errors.NotFound:
-                missing.append(ec2_id)
-                continue
-            if snap.project_id == ctx.project_id:
-                found.append(snap)
-            else:
-                missing.append(ec2_id)
-        if missing:
-            raise errors.NotFound(f"{', '.join(missing)} not found", kind="snapshot",
-                                  ids=missing)
-        return found
+        return block_lookup.named(self, ctx, Kind.SNAPSHOT, wanted,
+                                  self.deps.volumes.snapshots.get, "snapshot")
 
     def _create(self, ctx: RequestContext, vol: Volume, description: str | None,
                 tags: dict[str, str]) -> Snapshot:

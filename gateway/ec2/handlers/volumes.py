@@ -27,6 +27,7 @@ from core.volume.models import Volume
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.filters import Filters
+from gateway.ec2.handlers import block_lookup
 from gateway.ec2.handlers.base import Ec2Deps, Handler
 from gateway.ec2.handlers.instances import Instances
 from gateway.ec2.handlers.tags import tag_specifications
@@ -47,7 +48,6 @@ EXTEND = "volume:extend"
 ATTACH = "os_compute_api:os-volumes-attachments:create"
 DETACH = "os_compute_api:os-volumes-attachments:delete"
 MAX_SIZE = 16384  # GiB, as AWS's gp2
-LIST_CHUNK = 1000
 # /dev/sdf, sdf, /dev/xvdh, /dev/vdb ...: what EC2 (and Nova) take as a device name
 DEVICE = re.compile(r"(/dev/)?(sd|xvd|hd|vd)[a-z]{1,2}[0-9]{0,2}")
 
@@ -87,29 +87,13 @@ class Volumes(Handler):
 
     # ---- lookups ----------------------------------------------------------------
     def volume(self, ctx: RequestContext, ec2_id: str) -> Volume:
-        """One of the caller's volumes by ``vol-`` ID (another project's is not
-        found, even by an admin)."""
-        if not ec2_id:
-            raise Ec2Error("MissingParameter", "The request must contain the parameter "
-                                               "VolumeId")
-        uuid = self.os_id(Kind.VOLUME, ec2_id)
-        vol = self.deps.volumes.volumes.get(ctx, uuid)
-        if vol.project_id != ctx.project_id:
-            raise errors.NotFound(kind="volume", id=uuid)
-        return vol
+        """One of the caller's volumes by ``vol-`` ID."""
+        return block_lookup.one(self, ctx, Kind.VOLUME, ec2_id, self.deps.volumes.volumes.get,
+                                "VolumeId", "volume")
 
     def own(self, ctx: RequestContext) -> list[Volume]:
         """Every volume of the caller's project."""
-        out: list[Volume] = []
-        marker: str | None = None
-        while True:
-            chunk = self.deps.volumes.volumes.list(
-                ctx, filters={}, sort=[("created_at", "asc"), ("id", "asc")],
-                limit=LIST_CHUNK, marker=marker)
-            out.extend(chunk)
-            if len(chunk) < LIST_CHUNK:
-                return out
-            marker = chunk[-1].id
+        return block_lookup.every(self.deps.volumes.volumes.list, ctx)
 
     def view(self, ctx: RequestContext, vol: Volume) -> dict[str, Any]:
         return public(self.views.volumes(ctx, [vol])[0])
@@ -170,25 +154,8 @@ class Volumes(Handler):
         return {"Volumes": [public(v) for v in chunk], "NextToken": token}
 
     def _wanted(self, ctx: RequestContext, wanted: list[str]) -> list[Volume]:
-        """The caller's volumes named by ``vol-`` IDs: all, or NotFound naming
-        every one that is not (gone, or another project's)."""
-        uuids = self.os_ids(Kind.VOLUME, wanted)
-        found: list[Volume] = []
-        missing: list[str] = []
-        for ec2_id, uuid in uuids.items():
-            try:
-                vol = self.deps.volumes.volumes.get(ctx, uuid)
-            except errors.NotFound:
-                missing.append(ec2_id)
-                continue
-            if vol.project_id != ctx.project_id:
-                missing.append(ec2_id)
-            else:
-                found.append(vol)
-        if missing:
-            raise errors.NotFound(f"{', '.join(missing)} not found", kind="volume",
-                                  ids=missing)
-        return found
+        return block_lookup.named(self, ctx, Kind.VOLUME, wanted,
+                                  self.deps.volumes.volumes.get, "volume")
 
     # ---- DeleteVolume ---------------------------------------------------------------
     @action("DeleteVolume", rules=(DELETE,))

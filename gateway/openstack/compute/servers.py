@@ -20,9 +20,8 @@ from core.compute.server_listing import ADMIN_SORT_KEYS, SORT_KEYS, ServerQuery
 from core.compute.servers import BootRequest, ServerService
 from core.context import RequestContext
 from core.numbers import INT64_MIN, BadInteger, as_int, parse_int
-from gateway.openstack.compute import microversions
+from gateway.openstack.compute import microversions, server_actions
 from gateway.openstack.compute.base import MAX_INT, ComputeDeps, Handler, parse_bool
-from gateway.openstack.compute.floating_ips import floating_action
 from gateway.openstack.compute.interfaces import boot_networks
 from gateway.openstack.compute.server_views import ServerViews
 
@@ -245,65 +244,11 @@ class Servers(Handler):
         self.servers.delete(self.auth.context(), server_id)
         return NO_CONTENT
 
-    # ---- actions -------------------------------------------------------------
+    # ---- actions (gateway/openstack/compute/server_actions.py) -------------------
     def action(self, server_id: str, body: dict):
-        ctx = self.auth.context()
-        if len(body) != 1:
-            raise errors.InvalidInput("There is no such action: " + ",".join(sorted(body)))
-        (name, arg), = body.items()
-        a = self.actions_
-        if name == "os-stop":
-            a.stop(ctx, server_id)
-        elif name == "os-start":
-            a.start(ctx, server_id)
-        elif name == "reboot":
-            kind = str((arg or {}).get("type", "")).upper()
-            if kind not in ("SOFT", "HARD"):
-                raise errors.InvalidInput("Argument 'type' for reboot must be a string with "
-                                          "value 'SOFT' or 'HARD'.")
-            a.reboot(ctx, server_id, kind == "HARD")
-        elif name == "resize":
-            a.resize(ctx, server_id, str(arg["flavorRef"]))
-        elif name == "confirmResize":
-            a.confirm_resize(ctx, server_id)
-            return NO_CONTENT
-        elif name == "revertResize":
-            a.revert_resize(ctx, server_id)
-        elif name == "createImage":
-            image_id = a.create_image(ctx, server_id, arg["name"], arg.get("metadata") or {})
-            if microversions.current() >= (2, 45):
-                return {"image_id": image_id}, 202
-            return NoContent, 202, {"Location": f"{self._image_base()}/v2/images/{image_id}"}
-        elif name == "os-getConsoleOutput":
-            length = (arg or {}).get("length")
-            if length is not None:
-                try:
-                    length = as_int(length, -1)
-                except BadInteger:
-                    raise errors.InvalidInput("Invalid input for field/attribute length.") \
-                        from None
-                length = None if length == -1 else length
-            return {"output": a.console_output(ctx, server_id, length)}
-        elif name == "lock":
-            a.lock(ctx, server_id, (arg or {}).get("locked_reason") if arg else None)
-        elif name == "unlock":
-            a.unlock(ctx, server_id)
-        elif name == "trigger_crash_dump" and microversions.current() >= (2, 17):
-            a.trigger_crash_dump(ctx, server_id)
-        elif name in ("addFloatingIp", "removeFloatingIp"):
-            floating_action(self, ctx, server_id, name, arg)
-        elif name in ("addSecurityGroup", "removeSecurityGroup"):
-            group = (arg or {}).get("name") if isinstance(arg, dict) else None
-            if not isinstance(group, str) or not group:
-                raise errors.InvalidInput("Missing parameter name")
-            groups = self.deps.server_security_groups
-            change = groups.add if name == "addSecurityGroup" else groups.remove
-            change(ctx, server_id, group)
-        else:
-            raise errors.InvalidInput(f"There is no such action: {name}")
-        return ACCEPTED
+        return server_actions.dispatch(self, self.auth.context(), server_id, body)
 
-    def _image_base(self) -> str:
+    def image_base(self) -> str:
         return self.base.rsplit("/compute", 1)[0] + "/image"
 
     # ---- addresses ----------------------------------------------------------------

@@ -1,6 +1,6 @@
 import pytest
 
-from core.scheduler.filters.operators import match
+from core.extra_specs import match
 
 
 @pytest.mark.parametrize(("value", "requirement", "expected"), [

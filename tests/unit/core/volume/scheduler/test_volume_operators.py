@@ -1,6 +1,6 @@
 import pytest
 
-from core.volume.scheduler.operators import match
+from core.extra_specs import CINDER, NOVA, match
 
 
 @pytest.mark.parametrize("value, requirement, expected", [
@@ -17,4 +17,9 @@ from core.volume.scheduler.operators import match
     ("4", "=", False),  # no operand
 ])
 def test_match(value, requirement, expected):
-    assert match(value, requirement) is expected
+    assert match(value, requirement, CINDER) is expected
+
+
+def test_each_dialect_has_its_own_operator():
+    assert match("True", "<is> True", CINDER) and not match("True", "<is> True", NOVA)
+    assert match("a b", "<all-in> a b", NOVA) and not match("a b", "<all-in> a b", CINDER)
