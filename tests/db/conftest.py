@@ -20,7 +20,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.apis import SERVED_APIS
 from core.context import RequestContext
 from core.db import Database
-from core.db.migrate import upgrade
 from core.identity.bootstrap import bootstrap
 from core.identity.service import IdentityService
 from core.identity.tokens import Token
@@ -30,6 +29,7 @@ from core.services import CoreServices, build_core, build_identity
 from core.settings import Settings, load_settings
 from gateway.ec2.handlers.base import Ec2Deps
 from tests.conftest import require_service
+from tests.support.db_templates import Templates
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 
@@ -126,11 +126,24 @@ def empty_db(request, backend, tmp_path) -> Iterator[Database]:
         server.drop(name)
 
 
+@pytest.fixture(scope="session")
+def db_templates(request, tmp_path_factory) -> Iterator[Templates]:
+    """Per worker: one database per back end migrated to head, to copy."""
+    templates = Templates(tmp_path_factory.mktemp("db-templates"),
+                          lambda backend: request.getfixturevalue(f"{backend}_server"))
+    yield templates
+    templates.drop_all()
+
+
 @pytest.fixture
-def db(empty_db) -> Database:
-    """A database of its own, migrated to head."""
-    upgrade(empty_db)
-    return empty_db
+def db(backend, tmp_path, db_templates) -> Iterator[Database]:
+    """A database of its own on ``backend``, migrated to head (a copy of a
+    template the migrations made: tests/support/db_templates.py)."""
+    database, drop = db_templates.copy(backend, tmp_path)
+    try:
+        yield database
+    finally:
+        drop()
 
 
 @pytest.fixture

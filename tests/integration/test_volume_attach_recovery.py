@@ -1,14 +1,18 @@
-"""kill -9 of a compute agent and of a conductor while volumes are being
-attached and detached, on PostgreSQL and RabbitMQ (two ``python -m
-core.conductor`` processes, one ``python -m core.agent``, no API node: the
-test sends what the API sends).
+"""kill -9 of a compute agent, a conductor, the volume scheduler and the volume
+back end while volumes are being attached and detached, on PostgreSQL and
+RabbitMQ (two ``python -m core.conductor`` processes, one ``python -m
+core.agent``, one ``python -m core.volume.scheduler``, one ``python -m
+core.volume.agent`` serving the two pools; no API node: the test sends what
+the API sends). An attach takes no part of the volume processes (the
+connection is made in core), so their deaths must not disturb one either.
 
 Servers already run on the agent's host (rows in the database, guests in the
 simulated hypervisor's state file); volumes are placed on two pools whose
 claimed capacity is the sum of their sizes. Eight attaches and three detaches
 are in flight (each hypervisor operation takes a second) when the agent and
-one conductor are SIGKILLed; the agent comes back under its name, as
-supervisord restarts it. Within the attach timeout (a few seconds here) no
+one conductor are SIGKILLed, with the volume scheduler and back end; the
+agent and the back end come back under their names, as supervisord restarts
+them. Within the attach timeout (a few seconds here) no
 volume is left ``reserved``, ``attaching`` or ``detaching`` — each is ``in-use``
 or ``available`` — and each pool's claimed capacity is still the sum of its
 volumes.
@@ -140,9 +144,11 @@ def test_kill_9_mid_attach_leaves_no_volume_in_between(
                   resume_guests_state_on_host_boot=True, **common))
     conductors = [cluster.conductor(f"conductor-{i}", workers=2) for i in range(2)]
     agent = cluster.agent(HOST, 8, 8192, 40)
+    volume_scheduler = cluster.volume_scheduler("volume-scheduler")
+    backend = cluster.volume_agent(BACKEND, ["a:100:thick", "b:100:thick"])
     bus = Bus(rabbitmq_url)
     try:
-        cluster.start([*conductors, agent], timeout=90)
+        cluster.start([*conductors, agent, volume_scheduler, backend], timeout=90)
         client = ConductorClient(bus, timeout=30)
         context = context_message(MEMBER)
         # Four volumes attached and settled; three of them then being detached.
@@ -165,10 +171,16 @@ def test_kill_9_mid_attach_leaves_no_volume_in_between(
         assert sum(statuses(database).get(s, 0) for s in TRANSIENT) > 0  # in flight
         agent.kill()
         conductors[0].kill()
-        served = sum("serving" in str(r.get("msg", "")) for r in agent.records())
-        agent.start()  # as supervisord restarts it, under its name
-        wait_for(lambda: sum("serving" in str(r.get("msg", ""))
-                             for r in agent.records()) > served, agent.log_tail)
+        volume_scheduler.kill()
+        backend.kill()
+        restarted = [agent, backend]
+        served = [sum("serving" in str(r.get("msg", "")) for r in s.records())
+                  for s in restarted]
+        for service in restarted:
+            service.start()  # as supervisord restarts it, under its name
+        for service, before in zip(restarted, served, strict=True):
+            wait_for(lambda s=service, n=before: sum(
+                "serving" in str(r.get("msg", "")) for r in s.records()) > n, service.log_tail)
         wait_for(lambda: not any(statuses(database).get(s, 0) for s in TRANSIENT),
                  lambda: f"still in between: {statuses(database)}", timeout=45)
         assert_consistent(database)

@@ -166,6 +166,16 @@ class Cluster:
                                 "--memory-mb", str(memory_mb), "--disk-gb", str(disk_gb)],
                          self.agent_env, f"compute agent {host} serving")
 
+    def volume_scheduler(self, name: str) -> Service:
+        return self._add(name, ["core.volume.scheduler"], self.controller_env,
+                         "serving topic volume-scheduler")
+
+    def volume_agent(self, backend: str, pools: list[str]) -> Service:
+        """A simulated storage back end; ``pools`` as ``NAME:GB[:thin|thick]``."""
+        return self._add(backend, ["core.volume.agent", "--backend", backend,
+                                   *(a for pool in pools for a in ("--pool", pool))],
+                         self.agent_env, f"volume agent {backend} serving pools")
+
     def start(self, services: list[Service], timeout: float = 60.0) -> None:
         """Start ``services`` side by side and wait until each serves."""
         for service in services:
