@@ -27,6 +27,11 @@ from core.policy import PolicyEnforcer
 from core.quota.service import QuotaService
 
 
+# Whose console log the hypervisor keeps (a guest that was never built has none).
+CONSOLE_STATES = (states.ACTIVE, states.STOPPED, states.RESIZED, states.PAUSED_VM,
+                  states.SUSPENDED_VM, states.RESCUED)
+
+
 class ResizeFailed(errors.Conflict):
     """A resize that ended without changing the flavor (no host could take it)."""
 
@@ -236,7 +241,7 @@ class ServerActions:
     # ---- console and lock -------------------------------------------------------
     def console_output(self, ctx: RequestContext, uuid: str, length: int | None) -> str:
         inst = self.servers.get(ctx, uuid, "os_compute_api:os-console-output")
-        if inst.vm_state not in (states.ACTIVE, states.STOPPED, states.RESIZED) or not inst.host:
+        if inst.vm_state not in CONSOLE_STATES or not inst.host:
             raise errors.Conflict(f"Instance {uuid} is not ready", kind="instance", id=uuid,
                                   state=inst.vm_state)
         try:
