@@ -26,7 +26,6 @@ from core.placement import claims
 from core.policy import PolicyEnforcer
 from core.quota.service import QuotaService
 
-
 # Whose console log the hypervisor keeps (a guest that was never built has none).
 CONSOLE_STATES = (states.ACTIVE, states.STOPPED, states.RESIZED, states.PAUSED_VM,
                   states.SUSPENDED_VM, states.RESCUED)
