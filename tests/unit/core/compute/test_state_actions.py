@@ -16,6 +16,7 @@ from core.compute import states
 from core.compute.models import InstanceAction
 from core.compute.state_actions import StateActions
 from core.services import CoreServices
+from core.settings import load_settings
 from tests.support.core_services import (
     ADMIN,
     IMAGE_ID,
@@ -221,3 +222,11 @@ def test_restore_and_force_delete(soft):
     assert recorded(soft, active) == ["delete"]
     with pytest.raises(errors.Forbidden):
         soft.state_actions.force_delete(READER, uuid)
+
+
+def test_the_reclaim_interval_is_read_and_checked():
+    assert load_settings({}).reclaim_instance_interval == 0
+    read = load_settings({"NIMBUS_RECLAIM_INSTANCE_INTERVAL": "3600"})
+    assert read.reclaim_instance_interval == 3600
+    with pytest.raises(ValueError, match="reclaim_instance_interval"):
+        load_settings({"NIMBUS_RECLAIM_INSTANCE_INTERVAL": "-1"})
