@@ -21,7 +21,7 @@ from core.compute.models import InstanceFault
 from core.compute.notifications import Notifier
 from core.conductor.reclaim import Reclaim
 from core.conductor.recovery import BuildWatch
-from core.conductor.wiring import build_conductor
+from core.conductor.wiring import build_conductor, watch_builds
 from tests.support.core_services import RecordingBus, add_compute_host, add_instance, make_core
 
 
@@ -171,3 +171,13 @@ def test_a_paused_server_whose_guest_powered_off_is_stopped(core, conductor):
     assert now(core, paused)[0] == states.STOPPED
     assert now(core, suspended)[0] == states.SUSPENDED_VM
     assert now(core, rescued)[0] == states.ERROR
+
+
+def test_the_conductors_watch_reclaims_with_the_setting(tmp_path):
+    services = make_core(tmp_path, RecordingBus(), fixed_range="10.9.0.0/28",
+                         reclaim_instance_interval=5, build_timeout=0)
+    try:
+        watch = watch_builds(services)
+        assert isinstance(watch.reclaim, Reclaim) and watch.reclaim_interval == 5
+    finally:
+        services.db.dispose()
