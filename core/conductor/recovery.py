@@ -13,7 +13,7 @@ Here the conductor does both, for any host:
   generation, so a flow that moves the build meanwhile wins, and conductors
   checking at the same time fail each build once.
 - :meth:`Recovery.sync_power_states` takes a host's report of its guests' power
-  states: an ACTIVE instance whose guest is powered off is stopped (SHUTOFF), as
+  states: an ACTIVE (or PAUSED) instance whose guest is powered off is stopped (SHUTOFF), as
   Nova's sync calls the stop API; an instance whose guest is not on the host at
   all goes to ERROR with a fault saying it was lost (Nova only logs it; here an
   instance that looks ACTIVE but answers no action would be worse).
