@@ -33,6 +33,7 @@ from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
+from core.compute.state_actions import StateActions
 from core.db import Database
 from core.identity.app_credentials import AppCredentialService
 from core.identity.assignment import AssignmentService
@@ -93,6 +94,7 @@ class CoreServices:
     hosts: HostService
     servers: ServerService
     server_actions: ServerActions
+    state_actions: StateActions  # pause, suspend, rescue, password, soft delete ...
     server_security_groups: ServerSecurityGroups
     server_interfaces: ServerInterfaces
     server_volumes: ServerVolumes  # Nova's side of volumes (os-volume_attachments)
@@ -180,6 +182,8 @@ def build_core(settings: Settings, *, db: Database | None = None,
     actions = ServerActions(servers, db, policy, store=store, checks=checks, flavors=flavors,
                             quotas=quotas, images=images, conductor=conductor, agents=agents,
                             notifier=notifier)
+    state_actions = StateActions(servers, settings, store=store, images=images, agents=agents,
+                                 notifier=notifier)
     ids = Ec2Ids(db)
     vpc = build_vpc(db, policy, settings, network)
     return CoreServices(
@@ -189,6 +193,7 @@ def build_core(settings: Settings, *, db: Database | None = None,
         security_groups=security_groups, vpc=vpc, instances=store, flavors=flavors,
         keypairs=keypairs, server_groups=server_groups,
         hosts=HostService(db, policy, settings), servers=servers, server_actions=actions,
+        state_actions=state_actions,
         server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
         server_interfaces=ServerInterfaces(policy, store, ipam), volumes=volumes,
         server_volumes=ServerVolumes(policy, store, conductor, volumes),

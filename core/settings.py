@@ -137,6 +137,11 @@ class Settings:
         default=600.0)
     build_check_interval: float = _doc(
         "Seconds between a conductor's checks for interrupted builds.", default=60.0)
+    reclaim_instance_interval: float = _doc(
+        "Seconds a deleted server is kept, SOFT_DELETED (powered off, its resources and "
+        "quota still held), before a conductor's periodic check (every BUILD_CHECK_INTERVAL) "
+        "deletes it; meanwhile `restore` brings it back and `forceDelete` deletes it at once. "
+        "0 (Nova's default): a delete deletes at once.", default=0.0)
     service_down_time: float = _doc("Seconds without a heartbeat after which a service is "
                                     "down (a compute host then gets no new instances).",
                                     default=60.0)
@@ -394,6 +399,8 @@ def _validate(s: Settings) -> None:
         raise ValueError("dns_ttl must not be negative")
     if not 0 <= s.metrics_port < 65536:
         raise ValueError(f"metrics_port out of range: {s.metrics_port}")
+    if s.reclaim_instance_interval < 0:
+        raise ValueError("reclaim_instance_interval must not be negative")
     if s.drain_delay < 0 or s.shutdown_timeout < 0:
         raise ValueError("drain_delay and shutdown_timeout must not be negative")
     if s.database_connect_timeout <= 0 or s.database_pool_timeout <= 0:

@@ -61,7 +61,10 @@ class ComputeAgent:
     RPC_METHODS = frozenset({
         "build_and_run_instance", "terminate_instance", "destroy_copy", "stop_instance",
         "start_instance", "reboot_instance", "finish_resize", "snapshot_instance",
-        "trigger_crash_dump", "get_console_output", "attach_volume", "detach_volume"})
+        "trigger_crash_dump", "get_console_output", "attach_volume", "detach_volume",
+        "pause_instance", "unpause_instance", "suspend_instance", "resume_instance",
+        "rescue_instance", "unrescue_instance", "set_admin_password", "soft_delete_instance",
+        "restore_instance"})
 
     def __init__(self, resources: HostResources, driver: VirtDriver, bus: MessageBus,
                  conductor: ConductorClient, notifier: Notifier,
@@ -186,6 +189,64 @@ class ComputeAgent:
         self._power_action(instance, "reboot", lambda i: self.driver.reboot(i, hard),
                            {"vm_state": states.ACTIVE, "power_state": states.RUNNING},
                            [states.REBOOTING_HARD if hard else states.REBOOTING])
+
+    # ---- pause, suspend, rescue, password, soft delete and restore -------------
+    # Each ends in its vm_state with the power state the hypervisor reports after it.
+    def pause_instance(self, instance: dict) -> None:
+        self._state_action(instance, "pause", self.driver.pause, states.PAUSED_VM,
+                           states.PAUSING)
+
+    def unpause_instance(self, instance: dict) -> None:
+        self._state_action(instance, "unpause", self.driver.unpause, states.ACTIVE,
+                           states.UNPAUSING)
+
+    def suspend_instance(self, instance: dict) -> None:
+        self._state_action(instance, "suspend", self.driver.suspend, states.SUSPENDED_VM,
+                           states.SUSPENDING)
+
+    def resume_instance(self, instance: dict) -> None:
+        self._state_action(instance, "resume", self.driver.resume, states.ACTIVE,
+                           states.RESUMING)
+
+    def rescue_instance(self, instance: dict, image: dict, password: str) -> None:
+        self._state_action(instance, "rescue",
+                           lambda i: self.driver.rescue(i, image, password), states.RESCUED,
+                           states.RESCUING)
+
+    def unrescue_instance(self, instance: dict) -> None:
+        self._state_action(instance, "unrescue", self.driver.unrescue, states.ACTIVE,
+                           states.UNRESCUING)
+
+    def set_admin_password(self, instance: dict, password: str) -> None:
+        self._state_action(instance, "set_admin_password",
+                           lambda i: self.driver.set_admin_password(i, password),
+                           states.ACTIVE, states.UPDATING_PASSWORD, notify=False)
+
+    def soft_delete_instance(self, instance: dict) -> None:
+        self._state_action(instance, "soft_delete", self.driver.soft_delete,
+                           states.SOFT_DELETED, states.SOFT_DELETING)
+
+    def restore_instance(self, instance: dict) -> None:
+        self._state_action(instance, "restore", self.driver.restore, states.ACTIVE,
+                           states.RESTORING)
+
+    def _state_action(self, instance: dict, action: str, operation: Any, vm_state: str,
+                      task: str, notify: bool = True) -> None:
+        """Run ``operation``; the conductor applies ``vm_state`` and the guest's power
+        state, or (the driver failed) clears the task and records a fault."""
+        uuid = instance["uuid"]
+        if notify:
+            self.notifier.send(f"compute.instance.{action}.start",
+                               {"instance_id": uuid, "host": self.host})
+        error = None
+        try:
+            operation(instance)
+        except DriverError as exc:
+            error = str(exc)
+        self.conductor.action_finished(
+            uuid, self.host, action if notify else "",
+            {"vm_state": vm_state, "power_state": self.driver.power_state(uuid),
+             "task_state": None}, [task], error)
 
     def _power_action(self, instance: dict, action: str, operation: Any, end_values: dict,
                       expected: list) -> None:

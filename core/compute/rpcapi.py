@@ -153,6 +153,33 @@ class AgentClient:
     def reboot_instance(self, host: str, instance: dict, hard: bool) -> None:
         self._cast(host, "reboot_instance", instance=instance, hard=hard)
 
+    def pause_instance(self, host: str, instance: dict) -> None:
+        self._cast(host, "pause_instance", instance=instance)
+
+    def unpause_instance(self, host: str, instance: dict) -> None:
+        self._cast(host, "unpause_instance", instance=instance)
+
+    def suspend_instance(self, host: str, instance: dict) -> None:
+        self._cast(host, "suspend_instance", instance=instance)
+
+    def resume_instance(self, host: str, instance: dict) -> None:
+        self._cast(host, "resume_instance", instance=instance)
+
+    def rescue_instance(self, host: str, instance: dict, image: dict, password: str) -> None:
+        self._cast(host, "rescue_instance", instance=instance, image=image, password=password)
+
+    def unrescue_instance(self, host: str, instance: dict) -> None:
+        self._cast(host, "unrescue_instance", instance=instance)
+
+    def set_admin_password(self, host: str, instance: dict, password: str) -> None:
+        self._cast(host, "set_admin_password", instance=instance, password=password)
+
+    def soft_delete_instance(self, host: str, instance: dict) -> None:
+        self._cast(host, "soft_delete_instance", instance=instance)
+
+    def restore_instance(self, host: str, instance: dict) -> None:
+        self._cast(host, "restore_instance", instance=instance)
+
     def finish_resize(self, host: str, instance: dict, flavor: dict) -> None:
         self._cast(host, "finish_resize", instance=instance, flavor=flavor)
 

@@ -26,12 +26,16 @@ from core.placement import claims
 from core.policy import PolicyEnforcer
 from core.quota.service import QuotaService
 
+# Whose console log the hypervisor keeps (a guest that was never built has none).
+CONSOLE_STATES = (states.ACTIVE, states.STOPPED, states.RESIZED, states.PAUSED_VM,
+                  states.SUSPENDED_VM, states.RESCUED)
+
 
 class ResizeFailed(errors.Conflict):
     """A resize that ended without changing the flavor (no host could take it)."""
 
 
-def _wrong_state(action: str, inst: Instance, attr: str = "vm_state") -> errors.Conflict:
+def wrong_state(action: str, inst: Instance, attr: str = "vm_state") -> errors.Conflict:
     value = getattr(inst, attr)
     return errors.Conflict(f"Cannot '{action}' instance {inst.uuid} while it is in "
                            f"{attr} {value}", kind="instance", id=inst.uuid, state=value)
@@ -63,9 +67,9 @@ class ServerActions:
         if check_lock:
             self.servers.check_unlocked(ctx, inst)
         if inst.vm_state not in vm_states:
-            raise _wrong_state(action, inst)
+            raise wrong_state(action, inst)
         if inst.task_state not in task_states:
-            raise _wrong_state(action, inst, "task_state")
+            raise wrong_state(action, inst, "task_state")
         return inst
 
     def _claim_task(self, ctx: RequestContext, inst: Instance, action: str, task: str,
@@ -75,7 +79,7 @@ class ServerActions:
                                         expected_task_state=list(expected),
                                         expected_vm_state=[inst.vm_state])
         except UnexpectedState:
-            raise _wrong_state(action, self.store.get(inst.uuid), "task_state") from None
+            raise wrong_state(action, self.store.get(inst.uuid), "task_state") from None
         self.servers.record_action(ctx, inst, action)
         return claimed
 
@@ -83,7 +87,7 @@ class ServerActions:
     def stop(self, ctx: RequestContext, uuid: str) -> None:
         inst = self._load(ctx, uuid, "servers:stop", "stop", (states.ACTIVE, states.ERROR))
         if not inst.host:
-            raise _wrong_state("stop", inst)
+            raise wrong_state("stop", inst)
         inst = self._claim_task(ctx, inst, "stop", states.POWERING_OFF)
         self.agents.stop_instance(inst.host or "", instance_message(inst))
 
@@ -101,7 +105,7 @@ class ServerActions:
             allowed, tasks = (states.ACTIVE,), (None,)
         inst = self._load(ctx, uuid, "servers:reboot", "reboot", allowed, tasks)
         if not inst.host:
-            raise _wrong_state("reboot", inst)
+            raise wrong_state("reboot", inst)
         task = states.REBOOTING_HARD if hard else states.REBOOTING
         inst = self._claim_task(ctx, inst, "reboot", task, tasks)
         self.agents.reboot_instance(inst.host or "", instance_message(inst), hard)
@@ -125,7 +129,7 @@ class ServerActions:
                                          expected_task_state=[None],
                                          expected_vm_state=[inst.vm_state], s=s)
             except UnexpectedState:
-                raise _wrong_state("resize", self.store.get(uuid), "task_state") from None
+                raise wrong_state("resize", self.store.get(uuid), "task_state") from None
         self.servers.record_action(ctx, inst, "resize")
         spec = self.servers.request_spec(inst.project_id, inst.user_id, snapshot, image,
                                          inst.availability_zone, None,
@@ -144,7 +148,7 @@ class ServerActions:
                                 else states.STOPPED, "old_flavor": None, "source_host": None},
                     expected_task_state=[None], expected_vm_state=[states.RESIZED], s=s)
             except UnexpectedState:
-                raise _wrong_state("confirmResize", self.store.get(uuid), "task_state") \
+                raise wrong_state("confirmResize", self.store.get(uuid), "task_state") \
                     from None
             if inst.quota_held:
                 self.quotas.release(s, inst.project_id, shrunk(old, inst.flavor))
@@ -195,7 +199,7 @@ class ServerActions:
                           (states.ACTIVE, states.STOPPED, "paused", "suspended"),
                           check_lock=False)
         if not inst.host:
-            raise _wrong_state("createImage", inst)
+            raise wrong_state("createImage", inst)
         base = None
         try:
             base = self.images.show(ctx, inst.image_ref).image if inst.image_ref \
@@ -236,7 +240,7 @@ class ServerActions:
     # ---- console and lock -------------------------------------------------------
     def console_output(self, ctx: RequestContext, uuid: str, length: int | None) -> str:
         inst = self.servers.get(ctx, uuid, "os_compute_api:os-console-output")
-        if inst.vm_state not in (states.ACTIVE, states.STOPPED, states.RESIZED) or not inst.host:
+        if inst.vm_state not in CONSOLE_STATES or not inst.host:
             raise errors.Conflict(f"Instance {uuid} is not ready", kind="instance", id=uuid,
                                   state=inst.vm_state)
         try:

@@ -69,6 +69,10 @@ def build(q: ServerQuery) -> Select:
                               Instance.deleted_at >= q.deleted_since))
     elif q.changes_since is None and q.changes_before is None:
         stmt = stmt.where(Instance.deleted.is_(False))
+        if (q.status or "").upper() != "SOFT_DELETED":
+            # As Nova's database API: soft-deleted servers are listed only when
+            # asked for by status (or with the deleted ones).
+            stmt = stmt.where(Instance.vm_state != states.SOFT_DELETED)
     if q.name:
         stmt = stmt.where(Instance.display_name.regexp_match(q.name))
     if q.status:

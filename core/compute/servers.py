@@ -133,10 +133,15 @@ class ServerService:
             deleted: bool = False) -> Instance:
         """The instance if the caller's project owns it (or the caller is an admin) and
         policy ``rule`` allows; another project's instance is simply not found."""
+        inst = self.find(ctx, uuid, deleted)
+        self.policy.enforce(rule, target_of(inst), ctx)
+        return inst
+
+    def find(self, ctx: RequestContext, uuid: str, deleted: bool = False) -> Instance:
+        """The instance if the caller may know it exists (no rule checked)."""
         inst = self.store.get(uuid, deleted=deleted)
         if not ctx.is_admin and inst.project_id != ctx.project_id:
             raise not_found(uuid)
-        self.policy.enforce(rule, target_of(inst), ctx)
         return inst
 
     def list_servers(self, ctx: RequestContext, query: server_listing.ServerQuery,
@@ -360,8 +365,9 @@ class ServerService:
             return inst
         return self.store.update(inst.uuid, values)
 
-    def delete(self, ctx: RequestContext, uuid: str) -> None:
-        inst = self.get(ctx, uuid, "os_compute_api:servers:delete")
+    def delete(self, ctx: RequestContext, uuid: str,
+               rule: str = "os_compute_api:servers:delete") -> None:
+        inst = self.get(ctx, uuid, rule)
         self.check_unlocked(ctx, inst)
         if inst.task_state != states.DELETING:
             with self.db.session() as s:

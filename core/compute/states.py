@@ -10,6 +10,10 @@ STOPPED = "stopped"
 RESIZED = "resized"
 ERROR = "error"
 DELETED = "deleted"
+PAUSED_VM = "paused"
+SUSPENDED_VM = "suspended"
+RESCUED = "rescued"
+SOFT_DELETED = "soft-delete"
 
 # task_state
 SCHEDULING = "scheduling"
@@ -28,6 +32,15 @@ RESIZE_CONFIRMING = "resize_confirming"
 IMAGE_SNAPSHOT = "image_snapshot"
 IMAGE_UPLOADING = "image_uploading"
 DELETING = "deleting"
+PAUSING = "pausing"
+UNPAUSING = "unpausing"
+SUSPENDING = "suspending"
+RESUMING = "resuming"
+RESCUING = "rescuing"
+UNRESCUING = "unrescuing"
+UPDATING_PASSWORD = "updating_password"
+SOFT_DELETING = "soft-deleting"
+RESTORING = "restoring"
 
 # power_state
 NOSTATE = 0
@@ -53,12 +66,12 @@ _STATE_MAP: dict[str, dict[str | None, str]] = {
     BUILDING: {None: "BUILD"},
     STOPPED: {None: "SHUTOFF", "rebuilding": "REBUILD", **_RESIZE_TASKS},
     RESIZED: {None: "VERIFY_RESIZE", RESIZE_REVERTING: "REVERT_RESIZE"},
-    "paused": {None: "PAUSED", "migrating": "MIGRATING"},
-    "suspended": {None: "SUSPENDED"},
-    "rescued": {None: "RESCUE"},
+    PAUSED_VM: {None: "PAUSED", "migrating": "MIGRATING"},
+    SUSPENDED_VM: {None: "SUSPENDED"},
+    RESCUED: {None: "RESCUE"},
     ERROR: {None: "ERROR", "rebuilding": "REBUILD"},
     DELETED: {None: "DELETED"},
-    "soft-delete": {None: "SOFT_DELETED"},
+    SOFT_DELETED: {None: "SOFT_DELETED"},
     "shelved": {None: "SHELVED"},
     "shelved_offloaded": {None: "SHELVED_OFFLOADED"},
 }

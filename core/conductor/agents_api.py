@@ -64,7 +64,9 @@ class AgentRequests:
 
     def action_finished(self, uuid: str, host: str, action: str, values: dict,
                         expected_task_state: list, error: str | None = None) -> dict:
-        """An agent finished stop/start/reboot: apply the end state (or clear the task)."""
+        """An agent finished a power or state action (stop, pause, rescue ...): apply
+        the end state (or clear the task). ``action`` names its notifications
+        (``compute.instance.<action>.end``); empty: it has none."""
         deps = self.deps
         if error:
             values = {"task_state": None}
@@ -74,8 +76,9 @@ class AgentRequests:
             if error:
                 with deps.db.session() as s:
                     deps.store.add_fault(s, uuid, 500, error, host=host)
-                deps.notifier.instance(inst, f"{action}.error", priority="error")
-            else:
+                if action:
+                    deps.notifier.instance(inst, f"{action}.error", priority="error")
+            elif action:
                 deps.notifier.instance(inst, f"{action}.end")
         return result
 

@@ -13,7 +13,7 @@ Here the conductor does both, for any host:
   generation, so a flow that moves the build meanwhile wins, and conductors
   checking at the same time fail each build once.
 - :meth:`Recovery.sync_power_states` takes a host's report of its guests' power
-  states: an ACTIVE instance whose guest is powered off is stopped (SHUTOFF), as
+  states: an ACTIVE (or PAUSED) instance whose guest is powered off is stopped (SHUTOFF), as
   Nova's sync calls the stop API; an instance whose guest is not on the host at
   all goes to ERROR with a fault saying it was lost (Nova only logs it; here an
   instance that looks ACTIVE but answers no action would be worse).
@@ -32,13 +32,17 @@ from core.compute import states
 from core.compute.instance_store import InstanceNotFound, UnexpectedState
 from core.compute.models import Instance
 from core.conductor.build import fail_build
+from core.conductor.reclaim import Reclaim
 from core.conductor.tasks import ConductorDeps
 from core.conductor.volume_recovery import AttachmentRecovery
 
 log = logging.getLogger(__name__)
 
 # Instances the sync may touch: settled, with a guest that should exist.
-SETTLED = (states.ACTIVE, states.STOPPED)
+SETTLED = (states.ACTIVE, states.STOPPED, states.PAUSED_VM, states.SUSPENDED_VM,
+           states.RESCUED)
+# Those whose guest powered off by itself are stopped (Nova calls the stop API).
+STOPPABLE = (states.ACTIVE, states.PAUSED_VM)
 
 
 class Recovery:
@@ -92,7 +96,7 @@ class Recovery:
                 if power == states.NOSTATE:
                     self._lost(uuid, host, generation)
                     lost.append(uuid)
-                elif vm_state == states.ACTIVE and power in (states.SHUTDOWN, states.CRASHED):
+                elif vm_state in STOPPABLE and power in (states.SHUTDOWN, states.CRASHED):
                     self._stopped(uuid, power, generation)
                     stopped.append(uuid)
                 elif power != db_power:
@@ -141,18 +145,22 @@ class Recovery:
 
 class BuildWatch:
     """A thread failing interrupted builds every ``interval`` seconds (and, when
-    given, recovering volume attachments stuck for ``attach_timeout``)."""
+    given, recovering volume attachments stuck for ``attach_timeout`` and
+    reclaiming servers soft-deleted ``reclaim_interval`` seconds ago)."""
 
     def __init__(self, recovery: Recovery, timeout: float, interval: float,
                  attachments: AttachmentRecovery | None = None,
-                 attach_timeout: float = 0.0) -> None:
+                 attach_timeout: float = 0.0, reclaim: Reclaim | None = None,
+                 reclaim_interval: float = 0.0) -> None:
         self.recovery, self.timeout, self.interval = recovery, timeout, interval
         self.attachments, self.attach_timeout = attachments, attach_timeout
+        self.reclaim, self.reclaim_interval = reclaim, reclaim_interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> BuildWatch:
-        if self.interval > 0 and (self.timeout > 0 or self._watch_attachments):
+        reclaims = self.reclaim is not None and self.reclaim_interval > 0
+        if self.interval > 0 and (self.timeout > 0 or self._watch_attachments or reclaims):
             self._thread = threading.Thread(target=self._run, name="build-watch", daemon=True)
             self._thread.start()
         return self
@@ -177,6 +185,11 @@ class BuildWatch:
                 self.attachments.recover(self.attach_timeout)
             except Exception:  # noqa: BLE001 - the database may be away; next round
                 log.warning("checking for stuck volume attachments failed", exc_info=True)
+        if self.reclaim is not None and self.reclaim_interval > 0:
+            try:
+                self.reclaim.reclaim(self.reclaim_interval)
+            except Exception:  # noqa: BLE001 - the database may be away; next round
+                log.warning("reclaiming soft-deleted servers failed", exc_info=True)
 
     def stop(self) -> None:
         self._stop.set()

@@ -13,6 +13,7 @@ from core.conductor.agents_api import AgentRequests
 from core.conductor.build import BuildResults
 from core.conductor.delete import Deletes
 from core.conductor.manager import Conductor
+from core.conductor.reclaim import Reclaim
 from core.conductor.recovery import BuildWatch, Recovery
 from core.conductor.resize import Resizes
 from core.conductor.snapshot import Snapshots
@@ -44,12 +45,15 @@ def build_conductor(core: CoreServices, host: str = "conductor",
 
 def watch_builds(core: CoreServices) -> BuildWatch:
     """The thread that fails builds left without progress for ``build_timeout``,
-    and recovers volume attachments stuck for ``volume_attach_timeout``."""
+    recovers volume attachments stuck for ``volume_attach_timeout`` and reclaims
+    servers soft-deleted ``reclaim_instance_interval`` ago."""
     settings = core.settings
     conductor = build_conductor(core, "build-watch")
     return BuildWatch(conductor.recovery, settings.build_timeout,
                       settings.build_check_interval, AttachmentRecovery(conductor.deps),
-                      settings.volume_attach_timeout)
+                      settings.volume_attach_timeout,
+                      Reclaim(conductor.deps, conductor.deletes),
+                      settings.reclaim_instance_interval)
 
 
 def serve_conductors(core: CoreServices, workers: int, scheduler: Any = None

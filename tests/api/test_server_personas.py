@@ -65,8 +65,13 @@ GROUPS = {"servers", "server_metadata", "server_tags", "server_interfaces",
           "floating_ips"}
 SPEC = {op_id: op for op_id, op in load_spec_operations(SPEC_PATH).items()
         if op_id.split(".")[0] in GROUPS}
-POOL_SIZE = 18  # the state-changing cases that are allowed need a server each
+POOL_SIZE = 36  # the state-changing cases that are allowed need a server each
 WAIT = 60.0
+
+
+# How the shared server goes back to ACTIVE from the states an action leaves.
+SETTLE = {"PAUSED": {"unpause": None}, "SUSPENDED": {"resume": None},
+          "RESCUE": {"unrescue": None}, "ERROR": {"os-resetState": {"state": "active"}}}
 
 
 @dataclass
@@ -149,6 +154,21 @@ class World:
         self.wait(sid, "VERIFY_RESIZE")
         return sid
 
+    def paused(self) -> str:
+        return self._moved({"pause": None}, "PAUSED")
+
+    def suspended(self) -> str:
+        return self._moved({"suspend": None}, "SUSPENDED")
+
+    def rescued(self) -> str:
+        return self._moved({"rescue": None}, "RESCUE", ok=(200,))
+
+    def _moved(self, body: dict, status: str, ok: tuple[int, ...] = ()) -> str:
+        sid = self.take()
+        self.call("member", "POST", f"/servers/{sid}/action", body, ok=ok)
+        self.wait(sid, status)
+        return sid
+
     def shared(self) -> str:
         """The shared server, back to ACTIVE, unlocked and idle."""
         sid = self.ids["shared"]
@@ -166,6 +186,8 @@ class World:
             self.call("admin", "POST", f"/servers/{sid}/action", {"os-start": None})
         elif shown["status"] == "VERIFY_RESIZE":
             self.call("admin", "POST", f"/servers/{sid}/action", {"confirmResize": None})
+        elif shown["status"] in SETTLE:  # a refusal that wrongly went through
+            self.call("admin", "POST", f"/servers/{sid}/action", SETTLE[shown["status"]])
         self.wait(sid, "ACTIVE")
         return sid
 
@@ -449,6 +471,31 @@ ROWS_LIST: list[Row] = [
         variant="unlock admin's lock", success=202,
         rules=("os_compute_api:os-lock-server:unlock",
                "os_compute_api:os-lock-server:unlock:unlock_override")),
+    # ---- pause, suspend, rescue, password, resetState, soft delete (state actions)
+    Row("servers.action", MEMBERS, _action({"pause": None}, World.take), variant="pause",
+        success=202, rules=("os_compute_api:os-pause-server:pause",)),
+    Row("servers.action", MEMBERS, _action({"unpause": None}, World.paused),
+        variant="unpause", success=202, rules=("os_compute_api:os-pause-server:unpause",)),
+    Row("servers.action", MEMBERS, _action({"suspend": None}, World.take), variant="suspend",
+        success=202, rules=("os_compute_api:os-suspend-server:suspend",)),
+    Row("servers.action", MEMBERS, _action({"resume": None}, World.suspended),
+        variant="resume", success=202, rules=("os_compute_api:os-suspend-server:resume",)),
+    Row("servers.action", MEMBERS, _action({"rescue": None}, World.take), variant="rescue",
+        success=200, rules=("os_compute_api:os-rescue",)),
+    Row("servers.action", MEMBERS, _action({"unrescue": None}, World.rescued),
+        variant="unrescue", success=202, rules=("os_compute_api:os-unrescue",)),
+    Row("servers.action", MEMBERS, _action({"changePassword": {"adminPass": "persona-pw"}},
+                                          World.take),
+        variant="changePassword", success=202, rules=("os_compute_api:os-admin-password",)),
+    Row("servers.action", ADMIN, _action({"os-resetState": {"state": "active"}}, World.take),
+        variant="os-resetState", success=202,
+        rules=("os_compute_api:os-admin-actions:reset_state",)),
+    # this server deletes at once (no reclaim_instance_interval): nothing to restore,
+    # so policy's yes shows as the state's 409 (test_server_state_actions.py restores)
+    Row("servers.action", MEMBERS, _action({"restore": None}), variant="restore",
+        success=409, rules=("os_compute_api:os-deferred-delete:restore",)),
+    Row("servers.action", MEMBERS, _action({"forceDelete": None}, World.take),
+        variant="forceDelete", success=202, rules=("os_compute_api:os-deferred-delete:force",)),
     # ---- metadata
     Row("server_metadata.index", READERS, _shared()),
     Row("server_metadata.create", MEMBERS, lambda w, p: Req(
@@ -544,7 +591,9 @@ UNENFORCED = {"os_compute_api:servers:create:attach_network"}
 SERVER_RULE = re.compile(r"^os_compute_api:(servers:|server-metadata:|os-server-tags:|"
                          r"os-lock-server:|os-console-output|os-instance-actions:|ips:|"
                          r"os-extended-server-attributes|os-attach-interfaces:|"
-                         r"os-floating-ips:)")
+                         r"os-floating-ips:|os-pause-server:|os-suspend-server:|os-rescue|"
+                         r"os-unrescue|os-admin-password|os-admin-actions:|"
+                         r"os-deferred-delete:)")
 
 
 def test_every_server_operation_has_persona_cases() -> None:
@@ -552,7 +601,8 @@ def test_every_server_operation_has_persona_cases() -> None:
     actions = {row.variant for row in ROWS_LIST if row.op == "servers.action"}
     assert {"os-stop", "os-start", "reboot", "resize", "confirmResize", "revertResize",
             "createImage", "os-getConsoleOutput", "lock", "unlock", "addFloatingIp",
-            "removeFloatingIp"} <= actions
+            "removeFloatingIp", "pause", "unpause", "suspend", "resume", "rescue",
+            "unrescue", "changePassword", "os-resetState", "restore", "forceDelete"} <= actions
 
 
 def test_every_server_rule_is_exercised() -> None:

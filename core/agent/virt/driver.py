@@ -19,6 +19,9 @@ class InstanceInfo:
     root_gb: int
     power_state: int
     volumes: dict[str, str] = field(default_factory=dict)  # volume id → device
+    rescue_image: str | None = None  # the image a rescued guest booted from
+    # The guest's administrator password, as a SHA-256 digest (never the password).
+    admin_password_sha256: str | None = None
 
 
 class VirtDriver(Protocol):
@@ -36,6 +39,32 @@ class VirtDriver(Protocol):
     def power_on(self, instance: dict) -> None: ...
 
     def reboot(self, instance: dict, hard: bool) -> None: ...
+
+    def pause(self, instance: dict) -> None:
+        """Freeze the running guest in memory (PAUSED)."""
+
+    def unpause(self, instance: dict) -> None: ...
+
+    def suspend(self, instance: dict) -> None:
+        """Save the guest's memory to disk and stop it (SUSPENDED)."""
+
+    def resume(self, instance: dict) -> None: ...
+
+    def rescue(self, instance: dict, image: dict, password: str) -> None:
+        """Boot the guest from ``image`` (a rescue image) with its own disk attached
+        and ``password`` for its administrator."""
+
+    def unrescue(self, instance: dict) -> None:
+        """Boot the guest from its own disk again."""
+
+    def set_admin_password(self, instance: dict, password: str) -> None:
+        """Set the running guest's administrator password (its guest agent)."""
+
+    def soft_delete(self, instance: dict) -> None:
+        """Power the guest off, keeping it to be restored."""
+
+    def restore(self, instance: dict) -> None:
+        """Power a soft-deleted guest on again."""
 
     def resize(self, instance: dict, flavor: dict) -> None:
         """Give the (possibly migrated) instance the resources of ``flavor``."""

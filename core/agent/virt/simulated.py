@@ -32,6 +32,10 @@ from core.compute import states
 log = logging.getLogger(__name__)
 
 
+def _digest(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
 class SimulatedDriver:
     hypervisor_type = "fake"
 
@@ -63,6 +67,11 @@ class SimulatedDriver:
         for entry in saved.get("guests", []):
             info = InstanceInfo(**entry)
             was_running = info.power_state == states.RUNNING
+            if info.power_state == states.SUSPENDED:
+                # A suspended guest's memory is on disk: it survives the restart.
+                self._log(info.uuid, "Host restarted: the guest stays suspended")
+                self._instances[info.uuid] = info
+                continue
             info.power_state = states.RUNNING if resume and was_running else states.SHUTDOWN
             self._instances[info.uuid] = info
             self._log(info.uuid, "Host restarted: " + (
@@ -143,6 +152,98 @@ class SimulatedDriver:
             self._get(instance["uuid"]).power_state = states.RUNNING
             self._log(instance["uuid"], "Hard reset" if hard else "reboot: Restarting system")
             self._save()
+
+    # ---- power states: pause, suspend, rescue, soft delete ---------------------
+    def _set_power(self, uuid: str, power: int, line: str,
+                   allowed: tuple[int, ...] | None = None) -> InstanceInfo:
+        """Put the guest in ``power`` (already there: nothing happens, as a request
+        delivered twice must find); from a state not in ``allowed``, DriverError."""
+        info = self._get(uuid)
+        if info.power_state == power:
+            return info
+        if allowed is not None and info.power_state not in allowed:
+            name = states.POWER_STATE_NAMES.get(info.power_state, str(info.power_state))
+            raise DriverError(f"Instance {uuid} on {self.host} is {name}: cannot go "
+                              f"{states.POWER_STATE_NAMES[power]}.")
+        info.power_state = power
+        self._log(uuid, line)
+        self._save()
+        return info
+
+    def pause(self, instance: dict) -> None:
+        self._work()
+        with self._lock:
+            self._set_power(instance["uuid"], states.PAUSED, "Guest paused",
+                            (states.RUNNING,))
+
+    def unpause(self, instance: dict) -> None:
+        self._work()
+        with self._lock:
+            self._set_power(instance["uuid"], states.RUNNING, "Guest unpaused",
+                            (states.PAUSED,))
+
+    def suspend(self, instance: dict) -> None:
+        self._work()
+        with self._lock:
+            self._set_power(instance["uuid"], states.SUSPENDED,
+                            "PM: suspend to disk: memory saved", (states.RUNNING,))
+
+    def resume(self, instance: dict) -> None:
+        self._work()
+        with self._lock:
+            self._set_power(instance["uuid"], states.RUNNING,
+                            "PM: resume from disk: memory restored", (states.SUSPENDED,))
+
+    def rescue(self, instance: dict, image: dict, password: str) -> None:
+        self._work()
+        uuid = instance["uuid"]
+        with self._lock:
+            info = self._get(uuid)
+            info.rescue_image = image.get("id") or instance.get("image_ref") or ""
+            info.admin_password_sha256 = _digest(password)
+            info.power_state = states.RUNNING
+            self._log(uuid, f"Booting rescue image "
+                            f"{image.get('name') or info.rescue_image} on {self.host}; "
+                            "the instance's disk is attached as the second disk")
+            self._log(uuid, "rescue login: ")
+            self._save()
+
+    def unrescue(self, instance: dict) -> None:
+        self._work()
+        uuid = instance["uuid"]
+        with self._lock:
+            info = self._get(uuid)
+            if info.rescue_image is None and info.power_state == states.RUNNING:
+                return  # delivered twice
+            info.rescue_image = None
+            info.power_state = states.RUNNING
+            name = instance.get("hostname") or instance.get("name") or uuid
+            self._log(uuid, f"Leaving rescue: booting from the instance's disk on {self.host}")
+            self._log(uuid, f"{name} login: ")
+            self._save()
+
+    def set_admin_password(self, instance: dict, password: str) -> None:
+        self._work()
+        uuid = instance["uuid"]
+        with self._lock:
+            info = self._get(uuid)
+            if info.power_state != states.RUNNING:
+                raise DriverError(f"Instance {uuid} is not running: its guest agent cannot "
+                                  "set the password.")
+            info.admin_password_sha256 = _digest(password)
+            self._log(uuid, "guest-agent: the administrator password was changed")
+            self._save()
+
+    def soft_delete(self, instance: dict) -> None:
+        self._work()
+        with self._lock:
+            self._set_power(instance["uuid"], states.SHUTDOWN,
+                            "reboot: Power down (soft delete)")
+
+    def restore(self, instance: dict) -> None:
+        self._work()
+        with self._lock:
+            self._set_power(instance["uuid"], states.RUNNING, "Booting after restore")
 
     def resize(self, instance: dict, flavor: dict) -> None:
         self._work()

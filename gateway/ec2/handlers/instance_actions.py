@@ -93,6 +93,9 @@ def request_hash(params: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+PAUSED_OR_SUSPENDED = (states.PAUSED_VM, states.SUSPENDED_VM)
+
+
 def incorrect_state(instance_id: str, verb: str) -> Ec2Error:
     return Ec2Error("IncorrectInstanceState", f"The instance '{instance_id}' is not in a "
                                               f"state from which it can be {verb}.")
@@ -219,8 +222,10 @@ class InstanceActions(Handler):
     @action("StartInstances", rules=(START,))
     def start_instances(self, call: Call) -> dict[str, Any]:
         targets = self._targets(call)
-        for _inst, ec2_id, state in targets:
-            if state not in (RUNNING, STOPPED):
+        for inst, ec2_id, state in targets:
+            # A paused or suspended server shows as stopped, but only unpause /
+            # resume (the OpenStack API's) bring it back.
+            if state not in (RUNNING, STOPPED) or inst.vm_state in PAUSED_OR_SUSPENDED:
                 raise incorrect_state(ec2_id, "started")
         out = []
         for inst, ec2_id, state in targets:
@@ -258,8 +263,8 @@ class InstanceActions(Handler):
     @action("RebootInstances", rules=(REBOOT,))
     def reboot_instances(self, call: Call) -> None:
         targets = self._targets(call)
-        for _inst, ec2_id, state in targets:
-            if state != RUNNING:
+        for inst, ec2_id, state in targets:
+            if state != RUNNING or inst.vm_state == states.RESCUED:
                 raise incorrect_state(ec2_id, "rebooted")
         for inst, _ec2_id, _state in targets:
             if inst.task_state not in (states.REBOOTING, states.REBOOTING_HARD):

@@ -48,12 +48,17 @@ STOPPED = (80, "stopped")
 
 
 def state_of(inst: Instance) -> tuple[int, str]:
-    """EC2's (code, name) of an instance's vm_state and task_state."""
+    """EC2's (code, name) of an instance's vm_state and task_state. As ec2-api
+    maps Nova's other states: paused and suspended are stopped (not running, not
+    gone), rescued is running, soft-deleted is shutting down (on its way to
+    terminated, unless restored)."""
     vm, task = inst.vm_state, inst.task_state
     if inst.deleted:
         return TERMINATED
-    if task == states.DELETING:
+    if task in (states.DELETING, states.SOFT_DELETING) or vm == states.SOFT_DELETED:
         return SHUTTING_DOWN
+    if vm in (states.PAUSED_VM, states.SUSPENDED_VM):
+        return STOPPED
     if vm == states.BUILDING:
         return PENDING
     if vm in (states.DELETED, states.ERROR):

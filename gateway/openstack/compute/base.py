@@ -19,6 +19,7 @@ from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
+from core.compute.state_actions import StateActions
 from core.context import RequestContext
 from core.network.floating import FloatingIpService
 from core.network.security_groups import SecurityGroupService
@@ -44,6 +45,7 @@ class ComputeDeps:
     hosts: HostService
     servers: ServerService
     server_actions: ServerActions
+    state_actions: StateActions
     security_groups: SecurityGroupService
     server_security_groups: ServerSecurityGroups
     server_interfaces: ServerInterfaces
@@ -55,7 +57,8 @@ class ComputeDeps:
         return cls(settings=core.settings, auth=auth, base=base, flavors=core.flavors,
                    keypairs=core.keypairs, quotas=core.quotas, quota_sets=core.quota_sets,
                    server_groups=core.server_groups, hosts=core.hosts, servers=core.servers,
-                   server_actions=core.server_actions, security_groups=core.security_groups,
+                   server_actions=core.server_actions, state_actions=core.state_actions,
+                   security_groups=core.security_groups,
                    server_security_groups=core.server_security_groups,
                    server_interfaces=core.server_interfaces, floating_ips=core.floating_ips,
                    server_volumes=core.server_volumes)

@@ -49,6 +49,8 @@ def action(*names: str, since: tuple[int, int] | None = None) -> Callable[[Actio
 
 
 def dispatch(handler: Servers, ctx: RequestContext, server_id: str, body: dict) -> Any:
+    # A server the caller may not know of is a 404 before anything the action checks.
+    handler.servers.find(ctx, server_id)
     if len(body) != 1:
         raise errors.InvalidInput("There is no such action: " + ",".join(sorted(body)))
     (name, arg), = body.items()

@@ -21,6 +21,7 @@ from core.compute.servers import BootRequest, ServerService
 from core.context import RequestContext
 from core.numbers import INT64_MIN, BadInteger, as_int, parse_int
 from gateway.openstack.compute import microversions, server_actions
+from gateway.openstack.compute import server_actions_state as _state_actions  # noqa: F401
 from gateway.openstack.compute.base import MAX_INT, ComputeDeps, Handler, parse_bool
 from gateway.openstack.compute.interfaces import boot_networks
 from gateway.openstack.compute.server_views import ServerViews
@@ -241,7 +242,8 @@ class Servers(Handler):
         return self._one(ctx, self.servers.update(ctx, server_id, changes))
 
     def delete(self, server_id: str):
-        self.servers.delete(self.auth.context(), server_id)
+        # A soft delete when reclaim_instance_interval is set (core/compute/state_actions.py).
+        self.deps.state_actions.delete(self.auth.context(), server_id)
         return NO_CONTENT
 
     # ---- actions (gateway/openstack/compute/server_actions.py) -------------------

@@ -108,3 +108,48 @@ def test_volumes_attach_and_detach_once(tmp_path):
     assert d.list_instances()[0].volumes == {}
     with pytest.raises(DriverError):
         d.attach_volume({"uuid": "gone"}, "vol-1", "/dev/vdb")
+
+
+def test_pause_suspend_rescue_and_soft_delete(tmp_path):
+    d = build_driver("simulated", host="h1", state_file=tmp_path / "h1.json")
+    d.spawn(instance(), {"name": "cirros"})
+    d.pause(instance())
+    d.pause(instance())  # delivered twice: nothing more happens
+    assert d.power_state("u1") == states.PAUSED
+    with pytest.raises(DriverError, match="is paused: cannot go suspended"):
+        d.suspend(instance())
+    d.unpause(instance())
+    d.suspend(instance())
+    assert d.power_state("u1") == states.SUSPENDED
+    with pytest.raises(DriverError, match="cannot set the password"):
+        d.set_admin_password(instance(), "pw")
+    d.resume(instance())
+    d.set_admin_password(instance(), "pw")
+    (info,) = d.list_instances()
+    assert info.admin_password_sha256 and "pw" not in (tmp_path / "h1.json").read_text()
+    d.rescue(instance(), {"id": "img-2", "name": "rescue-img"}, "rescue-pw")
+    assert d.list_instances()[0].rescue_image == "img-2"
+    assert "Booting rescue image rescue-img" in d.console_output(instance())
+    d.unrescue(instance())
+    assert d.list_instances()[0].rescue_image is None
+    assert d.console_output(instance(), length=1).strip().endswith("] vm1 login:")
+    d.soft_delete(instance())
+    assert d.power_state("u1") == states.SHUTDOWN
+    d.restore(instance())
+    assert d.power_state("u1") == states.RUNNING
+    log = d.console_output(instance())
+    for line in ("Guest paused", "Guest unpaused", "memory saved", "memory restored",
+                 "the administrator password was changed", "soft delete",
+                 "Booting after restore"):
+        assert line in log
+
+
+def test_a_suspended_guest_stays_suspended_across_a_restart(tmp_path):
+    d = build_driver("simulated", host="h1", state_file=tmp_path / "h1.json")
+    d.spawn(instance("a"), {})
+    d.spawn(instance("b"), {})
+    d.suspend(instance("a"))
+    d.pause(instance("b"))
+    again = build_driver("simulated", host="h1", state_file=tmp_path / "h1.json")
+    assert again.power_state("a") == states.SUSPENDED
+    assert again.power_state("b") == states.SHUTDOWN  # a paused guest's memory is lost
