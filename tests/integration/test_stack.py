@@ -52,7 +52,8 @@ from tests.support.notifications import Notifications
 from tests.support.stack import Stack, running_stack, stack_available
 from tests.support.timeline import Probe, Timeline
 
-pytestmark = [pytest.mark.integration]
+# On the worker of the other whole-cluster tests: they take turns (cluster_lock).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("compute-cluster")]
 
 AGENTS = 4
 BUILDS = 100
