@@ -10,6 +10,10 @@ STOPPED = "stopped"
 RESIZED = "resized"
 ERROR = "error"
 DELETED = "deleted"
+PAUSED_STATE = "paused"
+SUSPENDED_STATE = "suspended"
+SHELVED = "shelved"
+SHELVED_OFFLOADED = "shelved_offloaded"
 
 # task_state
 SCHEDULING = "scheduling"
@@ -28,6 +32,14 @@ RESIZE_CONFIRMING = "resize_confirming"
 IMAGE_SNAPSHOT = "image_snapshot"
 IMAGE_UPLOADING = "image_uploading"
 DELETING = "deleting"
+SHELVING = "shelving"
+SHELVING_IMAGE_PENDING_UPLOAD = "shelving_image_pending_upload"
+SHELVING_IMAGE_UPLOADING = "shelving_image_uploading"
+SHELVING_OFFLOADING = "shelving_offloading"
+UNSHELVING = "unshelving"
+REBUILDING = "rebuilding"
+REBUILD_SPAWNING = "rebuild_spawning"
+MIGRATING = "migrating"
 
 # power_state
 NOSTATE = 0
@@ -59,8 +71,9 @@ _STATE_MAP: dict[str, dict[str | None, str]] = {
     ERROR: {None: "ERROR", "rebuilding": "REBUILD"},
     DELETED: {None: "DELETED"},
     "soft-delete": {None: "SOFT_DELETED"},
-    "shelved": {None: "SHELVED"},
-    "shelved_offloaded": {None: "SHELVED_OFFLOADED"},
+    SHELVED: {None: "SHELVED", SHELVING_OFFLOADING: "SHELVED", UNSHELVING: "SHELVED"},
+    SHELVED_OFFLOADED: {None: "SHELVED_OFFLOADED", UNSHELVING: "SHELVED_OFFLOADED",
+                        SPAWNING: "SHELVED_OFFLOADED"},
 }
 
 # Statuses Nova shows "progress" for.
