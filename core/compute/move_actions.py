@@ -196,8 +196,10 @@ class MoveActions:
     def _check_destination(self, host: str, inst: Instance, live: bool) -> None:
         services = self.hosts.services_of(host, COMPUTE_BINARY)
         if not services:
-            raise ComputeHostNotFound(f"Compute host {host} could not be found.",
-                                      kind="host", id=host)
+            message = f"Compute host {host} could not be found."
+            if live:  # Nova's live migration answers 400, evacuate 404
+                raise errors.InvalidInput(message, param="host")
+            raise ComputeHostNotFound(message, kind="host", id=host)
         if live and host == inst.host:
             raise errors.InvalidInput(f"Unable to migrate instance ({inst.uuid}) to current "
                                       f"host ({host}).", param="host")
