@@ -121,6 +121,15 @@ class Shelves:
             self._unshelve_failed(inst, error)
             return {"ok": False, "error": error}
         image_id = (inst.system_metadata or {}).get("shelved_image_id")
+        if image_id and deps.images is not None:
+            # Nova deletes the shelved snapshot once the server runs again (here
+            # before it shows ACTIVE, so whoever sees it ACTIVE sees the image gone).
+            try:
+                deps.images.delete(owner_context(inst), image_id)
+            except errors.NotFound:
+                pass
+            except errors.CoreError as exc:
+                log.warning("could not delete shelved image %s: %s", image_id, exc)
         try:
             inst = deps.store.update(
                 uuid, {"vm_state": states.ACTIVE, "task_state": None,
@@ -129,11 +138,6 @@ class Shelves:
                 expected_task_state=[states.UNSHELVING, states.SPAWNING], expected_host=host)
         except (InstanceNotFound, UnexpectedState):
             return {"ok": False}
-        if image_id and deps.images is not None:
-            try:  # Nova deletes the shelved snapshot once the server runs again
-                deps.images.delete(owner_context(inst), image_id)
-            except errors.CoreError as exc:
-                log.info("could not delete shelved image %s: %s", image_id, exc)
         deps.notifier.instance(inst, "unshelve.end")
         return {"ok": True}
 
