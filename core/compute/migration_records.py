@@ -120,10 +120,10 @@ class MigrationRecords:
                   rule: str = SERVER_LIST_RULE) -> list[Migration]:
         """The server's live migrations in progress (``GET /servers/{id}/migrations``)."""
         assert self.policy is not None and self.store is not None
-        self.policy.enforce(rule, {"project_id": ctx.project_id}, ctx)
         inst = self.store.get(uuid)
         if not ctx.is_admin and inst.project_id != ctx.project_id:
-            raise not_found(uuid)
+            raise not_found(uuid)  # as Nova: the server is looked up first
+        self.policy.enforce(rule, {"project_id": inst.project_id}, ctx)
         stmt = select(Migration).where(Migration.instance_uuid == inst.uuid,
                                        Migration.migration_type == LIVE)
         if in_progress_only:

@@ -53,19 +53,23 @@ class Migrations(Handler):
                                source_compute=self.query("source_compute"))
         return {"migrations": [self.view(m) for m in self.deps.migrations.list_migrations(ctx, query)]}
 
-    # ---- a server's live migrations in progress (2.23+) ------------------------------------
+
+
+class ServerMigrations(Handler):
+    """A server's live migrations in progress (2.23+)."""
+
     @staticmethod
     def server_view(m: Migration) -> dict[str, Any]:
         return dict(_common(m), server_uuid=m.instance_uuid, disk_processed_bytes=0,
                     disk_remaining_bytes=0, disk_total_bytes=0, memory_processed_bytes=0,
                     memory_remaining_bytes=0, memory_total_bytes=0)
 
-    def server_index(self, server_id: str):
+    def index(self, server_id: str):
         microversions.require((2, 23))
         rows = self.deps.migrations.of_server(self.context(), server_id)
         return {"migrations": [self.server_view(m) for m in rows]}
 
-    def server_show(self, server_id: str, migration_id: str):
+    def show(self, server_id: str, migration_id: str):
         microversions.require((2, 23))
         ctx = self.context()
         try:
