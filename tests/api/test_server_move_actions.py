@@ -334,3 +334,45 @@ def test_add_and_remove_fixed_ip(env, tenant):
           "itemNotFound")
     fault(act(tenant.member, sid, {"addFixedIp": {}}), 400, "badRequest")
 
+
+
+# ---------------------------------------------------------------- volumes and deletes
+
+def test_volumes_stay_attached_across_shelve_and_unshelve(env, tenant, sdk):
+    sid = env.boot(tenant.member, "shelve-vol")[0]
+    volume = sdk.block_storage.create_volume(size=1, name=f"{PREFIX}-vol")
+    sdk.block_storage.wait_for_status(volume, "available", interval=0.2, wait=WAIT)
+    tenant.member.ok("POST", f"/servers/{sid}/os-volume_attachments",
+                     {"volumeAttachment": {"volumeId": volume.id}})
+    sdk.block_storage.wait_for_status(volume, "in-use", interval=0.2, wait=WAIT)
+
+    sdk.compute.shelve_server(sid)
+    wait_for(tenant.member, sid, "SHELVED_OFFLOADED")
+    # offloaded: still the server's, reserved for it without a host to connect it
+    assert sdk.block_storage.get_volume(volume.id).status == "reserved"
+    listed = tenant.member.ok("GET", f"/servers/{sid}/os-volume_attachments")
+    assert [a["volumeId"] for a in listed["volumeAttachments"]] == [volume.id]
+    assert listed["volumeAttachments"][0]["device"] == "/dev/vdb"
+
+    sdk.compute.unshelve_server(sid)
+    wait_for(tenant.member, sid, "ACTIVE")
+    sdk.block_storage.wait_for_status(volume, "in-use", interval=0.2, wait=WAIT)
+    attachment = sdk.block_storage.get_volume(volume.id).attachments[0]
+    assert attachment["server_id"] == sid and attachment["device"] == "/dev/vdb"
+    assert_claimed_on_its_host(env, sid)
+
+    tenant.member.ok("DELETE", f"/servers/{sid}/os-volume_attachments/{volume.id}")
+    sdk.block_storage.wait_for_status(volume, "available", interval=0.2, wait=WAIT)
+    sdk.block_storage.delete_volume(volume)
+
+
+def test_deleting_a_shelved_server_takes_its_shelved_image(env, tenant, sdk):
+    sid = env.boot(tenant.member, "shelve-del")[0]
+    sdk.compute.shelve_server(sid)
+    wait_for(tenant.member, sid, "SHELVED_OFFLOADED")
+    images = env.admin.session.get(f"{env.image_url}?instance_uuid={sid}").json()["images"]
+    assert len(images) == 1
+    delete_all(tenant.member, [sid])
+    gone = env.admin.session.get(f"{env.image_url}/{images[0]['id']}", raise_exc=False)
+    assert gone.status_code == 404
+    assert allocations(env.server, sid) == []
