@@ -49,8 +49,9 @@ class MoveEndpoints:
                                                error=claim.get("reason") or "instance gone")
             return
         error = None
+        was_running = self.driver.power_state(uuid) == states.RUNNING
         try:
-            if self.driver.power_state(uuid) == states.RUNNING:
+            if was_running:
                 self.driver.power_off(instance)
             if image_id:
                 self.conductor.instance_update(
@@ -66,6 +67,8 @@ class MoveEndpoints:
                 self.conductor.upload_snapshot(uuid, image_id, "", error=error)
         if offload and error is None:
             self.driver.destroy(instance)
+        elif error is not None and was_running:
+            self._power_on_again(instance)
         self.conductor.shelve_finished(uuid, self.host, offload and error is None, error)
 
     def shelve_offload_instance(self, instance: dict) -> None:
@@ -122,6 +125,14 @@ class MoveEndpoints:
         self.conductor.live_migration_finished(uuid, self.host, error)
 
     # ---- helpers --------------------------------------------------------------------------
+    def _power_on_again(self, instance: dict) -> None:
+        """A failed shelve leaves the guest as it found it."""
+        try:
+            self.driver.power_on(instance)
+        except DriverError as exc:
+            log.warning("%s: powering %s on after a failed shelve failed: %s", self.host,
+                        instance["uuid"], exc)
+
     def _connect_volumes(self, instance: dict) -> None:
         """Connect the instance's volumes on this host: those still attached (a
         rebuild, a live migration) directly, reserved ones (an unshelve) through

@@ -198,8 +198,11 @@ class Moves:
         if error:
             unpark(deps, uuid)
             self.records.set_status(uuid, "error", kind=LIVE)
-            inst = deps.store.update(uuid, {"task_state": None},
-                                     expected_task_state=[states.MIGRATING])
+            try:
+                inst = deps.store.update(uuid, {"task_state": None},
+                                         expected_task_state=[states.MIGRATING])
+            except (InstanceNotFound, UnexpectedState):
+                return {"ok": False, "error": error}
             with deps.db.session() as s:
                 deps.store.add_fault(s, uuid, 500, error, host=host)
             deps.notifier.instance(inst, "live_migration._rollback.end", message=error)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from core import errors
+from core.agent.virt import DriverError
 from core.compute import states
 from core.compute.migration_records import MigrationQuery
 from core.compute.models import ComputeService, Instance, Migration
@@ -232,3 +233,36 @@ def _exists(plane: Plane, image_id: str | None) -> bool:
         return True
     except errors.NotFound:
         return False
+
+
+def test_a_failed_shelve_leaves_the_server_as_it_was(plane, monkeypatch):
+    uuid = plane.boot()[0]
+    host = plane.wait([uuid], active)[0].host
+    driver = plane.agent(host).driver
+
+    def broken(instance):
+        raise DriverError("disk unreadable")
+
+    monkeypatch.setattr(driver, "snapshot", broken)
+    plane.core.move_actions.shelve(CTX, uuid)
+    inst = plane.wait([uuid], active)[0]
+    assert inst.host == host and driver.power_state(uuid) == states.RUNNING
+    image_id = inst.system_metadata["shelved_image_id"]
+    plane.wait([uuid], lambda i: not _exists(plane, image_id))
+    assert_claims(plane, uuid)
+    assert plane.core.instances.latest_faults([uuid])[uuid].message == "disk unreadable"
+
+
+def test_unshelve_without_a_host_stays_offloaded(plane):
+    uuid = plane.boot()[0]
+    plane.wait([uuid], active)
+    plane.core.move_actions.shelve(CTX, uuid)
+    plane.wait([uuid], settled(states.SHELVED_OFFLOADED))
+    with plane.db.session() as s:
+        s.execute(update(ComputeService).where(ComputeService.binary == "nova-compute")
+                  .values(disabled=True))
+    plane.core.move_actions.unshelve(CTX, uuid)
+    inst = plane.wait([uuid], settled(states.SHELVED_OFFLOADED))[0]
+    assert inst.host is None
+    assert_claims(plane, uuid)
+    assert "No valid host" in plane.core.instances.latest_faults([uuid])[uuid].message
