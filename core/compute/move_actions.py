@@ -33,7 +33,7 @@ MIGRATE_LIVE = "os_compute_api:os-migrate-server:migrate_live"
 EVACUATE = "os_compute_api:os-evacuate"
 BACKUP = "os_compute_api:os-create-backup"
 
-SHELVABLE = (states.ACTIVE, states.STOPPED, states.PAUSED_STATE, states.SUSPENDED_STATE)
+SHELVABLE = (states.ACTIVE, states.STOPPED, states.PAUSED_VM, states.SUSPENDED_VM)
 
 
 class ComputeHostNotFound(errors.NotFound):
@@ -161,7 +161,7 @@ class MoveActions:
     def live_migrate(self, ctx: RequestContext, uuid: str, host: str | None) -> None:
         """Move the running guest to ``host`` (or one the scheduler picks)."""
         inst = self._load(ctx, uuid, MIGRATE_LIVE, "os-migrateLive",
-                          (states.ACTIVE, states.PAUSED_STATE))
+                          (states.ACTIVE, states.PAUSED_VM))
         if not inst.host:
             raise _wrong_state("os-migrateLive", inst)
         if host is not None:

@@ -15,7 +15,7 @@ from core.policy import PolicyEnforcer
 
 ADD = "os_compute_api:os-multinic:add"
 REMOVE = "os_compute_api:os-multinic:remove"
-SETTLED = (states.ACTIVE, states.STOPPED, states.PAUSED_STATE, states.SUSPENDED_STATE)
+SETTLED = (states.ACTIVE, states.STOPPED, states.PAUSED_VM, states.SUSPENDED_VM)
 
 
 class ServerFixedIps:
