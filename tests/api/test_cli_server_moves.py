@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import unique
 
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 WAIT = 60.0
 TINY = (1, 512, 1)  # m1.tiny: vcpus, memory_mb, disk_gb
 
