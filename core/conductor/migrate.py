@@ -31,6 +31,7 @@ from core.conductor.move_support import (
     unpark,
 )
 from core.conductor.tasks import NO_VALID_HOST, ConductorDeps, Task
+from core.placement import claims
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,9 @@ class Moves:
         try:
             inst = deps.store.get(uuid)
         except InstanceNotFound:
+            # Deleted during the move (its delete may have run before the claim on
+            # ``host`` was taken): nothing of it may stay anywhere.
+            claims.release_resources(deps.db, uuid)
             land(deps, uuid)
             deps.agents.destroy_copy(host, {"uuid": uuid})
             return {"ok": False, "deleted": True}

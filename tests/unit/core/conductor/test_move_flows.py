@@ -6,6 +6,8 @@ every node's usage equals what its instances hold."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import func, select, update
 
@@ -266,3 +268,26 @@ def test_unshelve_without_a_host_stays_offloaded(plane):
     assert inst.host is None
     assert_claims(plane, uuid)
     assert "No valid host" in plane.core.instances.latest_faults([uuid])[uuid].message
+
+
+def test_a_server_deleted_during_its_live_migration_leaves_no_claim(plane):
+    uuid = plane.boot()[0]
+    source = plane.wait([uuid], active)[0].host
+    for agent in plane.plane.agents:
+        if agent.host != source:
+            agent.driver.operation_time = 0.3  # the delete overtakes the arrival
+    plane.core.move_actions.live_migrate(ADMIN, uuid, None)
+    plane.wait([uuid], lambda i: i.task_state == states.MIGRATING)
+    plane.servers.delete(ADMIN, uuid)
+    plane.wait([uuid], lambda i: i.deleted)
+    deadline = 10.0
+    start = time.monotonic()
+    while (allocations(plane, uuid) or allocations(plane, migration_consumer(uuid))) \
+            and time.monotonic() - start < deadline:
+        time.sleep(0.05)
+    assert allocations(plane, uuid) == {} == allocations(plane, migration_consumer(uuid))
+    time.sleep(0.5)  # the arrival's report comes after the delete
+    assert allocations(plane, uuid) == {}
+    with plane.db.session() as s:
+        for node in s.scalars(select(ComputeNode)):
+            assert node.memory_mb_used == 0 and node.running_vms == 0, node.host
