@@ -13,6 +13,7 @@ from core.conductor.agents_api import AgentRequests
 from core.conductor.build import BuildResults
 from core.conductor.delete import Deletes
 from core.conductor.manager import Conductor
+from core.conductor.move_recovery import MoveRecovery
 from core.conductor.recovery import BuildWatch, Recovery
 from core.conductor.resize import Resizes
 from core.conductor.snapshot import Snapshots
@@ -49,7 +50,7 @@ def watch_builds(core: CoreServices) -> BuildWatch:
     conductor = build_conductor(core, "build-watch")
     return BuildWatch(conductor.recovery, settings.build_timeout,
                       settings.build_check_interval, AttachmentRecovery(conductor.deps),
-                      settings.volume_attach_timeout)
+                      settings.volume_attach_timeout, MoveRecovery(conductor.deps))
 
 
 def serve_conductors(core: CoreServices, workers: int, scheduler: Any = None
