@@ -83,6 +83,11 @@ class ControlPlane:
             if failed:
                 log.warning("%d builds interrupted by the last stop went to ERROR",
                             len(failed))
+            if self.watch.moves is not None:
+                settled = self.watch.moves.recover_interrupted_moves(0)
+                if settled:
+                    log.warning("%d moves interrupted by the last stop were settled",
+                                len(settled))
         for server in self.servers:
             server.start()
         for agent in self.agents:

@@ -24,10 +24,13 @@ from core.compute.hosts import HostService
 from core.compute.instance_records import InstanceRecords
 from core.compute.instance_store import InstanceStore
 from core.compute.keypairs import KeyPairService
+from core.compute.migration_records import MigrationRecords
+from core.compute.move_actions import MoveActions
 from core.compute.notifications import Notifier
 from core.compute.quotas import QuotaSetService
 from core.compute.rpcapi import AgentClient, ConductorClient
 from core.compute.server_actions import ServerActions
+from core.compute.server_fixed_ips import ServerFixedIps
 from core.compute.server_groups import ServerGroupService
 from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
@@ -95,6 +98,9 @@ class CoreServices:
     servers: ServerService
     server_actions: ServerActions
     state_actions: StateActions  # pause, suspend, rescue, password, soft delete ...
+    move_actions: MoveActions  # shelve, rebuild, migrations, evacuate, backups
+    migrations: MigrationRecords
+    server_fixed_ips: ServerFixedIps  # addFixedIp / removeFixedIp (below 2.44)
     server_security_groups: ServerSecurityGroups
     server_interfaces: ServerInterfaces
     server_volumes: ServerVolumes  # Nova's side of volumes (os-volume_attachments)
@@ -179,11 +185,13 @@ def build_core(settings: Settings, *, db: Database | None = None,
                             quotas=quotas, server_groups=server_groups, ipam=ipam,
                             security_groups=security_groups, conductor=conductor,
                             notifier=notifier, boot_volumes=BootVolumes(volumes))
+    migrations = MigrationRecords(db, policy, store)
     actions = ServerActions(servers, db, policy, store=store, checks=checks, flavors=flavors,
                             quotas=quotas, images=images, conductor=conductor, agents=agents,
-                            notifier=notifier)
+                            notifier=notifier, migrations=migrations)
     state_actions = StateActions(servers, settings, store=store, images=images, agents=agents,
                                  notifier=notifier)
+    hosts = HostService(db, policy, settings)
     ids = Ec2Ids(db)
     vpc = build_vpc(db, policy, settings, network)
     return CoreServices(
@@ -192,8 +200,9 @@ def build_core(settings: Settings, *, db: Database | None = None,
         network=network, ipam=ipam, floating_ips=network.elastic_ips,
         security_groups=security_groups, vpc=vpc, instances=store, flavors=flavors,
         keypairs=keypairs, server_groups=server_groups,
-        hosts=HostService(db, policy, settings), servers=servers, server_actions=actions,
-        state_actions=state_actions,
+        hosts=hosts, servers=servers, server_actions=actions, state_actions=state_actions,
+        move_actions=MoveActions(actions, hosts, migrations, settings), migrations=migrations,
+        server_fixed_ips=ServerFixedIps(policy, store, ipam),
         server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
         server_interfaces=ServerInterfaces(policy, store, ipam), volumes=volumes,
         server_volumes=ServerVolumes(policy, store, conductor, volumes),

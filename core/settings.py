@@ -131,6 +131,10 @@ class Settings:
         "Seconds between a compute agent's power-state syncs (it also syncs at start): "
         "guests found powered off stop their instances, guests not found put them in ERROR "
         "(0: only at start).", default=600.0)
+    shelved_offload_time: int = _doc(
+        "Nova's option: 0 offloads a shelved server at once (SHELVED_OFFLOADED: its host's "
+        "resources are given back); any other value leaves it SHELVED on its host until "
+        "an admin's shelveOffload (no periodic offload runs).", default=0)
     build_timeout: float = _doc(
         "Seconds a build may go without progress (task state unchanged) before a conductor "
         "fails it as interrupted, giving back its claim, quota and address (0: never).",

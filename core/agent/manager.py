@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.agent.moves import MOVE_METHODS, MoveEndpoints
 from core.agent.virt import DriverError, VirtDriver
 from core.compute import states
 from core.compute.notifications import Notifier
@@ -54,8 +55,8 @@ class HostResources:
                 "disk_allocation_ratio": self.disk_allocation_ratio}
 
 
-class ComputeAgent:
-    """RPC endpoints of one host, plus its heartbeat."""
+class ComputeAgent(MoveEndpoints):
+    """RPC endpoints of one host, plus its heartbeat (the moves: core/agent/moves.py)."""
 
     # What the bus may call; start, stop, register and the sync are the host's own.
     RPC_METHODS = frozenset({
@@ -64,7 +65,7 @@ class ComputeAgent:
         "trigger_crash_dump", "get_console_output", "attach_volume", "detach_volume",
         "pause_instance", "unpause_instance", "suspend_instance", "resume_instance",
         "rescue_instance", "unrescue_instance", "set_admin_password", "soft_delete_instance",
-        "restore_instance"})
+        "restore_instance", *MOVE_METHODS})
 
     def __init__(self, resources: HostResources, driver: VirtDriver, bus: MessageBus,
                  conductor: ConductorClient, notifier: Notifier,

@@ -102,6 +102,12 @@ class HostService:
         with self.db.session() as s:
             return self._services(s, host, binary)
 
+    def services_of(self, host: str, binary: str | None = None) -> list[ServiceView]:
+        """The host's services, with no policy check (for the API's own checks,
+        such as whether an evacuation's source host is down)."""
+        with self.db.session() as s:
+            return self._services(s, host, binary)
+
     def update_service(self, ctx: RequestContext, host: str, binary: str,
                        disabled: bool | None = None, disabled_reason: str | None = None,
                        forced_down: bool | None = None) -> ServiceView:

@@ -133,6 +133,9 @@ class Instance(Base):
     # the request it came with, to tell a retry from a different request.
     client_token: Mapped[str | None] = mapped_column(String(64))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Nova's system metadata: what the cloud keeps about the instance for itself
+    # (shelved_image_id, shelved_at, shelved_host while it is shelved).
+    system_metadata: Mapped[dict | None] = mapped_column(JSON)
 
 
 class InstanceTag(Base):
@@ -184,6 +187,32 @@ class InstanceActionEvent(Base):
     host: Mapped[str | None] = mapped_column(String(255))
     start_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finish_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Migration(Base):
+    """A move of an instance between hosts (Nova's migrations table): a resize,
+    a cold migration, a live migration or an evacuation, with its status."""
+
+    __tablename__ = "migrations"
+    __table_args__ = (Index("ix_migrations_instance_status", "instance_uuid", "status"),
+                      MYSQL)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    # resize, migration, live-migration, evacuation
+    migration_type: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    source_compute: Mapped[str | None] = mapped_column(String(255), index=True)
+    source_node: Mapped[str | None] = mapped_column(String(255))
+    dest_compute: Mapped[str | None] = mapped_column(String(255))
+    dest_node: Mapped[str | None] = mapped_column(String(255))
+    dest_host: Mapped[str | None] = mapped_column(String(255))
+    old_instance_type_id: Mapped[int | None] = mapped_column(Integer)
+    new_instance_type_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ServerGroup(Base):

@@ -38,6 +38,21 @@ class ConductorClient:
     def revert_resize(self, uuid: str) -> None:
         self.bus.cast(CONDUCTOR, "revert_resize", {"uuid": uuid})
 
+    def unshelve_instance(self, uuid: str, request_spec: dict) -> None:
+        self.bus.cast(CONDUCTOR, "unshelve_instance", {"uuid": uuid,
+                                                       "request_spec": request_spec})
+
+    def live_migrate_instance(self, uuid: str, request_spec: dict) -> None:
+        self.bus.cast(CONDUCTOR, "live_migrate_instance", {"uuid": uuid,
+                                                           "request_spec": request_spec})
+
+    def evacuate_instance(self, uuid: str, request_spec: dict) -> None:
+        self.bus.cast(CONDUCTOR, "evacuate_instance", {"uuid": uuid,
+                                                       "request_spec": request_spec})
+
+    def rebuild_instance(self, uuid: str, image: dict) -> None:
+        self.bus.cast(CONDUCTOR, "rebuild_instance", {"uuid": uuid, "image": image})
+
     def detach_volume(self, instance_uuid: str, attachment_id: str) -> None:
         self.bus.cast(CONDUCTOR, "detach_volume",
                       {"instance_uuid": instance_uuid, "attachment_id": attachment_id})
@@ -111,6 +126,29 @@ class ConductorClient:
     def resize_finished(self, uuid: str, host: str, error: str | None = None) -> dict:
         return self.bus.call(CONDUCTOR_AGENTS, "resize_finished",
                              {"uuid": uuid, "host": host, "error": error}, timeout=self.timeout)
+
+    def shelve_finished(self, uuid: str, host: str, offloaded: bool,
+                        error: str | None = None) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "shelve_finished",
+                             {"uuid": uuid, "host": host, "offloaded": offloaded,
+                              "error": error}, timeout=self.timeout)
+
+    def unshelve_finished(self, uuid: str, host: str, power_state: int,
+                          error: str | None = None) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "unshelve_finished",
+                             {"uuid": uuid, "host": host, "power_state": power_state,
+                              "error": error}, timeout=self.timeout)
+
+    def rebuild_finished(self, uuid: str, host: str, power_state: int,
+                         error: str | None = None) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "rebuild_finished",
+                             {"uuid": uuid, "host": host, "power_state": power_state,
+                              "error": error}, timeout=self.timeout)
+
+    def live_migration_finished(self, uuid: str, host: str, error: str | None = None) -> dict:
+        return self.bus.call(CONDUCTOR_AGENTS, "live_migration_finished",
+                             {"uuid": uuid, "host": host, "error": error},
+                             timeout=self.timeout)
 
     def volume_attached(self, instance_uuid: str, attachment_id: str, host: str,
                         connector: dict, error: str | None = None) -> dict:
@@ -186,6 +224,25 @@ class AgentClient:
     def destroy_copy(self, host: str, instance: dict) -> None:
         """Remove the instance's copy on ``host`` (the other side of a resize)."""
         self._cast(host, "destroy_copy", instance=instance)
+
+    def shelve_instance(self, host: str, instance: dict, image_id: str | None,
+                        offload: bool) -> None:
+        self._cast(host, "shelve_instance", instance=instance, image_id=image_id,
+                   offload=offload)
+
+    def shelve_offload_instance(self, host: str, instance: dict) -> None:
+        self._cast(host, "shelve_offload_instance", instance=instance)
+
+    def unshelve_instance(self, host: str, instance: dict, image: dict) -> None:
+        self._cast(host, "unshelve_instance", instance=instance, image=image)
+
+    def rebuild_instance(self, host: str, instance: dict, image: dict,
+                         evacuate: bool = False) -> None:
+        self._cast(host, "rebuild_instance", instance=instance, image=image,
+                   evacuate=evacuate)
+
+    def live_migrate_in(self, host: str, instance: dict, source: str) -> None:
+        self._cast(host, "live_migrate_in", instance=instance, source=source)
 
     def trigger_crash_dump(self, host: str, instance: dict) -> None:
         self._cast(host, "trigger_crash_dump", instance=instance)

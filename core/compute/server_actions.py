@@ -13,6 +13,7 @@ from core.compute import states
 from core.compute.boot_checks import BootChecks
 from core.compute.flavors import FlavorService
 from core.compute.instance_store import InstanceStore, UnexpectedState, instance_message
+from core.compute.migration_records import COLD, RESIZE, MigrationRecords
 from core.compute.models import Instance
 from core.compute.notifications import Notifier
 from core.compute.rpcapi import AgentClient, ConductorClient
@@ -47,7 +48,8 @@ class ServerActions:
     def __init__(self, servers: ServerService, db: Database, policy: PolicyEnforcer, *,
                  store: InstanceStore, checks: BootChecks, flavors: FlavorService,
                  quotas: QuotaService, images: ImageService, conductor: ConductorClient,
-                 agents: AgentClient, notifier: Notifier) -> None:
+                 agents: AgentClient, notifier: Notifier,
+                 migrations: MigrationRecords | None = None) -> None:
         self.servers = servers
         self.db = db
         self.policy = policy
@@ -59,6 +61,7 @@ class ServerActions:
         self.conductor = conductor
         self.agents = agents
         self.notifier = notifier
+        self.migrations = migrations or MigrationRecords(db)
 
     def _load(self, ctx: RequestContext, uuid: str, rule: str, action: str,
               vm_states: tuple[str, ...], task_states: tuple[str | None, ...] = (None,),
@@ -131,6 +134,7 @@ class ServerActions:
             except UnexpectedState:
                 raise wrong_state("resize", self.store.get(uuid), "task_state") from None
         self.servers.record_action(ctx, inst, "resize")
+        self.migrations.start(inst, RESIZE, "pre-migrating", new_flavor=snapshot)
         spec = self.servers.request_spec(inst.project_id, inst.user_id, snapshot, image,
                                          inst.availability_zone, None,
                                          inst.scheduler_hints or {}, [inst.uuid])
@@ -153,6 +157,8 @@ class ServerActions:
             if inst.quota_held:
                 self.quotas.release(s, inst.project_id, shrunk(old, inst.flavor))
         claims.release_resources(self.db, migration_consumer(inst.uuid))
+        self.migrations.set_status(inst.uuid, "confirmed", kind=(RESIZE, COLD),
+                                   expected=("finished", "confirming"))
         if source and source != inst.host:
             self.agents.destroy_copy(source, instance_message(inst))
         self.servers.record_action(ctx, inst, "confirmResize")
@@ -200,6 +206,20 @@ class ServerActions:
                           check_lock=False)
         if not inst.host:
             raise wrong_state("createImage", inst)
+        image = self.snapshot_image(ctx, inst, name, metadata)
+        try:
+            inst = self._claim_task(ctx, inst, "createImage", states.IMAGE_SNAPSHOT)
+        except errors.Conflict:
+            self.images.delete(ctx, image.id)
+            raise
+        self.notifier.instance(inst, "snapshot.start", image_id=image.id)
+        self.agents.snapshot_instance(inst.host or "", instance_message(inst), image.id)
+        return image.id
+
+    def snapshot_image(self, ctx: RequestContext, inst: Instance, name: str,
+                       metadata: dict[str, str], **extra: str) -> Any:
+        """A queued image for a snapshot of ``inst`` (its data comes from the agent),
+        with the base image's properties and Nova's snapshot properties."""
         base = None
         try:
             base = self.images.show(ctx, inst.image_ref).image if inst.image_ref \
@@ -212,20 +232,13 @@ class ServerActions:
         props.update({"instance_uuid": inst.uuid, "image_type": "snapshot",
                       "base_image_ref": inst.image_ref or "", "owner_user_name": ctx.user_name or "",
                       "user_id": inst.user_id})
+        props.update(extra)
         values: dict[str, Any] = {"name": name, "disk_format": base.disk_format if base else "raw",
                                   "container_format": base.container_format if base else "bare",
                                   "visibility": "private",
                                   "min_disk": max(inst.root_gb, base.min_disk if base else 0),
                                   "min_ram": base.min_ram if base else 0, **props}
-        image = self.images.create(ctx, values)
-        try:
-            inst = self._claim_task(ctx, inst, "createImage", states.IMAGE_SNAPSHOT)
-        except errors.Conflict:
-            self.images.delete(ctx, image.id)
-            raise
-        self.notifier.instance(inst, "snapshot.start", image_id=image.id)
-        self.agents.snapshot_instance(inst.host or "", instance_message(inst), image.id)
-        return image.id
+        return self.images.create(ctx, values)
 
     def trigger_crash_dump(self, ctx: RequestContext, uuid: str) -> None:
         """Inject an NMI into the guest (2.17): the instance must be running."""

@@ -14,6 +14,8 @@ PAUSED_VM = "paused"
 SUSPENDED_VM = "suspended"
 RESCUED = "rescued"
 SOFT_DELETED = "soft-delete"
+SHELVED = "shelved"
+SHELVED_OFFLOADED = "shelved_offloaded"
 
 # task_state
 SCHEDULING = "scheduling"
@@ -41,6 +43,14 @@ UNRESCUING = "unrescuing"
 UPDATING_PASSWORD = "updating_password"
 SOFT_DELETING = "soft-deleting"
 RESTORING = "restoring"
+SHELVING = "shelving"
+SHELVING_IMAGE_PENDING_UPLOAD = "shelving_image_pending_upload"
+SHELVING_IMAGE_UPLOADING = "shelving_image_uploading"
+SHELVING_OFFLOADING = "shelving_offloading"
+UNSHELVING = "unshelving"
+REBUILDING = "rebuilding"
+REBUILD_SPAWNING = "rebuild_spawning"
+MIGRATING = "migrating"
 
 # power_state
 NOSTATE = 0
@@ -72,8 +82,9 @@ _STATE_MAP: dict[str, dict[str | None, str]] = {
     ERROR: {None: "ERROR", "rebuilding": "REBUILD"},
     DELETED: {None: "DELETED"},
     SOFT_DELETED: {None: "SOFT_DELETED"},
-    "shelved": {None: "SHELVED"},
-    "shelved_offloaded": {None: "SHELVED_OFFLOADED"},
+    SHELVED: {None: "SHELVED", SHELVING_OFFLOADING: "SHELVED", UNSHELVING: "SHELVED"},
+    SHELVED_OFFLOADED: {None: "SHELVED_OFFLOADED", UNSHELVING: "SHELVED_OFFLOADED",
+                        SPAWNING: "SHELVED_OFFLOADED"},
 }
 
 # Statuses Nova shows "progress" for.

@@ -5,8 +5,11 @@ go back exactly once (the deleting transaction checks ``deleted`` first)."""
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import delete, select
 
+from core import errors
 from core.clock import utcnow
 from core.compute import states
 from core.compute.hosts import service_is_up
@@ -15,7 +18,10 @@ from core.compute.models import ComputeService, Instance, ServerGroupMember
 from core.compute.usage import migration_consumer, quota_deltas
 from core.conductor.tasks import ConductorDeps
 from core.conductor.volumes import VolumeAttachments
+from core.context import RequestContext
 from core.placement import claims
+
+log = logging.getLogger(__name__)
 
 
 class Deletes:
@@ -66,9 +72,25 @@ class Deletes:
             s.execute(delete(ServerGroupMember).where(ServerGroupMember.instance_uuid == uuid))
         claims.release_resources(deps.db, uuid)
         claims.release_resources(deps.db, migration_consumer(uuid))
+        self._delete_shelved_image(inst)
         fixed = deps.fixed_ips(uuid)
         deps.ipam.release(uuid)
         deps.notifier.instance(inst, "delete.end", fixed)
+
+    def _delete_shelved_image(self, inst: Instance) -> None:
+        """A shelved server's snapshot goes with it, as in Nova."""
+        image_id = (inst.system_metadata or {}).get("shelved_image_id")
+        if not image_id or self.deps.images is None:
+            return
+        ctx = RequestContext(user_id=inst.user_id, project_id=inst.project_id,
+                             roles=("admin", "member", "reader"), is_admin=True)
+        try:
+            self.deps.images.delete(ctx, image_id)
+        except errors.NotFound:
+            pass
+        except errors.CoreError as exc:
+            log.warning("could not delete shelved image %s of %s: %s", image_id, inst.uuid,
+                        exc)
 
     def _host_up(self, host: str) -> bool:
         with self.deps.db.session() as s:

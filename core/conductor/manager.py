@@ -16,8 +16,10 @@ from __future__ import annotations
 from core.conductor.agents_api import AgentRequests
 from core.conductor.build import BuildInstances, BuildResults
 from core.conductor.delete import Deletes
+from core.conductor.migrate import EvacuateInstance, LiveMigrateInstance, Moves
 from core.conductor.recovery import Recovery
 from core.conductor.resize import ResizeInstance, Resizes
+from core.conductor.shelve import Shelves, UnshelveInstance
 from core.conductor.snapshot import Snapshots
 from core.conductor.tasks import ConductorDeps
 from core.conductor.volumes import VolumeAttachments
@@ -26,7 +28,8 @@ from core.conductor.volumes import VolumeAttachments
 class Conductor:
     def __init__(self, deps: ConductorDeps, builds: BuildResults, deletes: Deletes,
                  resizes: Resizes, snapshots: Snapshots, agents: AgentRequests,
-                 recovery: Recovery, volumes: VolumeAttachments | None = None) -> None:
+                 recovery: Recovery, volumes: VolumeAttachments | None = None,
+                 shelves: Shelves | None = None, moves: Moves | None = None) -> None:
         self.deps = deps
         self.builds = builds
         self.deletes = deletes
@@ -35,6 +38,8 @@ class Conductor:
         self.agents = agents
         self.recovery = recovery
         self.volumes = volumes or VolumeAttachments(deps)
+        self.shelves = shelves or Shelves(deps)
+        self.moves = moves or Moves(deps)
 
     # ==== the API's casts (the ``conductor`` queue) ==========================
     def build_instances(self, instance_uuids: list[str], request_spec: dict) -> None:
@@ -51,6 +56,18 @@ class Conductor:
 
     def detach_volume(self, instance_uuid: str, attachment_id: str) -> None:
         self.volumes.detach_volume(instance_uuid, attachment_id)
+
+    def unshelve_instance(self, uuid: str, request_spec: dict) -> None:
+        UnshelveInstance(self.deps, uuid, request_spec).execute()
+
+    def live_migrate_instance(self, uuid: str, request_spec: dict) -> None:
+        LiveMigrateInstance(self.deps, uuid, request_spec).execute()
+
+    def evacuate_instance(self, uuid: str, request_spec: dict) -> None:
+        EvacuateInstance(self.deps, uuid, request_spec).execute()
+
+    def rebuild_instance(self, uuid: str, image: dict) -> None:
+        self.moves.rebuild_instance(uuid, image)
 
     # ==== the API's short call (on the agents' queue: it answers at once) ======
     def attach_volume(self, instance_uuid: str, volume_id: str, context: dict,
@@ -95,6 +112,21 @@ class Conductor:
 
     def resize_finished(self, uuid: str, host: str, error: str | None = None) -> dict:
         return self.resizes.resize_finished(uuid, host, error)
+
+    def shelve_finished(self, uuid: str, host: str, offloaded: bool,
+                        error: str | None = None) -> dict:
+        return self.shelves.shelve_finished(uuid, host, offloaded, error)
+
+    def unshelve_finished(self, uuid: str, host: str, power_state: int,
+                          error: str | None = None) -> dict:
+        return self.shelves.unshelve_finished(uuid, host, power_state, error)
+
+    def rebuild_finished(self, uuid: str, host: str, power_state: int,
+                         error: str | None = None) -> dict:
+        return self.moves.rebuild_finished(uuid, host, power_state, error)
+
+    def live_migration_finished(self, uuid: str, host: str, error: str | None = None) -> dict:
+        return self.moves.live_migration_finished(uuid, host, error)
 
     def volume_attached(self, instance_uuid: str, attachment_id: str, host: str,
                         connector: dict, error: str | None = None) -> dict:

@@ -32,6 +32,7 @@ from core.compute import states
 from core.compute.instance_store import InstanceNotFound, UnexpectedState
 from core.compute.models import Instance
 from core.conductor.build import fail_build
+from core.conductor.move_recovery import MoveRecovery
 from core.conductor.reclaim import Reclaim
 from core.conductor.tasks import ConductorDeps
 from core.conductor.volume_recovery import AttachmentRecovery
@@ -145,16 +146,18 @@ class Recovery:
 
 class BuildWatch:
     """A thread failing interrupted builds every ``interval`` seconds (and, when
-    given, recovering volume attachments stuck for ``attach_timeout`` and
-    reclaiming servers soft-deleted ``reclaim_interval`` seconds ago)."""
+    given, settling interrupted moves, recovering volume attachments stuck for
+    ``attach_timeout`` and reclaiming servers soft-deleted ``reclaim_interval``
+    seconds ago)."""
 
     def __init__(self, recovery: Recovery, timeout: float, interval: float,
                  attachments: AttachmentRecovery | None = None,
                  attach_timeout: float = 0.0, reclaim: Reclaim | None = None,
-                 reclaim_interval: float = 0.0) -> None:
+                 reclaim_interval: float = 0.0, moves: MoveRecovery | None = None) -> None:
         self.recovery, self.timeout, self.interval = recovery, timeout, interval
         self.attachments, self.attach_timeout = attachments, attach_timeout
         self.reclaim, self.reclaim_interval = reclaim, reclaim_interval
+        self.moves = moves  # interrupted moves, settled after the same timeout as builds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -180,6 +183,11 @@ class BuildWatch:
                 self.recovery.fail_interrupted_builds(self.timeout)
             except Exception:  # noqa: BLE001 - the database may be away; next round
                 log.warning("checking for interrupted builds failed", exc_info=True)
+        if self.timeout > 0 and self.moves is not None:
+            try:
+                self.moves.recover_interrupted_moves(self.timeout)
+            except Exception:  # noqa: BLE001 - the database may be away; next round
+                log.warning("checking for interrupted moves failed", exc_info=True)
         if self.attachments is not None and self.attach_timeout > 0:
             try:
                 self.attachments.recover(self.attach_timeout)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.compute import states
 from core.compute.instance_store import InstanceNotFound, UnexpectedState, instance_message
+from core.compute.migration_records import COLD, RESIZE, MigrationRecords
 from core.compute.models import Instance
 from core.compute.usage import grown, migration_consumer
 from core.conductor.tasks import NO_VALID_HOST, ConductorDeps, Task
@@ -21,6 +22,7 @@ def resize_failed(deps: ConductorDeps, uuid: str, message: str) -> None:
     allocation comes back, the grown quota is given back, a fault says why."""
     claims.release_resources(deps.db, uuid)
     claims.rename_consumer(deps.db, migration_consumer(uuid), uuid)
+    MigrationRecords(deps.db).set_status(uuid, "error", kind=(RESIZE, COLD))
     with deps.db.session() as s:
         inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
         if inst is None or inst.deleted:
@@ -70,6 +72,8 @@ class ResizeInstance(Task):
         except (InstanceNotFound, UnexpectedState):
             claims.release_resources(deps.db, uuid)
             return
+        MigrationRecords(deps.db).set_status(uuid, "migrating", kind=(RESIZE, COLD),
+                                             dest=chosen["host"])
         deps.agents.finish_resize(chosen["host"], instance_message(inst), inst.new_flavor or {})
         self.sent = True
 
@@ -101,6 +105,7 @@ class Resizes:
                 "vcpus": new["vcpus"], "memory_mb": new["memory_mb"],
                 "root_gb": new["root_gb"], "source_host": inst.host, "host": host,
                 "node": host}, expected_task_state=[states.RESIZE_MIGRATING], s=s)
+        MigrationRecords(deps.db).set_status(uuid, "finished", kind=(RESIZE, COLD), dest=host)
         deps.notifier.instance(inst, "resize.end")
         return {"ok": True}
 
@@ -131,5 +136,7 @@ class Resizes:
                 return
             if inst.quota_held:
                 deps.quotas.release(s, inst.project_id, grown(old, new))
+        MigrationRecords(deps.db).set_status(uuid, "reverted", kind=(RESIZE, COLD),
+                                             expected=("finished", "reverting"))
         deps.agents.finish_resize(source or "", dict(instance_message(inst), report=False), old)
         deps.notifier.instance(inst, "resize.revert.end")

@@ -13,6 +13,7 @@ from core.conductor.agents_api import AgentRequests
 from core.conductor.build import BuildResults
 from core.conductor.delete import Deletes
 from core.conductor.manager import Conductor
+from core.conductor.move_recovery import MoveRecovery
 from core.conductor.reclaim import Reclaim
 from core.conductor.recovery import BuildWatch, Recovery
 from core.conductor.resize import Resizes
@@ -53,7 +54,7 @@ def watch_builds(core: CoreServices) -> BuildWatch:
                       settings.build_check_interval, AttachmentRecovery(conductor.deps),
                       settings.volume_attach_timeout,
                       Reclaim(conductor.deps, conductor.deletes),
-                      settings.reclaim_instance_interval)
+                      settings.reclaim_instance_interval, MoveRecovery(conductor.deps))
 
 
 def serve_conductors(core: CoreServices, workers: int, scheduler: Any = None

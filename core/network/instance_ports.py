@@ -221,6 +221,15 @@ class InstanceNetworking:
             port.status = "DOWN"
         drop_attachments(s, [p.id for p in kept])
 
+    def bind_host(self, instance_uuid: str, host: str) -> None:
+        """The server's ports are bound to ``host`` (moved there), or to none
+        ("": shelved offloaded); idempotent."""
+        with self.db.session() as s:
+            for port in s.scalars(select(Port).where(Port.device_id == instance_uuid,
+                                                     Port.device_owner.like("compute:%"))):
+                port.binding_host_id = host
+                port.status = "ACTIVE" if host else "DOWN"
+
     def attach(self, instance_uuid: str, project_id: str, request: Mapping[str, Any],
                security_groups: Sequence[str] = (), host: str = "") -> str:
         """One more port for a running server (``request`` as :meth:`resolve`

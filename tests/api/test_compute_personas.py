@@ -48,7 +48,7 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml
 # The operationId groups this table covers; servers have a table of their own.
 GROUPS = {"compute_versions", "extensions", "flavors", "extra_specs", "flavor_access",
           "keypairs", "limits", "quota_sets", "availability_zones", "hypervisors",
-          "compute_services", "server_groups"}
+          "compute_services", "server_groups", "migrations"}
 ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPflNS2ZG62dK07tPVmiMJ7W9f7OvADEUnvrhxZAayyg "
            "persona@nimbus")
 
@@ -288,6 +288,10 @@ ROWS_LIST: list[Row] = [
     Row("compute_services.update", ADMIN, _service_update("force-down", {"forced_down": True},
                                                           mv="2.11"), variant="force-down"),
     Row("compute_services.delete", ADMIN, _service_delete),
+    # ---- every move of every server (resize, migrations, evacuations)
+    Row("migrations.index", ADMIN),
+    Row("migrations.index", ADMIN, lambda w, p: Req(query={"migration_type": "evacuation"},
+                                                    mv="2.23"), variant="by type"),
     # ---- server groups: readers see their project's, members manage them
     Row("server_groups.list", AUTHENTICATED),
     Row("server_groups.list", ADMIN, lambda w, p: Req(query={"all_projects": "True"}),

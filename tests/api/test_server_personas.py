@@ -62,10 +62,10 @@ from tests.support.spec_operations import load_spec_operations
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml"
 GROUPS = {"servers", "server_metadata", "server_tags", "server_interfaces",
-          "floating_ips"}
+          "floating_ips", "server_migrations"}
 SPEC = {op_id: op for op_id, op in load_spec_operations(SPEC_PATH).items()
         if op_id.split(".")[0] in GROUPS}
-POOL_SIZE = 36  # the state-changing cases that are allowed need a server each
+POOL_SIZE = 46  # the state-changing cases that are allowed need a server each
 WAIT = 60.0
 
 
@@ -168,6 +168,21 @@ class World:
         self.call("member", "POST", f"/servers/{sid}/action", body, ok=ok)
         self.wait(sid, status)
         return sid
+
+    def shelved(self) -> str:
+        """A server of its own, shelved (and offloaded at once, as the server is set)."""
+        sid = self.take()
+        self.call("member", "POST", f"/servers/{sid}/action", {"shelve": None})
+        self.wait(sid, "SHELVED_OFFLOADED")
+        return sid
+
+    def fixed_ip(self) -> str:
+        """An address the shared server was given by addFixedIp (its newest port)."""
+        sid = self.shared()
+        self.call("admin", "POST", f"/servers/{sid}/action",
+                  {"addFixedIp": {"networkId": self.ids["private"]}})
+        listed = self.call("member", "GET", f"/servers/{sid}/os-interface")
+        return listed["interfaceAttachments"][-1]["fixed_ips"][0]["ip_address"]
 
     def shared(self) -> str:
         """The shared server, back to ACTIVE, unlocked and idle."""
@@ -414,6 +429,20 @@ def _snapshot_body() -> dict:
     return {"createImage": {"name": unique("persona-snap")}}
 
 
+def _backup_body() -> dict:
+    return {"createBackup": {"name": unique("persona-bk"), "backup_type": "daily",
+                             "rotation": 1}}
+
+
+def _rebuild_body(w: World, p: Persona) -> Req:
+    sid = w.own_or_shared(p, w.take)
+    return Req({"server_id": sid}, body={"rebuild": {"imageRef": w.ids["image"]}})
+
+
+def _remove_fixed_ip(w: World, p: Persona) -> Req:
+    return Req({"server_id": w.shared()}, body={"removeFixedIp": {"address": w.fixed_ip()}})
+
+
 ROWS_LIST: list[Row] = [
     # ---- the collection: anyone with a token lists (its own project's) servers
     Row("servers.list", AUTHENTICATED, hidden=NOBODY_HIDDEN),
@@ -496,6 +525,42 @@ ROWS_LIST: list[Row] = [
         success=409, rules=("os_compute_api:os-deferred-delete:restore",)),
     Row("servers.action", MEMBERS, _action({"forceDelete": None}, World.take),
         variant="forceDelete", success=202, rules=("os_compute_api:os-deferred-delete:force",)),
+    # ---- moves: shelve, rebuild, migrations, evacuate, backups, multinic
+    Row("servers.action", MEMBERS, _action({"shelve": None}, World.take), variant="shelve",
+        success=202, rules=("os_compute_api:os-shelve:shelve",)),
+    Row("servers.action", MEMBERS, _action({"unshelve": None}, World.shelved),
+        variant="unshelve", success=202, rules=("os_compute_api:os-shelve:unshelve",)),
+    # The server offloads at once (shelved_offload_time 0): the admin passes the
+    # rule and meets the state Nova refuses, SHELVED_OFFLOADED.
+    Row("servers.action", ADMIN, _action({"shelveOffload": None}, World.shelved),
+        variant="shelveOffload", success=409,
+        rules=("os_compute_api:os-shelve:shelve_offload",)),
+    Row("servers.action", MEMBERS, _rebuild_body, variant="rebuild", success=202,
+        rules=("os_compute_api:servers:rebuild",)),
+    Row("servers.action", ADMIN, _action({"migrate": None}, World.take), variant="migrate",
+        success=202, rules=("os_compute_api:os-migrate-server:migrate",)),
+    Row("servers.action", ADMIN, lambda w, p: Req(
+        {"server_id": w.own_or_shared(p, w.take)},
+        body={"os-migrateLive": {"host": None, "block_migration": "auto"}}, mv="2.25"),
+        variant="os-migrateLive", success=202,
+        rules=("os_compute_api:os-migrate-server:migrate_live",)),
+    # The shared server's host is up: the admin passes the rule and gets Nova's 400.
+    Row("servers.action", ADMIN, lambda w, p: Req(
+        {"server_id": w.shared()}, body={"evacuate": {}}, mv="2.14"),
+        variant="evacuate", success=400, rules=("os_compute_api:os-evacuate",)),
+    Row("servers.action", MEMBERS, _action(_backup_body), variant="createBackup",
+        success=202, rules=("os_compute_api:os-create-backup",)),
+    Row("servers.action", MEMBERS, lambda w, p: Req(
+        {"server_id": w.shared()}, body={"addFixedIp": {"networkId": w.ids["private"]}}),
+        variant="addFixedIp", success=202, rules=("os_compute_api:os-multinic:add",)),
+    Row("servers.action", MEMBERS, _remove_fixed_ip, variant="removeFixedIp", success=202,
+        rules=("os_compute_api:os-multinic:remove",)),
+    # ---- a server's live migrations in progress (2.23+, admin)
+    Row("server_migrations.index", ADMIN, lambda w, p: Req({"server_id": w.shared()},
+                                                           mv="2.23")),
+    # none is in progress: the admin passes the rule and finds no such migration
+    Row("server_migrations.show", ADMIN, lambda w, p: Req(
+        {"server_id": w.shared(), "migration_id": "1"}, mv="2.23"), success=404),
     # ---- metadata
     Row("server_metadata.index", READERS, _shared()),
     Row("server_metadata.create", MEMBERS, lambda w, p: Req(
@@ -553,7 +618,7 @@ def test_persona(world: World, operation: str, persona: str) -> None:
     if expected >= 400:
         (name,) = r.json()
         assert r.json()[name]["code"] == expected and r.json()[name]["message"]
-    elif row.variant == "createImage":
+    elif row.variant in ("createImage", "createBackup"):
         location = r.headers["Location"]  # below 2.45 the image is only named here
         assert re.search(r"/image/v2/images/[0-9a-f-]{36}$", location), location
         world.snapshots.append(location.rsplit("/", 1)[1])
@@ -593,7 +658,8 @@ SERVER_RULE = re.compile(r"^os_compute_api:(servers:|server-metadata:|os-server-
                          r"os-extended-server-attributes|os-attach-interfaces:|"
                          r"os-floating-ips:|os-pause-server:|os-suspend-server:|os-rescue|"
                          r"os-unrescue|os-admin-password|os-admin-actions:|"
-                         r"os-deferred-delete:)")
+                         r"os-deferred-delete:|os-shelve:|os-migrate-server:|os-evacuate|"
+                         r"os-create-backup|os-multinic:)")
 
 
 def test_every_server_operation_has_persona_cases() -> None:
@@ -602,7 +668,10 @@ def test_every_server_operation_has_persona_cases() -> None:
     assert {"os-stop", "os-start", "reboot", "resize", "confirmResize", "revertResize",
             "createImage", "os-getConsoleOutput", "lock", "unlock", "addFloatingIp",
             "removeFloatingIp", "pause", "unpause", "suspend", "resume", "rescue",
-            "unrescue", "changePassword", "os-resetState", "restore", "forceDelete"} <= actions
+            "unrescue", "changePassword", "os-resetState", "restore", "forceDelete",
+            "shelve", "unshelve", "shelveOffload", "rebuild", "migrate",
+            "os-migrateLive", "evacuate", "createBackup", "addFixedIp",
+            "removeFixedIp"} <= actions
 
 
 def test_every_server_rule_is_exercised() -> None:

@@ -69,6 +69,10 @@ class VirtDriver(Protocol):
     def resize(self, instance: dict, flavor: dict) -> None:
         """Give the (possibly migrated) instance the resources of ``flavor``."""
 
+    def migrate_in(self, instance: dict, source: str) -> None:
+        """Take over the running instance live-migrated from host ``source``
+        (already here: nothing happens)."""
+
     def snapshot(self, instance: dict) -> bytes:
         """The instance's disk as image data."""
 

@@ -261,6 +261,19 @@ class SimulatedDriver:
             self._log(uuid, f"{name} login: ")
             self._save()
 
+    def migrate_in(self, instance: dict, source: str) -> None:
+        self._work()
+        uuid = instance["uuid"]
+        with self._lock:
+            if uuid in self._instances:  # delivered twice
+                return
+            flavor = instance["flavor"]
+            self._instances[uuid] = InstanceInfo(
+                uuid, instance.get("name", uuid), flavor["vcpus"], flavor["memory_mb"],
+                flavor["root_gb"], int(instance.get("power_state") or states.RUNNING))
+            self._log(uuid, f"Live-migrated from {source} to {self.host}")
+            self._save()
+
     def snapshot(self, instance: dict) -> bytes:
         self._work()
         with self._lock:

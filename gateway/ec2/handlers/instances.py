@@ -63,6 +63,11 @@ def state_of(inst: Instance) -> tuple[int, str]:
         return PENDING
     if vm in (states.DELETED, states.ERROR):
         return TERMINATED
+    if vm in (states.SHELVED, states.SHELVED_OFFLOADED):  # as ec2-api shows them
+        return PENDING if task in (states.UNSHELVING, states.SPAWNING) else STOPPED
+    if task in (states.SHELVING, states.SHELVING_IMAGE_PENDING_UPLOAD,
+                states.SHELVING_IMAGE_UPLOADING):
+        return STOPPING
     if vm == states.STOPPED:
         return PENDING if task == states.POWERING_ON else STOPPED
     if vm == states.RESIZED and inst.power_state != states.RUNNING:

@@ -18,6 +18,7 @@ from gateway.openstack.compute.hosts import AvailabilityZones, ComputeServices, 
 from gateway.openstack.compute.interfaces import ServerInterfacesHandler
 from gateway.openstack.compute.keypairs import Keypairs
 from gateway.openstack.compute.limits import Limits, QuotaSets
+from gateway.openstack.compute.migrations import Migrations, ServerMigrations
 from gateway.openstack.compute.security_groups import (
     SecurityGroupRules,
     SecurityGroups,
@@ -37,7 +38,8 @@ HANDLERS: dict[str, type[Handler]] = {
     "server_tags": ServerTags, "security_groups": SecurityGroups,
     "security_group_rules": SecurityGroupRules, "server_security_groups": ServerSecurityGroups,
     "server_interfaces": ServerInterfacesHandler, "floating_ips": FloatingIps,
-    "volume_attachments": VolumeAttachments}
+    "volume_attachments": VolumeAttachments, "migrations": Migrations,
+    "server_migrations": ServerMigrations}
 
 __all__ = ["HANDLERS", "ComputeDeps", "build_handlers"]
 

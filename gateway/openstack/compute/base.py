@@ -12,8 +12,11 @@ from core import errors
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.keypairs import KeyPairService
+from core.compute.migration_records import MigrationRecords
+from core.compute.move_actions import MoveActions
 from core.compute.quotas import QuotaSetService
 from core.compute.server_actions import ServerActions
+from core.compute.server_fixed_ips import ServerFixedIps
 from core.compute.server_groups import ServerGroupService
 from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
@@ -51,6 +54,9 @@ class ComputeDeps:
     server_interfaces: ServerInterfaces
     floating_ips: FloatingIpService  # the os-floating-ips proxy's
     server_volumes: ServerVolumes
+    move_actions: MoveActions
+    migrations: MigrationRecords
+    server_fixed_ips: ServerFixedIps
 
     @classmethod
     def from_core(cls, core: CoreServices, auth: Authenticator, base: str) -> ComputeDeps:
@@ -61,7 +67,8 @@ class ComputeDeps:
                    security_groups=core.security_groups,
                    server_security_groups=core.server_security_groups,
                    server_interfaces=core.server_interfaces, floating_ips=core.floating_ips,
-                   server_volumes=core.server_volumes)
+                   server_volumes=core.server_volumes, move_actions=core.move_actions,
+                   migrations=core.migrations, server_fixed_ips=core.server_fixed_ips)
 
 
 class Handler:

@@ -20,8 +20,12 @@ from core.compute.server_listing import ADMIN_SORT_KEYS, SORT_KEYS, ServerQuery
 from core.compute.servers import BootRequest, ServerService
 from core.context import RequestContext
 from core.numbers import INT64_MIN, BadInteger, as_int, parse_int
-from gateway.openstack.compute import microversions, server_actions
-from gateway.openstack.compute import server_actions_state as _state_actions  # noqa: F401
+from gateway.openstack.compute import (
+    microversions,
+    server_actions,
+    server_actions_move,  # noqa: F401 - registers its actions
+    server_actions_state,  # noqa: F401 - registers its actions
+)
 from gateway.openstack.compute.base import MAX_INT, ComputeDeps, Handler, parse_bool
 from gateway.openstack.compute.interfaces import boot_networks
 from gateway.openstack.compute.server_views import ServerViews

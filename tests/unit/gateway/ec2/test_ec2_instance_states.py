@@ -23,6 +23,13 @@ from gateway.ec2.handlers.instances import private_dns, state_of
     (states.ACTIVE, states.POWERING_OFF, (64, "stopping")),
     (states.STOPPED, None, (80, "stopped")),
     (states.STOPPED, states.POWERING_ON, (0, "pending")),
+    # shelved servers show as ec2-api shows them
+    (states.ACTIVE, states.SHELVING, (64, "stopping")),
+    (states.STOPPED, states.SHELVING_IMAGE_UPLOADING, (64, "stopping")),
+    (states.SHELVED, None, (80, "stopped")),
+    (states.SHELVED_OFFLOADED, None, (80, "stopped")),
+    (states.SHELVED_OFFLOADED, states.UNSHELVING, (0, "pending")),
+    (states.SHELVED_OFFLOADED, states.SPAWNING, (0, "pending")),
 ])
 def test_state_of(vm, task, expected):
     assert state_of(Instance(vm_state=vm, task_state=task)) == expected

@@ -1,0 +1,81 @@
+"""``GET /os-migrations`` (every move: resize, cold and live migration,
+evacuation) and, from 2.23, a server's live migrations in progress
+(``GET /servers/{id}/migrations[/{migration_id}]``), in Nova's fields per
+microversion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import errors
+from core.compute.migration_records import IN_PROGRESS, LIVE, MigrationQuery
+from core.compute.models import Migration
+from core.numbers import BadInteger, parse_int
+from gateway.openstack.compute import microversions
+from gateway.openstack.compute.base import MAX_INT, Handler, parse_bool
+
+
+def _time(value: Any) -> str | None:
+    """Nova's migration times: microseconds, no zone."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+
+
+def _common(m: Migration) -> dict[str, Any]:
+    return {"id": m.id, "created_at": _time(m.created_at), "updated_at": _time(m.updated_at),
+            "source_compute": m.source_compute, "source_node": m.source_node,
+            "dest_compute": m.dest_compute, "dest_node": m.dest_node,
+            "dest_host": m.dest_host, "status": m.status}
+
+
+class Migrations(Handler):
+    def _link(self, m: Migration) -> list[dict[str, str]]:
+        return self.links(f"servers/{m.instance_uuid}/migrations", str(m.id))
+
+    def view(self, m: Migration) -> dict[str, Any]:
+        mv = microversions.current()
+        out = dict(_common(m), instance_uuid=m.instance_uuid,
+                   old_instance_type_id=m.old_instance_type_id,
+                   new_instance_type_id=m.new_instance_type_id)
+        if mv >= (2, 23):
+            out["migration_type"] = m.migration_type
+            if m.migration_type == LIVE and m.status in IN_PROGRESS:
+                out["links"] = self._link(m)
+        return out
+
+    def index(self, **_: Any):
+        ctx = self.context()
+        if self.query("hidden") is not None:
+            parse_bool(self.query("hidden"), "hidden")
+        kind = self.query("migration_type") if microversions.current() >= (2, 23) else None
+        query = MigrationQuery(host=self.query("host"), status=self.query("status"),
+                               instance_uuid=self.query("instance_uuid"),
+                               migration_type=kind,
+                               source_compute=self.query("source_compute"))
+        return {"migrations": [self.view(m) for m in self.deps.migrations.list_migrations(ctx, query)]}
+
+
+
+class ServerMigrations(Handler):
+    """A server's live migrations in progress (2.23+)."""
+
+    @staticmethod
+    def server_view(m: Migration) -> dict[str, Any]:
+        return dict(_common(m), server_uuid=m.instance_uuid, disk_processed_bytes=0,
+                    disk_remaining_bytes=0, disk_total_bytes=0, memory_processed_bytes=0,
+                    memory_remaining_bytes=0, memory_total_bytes=0)
+
+    def index(self, server_id: str):
+        microversions.require((2, 23))
+        rows = self.deps.migrations.of_server(self.context(), server_id)
+        return {"migrations": [self.server_view(m) for m in rows]}
+
+    def show(self, server_id: str, migration_id: str):
+        microversions.require((2, 23))
+        ctx = self.context()
+        try:
+            ident = parse_int(migration_id, 1, MAX_INT)
+        except BadInteger:
+            raise errors.NotFound(f"In-progress live migration {migration_id} is not found "
+                                  f"for server {server_id}.") from None
+        return {"migration": self.server_view(
+            self.deps.migrations.get_of_server(ctx, server_id, ident))}

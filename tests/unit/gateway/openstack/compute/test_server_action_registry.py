@@ -1,0 +1,27 @@
+"""The server action registry: actions bounded by microversions (Nova removed
+the multinic actions at 2.44) answer 400 as unknown outside their range."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import errors
+from gateway.openstack.compute import microversions, server_actions_move  # noqa: F401
+from gateway.openstack.compute.server_actions import ACTIONS, dispatch
+
+
+def test_move_actions_are_registered_with_their_bounds():
+    assert ACTIONS["addFixedIp"].until == (2, 43)
+    assert ACTIONS["removeFixedIp"].until == (2, 43)
+    for name in ("shelve", "shelveOffload", "unshelve", "rebuild", "migrate",
+                 "os-migrateLive", "evacuate", "createBackup"):
+        assert ACTIONS[name].since is None and ACTIONS[name].until is None
+
+
+def test_an_action_past_its_last_microversion_is_unknown():
+    token = microversions.VERSIONS._current.set(microversions.APIVersion(2, 44))
+    try:
+        with pytest.raises(errors.InvalidInput, match="no such action: addFixedIp"):
+            dispatch(None, None, "id", {"addFixedIp": {"networkId": "n"}})  # type: ignore[arg-type]
+    finally:
+        microversions.VERSIONS._current.reset(token)
