@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.compute.aggregates import AggregateService
 from core.compute.boot_checks import BootChecks
 from core.compute.boot_volumes import BootVolumes
 from core.compute.flavors import FlavorService
@@ -33,6 +34,7 @@ from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
+from core.compute.tenant_usage import TenantUsageService
 from core.db import Database
 from core.identity.app_credentials import AppCredentialService
 from core.identity.assignment import AssignmentService
@@ -96,6 +98,8 @@ class CoreServices:
     server_security_groups: ServerSecurityGroups
     server_interfaces: ServerInterfaces
     server_volumes: ServerVolumes  # Nova's side of volumes (os-volume_attachments)
+    aggregates: AggregateService  # host aggregates (os-aggregates)
+    tenant_usage: TenantUsageService  # os-simple-tenant-usage
     # ---- block storage
     volumes: VolumeServices
     # ---- the EC2 dialect's own
@@ -192,5 +196,7 @@ def build_core(settings: Settings, *, db: Database | None = None,
         server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
         server_interfaces=ServerInterfaces(policy, store, ipam), volumes=volumes,
         server_volumes=ServerVolumes(policy, store, conductor, volumes),
+        aggregates=AggregateService(db, policy),
+        tenant_usage=TenantUsageService(db, policy),
         tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
         metrics=metrics)

@@ -48,7 +48,8 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml
 # The operationId groups this table covers; servers have a table of their own.
 GROUPS = {"compute_versions", "extensions", "flavors", "extra_specs", "flavor_access",
           "keypairs", "limits", "quota_sets", "availability_zones", "hypervisors",
-          "compute_services", "server_groups"}
+          "compute_services", "server_groups", "aggregates",
+          "tenant_usage"}
 ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPflNS2ZG62dK07tPVmiMJ7W9f7OvADEUnvrhxZAayyg "
            "persona@nimbus")
 
@@ -86,6 +87,14 @@ class World:
     def new_group(self, owner: str = "member") -> str:
         return self.call(owner, "POST", "/os-server-groups", {"server_group": {
             "name": unique("persona-grp"), "policies": ["affinity"]}})["server_group"]["id"]
+
+    def new_aggregate(self, host: str | None = None) -> str:
+        agg = self.call("admin", "POST", "/os-aggregates", {"aggregate": {
+            "name": unique("persona-agg")}})["aggregate"]
+        if host:
+            self.call("admin", "POST", f"/os-aggregates/{agg['id']}/action",
+                      {"add_host": {"host": host}})
+        return str(agg["id"])
 
     def new_keypair(self, owner: str) -> str:
         name = unique("persona-kp")
@@ -207,6 +216,19 @@ def _service_delete(w: World, p: Persona) -> Req:
     return Req({"service_id": str(add_host(w.server, node=False).service_id)})
 
 
+def _aggregate_action(action: str) -> Builder:
+    def build(w: World, p: Persona) -> Req:
+        host = add_host(w.server).host
+        if action == "add_host":
+            return Req({"aggregate_id": w.new_aggregate()}, body={"add_host": {"host": host}})
+        if action == "remove_host":
+            return Req({"aggregate_id": w.new_aggregate(host)},
+                       body={"remove_host": {"host": host}})
+        return Req({"aggregate_id": w.new_aggregate()},
+                   body={"set_metadata": {"metadata": {"ssd": "true"}}})
+    return build
+
+
 def _group(owner: str | None = None) -> Builder:
     def build(w: World, p: Persona) -> Req:
         return Req({"server_group_id": w.new_group(owner) if owner else w.ids["demo_group"]})
@@ -296,6 +318,23 @@ ROWS_LIST: list[Row] = [
     Row("server_groups.create", CREATORS, lambda w, p: Req(body={"server_group": {
         "name": unique("persona-grp"), "policies": ["anti-affinity"]}})),
     Row("server_groups.delete", DEMO_MEMBERS, _group("member"), hidden=NOT_DEMO),
+    # ---- host aggregates: admin only
+    Row("aggregates.list", ADMIN),
+    Row("aggregates.create", ADMIN, lambda w, p: Req(body={"aggregate": {
+        "name": unique("persona-agg"), "availability_zone": unique("persona-z")}})),
+    Row("aggregates.show", ADMIN, lambda w, p: Req({"aggregate_id": w.new_aggregate()})),
+    Row("aggregates.update", ADMIN, lambda w, p: Req(
+        {"aggregate_id": w.new_aggregate()}, body={"aggregate": {
+            "name": unique("persona-agg")}})),
+    Row("aggregates.delete", ADMIN, lambda w, p: Req({"aggregate_id": w.new_aggregate()})),
+    Row("aggregates.action", ADMIN, _aggregate_action("add_host"), variant="add_host"),
+    Row("aggregates.action", ADMIN, _aggregate_action("remove_host"), variant="remove_host",
+        rules=("os_compute_api:os-aggregates:remove_host",)),
+    Row("aggregates.action", ADMIN, _aggregate_action("set_metadata"),
+        variant="set_metadata", rules=("os_compute_api:os-aggregates:set_metadata",)),
+    # ---- usage: every project's for admins, one's own for its readers
+    Row("tenant_usage.list", ADMIN),
+    Row("tenant_usage.show", DEMO, lambda w, p: Req({"tenant_id": w.ids["demo"]})),
 ]
 ROWS: dict[str, Row] = {row.key: row for row in ROWS_LIST}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.openstack.compute.aggregates import Aggregates
 from gateway.openstack.compute.base import ComputeDeps, Handler
 from gateway.openstack.compute.extensions import Extensions
 from gateway.openstack.compute.flavors import ExtraSpecs, FlavorAccess, Flavors
@@ -25,6 +26,7 @@ from gateway.openstack.compute.security_groups import (
 )
 from gateway.openstack.compute.server_groups import ServerGroups
 from gateway.openstack.compute.servers import ServerMetadata, Servers, ServerTags
+from gateway.openstack.compute.usage import TenantUsage
 from gateway.openstack.compute.versions import Versions
 from gateway.openstack.compute.volume_attachments import VolumeAttachments
 
@@ -37,7 +39,8 @@ HANDLERS: dict[str, type[Handler]] = {
     "server_tags": ServerTags, "security_groups": SecurityGroups,
     "security_group_rules": SecurityGroupRules, "server_security_groups": ServerSecurityGroups,
     "server_interfaces": ServerInterfacesHandler, "floating_ips": FloatingIps,
-    "volume_attachments": VolumeAttachments}
+    "volume_attachments": VolumeAttachments, "aggregates": Aggregates,
+    "tenant_usage": TenantUsage}
 
 __all__ = ["HANDLERS", "ComputeDeps", "build_handlers"]
 

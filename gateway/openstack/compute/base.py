@@ -9,6 +9,7 @@ from typing import Any
 from connexion import NoContent, request
 
 from core import errors
+from core.compute.aggregates import AggregateService
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.keypairs import KeyPairService
@@ -19,6 +20,7 @@ from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
+from core.compute.tenant_usage import TenantUsageService
 from core.context import RequestContext
 from core.network.floating import FloatingIpService
 from core.network.security_groups import SecurityGroupService
@@ -49,6 +51,8 @@ class ComputeDeps:
     server_interfaces: ServerInterfaces
     floating_ips: FloatingIpService  # the os-floating-ips proxy's
     server_volumes: ServerVolumes
+    aggregates: AggregateService
+    tenant_usage: TenantUsageService
 
     @classmethod
     def from_core(cls, core: CoreServices, auth: Authenticator, base: str) -> ComputeDeps:
@@ -58,7 +62,8 @@ class ComputeDeps:
                    server_actions=core.server_actions, security_groups=core.security_groups,
                    server_security_groups=core.server_security_groups,
                    server_interfaces=core.server_interfaces, floating_ips=core.floating_ips,
-                   server_volumes=core.server_volumes)
+                   server_volumes=core.server_volumes, aggregates=core.aggregates,
+                   tenant_usage=core.tenant_usage)
 
 
 class Handler:
