@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from core.compute.aggregates import AggregateService
 from core.compute.boot_checks import BootChecks
 from core.compute.boot_volumes import BootVolumes
+from core.compute.consoles import ConsoleService
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.instance_records import InstanceRecords
@@ -100,6 +101,7 @@ class CoreServices:
     server_volumes: ServerVolumes  # Nova's side of volumes (os-volume_attachments)
     aggregates: AggregateService  # host aggregates (os-aggregates)
     tenant_usage: TenantUsageService  # os-simple-tenant-usage
+    consoles: ConsoleService  # os-remote-consoles and their tokens
     # ---- block storage
     volumes: VolumeServices
     # ---- the EC2 dialect's own
@@ -198,5 +200,6 @@ def build_core(settings: Settings, *, db: Database | None = None,
         server_volumes=ServerVolumes(policy, store, conductor, volumes),
         aggregates=AggregateService(db, policy),
         tenant_usage=TenantUsageService(db, policy),
+        consoles=ConsoleService(db, servers, settings.console_token_ttl),
         tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
         metrics=metrics)

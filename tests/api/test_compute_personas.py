@@ -18,7 +18,8 @@ with it) and 403 when policy refuses the action.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml
 GROUPS = {"compute_versions", "extensions", "flavors", "extra_specs", "flavor_access",
           "keypairs", "limits", "quota_sets", "availability_zones", "hypervisors",
           "compute_services", "server_groups", "aggregates",
-          "tenant_usage"}
+          "tenant_usage", "console_proxy"}
 ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPflNS2ZG62dK07tPVmiMJ7W9f7OvADEUnvrhxZAayyg "
            "persona@nimbus")
 
@@ -88,6 +89,25 @@ class World:
         return self.call(owner, "POST", "/os-server-groups", {"server_group": {
             "name": unique("persona-grp"), "policies": ["affinity"]}})["server_group"]["id"]
 
+    def console_token(self) -> str:
+        """A token to the console of a server of the ``other`` persona's own project
+        (booted once; the bootstrap demo project's servers are left alone)."""
+        if "console_server" not in self.ids:
+            image = setup_call(self.persona("other").session, self.base.rsplit(
+                "/compute", 1)[0] + "/image/v2", "GET", "/images?name=nimbus-tiny")
+            self.ids["console_server"] = self.call("other", "POST", "/servers", {"server": {
+                "name": unique("persona-console"), "imageRef": image["images"][0]["id"],
+                "flavorRef": "1"}})["server"]["id"]
+        sid = self.ids["console_server"]
+        deadline = time.monotonic() + 60
+        while self.call("other", "GET", f"/servers/{sid}")["server"]["status"] != "ACTIVE":
+            assert time.monotonic() < deadline, "the console's server never became ACTIVE"
+            time.sleep(0.2)
+        url = self.call("other", "POST", f"/servers/{sid}/remote-consoles", {
+            "remote_console": {"protocol": "vnc", "type": "novnc"}}, mv="2.6")[
+            "remote_console"]["url"]
+        return url.split("token=", 1)[1]
+
     def new_aggregate(self, host: str | None = None) -> str:
         agg = self.call("admin", "POST", "/os-aggregates", {"aggregate": {
             "name": unique("persona-agg")}})["aggregate"]
@@ -104,7 +124,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(server) -> World:
+def world(server) -> Iterator[World]:
     identity = admin_identity(server, prefix="cmp-persona")
     w = World(base=f"{server.url}/compute", server=server,
               personas=make_personas(identity, member="demo"))
@@ -115,7 +135,9 @@ def world(server) -> World:
         host=host.host, node=host.node_id,
         private=w.new_flavor(), shared=w.new_flavor(shared_with="demo"),
         public=w.new_flavor(public=True), demo_group=w.new_group("member"))
-    return w
+    yield w
+    if "console_server" in w.ids:
+        w.call("other", "DELETE", f"/servers/{w.ids['console_server']}")
 
 
 # ---------------------------------------------------------------- the table
@@ -335,6 +357,9 @@ ROWS_LIST: list[Row] = [
     # ---- usage: every project's for admins, one's own for its readers
     Row("tenant_usage.list", ADMIN),
     Row("tenant_usage.show", DEMO, lambda w, p: Req({"tenant_id": w.ids["demo"]})),
+    # ---- the console endpoint: its token is the credential
+    Row("console_proxy.connect", EVERYONE, lambda w, p: Req(query={
+        "token": w.console_token()})),
 ]
 ROWS: dict[str, Row] = {row.key: row for row in ROWS_LIST}
 

@@ -62,7 +62,7 @@ from tests.support.spec_operations import load_spec_operations
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml"
 GROUPS = {"servers", "server_metadata", "server_tags", "server_interfaces",
-          "floating_ips"}
+          "floating_ips", "remote_consoles"}
 SPEC = {op_id: op for op_id, op in load_spec_operations(SPEC_PATH).items()
         if op_id.split(".")[0] in GROUPS}
 POOL_SIZE = 18  # the state-changing cases that are allowed need a server each
@@ -437,6 +437,12 @@ ROWS_LIST: list[Row] = [
         variant="os-getConsoleOutput", success=200,
         rules=("os_compute_api:os-console-output",)),
     Row("servers.action", MEMBERS, lambda w, p: Req(
+        {"server_id": w.shared()}, body={"os-getVNCConsole": {"type": "novnc"}}, mv="2.5"),
+        variant="os-getVNCConsole", success=200, rules=("os_compute_api:os-remote-consoles",)),
+    Row("remote_consoles.create", MEMBERS, lambda w, p: Req(
+        {"server_id": w.shared()}, body={"remote_console": {"protocol": "vnc",
+                                                            "type": "novnc"}}, mv="2.6")),
+    Row("servers.action", MEMBERS, lambda w, p: Req(
         {"server_id": w.shared()}, body={"trigger_crash_dump": None}, mv="2.17"),
         variant="trigger_crash_dump", success=202,
         rules=("os_compute_api:servers:trigger_crash_dump",)),
@@ -544,7 +550,7 @@ UNENFORCED = {"os_compute_api:servers:create:attach_network"}
 SERVER_RULE = re.compile(r"^os_compute_api:(servers:|server-metadata:|os-server-tags:|"
                          r"os-lock-server:|os-console-output|os-instance-actions:|ips:|"
                          r"os-extended-server-attributes|os-attach-interfaces:|"
-                         r"os-floating-ips:)")
+                         r"os-floating-ips:|os-remote-consoles$)")
 
 
 def test_every_server_operation_has_persona_cases() -> None:

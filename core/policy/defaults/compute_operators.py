@@ -39,6 +39,8 @@ RULES = [
     # ---- a server's consoles, password, diagnostics; events from other services ----
     _rule("os-remote-consoles", MEMBER, "Open a server's remote console.",
           f"POST {SRV}/remote-consoles", ACT),
+    _rule("os-remote-consoles:connect", "@", "Open the console a console URL names (its "
+          "token is the credential).", "GET /console"),
     _rule("os-server-password:show", READER, "Show a server's encrypted password.",
           f"GET {SRV}/os-server-password"),
     _rule("os-server-password:clear", MEMBER, "Clear a server's encrypted password.",

@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway.openstack.compute.aggregates import Aggregates
 from gateway.openstack.compute.base import ComputeDeps, Handler
+from gateway.openstack.compute.consoles import ConsoleProxy, RemoteConsoles
 from gateway.openstack.compute.extensions import Extensions
 from gateway.openstack.compute.flavors import ExtraSpecs, FlavorAccess, Flavors
 from gateway.openstack.compute.floating_ips import FloatingIps
@@ -40,7 +41,8 @@ HANDLERS: dict[str, type[Handler]] = {
     "security_group_rules": SecurityGroupRules, "server_security_groups": ServerSecurityGroups,
     "server_interfaces": ServerInterfacesHandler, "floating_ips": FloatingIps,
     "volume_attachments": VolumeAttachments, "aggregates": Aggregates,
-    "tenant_usage": TenantUsage}
+    "tenant_usage": TenantUsage,
+    "remote_consoles": RemoteConsoles, "console_proxy": ConsoleProxy}
 
 __all__ = ["HANDLERS", "ComputeDeps", "build_handlers"]
 

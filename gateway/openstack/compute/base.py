@@ -10,6 +10,7 @@ from connexion import NoContent, request
 
 from core import errors
 from core.compute.aggregates import AggregateService
+from core.compute.consoles import ConsoleService
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.keypairs import KeyPairService
@@ -53,6 +54,7 @@ class ComputeDeps:
     server_volumes: ServerVolumes
     aggregates: AggregateService
     tenant_usage: TenantUsageService
+    consoles: ConsoleService
 
     @classmethod
     def from_core(cls, core: CoreServices, auth: Authenticator, base: str) -> ComputeDeps:
@@ -63,7 +65,8 @@ class ComputeDeps:
                    server_security_groups=core.server_security_groups,
                    server_interfaces=core.server_interfaces, floating_ips=core.floating_ips,
                    server_volumes=core.server_volumes, aggregates=core.aggregates,
-                   tenant_usage=core.tenant_usage)
+                   tenant_usage=core.tenant_usage,
+                   consoles=core.consoles)
 
 
 class Handler:

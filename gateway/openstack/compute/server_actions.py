@@ -3,7 +3,7 @@ registry, ``(handler, ctx, server_id, arg) -> response or None`` (None: 202).
 
 Modules add their actions with :func:`action` and are imported by
 gateway/openstack/compute/servers.py; an action may exist only from a
-microversion on (below it, as an unknown one, Nova's 400)."""
+microversion on, or up to one (outside, as an unknown one, Nova's 400)."""
 
 from __future__ import annotations
 
@@ -32,18 +32,21 @@ Action = Callable[["Servers", RequestContext, str, Any], Any]
 class Registered:
     run: Action
     since: tuple[int, int] | None = None
+    until: tuple[int, int] | None = None  # the last version that has it
 
 
 ACTIONS: dict[str, Registered] = {}
 
 
-def action(*names: str, since: tuple[int, int] | None = None) -> Callable[[Action], Action]:
-    """Register the decorated function as the server action(s) ``names``."""
+def action(*names: str, since: tuple[int, int] | None = None,
+           until: tuple[int, int] | None = None) -> Callable[[Action], Action]:
+    """Register the decorated function as the server action(s) ``names``, served
+    from microversion ``since`` up to ``until`` (both included)."""
     def register(run: Action) -> Action:
         for name in names:
             if name in ACTIONS:
                 raise ValueError(f"server action {name} registered twice")
-            ACTIONS[name] = Registered(run, since)
+            ACTIONS[name] = Registered(run, since, until)
         return run
     return register
 
@@ -53,7 +56,9 @@ def dispatch(handler: Servers, ctx: RequestContext, server_id: str, body: dict) 
         raise errors.InvalidInput("There is no such action: " + ",".join(sorted(body)))
     (name, arg), = body.items()
     found = ACTIONS.get(name)
-    if found is None or (found.since is not None and microversions.current() < found.since):
+    mv = microversions.current()
+    if found is None or (found.since is not None and mv < found.since) or \
+            (found.until is not None and mv > found.until):
         raise errors.InvalidInput(f"There is no such action: {name}")
     result = found.run(handler, ctx, server_id, arg)
     return ACCEPTED if result is None else result

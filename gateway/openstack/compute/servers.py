@@ -20,7 +20,11 @@ from core.compute.server_listing import ADMIN_SORT_KEYS, SORT_KEYS, ServerQuery
 from core.compute.servers import BootRequest, ServerService
 from core.context import RequestContext
 from core.numbers import INT64_MIN, BadInteger, as_int, parse_int
-from gateway.openstack.compute import microversions, server_actions
+from gateway.openstack.compute import (
+    consoles,  # noqa: F401  (registers its actions)
+    microversions,
+    server_actions,
+)
 from gateway.openstack.compute.base import MAX_INT, ComputeDeps, Handler, parse_bool
 from gateway.openstack.compute.interfaces import boot_networks
 from gateway.openstack.compute.server_views import ServerViews
