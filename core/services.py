@@ -21,6 +21,7 @@ from core.compute.aggregates import AggregateService
 from core.compute.boot_checks import BootChecks
 from core.compute.boot_volumes import BootVolumes
 from core.compute.consoles import ConsoleService
+from core.compute.external_events import ExternalEvents
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.instance_records import InstanceRecords
@@ -30,8 +31,10 @@ from core.compute.notifications import Notifier
 from core.compute.quotas import QuotaSetService
 from core.compute.rpcapi import AgentClient, ConductorClient
 from core.compute.server_actions import ServerActions
+from core.compute.server_diagnostics import ServerDiagnostics
 from core.compute.server_groups import ServerGroupService
 from core.compute.server_interfaces import ServerInterfaces
+from core.compute.server_passwords import ServerPasswords
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
@@ -102,6 +105,9 @@ class CoreServices:
     aggregates: AggregateService  # host aggregates (os-aggregates)
     tenant_usage: TenantUsageService  # os-simple-tenant-usage
     consoles: ConsoleService  # os-remote-consoles and their tokens
+    server_passwords: ServerPasswords  # os-server-password
+    server_diagnostics: ServerDiagnostics  # GET /servers/{id}/diagnostics
+    external_events: ExternalEvents  # os-server-external-events
     # ---- block storage
     volumes: VolumeServices
     # ---- the EC2 dialect's own
@@ -201,5 +207,8 @@ def build_core(settings: Settings, *, db: Database | None = None,
         aggregates=AggregateService(db, policy),
         tenant_usage=TenantUsageService(db, policy),
         consoles=ConsoleService(db, servers, settings.console_token_ttl),
+        server_passwords=ServerPasswords(db, servers),
+        server_diagnostics=ServerDiagnostics(servers, agents),
+        external_events=ExternalEvents(policy, store),
         tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
         metrics=metrics)

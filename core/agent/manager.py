@@ -61,7 +61,8 @@ class ComputeAgent:
     RPC_METHODS = frozenset({
         "build_and_run_instance", "terminate_instance", "destroy_copy", "stop_instance",
         "start_instance", "reboot_instance", "finish_resize", "snapshot_instance",
-        "trigger_crash_dump", "get_console_output", "attach_volume", "detach_volume"})
+        "trigger_crash_dump", "get_console_output", "attach_volume", "detach_volume",
+        "get_diagnostics"})
 
     def __init__(self, resources: HostResources, driver: VirtDriver, bus: MessageBus,
                  conductor: ConductorClient, notifier: Notifier,
@@ -268,3 +269,6 @@ class ComputeAgent:
 
     def get_console_output(self, instance: dict, length: int | None = None) -> str:
         return self.driver.console_output(instance, length)
+
+    def get_diagnostics(self, instance: dict) -> dict:
+        return self.driver.diagnostics(instance)

@@ -50,7 +50,7 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml
 GROUPS = {"compute_versions", "extensions", "flavors", "extra_specs", "flavor_access",
           "keypairs", "limits", "quota_sets", "availability_zones", "hypervisors",
           "compute_services", "server_groups", "aggregates",
-          "tenant_usage", "console_proxy"}
+          "tenant_usage", "console_proxy", "server_external_events"}
 ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPflNS2ZG62dK07tPVmiMJ7W9f7OvADEUnvrhxZAayyg "
            "persona@nimbus")
 
@@ -89,9 +89,9 @@ class World:
         return self.call(owner, "POST", "/os-server-groups", {"server_group": {
             "name": unique("persona-grp"), "policies": ["affinity"]}})["server_group"]["id"]
 
-    def console_token(self) -> str:
-        """A token to the console of a server of the ``other`` persona's own project
-        (booted once; the bootstrap demo project's servers are left alone)."""
+    def console_server(self) -> str:
+        """An ACTIVE server of the ``other`` persona's own project (booted once; the
+        bootstrap demo project's servers are left alone)."""
         if "console_server" not in self.ids:
             image = setup_call(self.persona("other").session, self.base.rsplit(
                 "/compute", 1)[0] + "/image/v2", "GET", "/images?name=nimbus-tiny")
@@ -103,6 +103,11 @@ class World:
         while self.call("other", "GET", f"/servers/{sid}")["server"]["status"] != "ACTIVE":
             assert time.monotonic() < deadline, "the console's server never became ACTIVE"
             time.sleep(0.2)
+        return sid
+
+    def console_token(self) -> str:
+        """A token to the console of :meth:`console_server`."""
+        sid = self.console_server()
         url = self.call("other", "POST", f"/servers/{sid}/remote-consoles", {
             "remote_console": {"protocol": "vnc", "type": "novnc"}}, mv="2.6")[
             "remote_console"]["url"]
@@ -357,6 +362,9 @@ ROWS_LIST: list[Row] = [
     # ---- usage: every project's for admins, one's own for its readers
     Row("tenant_usage.list", ADMIN),
     Row("tenant_usage.show", DEMO, lambda w, p: Req({"tenant_id": w.ids["demo"]})),
+    # ---- events of other services: admins (and the service role)
+    Row("server_external_events.create", ADMIN, lambda w, p: Req(body={"events": [
+        {"name": "network-changed", "server_uuid": w.console_server()}]})),
     # ---- the console endpoint: its token is the credential
     Row("console_proxy.connect", EVERYONE, lambda w, p: Req(query={
         "token": w.console_token()})),

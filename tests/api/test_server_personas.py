@@ -62,7 +62,7 @@ from tests.support.spec_operations import load_spec_operations
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml"
 GROUPS = {"servers", "server_metadata", "server_tags", "server_interfaces",
-          "floating_ips", "remote_consoles"}
+          "floating_ips", "remote_consoles", "server_password", "server_diagnostics"}
 SPEC = {op_id: op for op_id, op in load_spec_operations(SPEC_PATH).items()
         if op_id.split(".")[0] in GROUPS}
 POOL_SIZE = 18  # the state-changing cases that are allowed need a server each
@@ -439,6 +439,9 @@ ROWS_LIST: list[Row] = [
     Row("servers.action", MEMBERS, lambda w, p: Req(
         {"server_id": w.shared()}, body={"os-getVNCConsole": {"type": "novnc"}}, mv="2.5"),
         variant="os-getVNCConsole", success=200, rules=("os_compute_api:os-remote-consoles",)),
+    Row("server_password.show", READERS, _shared()),
+    Row("server_password.clear", MEMBERS, _shared()),
+    Row("server_diagnostics.show", ADMIN, _shared()),
     Row("remote_consoles.create", MEMBERS, lambda w, p: Req(
         {"server_id": w.shared()}, body={"remote_console": {"protocol": "vnc",
                                                             "type": "novnc"}}, mv="2.6")),
@@ -550,7 +553,8 @@ UNENFORCED = {"os_compute_api:servers:create:attach_network"}
 SERVER_RULE = re.compile(r"^os_compute_api:(servers:|server-metadata:|os-server-tags:|"
                          r"os-lock-server:|os-console-output|os-instance-actions:|ips:|"
                          r"os-extended-server-attributes|os-attach-interfaces:|"
-                         r"os-floating-ips:|os-remote-consoles$)")
+                         r"os-floating-ips:|os-remote-consoles$|os-server-password:|"
+                         r"os-server-diagnostics)")
 
 
 def test_every_server_operation_has_persona_cases() -> None:

@@ -11,13 +11,16 @@ from connexion import NoContent, request
 from core import errors
 from core.compute.aggregates import AggregateService
 from core.compute.consoles import ConsoleService
+from core.compute.external_events import ExternalEvents
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.keypairs import KeyPairService
 from core.compute.quotas import QuotaSetService
 from core.compute.server_actions import ServerActions
+from core.compute.server_diagnostics import ServerDiagnostics
 from core.compute.server_groups import ServerGroupService
 from core.compute.server_interfaces import ServerInterfaces
+from core.compute.server_passwords import ServerPasswords
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
@@ -55,6 +58,9 @@ class ComputeDeps:
     aggregates: AggregateService
     tenant_usage: TenantUsageService
     consoles: ConsoleService
+    server_passwords: ServerPasswords
+    server_diagnostics: ServerDiagnostics
+    external_events: ExternalEvents
 
     @classmethod
     def from_core(cls, core: CoreServices, auth: Authenticator, base: str) -> ComputeDeps:
@@ -66,7 +72,10 @@ class ComputeDeps:
                    server_interfaces=core.server_interfaces, floating_ips=core.floating_ips,
                    server_volumes=core.server_volumes, aggregates=core.aggregates,
                    tenant_usage=core.tenant_usage,
-                   consoles=core.consoles)
+                   consoles=core.consoles,
+                   server_passwords=core.server_passwords,
+                   server_diagnostics=core.server_diagnostics,
+                   external_events=core.external_events)
 
 
 class Handler:

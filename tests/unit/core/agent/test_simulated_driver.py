@@ -108,3 +108,17 @@ def test_volumes_attach_and_detach_once(tmp_path):
     assert d.list_instances()[0].volumes == {}
     with pytest.raises(DriverError):
         d.attach_volume({"uuid": "gone"}, "vol-1", "/dev/vdb")
+
+
+def test_diagnostics_of_a_guest():
+    d = build_driver("simulated", host="h1")
+    inst = instance()
+    d.spawn(inst, {})
+    d.attach_volume(inst, "vol-1", "/dev/vdb")
+    found = d.diagnostics(inst)
+    assert found["state"] == "running"
+    assert [c["id"] for c in found["cpus"]] == [0]
+    assert [disk["device"] for disk in found["disks"]] == ["vda", "vdb"]
+    assert found == d.diagnostics(inst)  # steady counters
+    with pytest.raises(DriverError):
+        d.diagnostics({**inst, "uuid": "missing"})
