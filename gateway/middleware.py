@@ -23,8 +23,8 @@ request_record: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
     "request_record")
 
 _REQ_ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-EMPTY_ID = "-"  # what an empty path id is routed as: no object has it
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
+EMPTY_ID = "-"  # what an empty path id is routed as: no object has it
 
 
 def _request_id(headers: dict[bytes, bytes]) -> str:
@@ -88,7 +88,8 @@ class EdgeMiddleware:
         status = 0
 
         id_headers = [(b"x-openstack-request-id", req_id.encode())]
-        if path == self.compute_prefix or path.startswith(self.compute_prefix + "/"):  # Nova's own name for it too
+        if path == self.compute_prefix or path.startswith(self.compute_prefix + "/"):
+            # Nova's own name for it, as its clients log it
             id_headers.append((b"x-compute-request-id", req_id.encode()))
 
         async def send_with_id(message: Message) -> None:
