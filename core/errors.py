@@ -25,6 +25,7 @@ ResourceKind = Literal[
     # compute
     "instance", "flavor", "key_pair", "server_group", "availability_zone", "host",
     "compute_service", "hypervisor", "instance_action", "metadata_item", "server_tag",
+    "aggregate", "console",
     # network
     "security_group", "security_group_rule", "floating_ip", "floating_ip_association",
     "fixed_ip", "network", "subnet", "port", "router", "vpc", "network_tag",

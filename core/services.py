@@ -17,8 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.compute.aggregates import AggregateService
 from core.compute.boot_checks import BootChecks
 from core.compute.boot_volumes import BootVolumes
+from core.compute.consoles import ConsoleService
+from core.compute.external_events import ExternalEvents
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.instance_records import InstanceRecords
@@ -30,13 +33,16 @@ from core.compute.notifications import Notifier
 from core.compute.quotas import QuotaSetService
 from core.compute.rpcapi import AgentClient, ConductorClient
 from core.compute.server_actions import ServerActions
+from core.compute.server_diagnostics import ServerDiagnostics
 from core.compute.server_fixed_ips import ServerFixedIps
 from core.compute.server_groups import ServerGroupService
 from core.compute.server_interfaces import ServerInterfaces
+from core.compute.server_passwords import ServerPasswords
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
 from core.compute.state_actions import StateActions
+from core.compute.tenant_usage import TenantUsageService
 from core.db import Database
 from core.identity.app_credentials import AppCredentialService
 from core.identity.assignment import AssignmentService
@@ -104,6 +110,12 @@ class CoreServices:
     server_security_groups: ServerSecurityGroups
     server_interfaces: ServerInterfaces
     server_volumes: ServerVolumes  # Nova's side of volumes (os-volume_attachments)
+    aggregates: AggregateService  # host aggregates (os-aggregates)
+    tenant_usage: TenantUsageService  # os-simple-tenant-usage
+    consoles: ConsoleService  # os-remote-consoles and their tokens
+    server_passwords: ServerPasswords  # os-server-password
+    server_diagnostics: ServerDiagnostics  # GET /servers/{id}/diagnostics
+    external_events: ExternalEvents  # os-server-external-events
     # ---- block storage
     volumes: VolumeServices
     # ---- the EC2 dialect's own
@@ -206,5 +218,11 @@ def build_core(settings: Settings, *, db: Database | None = None,
         server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
         server_interfaces=ServerInterfaces(policy, store, ipam), volumes=volumes,
         server_volumes=ServerVolumes(policy, store, conductor, volumes),
+        aggregates=AggregateService(db, policy),
+        tenant_usage=TenantUsageService(db, policy),
+        consoles=ConsoleService(db, servers, settings.console_token_ttl),
+        server_passwords=ServerPasswords(db, servers),
+        server_diagnostics=ServerDiagnostics(servers, agents),
+        external_events=ExternalEvents(policy, store),
         tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
         metrics=metrics)

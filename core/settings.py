@@ -149,8 +149,12 @@ class Settings:
     service_down_time: float = _doc("Seconds without a heartbeat after which a service is "
                                     "down (a compute host then gets no new instances).",
                                     default=60.0)
+    console_token_ttl: int = _doc(
+        "Seconds a remote console's access token (os-remote-consoles) stays valid.",
+        default=600)
     scheduler_filters: str = _doc(
-        "Enabled scheduler filters, in order, comma-separated.",
+        "Enabled scheduler filters, in order, comma-separated (AggregateInstanceExtraSpecs"
+        "Filter is available too; Nova leaves it out by default).",
         default="ComputeFilter,AvailabilityZoneFilter,RamFilter,CoreFilter,DiskFilter,"
                 "ImagePropertiesFilter,ComputeCapabilitiesFilter,ServerGroupAffinityFilter,"
                 "ServerGroupAntiAffinityFilter,SameHostFilter,DifferentHostFilter,"

@@ -88,7 +88,8 @@ def create_app(settings: Settings, services: CoreServices | None = None):
     operator = PathRoutes(JsonSuffix(volume_versioned, "/networking"), {
         "/healthcheck": HealthcheckEndpoint(health),
         "/metrics": MetricsEndpoint(services.metrics.registry, metrics.registry)})
-    edge = EdgeMiddleware(operator, tuple(s.mount_path for s in SERVED_APIS), metrics)
+    edge = EdgeMiddleware(operator, tuple(s.mount_path for s in SERVED_APIS), metrics,
+                          empty_id_paths=frozenset({"/image/v2/images/"}))
     edge.services = services  # type: ignore[attr-defined]  # for tests and tools
     edge.health = health  # type: ignore[attr-defined]  # the worker drains it (gateway/worker.py)
     return edge

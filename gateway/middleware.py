@@ -24,6 +24,7 @@ request_record: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
 
 _REQ_ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
+EMPTY_ID = "-"  # what an empty path id is routed as: no object has it
 
 
 def _request_id(headers: dict[bytes, bytes]) -> str:
@@ -42,15 +43,21 @@ class EdgeMiddleware:
 
     - ``/identity`` → ``/identity/`` and ``/identity/v3/`` → ``/identity/v3``: the
       clients call version roots both ways and expect no redirects.
-    - every response carries ``x-openstack-request-id``.
+    - every response carries ``x-openstack-request-id``; the compute API's also
+      ``x-compute-request-id`` (Nova sends both, with the same value).
     - one structured log line per request, and its metrics (``metrics``).
     """
 
     def __init__(self, app: ASGIApp, api_prefixes: tuple[str, ...],
-                 metrics: ApiMetrics | None = None) -> None:
+                 metrics: ApiMetrics | None = None, compute_prefix: str = "/compute",
+                 empty_id_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.roots = {p.rstrip("/") for p in api_prefixes}
         self.metrics = metrics
+        self.compute_prefix = compute_prefix.rstrip("/")
+        # Collections where a trailing slash names an empty id (Glance: GET and
+        # DELETE /v2/images/ are 404s, not the collection)
+        self.empty_id_paths = empty_id_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,9 +66,14 @@ class EdgeMiddleware:
         path = scope["path"]
         if path in self.roots:
             path = path + "/"
+        elif path in self.empty_id_paths:
+            # routed as an id no object has (the router would redirect the bare
+            # slash to the collection), so the API answers its own 404
+            routed = path + EMPTY_ID
+            scope = dict(scope, path=routed, raw_path=routed.encode())
         elif len(path) > 1 and path.endswith("/") and path.rstrip("/") not in self.roots:
             path = path.rstrip("/")
-        if path != scope["path"]:
+        if path != scope["path"] and path not in self.empty_id_paths:
             scope = dict(scope, path=path, raw_path=path.encode())
         headers = dict(scope.get("headers") or [])
         req_id = _request_id(headers)
@@ -75,12 +87,16 @@ class EdgeMiddleware:
         start = time.perf_counter()
         status = 0
 
+        id_headers = [(b"x-openstack-request-id", req_id.encode())]
+        if path == self.compute_prefix or path.startswith(self.compute_prefix + "/"):
+            # Nova's own name for it, as its clients log it
+            id_headers.append((b"x-compute-request-id", req_id.encode()))
+
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []),
-                                      (b"x-openstack-request-id", req_id.encode())]
+                message["headers"] = [*message.get("headers", []), *id_headers]
             await send(message)
 
         try:

@@ -65,7 +65,8 @@ class ComputeAgent(MoveEndpoints):
         "trigger_crash_dump", "get_console_output", "attach_volume", "detach_volume",
         "pause_instance", "unpause_instance", "suspend_instance", "resume_instance",
         "rescue_instance", "unrescue_instance", "set_admin_password", "soft_delete_instance",
-        "restore_instance", *MOVE_METHODS})
+        "restore_instance", *MOVE_METHODS,
+        "get_diagnostics"})
 
     def __init__(self, resources: HostResources, driver: VirtDriver, bus: MessageBus,
                  conductor: ConductorClient, notifier: Notifier,
@@ -330,3 +331,6 @@ class ComputeAgent(MoveEndpoints):
 
     def get_console_output(self, instance: dict, length: int | None = None) -> str:
         return self.driver.console_output(instance, length)
+
+    def get_diagnostics(self, instance: dict) -> dict:
+        return self.driver.diagnostics(instance)

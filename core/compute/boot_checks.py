@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core import errors
+from core.compute.aggregates import host_zones
 from core.compute.flavors import FlavorService
 from core.compute.keypairs import KeyPairService
 from core.compute.models import ComputeService, Flavor
@@ -43,8 +44,10 @@ class BootChecks:
         if host:
             self.policy.enforce("os_compute_api:servers:create:forced_host", target, ctx)
         with self.db.session() as s:
-            zones = set(s.scalars(select(ComputeService.availability_zone).where(
-                ComputeService.binary == "nova-compute")))
+            aggregated = host_zones(s)
+            zones = {aggregated.get(host) or zone for host, zone in s.execute(
+                select(ComputeService.host, ComputeService.availability_zone).where(
+                    ComputeService.binary == "nova-compute"))}
             if host and s.scalar(select(ComputeService.id).where(
                     ComputeService.host == host,
                     ComputeService.binary == "nova-compute")) is None:

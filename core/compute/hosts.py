@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core import errors
+from core.compute.aggregates import host_zones
 from core.compute.models import ComputeService, Instance
 from core.context import RequestContext
 from core.db import Database
@@ -78,13 +79,17 @@ class HostService:
         """Heard from within ``service_down_time`` and not forced down."""
         return service_is_up(service, self.settings.service_down_time, now)
 
-    def zone_of(self, service: ComputeService) -> str:
+    def zone_of(self, service: ComputeService, aggregate_zone: str | None = None) -> str:
+        """A compute host's zone is the one its aggregates name, else its own."""
         if service.binary != COMPUTE_BINARY:
             return INTERNAL_ZONE
-        return service.availability_zone or self.settings.default_availability_zone
+        return aggregate_zone or service.availability_zone or \
+            self.settings.default_availability_zone
 
-    def _view(self, service: ComputeService, now: datetime.datetime) -> ServiceView:
-        return ServiceView(service, self.is_up(service, now), self.zone_of(service))
+    def _view(self, service: ComputeService, now: datetime.datetime,
+              zones: dict[str, str]) -> ServiceView:
+        return ServiceView(service, self.is_up(service, now),
+                           self.zone_of(service, zones.get(service.host)))
 
     def _services(self, s: Session, host: str | None = None,
                   binary: str | None = None) -> list[ServiceView]:
@@ -94,7 +99,8 @@ class HostService:
         if binary is not None:
             q = q.where(ComputeService.binary == binary)
         now = utcnow()
-        return [self._view(svc, now) for svc in s.scalars(q)]
+        zones = host_zones(s)
+        return [self._view(svc, now, zones) for svc in s.scalars(q)]
 
     def list_services(self, ctx: RequestContext, host: str | None = None,
                       binary: str | None = None) -> list[ServiceView]:
@@ -124,7 +130,7 @@ class HostService:
             if forced_down is not None:
                 svc.forced_down = forced_down
             svc.updated_at = utcnow()
-            return self._view(svc, utcnow())
+            return self._view(svc, utcnow(), host_zones(s, [svc.host]))
 
     def delete_service(self, ctx: RequestContext, service_id: int | str) -> None:
         """Delete a service (and, for a compute service, its node). Refused while

@@ -254,3 +254,58 @@ class ComputeService(Base):
     last_seen_up: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Aggregate(Base):
+    """A host aggregate: a named group of compute hosts with metadata; its
+    ``availability_zone`` metadata puts its hosts in that zone."""
+
+    __tablename__ = "aggregates"
+    __table_args__ = MYSQL
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AggregateHost(Base):
+    __tablename__ = "aggregate_hosts"
+    __table_args__ = MYSQL
+    aggregate_id: Mapped[int] = mapped_column(ForeignKey("aggregates.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class AggregateMetadata(Base):
+    __tablename__ = "aggregate_metadata"
+    __table_args__ = MYSQL
+    aggregate_id: Mapped[int] = mapped_column(ForeignKey("aggregates.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class InstancePassword(Base):
+    """The encrypted password a guest posted (os-server-password); Nova keeps it in
+    the instance's system metadata."""
+
+    __tablename__ = "instance_passwords"
+    __table_args__ = MYSQL
+    instance_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    password: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsoleAuthToken(Base):
+    """A remote console's access token (Nova's console_auth_tokens): only its
+    hash is kept; it opens the console of one instance until it expires."""
+
+    __tablename__ = "console_auth_tokens"
+    __table_args__ = MYSQL
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(255), unique=True)
+    console_type: Mapped[str] = mapped_column(String(255))
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    expires: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -260,3 +260,7 @@ class AgentClient:
         return self.bus.call(COMPUTE, "get_console_output",
                              {"instance": instance, "length": length},
                              timeout=self.timeout, server=host)
+
+    def get_diagnostics(self, host: str, instance: dict) -> dict:
+        return self.bus.call(COMPUTE, "get_diagnostics", {"instance": instance},
+                             timeout=self.timeout, server=host)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from core import errors
 from core.compute import server_listing, states
+from core.compute.access_ips import canonical_ipv6
 from core.compute.boot_checks import BootChecks
 from core.compute.boot_volumes import BlockDevice, BootVolumes
 from core.compute.flavors import FlavorService
@@ -283,7 +284,7 @@ class ServerService:
                     requested_networks=requested,
                     reservation_id=reservation_id, launch_index=index,
                     config_drive="True" if req.config_drive else "",
-                    access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,
+                    access_ip_v4=req.access_ip_v4, access_ip_v6=canonical_ipv6(req.access_ip_v6),
                     quota_held=True, client_token=req.client_token,
                     request_hash=req.request_hash if req.client_token else None)
                 s.add(inst)
@@ -360,7 +361,7 @@ class ServerService:
         if "accessIPv4" in changes:
             values["access_ip_v4"] = changes["accessIPv4"] or None
         if "accessIPv6" in changes:
-            values["access_ip_v6"] = changes["accessIPv6"] or None
+            values["access_ip_v6"] = canonical_ipv6(changes["accessIPv6"])
         if not values:
             return inst
         return self.store.update(inst.uuid, values)

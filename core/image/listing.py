@@ -31,6 +31,7 @@ class ImageQuery:
     os_hidden: bool = False
     size_min: int | None = None
     size_max: int | None = None
+    numbers: dict[str, int] = field(default_factory=dict)  # size, min_ram... -> exact value
     dates: dict[str, str] = field(default_factory=dict)  # created_at / updated_at -> op:iso
     properties: dict[str, str] = field(default_factory=dict)
     sort: list[tuple[str, str]] = field(default_factory=list)
@@ -68,6 +69,8 @@ def _conditions(ctx: RequestContext, q: ImageQuery) -> list:
             conds.append(column.in_([v for v in value[3:].split(",") if v]))
         else:
             conds.append(column == value)
+    for name, number in q.numbers.items():
+        conds.append(getattr(Image, name) == number)
     if q.size_min is not None:
         conds.append(Image.size >= q.size_min)
     if q.size_max is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Text, and_, cast, select
 from sqlalchemy.orm import Session
 
+from core.compute.aggregates import ZONE_KEY, host_metadata
 from core.compute.models import ComputeService, Instance, ServerGroup, ServerGroupMember
 from core.db import Database
 from core.placement.models import ComputeNode
@@ -55,6 +56,8 @@ class HostState:
     cpu_arch: str = "x86_64"
     host_ip: str = ""
     capabilities: dict[str, Any] = field(default_factory=dict)
+    # key -> values the host's aggregates give it (AggregateInstanceExtraSpecsFilter)
+    aggregate_metadata: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def free_vcpus(self) -> float:
@@ -109,6 +112,7 @@ def load_host_states(session_or_db: Session | Database, settings: Settings,
                                             ComputeService.binary == COMPUTE_BINARY))
             .order_by(ComputeNode.id))
     default_zone = settings.default_availability_zone
+    aggregated = host_metadata(session_or_db)
     states = []
     for row in session_or_db.connection().execute(stmt).all():
         (host, nodename, node_id, node_uuid, zone, vcpus, ram, disk, vcpus_used, ram_used,
@@ -119,6 +123,12 @@ def load_host_states(session_or_db: Session | Database, settings: Settings,
             vcpus_used, ram_used, disk_used, cpu_ratio, ram_ratio, disk_ratio, vms, failed,
             generation, bool(is_enabled), bool(is_up), hv_type, hv_version, arch, host_ip,
             json.loads(caps) if caps else {}))
+        meta = aggregated.get(host)
+        if meta:  # an aggregate's zone is its hosts' zone
+            states[-1].aggregate_metadata = meta
+            zones = meta.get(ZONE_KEY)
+            if zones:
+                states[-1].availability_zone = min(zones)
     return states
 
 

@@ -18,7 +18,8 @@ with it) and 403 when policy refuses the action.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,8 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml
 # The operationId groups this table covers; servers have a table of their own.
 GROUPS = {"compute_versions", "extensions", "flavors", "extra_specs", "flavor_access",
           "keypairs", "limits", "quota_sets", "availability_zones", "hypervisors",
-          "compute_services", "server_groups", "migrations"}
+          "compute_services", "server_groups", "migrations", "aggregates",
+          "tenant_usage", "console_proxy", "server_external_events"}
 ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPflNS2ZG62dK07tPVmiMJ7W9f7OvADEUnvrhxZAayyg "
            "persona@nimbus")
 
@@ -87,6 +89,38 @@ class World:
         return self.call(owner, "POST", "/os-server-groups", {"server_group": {
             "name": unique("persona-grp"), "policies": ["affinity"]}})["server_group"]["id"]
 
+    def console_server(self) -> str:
+        """An ACTIVE server of the ``other`` persona's own project (booted once; the
+        bootstrap demo project's servers are left alone)."""
+        if "console_server" not in self.ids:
+            image = setup_call(self.persona("other").session, self.base.rsplit(
+                "/compute", 1)[0] + "/image/v2", "GET", "/images?name=nimbus-tiny")
+            self.ids["console_server"] = self.call("other", "POST", "/servers", {"server": {
+                "name": unique("persona-console"), "imageRef": image["images"][0]["id"],
+                "flavorRef": "1"}})["server"]["id"]
+        sid = self.ids["console_server"]
+        deadline = time.monotonic() + 60
+        while self.call("other", "GET", f"/servers/{sid}")["server"]["status"] != "ACTIVE":
+            assert time.monotonic() < deadline, "the console's server never became ACTIVE"
+            time.sleep(0.2)
+        return sid
+
+    def console_token(self) -> str:
+        """A token to the console of :meth:`console_server`."""
+        sid = self.console_server()
+        url = self.call("other", "POST", f"/servers/{sid}/remote-consoles", {
+            "remote_console": {"protocol": "vnc", "type": "novnc"}}, mv="2.6")[
+            "remote_console"]["url"]
+        return url.split("token=", 1)[1]
+
+    def new_aggregate(self, host: str | None = None) -> str:
+        agg = self.call("admin", "POST", "/os-aggregates", {"aggregate": {
+            "name": unique("persona-agg")}})["aggregate"]
+        if host:
+            self.call("admin", "POST", f"/os-aggregates/{agg['id']}/action",
+                      {"add_host": {"host": host}})
+        return str(agg["id"])
+
     def new_keypair(self, owner: str) -> str:
         name = unique("persona-kp")
         self.call(owner, "POST", "/os-keypairs", {"keypair": {"name": name,
@@ -95,7 +129,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(server) -> World:
+def world(server) -> Iterator[World]:
     identity = admin_identity(server, prefix="cmp-persona")
     w = World(base=f"{server.url}/compute", server=server,
               personas=make_personas(identity, member="demo"))
@@ -106,7 +140,9 @@ def world(server) -> World:
         host=host.host, node=host.node_id,
         private=w.new_flavor(), shared=w.new_flavor(shared_with="demo"),
         public=w.new_flavor(public=True), demo_group=w.new_group("member"))
-    return w
+    yield w
+    if "console_server" in w.ids:
+        w.call("other", "DELETE", f"/servers/{w.ids['console_server']}")
 
 
 # ---------------------------------------------------------------- the table
@@ -207,6 +243,19 @@ def _service_delete(w: World, p: Persona) -> Req:
     return Req({"service_id": str(add_host(w.server, node=False).service_id)})
 
 
+def _aggregate_action(action: str) -> Builder:
+    def build(w: World, p: Persona) -> Req:
+        host = add_host(w.server).host
+        if action == "add_host":
+            return Req({"aggregate_id": w.new_aggregate()}, body={"add_host": {"host": host}})
+        if action == "remove_host":
+            return Req({"aggregate_id": w.new_aggregate(host)},
+                       body={"remove_host": {"host": host}})
+        return Req({"aggregate_id": w.new_aggregate()},
+                   body={"set_metadata": {"metadata": {"ssd": "true"}}})
+    return build
+
+
 def _group(owner: str | None = None) -> Builder:
     def build(w: World, p: Persona) -> Req:
         return Req({"server_group_id": w.new_group(owner) if owner else w.ids["demo_group"]})
@@ -300,6 +349,29 @@ ROWS_LIST: list[Row] = [
     Row("server_groups.create", CREATORS, lambda w, p: Req(body={"server_group": {
         "name": unique("persona-grp"), "policies": ["anti-affinity"]}})),
     Row("server_groups.delete", DEMO_MEMBERS, _group("member"), hidden=NOT_DEMO),
+    # ---- host aggregates: admin only
+    Row("aggregates.list", ADMIN),
+    Row("aggregates.create", ADMIN, lambda w, p: Req(body={"aggregate": {
+        "name": unique("persona-agg"), "availability_zone": unique("persona-z")}})),
+    Row("aggregates.show", ADMIN, lambda w, p: Req({"aggregate_id": w.new_aggregate()})),
+    Row("aggregates.update", ADMIN, lambda w, p: Req(
+        {"aggregate_id": w.new_aggregate()}, body={"aggregate": {
+            "name": unique("persona-agg")}})),
+    Row("aggregates.delete", ADMIN, lambda w, p: Req({"aggregate_id": w.new_aggregate()})),
+    Row("aggregates.action", ADMIN, _aggregate_action("add_host"), variant="add_host"),
+    Row("aggregates.action", ADMIN, _aggregate_action("remove_host"), variant="remove_host",
+        rules=("os_compute_api:os-aggregates:remove_host",)),
+    Row("aggregates.action", ADMIN, _aggregate_action("set_metadata"),
+        variant="set_metadata", rules=("os_compute_api:os-aggregates:set_metadata",)),
+    # ---- usage: every project's for admins, one's own for its readers
+    Row("tenant_usage.list", ADMIN),
+    Row("tenant_usage.show", DEMO, lambda w, p: Req({"tenant_id": w.ids["demo"]})),
+    # ---- events of other services: admins (and the service role)
+    Row("server_external_events.create", ADMIN, lambda w, p: Req(body={"events": [
+        {"name": "network-changed", "server_uuid": w.console_server()}]})),
+    # ---- the console endpoint: its token is the credential
+    Row("console_proxy.connect", EVERYONE, lambda w, p: Req(query={
+        "token": w.console_token()})),
 ]
 ROWS: dict[str, Row] = {row.key: row for row in ROWS_LIST}
 

@@ -329,12 +329,13 @@ ROWS_LIST: list[Row] = [
     # ---- delete
     Row("images.delete", OWNER, _fresh(), variant="own private", hidden=NOT_DEMO),
     Row("images.delete", ADMIN, _fresh("admin", visibility="public"), variant="admin's public"),
-    # ---- deactivate / reactivate: admin only
-    Row("images.deactivate", ADMIN, _fresh(data=DATA), variant="own private",
+    # ---- deactivate / reactivate: role:member on the owner project (Glance's
+    # ADMIN_OR_PROJECT_MEMBER)
+    Row("images.deactivate", OWNER, _fresh(data=DATA), variant="own private",
         hidden=NOT_DEMO),
     Row("images.deactivate", ADMIN, _fresh("admin", visibility="public", data=DATA),
         variant="public"),
-    Row("images.reactivate", ADMIN, _fresh(data=DATA, deactivated=True), variant="own private",
+    Row("images.reactivate", OWNER, _fresh(data=DATA, deactivated=True), variant="own private",
         hidden=NOT_DEMO),
     Row("images.reactivate", ADMIN, _fresh("admin", visibility="public", data=DATA,
                                            deactivated=True), variant="public"),

@@ -62,7 +62,8 @@ from tests.support.spec_operations import load_spec_operations
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml"
 GROUPS = {"servers", "server_metadata", "server_tags", "server_interfaces",
-          "floating_ips", "server_migrations"}
+          "floating_ips", "server_migrations", "remote_consoles", "server_password",
+          "server_diagnostics"}
 SPEC = {op_id: op for op_id, op in load_spec_operations(SPEC_PATH).items()
         if op_id.split(".")[0] in GROUPS}
 POOL_SIZE = 46  # the state-changing cases that are allowed need a server each
@@ -488,6 +489,15 @@ ROWS_LIST: list[Row] = [
         variant="os-getConsoleOutput", success=200,
         rules=("os_compute_api:os-console-output",)),
     Row("servers.action", MEMBERS, lambda w, p: Req(
+        {"server_id": w.shared()}, body={"os-getVNCConsole": {"type": "novnc"}}, mv="2.5"),
+        variant="os-getVNCConsole", success=200, rules=("os_compute_api:os-remote-consoles",)),
+    Row("server_password.show", READERS, _shared()),
+    Row("server_password.clear", MEMBERS, _shared()),
+    Row("server_diagnostics.show", ADMIN, _shared()),
+    Row("remote_consoles.create", MEMBERS, lambda w, p: Req(
+        {"server_id": w.shared()}, body={"remote_console": {"protocol": "vnc",
+                                                            "type": "novnc"}}, mv="2.6")),
+    Row("servers.action", MEMBERS, lambda w, p: Req(
         {"server_id": w.shared()}, body={"trigger_crash_dump": None}, mv="2.17"),
         variant="trigger_crash_dump", success=202,
         rules=("os_compute_api:servers:trigger_crash_dump",)),
@@ -659,7 +669,8 @@ SERVER_RULE = re.compile(r"^os_compute_api:(servers:|server-metadata:|os-server-
                          r"os-floating-ips:|os-pause-server:|os-suspend-server:|os-rescue|"
                          r"os-unrescue|os-admin-password|os-admin-actions:|"
                          r"os-deferred-delete:|os-shelve:|os-migrate-server:|os-evacuate|"
-                         r"os-create-backup|os-multinic:)")
+                         r"os-create-backup|os-multinic:|os-remote-consoles$|os-server-password:|"
+                         r"os-server-diagnostics)")
 
 
 def test_every_server_operation_has_persona_cases() -> None:

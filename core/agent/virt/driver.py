@@ -81,6 +81,10 @@ class VirtDriver(Protocol):
 
     def console_output(self, instance: dict, length: int | None = None) -> str: ...
 
+    def diagnostics(self, instance: dict) -> dict:
+        """The guest's counters: state, uptime, cpus, memory_mb, disks (os-server-
+        diagnostics)."""
+
     def attach_volume(self, instance: dict, volume_id: str, device: str) -> None:
         """Connect a volume to the guest as ``device`` (again: nothing happens)."""
 

@@ -315,6 +315,23 @@ class SimulatedDriver:
             lines = lines[-length:] if length > 0 else []
         return "\n".join(lines) + ("\n" if lines else "")
 
+    def diagnostics(self, instance: dict) -> dict:
+        """Steady simulated counters (derived from the uuid) of the guest's CPUs,
+        memory and disks, in the driver-neutral form the API renders."""
+        with self._lock:
+            info = self._get(instance["uuid"])
+            disks = ["vda", *(d.rsplit("/", 1)[-1] for d in info.volumes.values())]
+        seed = int(hashlib.sha256(info.uuid.encode()).hexdigest()[:8], 16)
+        return {"state": "running" if info.power_state == states.RUNNING else "shutdown",
+                "driver": "simulated", "hypervisor": "fake", "hypervisor_os": "linux",
+                "uptime": 3600 + seed % 86400, "config_drive": False,
+                "cpus": [{"id": i, "time": 17_000_000_000 + (seed >> i) % 10**9,
+                          "utilisation": 15} for i in range(info.vcpus)],
+                "memory_mb": info.memory_mb,
+                "disks": [{"device": name, "read_bytes": 262144 + seed % 4096,
+                           "read_requests": 112, "write_bytes": 5778432,
+                           "write_requests": 488, "errors_count": -1} for name in disks]}
+
     def power_state(self, uuid: str) -> int:
         with self._lock:
             info = self._instances.get(uuid)

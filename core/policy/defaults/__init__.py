@@ -16,6 +16,7 @@ _MODULES = (
     "identity",
     "image",
     "compute",
+    "compute_operators",
     "network",
     "volume",
 )

@@ -6,6 +6,9 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from core.scheduler.filters.affinity import DifferentHostFilter, SameHostFilter
+from core.scheduler.filters.aggregate_instance_extra_specs import (
+    AggregateInstanceExtraSpecsFilter,
+)
 from core.scheduler.filters.availability_zone import AvailabilityZoneFilter
 from core.scheduler.filters.base import HostFilter
 from core.scheduler.filters.compute import ComputeFilter
@@ -26,7 +29,7 @@ FILTERS: Mapping[str, type[HostFilter]] = MappingProxyType({
         ComputeFilter, AvailabilityZoneFilter, RamFilter, CoreFilter, DiskFilter,
         ImagePropertiesFilter, ComputeCapabilitiesFilter, ServerGroupAffinityFilter,
         ServerGroupAntiAffinityFilter, SameHostFilter, DifferentHostFilter,
-        NumInstancesFilter)
+        NumInstancesFilter, AggregateInstanceExtraSpecsFilter)
 })
 
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.openstack.compute.aggregates import Aggregates
 from gateway.openstack.compute.base import ComputeDeps, Handler
+from gateway.openstack.compute.consoles import ConsoleProxy, RemoteConsoles
+from gateway.openstack.compute.diagnostics import Diagnostics
 from gateway.openstack.compute.extensions import Extensions
+from gateway.openstack.compute.external_events import ServerExternalEvents
 from gateway.openstack.compute.flavors import ExtraSpecs, FlavorAccess, Flavors
 from gateway.openstack.compute.floating_ips import FloatingIps
 from gateway.openstack.compute.hosts import AvailabilityZones, ComputeServices, Hypervisors
@@ -25,7 +29,9 @@ from gateway.openstack.compute.security_groups import (
     ServerSecurityGroups,
 )
 from gateway.openstack.compute.server_groups import ServerGroups
+from gateway.openstack.compute.server_password import ServerPassword
 from gateway.openstack.compute.servers import ServerMetadata, Servers, ServerTags
+from gateway.openstack.compute.usage import TenantUsage
 from gateway.openstack.compute.versions import Versions
 from gateway.openstack.compute.volume_attachments import VolumeAttachments
 
@@ -39,7 +45,12 @@ HANDLERS: dict[str, type[Handler]] = {
     "security_group_rules": SecurityGroupRules, "server_security_groups": ServerSecurityGroups,
     "server_interfaces": ServerInterfacesHandler, "floating_ips": FloatingIps,
     "volume_attachments": VolumeAttachments, "migrations": Migrations,
-    "server_migrations": ServerMigrations}
+    "server_migrations": ServerMigrations,
+    "aggregates": Aggregates,
+    "tenant_usage": TenantUsage,
+    "remote_consoles": RemoteConsoles, "console_proxy": ConsoleProxy,
+    "server_password": ServerPassword, "server_diagnostics": Diagnostics,
+    "server_external_events": ServerExternalEvents}
 
 __all__ = ["HANDLERS", "ComputeDeps", "build_handlers"]
 

@@ -9,6 +9,9 @@ from typing import Any
 from connexion import NoContent, request
 
 from core import errors
+from core.compute.aggregates import AggregateService
+from core.compute.consoles import ConsoleService
+from core.compute.external_events import ExternalEvents
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
 from core.compute.keypairs import KeyPairService
@@ -16,13 +19,16 @@ from core.compute.migration_records import MigrationRecords
 from core.compute.move_actions import MoveActions
 from core.compute.quotas import QuotaSetService
 from core.compute.server_actions import ServerActions
+from core.compute.server_diagnostics import ServerDiagnostics
 from core.compute.server_fixed_ips import ServerFixedIps
 from core.compute.server_groups import ServerGroupService
 from core.compute.server_interfaces import ServerInterfaces
+from core.compute.server_passwords import ServerPasswords
 from core.compute.server_security_groups import ServerSecurityGroups
 from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
 from core.compute.state_actions import StateActions
+from core.compute.tenant_usage import TenantUsageService
 from core.context import RequestContext
 from core.network.floating import FloatingIpService
 from core.network.security_groups import SecurityGroupService
@@ -57,6 +63,12 @@ class ComputeDeps:
     move_actions: MoveActions
     migrations: MigrationRecords
     server_fixed_ips: ServerFixedIps
+    aggregates: AggregateService
+    tenant_usage: TenantUsageService
+    consoles: ConsoleService
+    server_passwords: ServerPasswords
+    server_diagnostics: ServerDiagnostics
+    external_events: ExternalEvents
 
     @classmethod
     def from_core(cls, core: CoreServices, auth: Authenticator, base: str) -> ComputeDeps:
@@ -68,7 +80,13 @@ class ComputeDeps:
                    server_security_groups=core.server_security_groups,
                    server_interfaces=core.server_interfaces, floating_ips=core.floating_ips,
                    server_volumes=core.server_volumes, move_actions=core.move_actions,
-                   migrations=core.migrations, server_fixed_ips=core.server_fixed_ips)
+                   migrations=core.migrations, server_fixed_ips=core.server_fixed_ips,
+                   aggregates=core.aggregates,
+                   tenant_usage=core.tenant_usage,
+                   consoles=core.consoles,
+                   server_passwords=core.server_passwords,
+                   server_diagnostics=core.server_diagnostics,
+                   external_events=core.external_events)
 
 
 class Handler:

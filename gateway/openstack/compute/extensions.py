@@ -28,6 +28,15 @@ class Extension:
 
 
 EXTENSIONS = (
+    Extension("os-aggregates", "Aggregates", "Admin-only aggregate administration."),
+    Extension("os-simple-tenant-usage", "SimpleTenantUsage", "Simple tenant usage "
+              "extension."),
+    Extension("os-remote-consoles", "Consoles", "Interactive Console support."),
+    Extension("os-server-diagnostics", "ServerDiagnostics", "Allow Admins to view server "
+              "diagnostics through server action."),
+    Extension("os-server-external-events", "ServerExternalEvents", "Server External Event "
+              "Triggers."),
+    Extension("os-server-password", "ServerPassword", "Server password support."),
     Extension("os-availability-zone", "AvailabilityZone", "1. Add availability_zone to the "
               "Create Server API.\n2. Add availability zones describing."),
     Extension("os-block-device-mapping", "BlockDeviceMapping", "Block device mapping boot "

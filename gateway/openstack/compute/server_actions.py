@@ -3,7 +3,7 @@ registry, ``(handler, ctx, server_id, arg) -> response or None`` (None: 202).
 
 Modules add their actions with :func:`action` and are imported by
 gateway/openstack/compute/servers.py; an action may exist only from a
-microversion on (below it, as an unknown one, Nova's 400)."""
+microversion on, or up to one (outside, as an unknown one, Nova's 400)."""
 
 from __future__ import annotations
 

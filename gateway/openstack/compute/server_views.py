@@ -109,6 +109,23 @@ class ServerViews:
             out["fault"] = f
         return out
 
+    def reduced(self, inst: Instance, mv: APIVersion, *, addresses: list[Address],
+                tags: list[str] | None, fault: InstanceFault | None) -> dict[str, Any]:
+        """The server as Nova's PUT /servers/{id} (and rebuild) answered before 2.75:
+        its base view with no extension attributes (no OS-EXT-*, key_name,
+        config_drive, security groups or volumes; addresses without type or MAC)."""
+        out = self.full(inst, mv, addresses=[], tags=tags, fault=fault, is_admin=False)
+        for key in [k for k in out if k.startswith(("OS-EXT-", "OS-SRV-USG:",
+                                                    "os-extended-volumes:"))]:
+            del out[key]
+        for key in ("key_name", "config_drive", "security_groups", "host_status"):
+            out.pop(key, None)
+        plain: dict[str, list[dict[str, Any]]] = {}
+        for a in addresses:
+            plain.setdefault(a.network, []).append({"version": a.version, "addr": a.address})
+        out["addresses"] = plain
+        return out
+
     @staticmethod
     def action(action: InstanceAction, events: list | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"action": action.action, "instance_uuid": action.instance_uuid,

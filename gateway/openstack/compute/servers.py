@@ -21,6 +21,7 @@ from core.compute.servers import BootRequest, ServerService
 from core.context import RequestContext
 from core.numbers import INT64_MIN, BadInteger, as_int, parse_int
 from gateway.openstack.compute import (
+    consoles,  # noqa: F401 - registers its actions
     microversions,
     server_actions,
     server_actions_move,  # noqa: F401 - registers its actions
@@ -68,6 +69,12 @@ def _count(server: dict[str, Any], name: str, default: Any) -> int:
     except BadInteger as exc:
         raise errors.InvalidInput(f"Invalid input for field/attribute {name}. Value: "
                                   f"{raw}. {exc}", param=name) from None
+
+
+def update_shows_full_view(mv: microversions.APIVersion) -> bool:
+    """Nova's PUT /servers/{id} answers the full GET view from 2.75 (the
+    extension attributes the caller's policy allows); before, a reduced one."""
+    return mv >= (2, 75)
 
 
 class Servers(Handler):
@@ -233,7 +240,7 @@ class Servers(Handler):
         out = {"server": {"id": first.uuid, "links": self.views.links("servers", first.uuid),
                           "OS-DCF:diskConfig": s.get("OS-DCF:diskConfig", "MANUAL"),
                           "security_groups": [{"name": n} for n in req.security_groups],
-                          "adminPass": _admin_password()}}
+                          "adminPass": s.get("adminPass") or _admin_password()}}
         return out, 202, {"Location": f"{self.base}/v2.1/servers/{first.uuid}"}
 
     def update(self, server_id: str, body: dict):
@@ -243,7 +250,14 @@ class Servers(Handler):
             raise errors.InvalidInput("Invalid input for field/attribute server. Additional "
                                       "properties are not allowed ('description' was "
                                       "unexpected)")
-        return self._one(ctx, self.servers.update(ctx, server_id, changes))
+        inst = self.servers.update(ctx, server_id, changes)
+        mv = microversions.current()
+        if update_shows_full_view(mv):
+            return self._one(ctx, inst)
+        tags = self.servers.tags_of([inst.uuid]) if mv >= (2, 26) else {}
+        return {"server": self.views.reduced(
+            inst, mv, addresses=self.servers.addresses([inst.uuid]).get(inst.uuid, []),
+            tags=tags.get(inst.uuid), fault=self.servers.faults_of([inst]).get(inst.uuid))}
 
     def delete(self, server_id: str):
         # A soft delete when reclaim_instance_interval is set (core/compute/state_actions.py).

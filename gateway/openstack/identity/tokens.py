@@ -11,11 +11,11 @@ from gateway.openstack.identity.base import NO_CONTENT, Handler
 
 class Tokens(Handler):
     def _token_response(self, token: Token, status: int):
-        nocatalog = "nocatalog" in request.query_params
-        catalog = None if nocatalog else self.identity.catalog.catalog(
-            token.project.id if token.project else None)
-        if token.project is None and token.domain is None:
-            catalog = None if nocatalog else []
+        # Keystone renders a catalog for scoped tokens only: an unscoped token's
+        # body has no "catalog" key at all.
+        scoped = token.project is not None or token.domain is not None
+        catalog = None if "nocatalog" in request.query_params or not scoped \
+            else self.identity.catalog.catalog(token.project.id if token.project else None)
         return (self.views.token(token, catalog), status,
                 {"X-Subject-Token": token.id})
 

@@ -50,10 +50,32 @@ class Versions(Handler):
         return {"versions": versions}, status
 
 
+DRAFT4_PATCH = "application/openstack-images-v2.0-json-patch"
+PATCH_OPS = ("add", "remove", "replace")
+# Columns Glance compares exactly when named as a filter (its DB API filters on
+# any attribute of the image model; other names are extra properties).
+EXACT_INT_FILTERS = ("size", "virtual_size", "min_disk", "min_ram")
+EXACT_TEXT_FILTERS = ("checksum", "os_hash_algo", "os_hash_value")
+
+
+def _from_draft4(op: dict[str, Any]) -> dict[str, Any]:
+    """Glance's v2.0 patch form, ``{"replace": "/name", "value": ...}``, as the
+    v2.1 (RFC 6902) form ``{"op": "replace", "path": "/name", ...}``."""
+    named = [k for k in PATCH_OPS if k in op]
+    if len(named) != 1:
+        raise errors.InvalidInput('Operation objects must contain exactly one member named '
+                                  '"add", "remove", or "replace".')
+    out = {"op": named[0], "path": op[named[0]]}
+    if "value" in op:
+        out["value"] = op["value"]
+    return out
+
+
 def _query() -> ImageQuery:
     params = request.query_params
     q = ImageQuery()
-    for name in ("name", "id", "status", "owner", "container_format", "disk_format"):
+    for name in ("name", "id", "status", "owner", "container_format", "disk_format",
+                 *EXACT_TEXT_FILTERS):
         if name in params:
             q.filters[name] = params[name]
     q.visibility = params.get("visibility")
@@ -70,8 +92,11 @@ def _query() -> ImageQuery:
             q.size_max = parse_int(params["size_max"], INT64_MIN)
         if "limit" in params:
             q.limit = parse_int(params["limit"])
+        for name in EXACT_INT_FILTERS:
+            if name in params:
+                q.numbers[name] = parse_int(params[name], INT64_MIN)
     except BadInteger as exc:
-        raise errors.InvalidInput(f"limit, size_min and size_max are integers: {exc}") \
+        raise errors.InvalidInput(f"limit, sizes and minimums are integers: {exc}") \
             from None
     q.marker = params.get("marker")
     if "sort" in params:
@@ -84,7 +109,8 @@ def _query() -> ImageQuery:
                   for i, k in enumerate(keys)]
     known = {"name", "id", "status", "owner", "container_format", "disk_format", "visibility",
              "member_status", "tag", "os_hidden", "created_at", "updated_at", "size_min",
-             "size_max", "limit", "marker", "sort", "sort_key", "sort_dir"}
+             "size_max", "limit", "marker", "sort", "sort_key", "sort_dir",
+             *EXACT_INT_FILTERS, *EXACT_TEXT_FILTERS}
     q.properties = {k: v for k, v in params.items() if k not in known}
     return q
 
@@ -117,6 +143,9 @@ class Images(Handler):
                 raise errors.InvalidInput(f"Malformed JSON in request body: {exc}") from None
         if not isinstance(body, list) or not all(isinstance(op, dict) for op in body):
             raise errors.InvalidInput("A JSON patch is a list of operation objects.")
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() \
+                == DRAFT4_PATCH:
+            body = [_from_draft4(op) for op in body]
         return views.image(self.images.update(self.auth.context(), image_id, body))
 
     def delete(self, image_id: str):

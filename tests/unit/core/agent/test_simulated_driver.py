@@ -153,3 +153,17 @@ def test_a_suspended_guest_stays_suspended_across_a_restart(tmp_path):
     again = build_driver("simulated", host="h1", state_file=tmp_path / "h1.json")
     assert again.power_state("a") == states.SUSPENDED
     assert again.power_state("b") == states.SHUTDOWN  # a paused guest's memory is lost
+
+
+def test_diagnostics_of_a_guest():
+    d = build_driver("simulated", host="h1")
+    inst = instance()
+    d.spawn(inst, {})
+    d.attach_volume(inst, "vol-1", "/dev/vdb")
+    found = d.diagnostics(inst)
+    assert found["state"] == "running"
+    assert [c["id"] for c in found["cpus"]] == [0]
+    assert [disk["device"] for disk in found["disks"]] == ["vda", "vdb"]
+    assert found == d.diagnostics(inst)  # steady counters
+    with pytest.raises(DriverError):
+        d.diagnostics({**inst, "uuid": "missing"})

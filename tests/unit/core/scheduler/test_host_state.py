@@ -105,3 +105,26 @@ def test_consume_updates_usage_in_memory():
     host.consume({"vcpus": 2, "memory_mb": 1024, "disk_gb": 10})
     assert (host.vcpus_used, host.memory_mb_used, host.local_gb_used,
             host.num_instances) == (2, 1024, 10, 1)
+
+
+def test_an_aggregates_zone_and_metadata_reach_its_hosts(tmp_path):
+    from core.compute.models import Aggregate, AggregateHost, AggregateMetadata
+
+    database = Database(f"sqlite:///{tmp_path / 'agg.db'}")
+    upgrade(database)
+    with database.session() as s:
+        for name in ("in", "out"):
+            s.add(ComputeNode(host=name, hypervisor_hostname=name, vcpus=8, memory_mb=8192,
+                              local_gb=80, vcpus_used=0, memory_mb_used=0, local_gb_used=0,
+                              running_vms=0, failed_builds=0, availability_zone="nova"))
+        s.add(Aggregate(id=1, name="fast"))
+        s.flush()
+        s.add(AggregateHost(aggregate_id=1, host="in"))
+        s.add(AggregateMetadata(aggregate_id=1, key="availability_zone", value="z1"))
+        s.add(AggregateMetadata(aggregate_id=1, key="ssd", value="true"))
+    states = {h.host: h for h in load_host_states(database, make_settings(), NOW)}
+    assert states["in"].availability_zone == "z1"
+    assert states["in"].aggregate_metadata == {"availability_zone": {"z1"}, "ssd": {"true"}}
+    assert states["out"].availability_zone == "nova"
+    assert states["out"].aggregate_metadata == {}
+    database.dispose()
