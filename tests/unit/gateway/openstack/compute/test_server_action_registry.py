@@ -3,11 +3,16 @@ the multinic actions at 2.44) answer 400 as unknown outside their range."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from core import errors
 from gateway.openstack.compute import microversions, server_actions_move  # noqa: F401
 from gateway.openstack.compute.server_actions import ACTIONS, dispatch
+
+# dispatch looks the server up first; here every server is found
+FOUND = SimpleNamespace(servers=SimpleNamespace(find=lambda ctx, server_id: None))
 
 
 def test_move_actions_are_registered_with_their_bounds():
@@ -22,6 +27,6 @@ def test_an_action_past_its_last_microversion_is_unknown():
     token = microversions.VERSIONS._current.set(microversions.APIVersion(2, 44))
     try:
         with pytest.raises(errors.InvalidInput, match="no such action: addFixedIp"):
-            dispatch(None, None, "id", {"addFixedIp": {"networkId": "n"}})  # type: ignore[arg-type]
+            dispatch(FOUND, None, "id", {"addFixedIp": {"networkId": "n"}})  # type: ignore[arg-type]
     finally:
         microversions.VERSIONS._current.reset(token)
