@@ -17,7 +17,7 @@ from core.compute.hosts import COMPUTE_BINARY, HostService
 from core.compute.instance_store import UnexpectedState, instance_message
 from core.compute.migration_records import COLD, EVACUATION, LIVE, MigrationRecords
 from core.compute.models import Flavor, Instance
-from core.compute.server_actions import ServerActions, wrong_state
+from core.compute.server_actions import ServerActions, load_for_action, wrong_state
 from core.context import RequestContext
 from core.image.listing import ImageQuery
 from core.settings import Settings
@@ -58,13 +58,7 @@ class MoveActions:
 
     def _load(self, ctx: RequestContext, uuid: str, rule: str, action: str,
               vm_states: tuple[str, ...]) -> Instance:
-        inst = self.servers.get(ctx, uuid, rule)
-        self.servers.check_unlocked(ctx, inst)
-        if inst.vm_state not in vm_states:
-            raise wrong_state(action, inst)
-        if inst.task_state is not None:
-            raise wrong_state(action, inst, "task_state")
-        return inst
+        return load_for_action(self.servers, ctx, uuid, rule, action, vm_states)
 
     def _claim(self, ctx: RequestContext, inst: Instance, action: str, task: str,
                **values: Any) -> Instance:

@@ -42,6 +42,38 @@ def wrong_state(action: str, inst: Instance, attr: str = "vm_state") -> errors.C
                            f"{attr} {value}", kind="instance", id=inst.uuid, state=value)
 
 
+def load_for_action(servers: ServerService, ctx: RequestContext, uuid: str, rule: str,
+                    action: str, vm_states: tuple[str, ...],
+                    task_states: tuple[str | None, ...] = (None,),
+                    check_lock: bool = True) -> Instance:
+    """The instance once policy ``rule`` allows, it is unlocked (if checked), in
+    one of ``vm_states`` and ``task_states``; Nova's 409 otherwise."""
+    inst = servers.get(ctx, uuid, rule)
+    if check_lock:
+        servers.check_unlocked(ctx, inst)
+    if inst.vm_state not in vm_states:
+        raise wrong_state(action, inst)
+    if inst.task_state not in task_states:
+        raise wrong_state(action, inst, "task_state")
+    return inst
+
+
+def claim_task(store: InstanceStore, servers: ServerService, ctx: RequestContext,
+               inst: Instance, action: str, task: str,
+               expected: tuple[str | None, ...] = (None,), **values: Any) -> Instance:
+    """Set ``task`` (and ``values``) if the instance is still as read (a
+    compare-and-swap on its task and vm state; 409 if another request won), and
+    record the instance action."""
+    try:
+        claimed = store.update(inst.uuid, dict(values, task_state=task),
+                               expected_task_state=list(expected),
+                               expected_vm_state=[inst.vm_state])
+    except UnexpectedState:
+        raise wrong_state(action, store.get(inst.uuid), "task_state") from None
+    servers.record_action(ctx, inst, action)
+    return claimed
+
+
 class ServerActions:
     """The actions on one server; ``servers`` reads it and checks its lock."""
 
@@ -66,25 +98,13 @@ class ServerActions:
     def _load(self, ctx: RequestContext, uuid: str, rule: str, action: str,
               vm_states: tuple[str, ...], task_states: tuple[str | None, ...] = (None,),
               check_lock: bool = True) -> Instance:
-        inst = self.servers.get(ctx, uuid, f"os_compute_api:{rule}")
-        if check_lock:
-            self.servers.check_unlocked(ctx, inst)
-        if inst.vm_state not in vm_states:
-            raise wrong_state(action, inst)
-        if inst.task_state not in task_states:
-            raise wrong_state(action, inst, "task_state")
-        return inst
+        return load_for_action(self.servers, ctx, uuid, f"os_compute_api:{rule}", action,
+                               vm_states, task_states, check_lock)
 
     def _claim_task(self, ctx: RequestContext, inst: Instance, action: str, task: str,
                     expected: tuple[str | None, ...] = (None,), **values: Any) -> Instance:
-        try:
-            claimed = self.store.update(inst.uuid, dict(values, task_state=task),
-                                        expected_task_state=list(expected),
-                                        expected_vm_state=[inst.vm_state])
-        except UnexpectedState:
-            raise wrong_state(action, self.store.get(inst.uuid), "task_state") from None
-        self.servers.record_action(ctx, inst, action)
-        return claimed
+        return claim_task(self.store, self.servers, ctx, inst, action, task, expected,
+                          **values)
 
     # ---- power -----------------------------------------------------------
     def stop(self, ctx: RequestContext, uuid: str) -> None:

@@ -19,11 +19,11 @@ from typing import Any
 from core import errors
 from core.clock import utcnow
 from core.compute import states
-from core.compute.instance_store import InstanceStore, UnexpectedState, instance_message
+from core.compute.instance_store import InstanceStore, instance_message
 from core.compute.models import Instance
 from core.compute.notifications import Notifier
 from core.compute.rpcapi import AgentClient
-from core.compute.server_actions import wrong_state
+from core.compute.server_actions import claim_task, load_for_action, wrong_state
 from core.compute.servers import ServerService
 from core.context import RequestContext
 from core.image.service import ImageService
@@ -60,28 +60,15 @@ class StateActions:
               vm_states: tuple[str, ...], check_lock: bool = True) -> Instance:
         """The instance once policy ``rule`` allows, it is unlocked, in one of
         ``vm_states`` with no task in progress, and on a host."""
-        inst = self.servers.get(ctx, uuid, RULE + rule)
-        if check_lock:
-            self.servers.check_unlocked(ctx, inst)
-        if inst.vm_state not in vm_states:
-            raise wrong_state(action, inst)
-        if inst.task_state is not None:
-            raise wrong_state(action, inst, "task_state")
+        inst = load_for_action(self.servers, ctx, uuid, RULE + rule, action, vm_states,
+                               check_lock=check_lock)
         if not inst.host:
             raise wrong_state(action, inst)
         return inst
 
     def _claim(self, ctx: RequestContext, inst: Instance, action: str, task: str,
                expected: tuple[str | None, ...] = (None,), **values: Any) -> Instance:
-        """Set ``task`` if the instance is still as read; record the action."""
-        try:
-            claimed = self.store.update(inst.uuid, dict(values, task_state=task),
-                                        expected_task_state=list(expected),
-                                        expected_vm_state=[inst.vm_state])
-        except UnexpectedState:
-            raise wrong_state(action, self.store.get(inst.uuid), "task_state") from None
-        self.servers.record_action(ctx, inst, action)
-        return claimed
+        return claim_task(self.store, self.servers, ctx, inst, action, task, expected, **values)
 
     # ---- pause / unpause, suspend / resume ------------------------------------------
     def pause(self, ctx: RequestContext, uuid: str) -> None:
