@@ -35,7 +35,14 @@ def test_default_flavors_are_listed(cli):
     assert rows["t2.nano"]["Disk"] == 1 and rows["m5.large"]["RAM"] == 8192
 
 
-def test_flavor_lifecycle_with_properties(cli):
+def _all_flavor_names(conn) -> list[str]:
+    """What ``flavor list --all`` lists (public and private), read with the sdk."""
+    r = conn.compute.get("/flavors/detail?is_public=None")
+    assert r.status_code == 200, r.text
+    return [f["name"] for f in r.json()["flavors"]]
+
+
+def test_flavor_lifecycle_with_properties(cli, admin_client):
     name = unique("flv")
     created = cli.json("admin", "flavor", "create", "--ram", "256", "--vcpus", "2",
                        "--disk", "3", "--ephemeral", "1", "--swap", "64",
@@ -53,10 +60,10 @@ def test_flavor_lifecycle_with_properties(cli):
                       check=False)
     assert refused.returncode != 0 and "403" in refused.stderr
     cli.run("admin", "flavor", "delete", name)
-    assert name not in [r["Name"] for r in cli.json("admin", "flavor", "list", "--all")]
+    assert name not in _all_flavor_names(admin_client)
 
 
-def test_private_flavor_is_shared_with_a_project(cli):
+def test_private_flavor_is_shared_with_a_project(cli, admin_client):
     name = unique("private")
     flavor = cli.json("admin", "flavor", "create", "--ram", "128", "--disk", "1",
                       "--private", "--id", name, name)
@@ -71,7 +78,7 @@ def test_private_flavor_is_shared_with_a_project(cli):
     assert cli.json("demo", "flavor", "show", name)["id"] == name
     cli.run("admin", "flavor", "unset", "--project", "demo", name)
     assert name not in [r["Name"] for r in cli.json("demo", "flavor", "list", "--all")]
-    cli.run("admin", "flavor", "delete", name)
+    admin_client.compute.delete_flavor(name)  # teardown: `flavor delete` is tested above
 
 
 def test_sdk_flavors(admin_client, demo_client):
@@ -85,7 +92,7 @@ def test_sdk_flavors(admin_client, demo_client):
 
 # ---------------------------------------------------------------- key pairs
 
-def test_keypair_lifecycle_with_the_cli(cli, tmp_path):
+def test_keypair_lifecycle_with_the_cli(cli, tmp_path, admin_client, demo_client):
     name = unique("kp")
     private = tmp_path / "private.pem"
     created = cli.json("demo", "keypair", "create", "--private-key", str(private), name)
@@ -95,13 +102,13 @@ def test_keypair_lifecycle_with_the_cli(cli, tmp_path):
     assert name in listed and listed[name]["Fingerprint"].count(":") == 15
     shown = cli.json("demo", "keypair", "show", name)
     assert shown["name"] == name and shown["fingerprint"] == listed[name]["Fingerprint"]
-    # another user does not see it
-    assert name not in [r["Name"] for r in cli.json("admin", "keypair", "list")]
+    # another user does not see it (read with the sdk: `keypair list` is checked above)
+    assert name not in [k.name for k in admin_client.compute.keypairs()]
     cli.run("demo", "keypair", "delete", name)
-    assert name not in [r["Name"] for r in cli.json("demo", "keypair", "list")]
+    assert name not in [k.name for k in demo_client.compute.keypairs()]
 
 
-def test_keypair_import_from_file(cli, tmp_path):
+def test_keypair_import_from_file(cli, tmp_path, demo_client):
     _write_ed25519(tmp_path / "id_ed25519.pub")
     public = (tmp_path / "id_ed25519.pub").read_text()
     name = unique("imported")
@@ -113,7 +120,7 @@ def test_keypair_import_from_file(cli, tmp_path):
     dup = cli.run("demo", "keypair", "create", "--public-key",
                   str(tmp_path / "id_ed25519.pub"), name, check=False)
     assert dup.returncode != 0 and "409" in dup.stderr
-    cli.run("demo", "keypair", "delete", name)
+    demo_client.compute.delete_keypair(name)  # teardown: `keypair delete` is tested above
 
 
 def test_sdk_create_keypair_generates_one(demo_client):
@@ -148,11 +155,12 @@ def _md5_fingerprint(public_key: str) -> str:
 # ---------------------------------------------------------------- quotas and limits
 
 @pytest.fixture
-def project(cli):
-    name = unique("quota-proj")
-    created = cli.json("admin", "project", "create", "--domain", "default", name)
-    yield created
-    cli.run("admin", "project", "delete", created["id"], check=False)
+def project(admin_client):
+    """A project of the test's own, made with the sdk (setup, not under test)."""
+    made = admin_client.identity.create_project(name=unique("quota-proj"),
+                                                domain_id="default")
+    yield {"id": made.id, "name": made.name}
+    admin_client.identity.delete_project(made.id, ignore_missing=True)
 
 
 def _quotas(cli, cloud: str, *args: str) -> dict:
@@ -204,7 +212,12 @@ def test_hypervisor_list(cli, server):
     assert refused.returncode != 0 and "403" in refused.stderr
 
 
-def test_compute_service_list_and_disable(cli, server):
+def _service_statuses(conn, host: str) -> list[str]:
+    """The status of each compute service on ``host``, read with the sdk."""
+    return [s.status for s in conn.compute.services(host=host)]
+
+
+def test_compute_service_list_and_disable(cli, server, admin_client):
     mine = add_host(server)
     rows = cli.json("admin", "compute", "service", "list", "--service", "nova-compute")
     row = next(r for r in rows if r["Host"] == mine.host)
@@ -213,14 +226,13 @@ def test_compute_service_list_and_disable(cli, server):
             mine.host, "nova-compute")
     rows = cli.json("admin", "compute", "service", "list", "--host", mine.host, "--long")
     assert [(r["Status"], r["Disabled Reason"]) for r in rows] == [("disabled", "maint")]
+    # set's effect from here on is read with the sdk (`service list` is checked above)
     cli.run("admin", "compute", "service", "set", "--enable", mine.host, "nova-compute")
-    rows = cli.json("admin", "compute", "service", "list", "--host", mine.host)
-    assert [r["Status"] for r in rows] == ["enabled"]
+    assert _service_statuses(admin_client, mine.host) == ["enabled"]
     cli.run("admin", "compute", "service", "set", "--disable", mine.host, "nova-compute")
-    rows = cli.json("admin", "compute", "service", "list", "--host", mine.host)
-    assert [r["Status"] for r in rows] == ["disabled"]
+    assert _service_statuses(admin_client, mine.host) == ["disabled"]
     cli.run("admin", "compute", "service", "delete", str(mine.service_id))
-    assert cli.json("admin", "compute", "service", "list", "--host", mine.host) == []
+    assert _service_statuses(admin_client, mine.host) == []
 
 
 def test_availability_zone_list(cli, server):
@@ -235,7 +247,7 @@ def test_availability_zone_list(cli, server):
 
 # ---------------------------------------------------------------- server groups
 
-def test_server_group_lifecycle(cli):
+def test_server_group_lifecycle(cli, demo_client):
     name = unique("grp")
     created = cli.json("demo", "server", "group", "create", "--policy", "anti-affinity", name)
     assert created["name"] == name
@@ -246,4 +258,4 @@ def test_server_group_lifecycle(cli):
     shown = cli.json("demo", "server", "group", "show", name)
     assert shown["id"] == created["id"]
     cli.run("demo", "server", "group", "delete", name)
-    assert name not in [r["Name"] for r in cli.json("demo", "server", "group", "list")]
+    assert name not in [g.name for g in demo_client.compute.server_groups()]

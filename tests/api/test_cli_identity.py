@@ -7,8 +7,11 @@ import os
 
 import pytest
 import yaml
+from keystoneauth1 import exceptions as ksa_exceptions
+from keystoneauth1 import session as ksa_session_mod
+from keystoneauth1.identity import v3
 
-from tests.conftest import unique
+from tests.conftest import ksa_session, unique
 
 
 def test_token_issue(cli, server):
@@ -37,10 +40,12 @@ def test_project_lifecycle(cli):
     assert "No Project found" in missing.stderr
 
 
-def test_user_role_and_password_lifecycle(cli, server):
+def test_user_role_and_password_lifecycle(cli, server, admin_client):
+    # The project is setup (`project create` has its own test above); the user's
+    # commands and its CLI logins are what this test checks.
     project = unique("proj")
     user = unique("user")
-    cli.json("admin", "project", "create", "--domain", "default", project)
+    project_id = admin_client.identity.create_project(name=project, domain_id="default").id
     created = cli.json("admin", "user", "create", "--domain", "default", "--project", project,
                        "--password", "first-pass", user)
     assert created["name"] == user and "password" not in created
@@ -61,29 +66,30 @@ def test_user_role_and_password_lifecycle(cli, server):
     cli.run("admin", "user", "set", "--password", "second-pass", user)
     refused = cli.run("u", "token", "issue", env=env, check=False)
     assert refused.returncode != 0 and "401" in refused.stderr
-    env2 = _cloud_env(server, "u", user, "second-pass", project)
-    assert cli.json("u", "token", "issue", env=env2)["user_id"] == created["id"]
+    # the new password logs in (checked through keystoneauth: `token issue` is above)
+    assert ksa_session(server, user, "second-pass", project).get_user_id() == created["id"]
 
     cli.run("admin", "role", "remove", "--project", project, "--user", user, "member")
-    assert cli.json("admin", "role", "assignment", "list", "--user", user,
-                    "--project", project) == []
+    assert list(admin_client.identity.role_assignments(user_id=created["id"],
+                                                       scope_project_id=project_id)) == []
     cli.run("admin", "user", "delete", user)
-    cli.run("admin", "project", "delete", project)
-    gone = cli.run("admin", "user", "show", user, check=False)
-    assert gone.returncode != 0
+    admin_client.identity.delete_project(project_id)
+    assert admin_client.identity.find_user(created["id"]) is None
 
 
-def test_ec2_credentials(cli):
+def test_ec2_credentials(cli, identity_url, demo_session):
     created = cli.json("demo", "ec2", "credentials", "create")
     assert len(created["access"]) == 32 and len(created["secret"]) == 32
     listed = cli.json("demo", "ec2", "credentials", "list")
     assert created["access"] in [c["Access"] for c in listed]
     cli.run("demo", "ec2", "credentials", "delete", created["access"])
-    listed = cli.json("demo", "ec2", "credentials", "list")
-    assert created["access"] not in [c["Access"] for c in listed]
+    # gone: read through the Identity API (`ec2 credentials list` is checked above)
+    url = f"{identity_url}/users/{demo_session.get_user_id()}/credentials/OS-EC2"
+    left = demo_session.get(url).json()["credentials"]
+    assert created["access"] not in [c["access"] for c in left]
 
 
-def test_application_credential_login(cli, server):
+def test_application_credential_login(cli, server, demo_session):
     name = unique("appcred")
     cred = cli.json("demo", "application", "credential", "create", "--role", "member", name)
     assert cred["Secret"] and cred["Name"] == name
@@ -96,15 +102,17 @@ def test_application_credential_login(cli, server):
     path = server.data_dir / f"{name}.yaml"
     path.write_text(yaml.safe_dump(clouds))
     token = cli.json("appcred", "token", "issue", env={"OS_CLIENT_CONFIG_FILE": str(path)})
-    demo = cli.json("demo", "token", "issue")
-    assert token["user_id"] == demo["user_id"]
-    assert token["project_id"] == demo["project_id"]
+    assert token["user_id"] == demo_session.get_user_id()
+    assert token["project_id"] == demo_session.get_project_id()
     listed = cli.json("demo", "application", "credential", "list")
     assert name in [c["Name"] for c in listed]
     cli.run("demo", "application", "credential", "delete", name)
-    refused = cli.run("appcred", "token", "issue", check=False,
-                      env={"OS_CLIENT_CONFIG_FILE": str(path)})
-    assert refused.returncode != 0
+    # the deleted credential no longer logs in (keystoneauth: `token issue` is above)
+    refused = v3.ApplicationCredential(auth_url=server.auth_url,
+                                       application_credential_id=cred["ID"],
+                                       application_credential_secret=cred["Secret"])
+    with pytest.raises(ksa_exceptions.Unauthorized):
+        ksa_session_mod.Session(auth=refused).get_token()
 
 
 def test_demo_is_refused_what_policy_refuses(cli):

@@ -12,7 +12,7 @@ from tests.conftest import unique
 from tests.support.ec2 import client, endpoint_of, new_credential
 from tests.support.project_cloud import ProjectCloud, project_cloud
 
-FAST = {"Delay": 0.5, "MaxAttempts": 120}  # botocore's 15 s between polls is for AWS
+FAST = {"Delay": 0.1, "MaxAttempts": 600}  # botocore's 15 s between polls is for AWS
 
 
 @pytest.fixture(scope="module")

@@ -57,15 +57,25 @@ def boot(osc, conn, name: str, *args: str):
                     *args, name)
     assert made["name"] == name and made["id"]
     assert made["status"] in ("BUILD", "ACTIVE")
-    return conn.compute.wait_for_server(conn.compute.get_server(made["id"]), interval=0.3,
+    return conn.compute.wait_for_server(conn.compute.get_server(made["id"]), interval=0.05,
                                         wait=60)
+
+
+def boot_sdk(conn, name: str, networks: list[dict]):
+    """A server made with openstacksdk where ``server create`` is setup, not the
+    command under test (each CLI call is a 2 s client start-up); once ACTIVE."""
+    made = conn.compute.create_server(name=name, image_id=_image(conn), flavor_id="1",
+                                      networks=networks)
+    assert made.name == name and made.id
+    assert made.status in (None, "BUILD", "ACTIVE")
+    return conn.compute.wait_for_server(made, interval=0.05, wait=60)
 
 
 def gone(conn, server) -> None:
     """Deletes the server and waits until it is gone (openstacksdk: deleting is
     no command these tests are about)."""
     conn.compute.delete_server(server)
-    conn.compute.wait_for_delete(server, interval=0.3, wait=60)
+    conn.compute.wait_for_delete(server, interval=0.05, wait=60)
 
 
 def _ports_of(conn, server_id: str) -> list:
@@ -144,13 +154,13 @@ def test_no_network_named_uses_the_projects_own_then_ambiguity(server, admin_ses
         image = _image(c)
         # Only the shared default network: the server lands there.
         first = c.compute.wait_for_server(c.compute.create_server(
-            name=unique("vm"), image_id=image, flavor_id="1"), interval=0.3)
+            name=unique("vm"), image_id=image, flavor_id="1"), interval=0.05, wait=60)
         assert list(first.addresses) == ["private"]
         # One network of its own: that one.
         net = c.network.create_network(name=unique("own"))
         c.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.5.0.0/24")
         second = c.compute.wait_for_server(c.compute.create_server(
-            name=unique("vm"), image_id=image, flavor_id="1"), interval=0.3)
+            name=unique("vm"), image_id=image, flavor_id="1"), interval=0.05, wait=60)
         assert list(second.addresses) == [net.name]
         # Two of its own: Nova's 409.
         other = c.network.create_network(name=unique("own2"))
@@ -160,14 +170,14 @@ def test_no_network_named_uses_the_projects_own_then_ambiguity(server, admin_ses
         assert "Multiple possible networks found" in str(caught.value)
         for s in (first, second):
             c.compute.delete_server(s)
-            c.compute.wait_for_delete(s, interval=0.3)
+            c.compute.wait_for_delete(s, interval=0.05, wait=60)
     finally:
         c.close()
 
 
 def test_interfaces_attach_and_detach(osc, net1, conn):
     name = unique("vmif")
-    created = boot(osc, conn, name, "--network", net1["network"]["id"])
+    created = boot_sdk(conn, name, [{"uuid": net1["network"]["id"]}])
     listed = list(conn.compute.server_interfaces(created.id))
     assert len(listed) == 1 and listed[0].net_id == net1["network"]["id"]
     port = conn.network.create_port(network_id=net1["network"]["id"], name=unique("extra"))
@@ -190,7 +200,7 @@ def test_interfaces_attach_and_detach(osc, net1, conn):
 
 def test_security_group_added_to_a_server_reaches_its_ports(osc, net1, conn):
     name = unique("vmsg")
-    created = boot(osc, conn, name, "--network", net1["network"]["id"])
+    created = boot_sdk(conn, name, [{"uuid": net1["network"]["id"]}])
     group = conn.network.create_security_group(name=unique("extra"))
     osc("server", "add", "security", "group", name, group.name)
     [port] = _ports_of(conn, created.id)
@@ -204,7 +214,8 @@ def test_server_add_floating_ip_shows_it_as_floating(osc, conn):
     """`server add floating ip vm IP`: the CLI finds the server's port and maps
     the address to it through the Network API; `server show` lists it as floating."""
     name = unique("vmfip")
-    created = boot(osc, conn, name, "--network", "private")
+    created = boot_sdk(conn, name,
+                       [{"uuid": conn.network.find_network("private", ignore_missing=False).id}])
     public = conn.network.find_network("public")
     fip = conn.network.create_ip(floating_network_id=public.id)
     address = fip.floating_ip_address

@@ -12,7 +12,7 @@ from tests.conftest import sdk_connection, unique
 from tests.support.compute_api import Api
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
-WAIT = dict(interval=0.3, wait=60)
+WAIT = dict(interval=0.05, wait=60)
 
 
 @pytest.fixture(scope="module")
@@ -177,9 +177,10 @@ def test_cli_boot_from_volume_deletes_the_root_on_termination(cli, conn):
     name = unique("bfv")
     created = cli.json("demo", "server", "create", "--flavor", "m1.tiny", "--image",
                        "nimbus-tiny", "--boot-from-volume", "1", "--delete-on-termination",
-                       "--wait", name)
-    assert created["status"] == "ACTIVE", created
-    server = conn.compute.get_server(created["id"])
+                       name)
+    # --wait would sleep OSC's 5 s poll (it is checked in test_cli_servers): the sdk waits
+    server = conn.compute.wait_for_server(conn.compute.get_server(created["id"]), **WAIT)
+    assert server.status == "ACTIVE", server
     (root,) = server.attached_volumes
     assert root.delete_on_termination is True
     vol = conn.block_storage.get_volume(root.id)
@@ -198,8 +199,10 @@ def test_cli_boot_from_a_given_volume_keeps_it(cli, conn):
     name = unique("bfv")
     created = cli.json("demo", "server", "create", "--flavor", "m1.tiny", "--block-device",
                        f"uuid={vol.id},source_type=volume,destination_type=volume,"
-                       "boot_index=0", "--wait", name)
-    assert created["status"] == "ACTIVE", created
+                       "boot_index=0", name)
+    # --wait would sleep OSC's 5 s poll (it is checked in test_cli_servers): the sdk waits
+    server = conn.compute.wait_for_server(conn.compute.get_server(created["id"]), **WAIT)
+    assert server.status == "ACTIVE", server
     vol = conn.block_storage.get_volume(vol.id)
     assert vol.status == "in-use" and vol.attachments[0]["device"] == "/dev/vda"
     fault_r = conn.compute.get(f"/servers/{created['id']}/os-volume_attachments/{vol.id}")

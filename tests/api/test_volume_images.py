@@ -46,7 +46,7 @@ def source_image(conn):
     image = conn.image.create_image(name=unique("src"), disk_format="qcow2",
                                     container_format="bare", data=PAYLOAD, min_disk=1,
                                     min_ram=64, hw_disk_bus="virtio")
-    image = conn.image.wait_for_status(image, "active", wait=30, interval=0.2)
+    image = conn.image.wait_for_status(image, "active", wait=30, interval=0.05)
     return conn.image.get_image(image.id)
 
 
@@ -57,7 +57,7 @@ def wait_image(conn, image_id: str, status: str = "active", timeout: float = 30)
         if image.status == status:
             return image
         assert image.status not in ("killed", "deleted"), image.status
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"image {image_id} is not {status}")
 
 
