@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli_zygote import Zygote
 from tests.support.s3_server import MotoS3Server, moto_installed
 from tests.support.server import VENV_BIN, Server, make_server
 from tests.support.swift_aio import SwiftAllInOne, swift_installed, xattrs_supported
@@ -60,6 +61,24 @@ def swift_aio(tmp_path_factory):
     swift.stop()
 
 
+# The real `openstack` client runs forked from a warm copy of itself
+# (tests/support/cli_zygote.py); NIMBUS_TEST_CLI=exec starts it afresh each time.
+CLI_EXEC = os.environ.get("NIMBUS_TEST_CLI", "") == "exec"
+_ZYGOTE: Zygote | None = None
+
+
+def _zygote() -> Zygote:
+    global _ZYGOTE
+    if _ZYGOTE is None:
+        _ZYGOTE = Zygote()
+    return _ZYGOTE
+
+
+def pytest_sessionfinish(session):
+    if _ZYGOTE is not None:
+        _ZYGOTE.stop()
+
+
 class Cli:
     """Runs the real `openstack` command against the test server."""
 
@@ -74,9 +93,13 @@ class Cli:
 
     def run(self, cloud: str, *args: str, check: bool = True, env: dict | None = None
             ) -> subprocess.CompletedProcess:
-        cmd = [str(VENV_BIN / "openstack"), "--os-cloud", cloud, *args]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
-                              env={**self.env(), **(env or {})})
+        argv = ["--os-cloud", cloud, *args]
+        full_env = {**self.env(), **(env or {})}
+        if CLI_EXEC:
+            proc = subprocess.run([str(VENV_BIN / "openstack"), *argv], capture_output=True,
+                                  text=True, timeout=120, env=full_env)
+        else:
+            proc = _zygote().run(argv, full_env, os.getcwd(), timeout=120)
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n"
                                  f"{proc.stderr}\n{proc.stdout}")
