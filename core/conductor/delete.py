@@ -53,8 +53,12 @@ class Deletes:
         if inst is None:
             return
         # Before the instance is marked deleted: a delete repeated after a crash
-        # in between finds the volumes still to release.
+        # in between finds the volumes, the shelved image and the claims still to
+        # release, and whoever sees the server gone sees them gone too.
         VolumeAttachments(deps).release_instance_volumes(uuid, inst.project_id)
+        self._delete_shelved_image(inst)
+        claims.release_resources(deps.db, uuid)
+        claims.release_resources(deps.db, migration_consumer(uuid))
         with deps.db.session() as s:
             inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
             if inst is None or inst.deleted:
@@ -70,9 +74,6 @@ class Deletes:
             inst.quota_held, inst.updated_at = False, now
             inst.generation += 1
             s.execute(delete(ServerGroupMember).where(ServerGroupMember.instance_uuid == uuid))
-        claims.release_resources(deps.db, uuid)
-        claims.release_resources(deps.db, migration_consumer(uuid))
-        self._delete_shelved_image(inst)
         fixed = deps.fixed_ips(uuid)
         deps.ipam.release(uuid)
         deps.notifier.instance(inst, "delete.end", fixed)

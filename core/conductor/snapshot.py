@@ -28,7 +28,10 @@ class Snapshots:
         except InstanceNotFound:
             inst = None
         ok = False
-        if inst is not None and inst.deleted and error is None:
+        if inst is not None and error is None and (
+                inst.deleted or inst.task_state == states.DELETING):
+            # Nova: the instance got deleted during the snapshot, so its image goes
+            # (UnexpectedDeletingTaskStateError in the compute manager's snapshot).
             error = f"Instance {uuid} was deleted during the snapshot."
         ctx = RequestContext(user_id=inst.user_id if inst else None,
                              project_id=inst.project_id if inst else None,
