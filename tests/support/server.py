@@ -3,6 +3,7 @@ with its own data directory, bootstrapped as `make run` does."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -19,10 +20,27 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
+# Ports for the servers tests start: below the kernel's ephemeral range
+# (32768-60999), so no outgoing connection holds one, and a range of its own for
+# each xdist worker, so two workers never pick the same one (port 0 let two
+# workers' servers pick one port at once: one server then answered for both).
+PORTS_PER_WORKER = 1400
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_FIRST_PORT = 20000 + PORTS_PER_WORKER * (_WORKER % 9)
+_next_port = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port of 127.0.0.1 free now, not handed out before by this process."""
+    for _ in range(PORTS_PER_WORKER):
+        port = _FIRST_PORT + next(_next_port) % PORTS_PER_WORKER
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_FIRST_PORT}-{_FIRST_PORT + PORTS_PER_WORKER}")
 
 
 def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
