@@ -53,12 +53,16 @@ class Deletes:
         if inst is None:
             return
         # Before the instance is marked deleted: a delete repeated after a crash
-        # in between finds the volumes, the shelved image and the claims still to
-        # release, and whoever sees the server gone sees them gone too.
+        # in between finds the volumes, the shelved image, the claims and the ports
+        # still to release, and whoever sees the server gone sees them gone too.
         VolumeAttachments(deps).release_instance_volumes(uuid, inst.project_id)
         self._delete_shelved_image(inst)
         claims.release_resources(deps.db, uuid)
         claims.release_resources(deps.db, migration_consumer(uuid))
+        # Its ports too, as Nova deallocates the network before destroying the
+        # instance record.
+        fixed = deps.fixed_ips(uuid)
+        deps.ipam.release(uuid)
         with deps.db.session() as s:
             inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
             if inst is None or inst.deleted:
@@ -74,8 +78,6 @@ class Deletes:
             inst.quota_held, inst.updated_at = False, now
             inst.generation += 1
             s.execute(delete(ServerGroupMember).where(ServerGroupMember.instance_uuid == uuid))
-        fixed = deps.fixed_ips(uuid)
-        deps.ipam.release(uuid)
         deps.notifier.instance(inst, "delete.end", fixed)
 
     def _delete_shelved_image(self, inst: Instance) -> None:
