@@ -223,6 +223,6 @@ def build_core(settings: Settings, *, db: Database | None = None,
         consoles=ConsoleService(db, servers, settings.console_token_ttl),
         server_passwords=ServerPasswords(db, servers),
         server_diagnostics=ServerDiagnostics(servers, agents),
-        external_events=ExternalEvents(policy, store),
+        external_events=ExternalEvents(policy, store, agents),
         tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
         metrics=metrics)
