@@ -292,7 +292,7 @@ def _console(api: Api, sid: str, protocol: str, kind: str, mv: str):
                {"remote_console": {"protocol": protocol, "type": kind}}, mv=mv)
 
 
-def test_spice_direct_from_2_99_and_console_tokens(nova, admin, vms):
+def test_spice_direct_from_2_99_and_console_tokens(nova, admin, admin_conn, cli, vms):
     vm = vms[0]
     fault(_console(nova, vm.id, "spice", "spice-direct", "2.98"), 400, "badRequest")
     r = _console(nova, vm.id, "spice", "spice-direct", "2.99")
@@ -301,6 +301,11 @@ def test_spice_direct_from_2_99_and_console_tokens(nova, admin, vms):
     token = parse_qs(urlparse(url).query)["token"][0]
     at_99 = admin.ok("GET", f"/os-console-auth-tokens/{token}", mv="2.99")["console"]
     assert at_99["instance_uuid"] == vm.id and at_99["host"] and at_99["tls_port"]
+    # the sdk (2.99) and the CLI (the server's maximum)
+    looked = admin_conn.compute.validate_console_auth_token(token)
+    assert (looked.instance_uuid, looked.tls_port) == (vm.id, at_99["tls_port"])
+    shown = cli.json("demo", "console", "url", "show", "--spice-direct", vm.id)
+    assert shown["type"] == "spice-direct" and "token=" in shown["url"]
     novnc = _console(nova, vm.id, "vnc", "novnc", "2.31").json()["remote_console"]["url"]
     vnc_token = parse_qs(urlparse(novnc).query)["token"][0]
     shown = admin.ok("GET", f"/os-console-auth-tokens/{vnc_token}", mv="2.31")["console"]
