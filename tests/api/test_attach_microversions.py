@@ -319,7 +319,7 @@ def test_spice_direct_from_2_99_and_console_tokens(nova, admin, admin_conn, cli,
     fault(nova("GET", f"/os-console-auth-tokens/{vnc_token}", mv="2.31"), 403, "forbidden")
 
 
-def test_topology_from_2_78(nova, admin, vms):
+def test_topology_from_2_78(nova, admin, cli, vms):
     vm = vms[0]
     fault(nova("GET", f"/servers/{vm.id}/topology", mv="2.77"), 404, "itemNotFound")
     assert nova.ok("GET", f"/servers/{vm.id}/topology", mv="2.78") == {
@@ -327,6 +327,10 @@ def test_topology_from_2_78(nova, admin, vms):
     assert admin.ok("GET", f"/servers/{vm.id}/topology", mv="2.78") == {
         "nodes": [], "pagesize_kb": None}
     fault(nova("GET", f"/servers/{NO_SUCH}/topology", mv="2.78"), 404, "itemNotFound")
+    # ``openstack server show --topology``: its raw GET carries only the version asked for
+    shown = cli.json("demo", "--os-compute-api-version", "2.78", "server", "show",
+                     "--topology", vm.id)
+    assert shown["topology"] == {"nodes": [], "pagesize_kb": None}
 
 
 def test_shares_are_not_served(nova, vms):
