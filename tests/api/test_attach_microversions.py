@@ -337,3 +337,18 @@ def test_shares_are_not_served(nova, vms):
     # no shared file system service: /servers/{id}/shares (2.97) is not found
     for mv in ("2.96", "2.97", "2.100"):
         assert nova("GET", f"/servers/{vms[0].id}/shares", mv=mv).status_code == 404
+
+
+def test_standard_diagnostics_from_2_48(admin, admin_conn, nova, vms):
+    vm = vms[0]
+    flat = admin.ok("GET", f"/servers/{vm.id}/diagnostics", mv="2.47")
+    assert "cpu0_time" in flat and "driver" not in flat
+    std = admin.ok("GET", f"/servers/{vm.id}/diagnostics", mv="2.48")
+    assert {"state", "driver", "hypervisor", "hypervisor_os", "uptime", "config_drive",
+            "num_cpus", "num_disks", "num_nics", "memory_details", "cpu_details",
+            "disk_details", "nic_details"} == set(std)
+    assert std["num_cpus"] == len(std["cpu_details"]) and std["state"] == "running"
+    # the sdk's ServerDiagnostics (2.48)
+    got = admin_conn.compute.get_server_diagnostics(vm.id)
+    assert got.num_cpus == std["num_cpus"] and got.driver == std["driver"]
+    fault(nova("GET", f"/servers/{vm.id}/diagnostics", mv="2.48"), 403, "forbidden")
