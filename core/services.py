@@ -39,6 +39,7 @@ from core.compute.server_groups import ServerGroupService
 from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_passwords import ServerPasswords
 from core.compute.server_security_groups import ServerSecurityGroups
+from core.compute.server_topology import ServerTopology
 from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
 from core.compute.state_actions import StateActions
@@ -115,6 +116,7 @@ class CoreServices:
     consoles: ConsoleService  # os-remote-consoles and their tokens
     server_passwords: ServerPasswords  # os-server-password
     server_diagnostics: ServerDiagnostics  # GET /servers/{id}/diagnostics
+    server_topology: ServerTopology  # GET /servers/{id}/topology (2.78)
     external_events: ExternalEvents  # os-server-external-events
     # ---- block storage
     volumes: VolumeServices
@@ -220,9 +222,10 @@ def build_core(settings: Settings, *, db: Database | None = None,
         server_volumes=ServerVolumes(policy, store, conductor, volumes),
         aggregates=AggregateService(db, policy),
         tenant_usage=TenantUsageService(db, policy),
-        consoles=ConsoleService(db, servers, settings.console_token_ttl),
+        consoles=ConsoleService(db, servers, settings.console_token_ttl, policy),
         server_passwords=ServerPasswords(db, servers),
         server_diagnostics=ServerDiagnostics(servers, agents),
-        external_events=ExternalEvents(policy, store),
+        server_topology=ServerTopology(servers, policy),
+        external_events=ExternalEvents(policy, store, agents),
         tags=TagService(db, ids, servers, images, keypairs, shared=vpc.shared),
         metrics=metrics)

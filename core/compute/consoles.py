@@ -2,8 +2,10 @@
 actions): a short-lived access token for one server's console, kept as a hash
 (console_auth_tokens), and the check the console endpoint makes with it.
 
-The simulated hypervisor offers VNC (noVNC), SPICE (spice-html5) and a serial
-console; other protocols are Nova's "unavailable console type"."""
+The simulated hypervisor offers VNC (noVNC), SPICE (spice-html5 and, for
+clients that speak SPICE themselves, spice-direct) and a serial console; other
+protocols are Nova's "unavailable console type". Admins may look a token up
+(``os-console-auth-tokens``): the instance, host and port it connects to."""
 
 from __future__ import annotations
 
@@ -21,14 +23,19 @@ from core.compute.models import ConsoleAuthToken
 from core.compute.servers import ServerService
 from core.context import RequestContext
 from core.db import Database
+from core.policy import PolicyEnforcer
 
 RULE = "os_compute_api:os-remote-consoles"
 # protocol -> the console types Nova knows for it
-PROTOCOL_TYPES = {"vnc": ("novnc", "xvpvnc"), "spice": ("spice-html5",),
+PROTOCOL_TYPES = {"vnc": ("novnc", "xvpvnc"), "spice": ("spice-html5", "spice-direct"),
                   "rdp": ("rdp-html5",), "serial": ("serial",), "mks": ("webmks",)}
 # what the simulated driver serves
-AVAILABLE = frozenset({"novnc", "spice-html5", "serial"})
-
+AVAILABLE = frozenset({"novnc", "spice-html5", "spice-direct", "serial"})
+TOKEN_RULE = "os_compute_api:os-console-auth-tokens"
+# the port each console listens on at the simulated host (libvirt's usual ones)
+PORTS = {"novnc": 5900, "xvpvnc": 5900, "spice-html5": 5900, "spice-direct": 5900,
+         "serial": 10000, "rdp-html5": 3389, "webmks": 443}
+TLS_PORTS = {"spice-direct": 5901}
 
 @dataclass(frozen=True)
 class Console:
@@ -43,12 +50,26 @@ class ConsoleTarget:
     console_type: str
 
 
+@dataclass(frozen=True)
+class ConsoleConnection:
+    """What a console token connects to (Nova's ConsoleAuthToken connect info)."""
+
+    instance_uuid: str
+    console_type: str
+    host: str
+    port: int | None
+    tls_port: int | None
+    internal_access_path: str | None = None
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 class ConsoleService:
-    def __init__(self, db: Database, servers: ServerService, token_ttl: int) -> None:
+    def __init__(self, db: Database, servers: ServerService, token_ttl: int,
+                 policy: PolicyEnforcer | None = None) -> None:
+        self.policy = policy
         self.db = db
         self.servers = servers
         self.token_ttl = token_ttl
@@ -91,3 +112,17 @@ class ConsoleService:
         except errors.NotFound:
             raise errors.NotFound("The console token is not valid.", kind="console") from None
         return target
+
+    def connection(self, ctx: RequestContext, token: str) -> ConsoleConnection:
+        """What ``token`` connects to (admins): NotFound for a token not issued,
+        expired or whose server is gone ("Token not found", as Nova)."""
+        if self.policy is not None:
+            self.policy.enforce(TOKEN_RULE, {}, ctx)
+        try:
+            target = self.connect(token)
+        except (errors.NotFound, errors.Unauthorized):
+            raise errors.NotFound("Token not found", kind="console") from None
+        inst = self.servers.store.get(target.instance_uuid)
+        kind = target.console_type
+        return ConsoleConnection(target.instance_uuid, kind, inst.host or "",
+                                 PORTS.get(kind), TLS_PORTS.get(kind))

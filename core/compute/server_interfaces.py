@@ -57,8 +57,9 @@ class ServerInterfaces:
                               kind="port", id=port_id)
 
     def attach(self, ctx: RequestContext, server_uuid: str, *, port_id: str | None = None,
-               network_id: str | None = None, fixed_ip: str | None = None
-               ) -> dict[str, Any]:
+               network_id: str | None = None, fixed_ip: str | None = None,
+               tag: str | None = None) -> dict[str, Any]:
+        """Attach the port (or a new one on the network); ``tag`` is its device tag."""
         inst = self._instance(ctx, server_uuid, CREATE)
         self._settled(inst, "attach_interface")
         if port_id:
@@ -72,6 +73,8 @@ class ServerInterfaces:
                                           "on: give a net_id or a port_id.", param="net_id")
             request = {"uuid": chosen[0]["network_id"]}
         resolved = self.ports.resolve(ctx, [request])[0]
+        if tag is not None:
+            resolved = {**resolved, "tag": tag}
         made = self.ports.attach(inst.uuid, inst.project_id, resolved,
                                  list(inst.security_groups or []), inst.host or "")
         return self.show(ctx, inst.uuid, made)

@@ -27,6 +27,8 @@ LIST = "os_compute_api:os-volumes-attachments:index"
 SHOW = "os_compute_api:os-volumes-attachments:show"
 CREATE = "os_compute_api:os-volumes-attachments:create"
 DELETE = "os_compute_api:os-volumes-attachments:delete"
+UPDATE = "os_compute_api:os-volumes-attachments:update"
+SWAP = "os_compute_api:os-volumes-attachments:swap"
 # nova/compute/api.py attach_volume / detach_volume: check_instance_state(vm_state=...)
 ATTACHABLE = (states.ACTIVE, "paused", states.STOPPED, states.RESIZED, "soft-delete",
               "shelved", "shelved_offloaded")
@@ -167,10 +169,12 @@ class ServerVolumes:
 
     def attach(self, ctx: RequestContext, server_uuid: str, volume_id: str, *,
                device: str | None = None, tag: str | None = None,
-               delete_on_termination: bool = False, ec2_device: str | None = None
-               ) -> AttachedVolume:
+               delete_on_termination: bool = False, ec2_device: str | None = None,
+               multiattach: bool = False) -> AttachedVolume:
         """Reserve ``volume_id`` for the server: its device name is chosen at once;
-        the volume is ``reserved``, then ``in-use`` once the host connected it."""
+        the volume is ``reserved``, then ``in-use`` once the host connected it.
+        A multiattach volume needs ``multiattach`` (the caller's API allows them:
+        compute 2.60) and may be in use by other servers already."""
         inst = self._instance(ctx, server_uuid, CREATE)
         if self.volumes is None:
             raise errors.ServiceUnavailable("Block storage is not available.")
@@ -181,7 +185,10 @@ class ServerVolumes:
             if item.volume_id == volume.id:
                 raise errors.InvalidInput(f"Invalid volume: volume {volume.id} already "
                                           "attached", kind="volume", id=volume.id)
-        if volume.status != "available":
+        if volume.multiattach:
+            self._check_multiattach(inst, multiattach)
+        if volume.status != "available" and not (
+                volume.multiattach and volume.status == "in-use"):
             raise errors.InvalidInput(
                 f"Invalid volume: volume '{volume.id}' status must be 'available'. "
                 f"Currently in '{volume.status}'", kind="volume", id=volume.id)
@@ -191,6 +198,51 @@ class ServerVolumes:
         if not answer.get("ok"):
             raise_error(answer)
         return AttachedVolume.of(answer["attachment"])
+
+    @staticmethod
+    def _check_multiattach(inst: Instance, allowed: bool) -> None:
+        """nova/compute/api.py: MultiattachNotSupportedOldMicroversion and
+        MultiattachToShelvedNotSupported (both 400s)."""
+        if not allowed:
+            raise errors.InvalidInput("Multiattach volumes are only supported starting with "
+                                      "compute API version 2.60.", kind="volume")
+        if inst.vm_state == "shelved_offloaded":
+            raise errors.InvalidInput("Attaching multiattach volumes is not supported for "
+                                      "shelved-offloaded instances.", kind="volume")
+
+    def update(self, ctx: RequestContext, server_uuid: str, volume_id: str, *,
+               delete_on_termination: bool | None = None,
+               unchanged: dict[str, Any] | None = None) -> None:
+        """Nova 2.85's attachment update: only ``delete_on_termination`` changes;
+        ``unchanged`` (``id``, ``serverId``, ``device``, ``tag`` as given) must
+        equal the attachment's (400 "The <key> property is not mutable")."""
+        item = self.get(ctx, server_uuid, volume_id, UPDATE)
+        current = {"id": item.volume_id, "serverId": item.server_id, "device": item.device,
+                   "tag": item.tag}
+        for key, value in (unchanged or {}).items():
+            if key in current and value != current[key]:
+                raise errors.InvalidInput(f"The {key} property is not mutable", param=key)
+        if delete_on_termination is not None:
+            self.volumes.attachments.set_delete_on_termination(item.attachment_id,
+                                                               delete_on_termination)
+
+    def swap(self, ctx: RequestContext, server_uuid: str, volume_id: str,
+             new_volume_id: str) -> None:
+        """Nova's swap volume (``PUT`` with another volume): an admin/service API
+        Cinder calls while it migrates a volume. No volume here ever migrates, so
+        after the checks Nova makes first it is Nova's 409 "not migrating"."""
+        inst = self.store.get(server_uuid)
+        if inst.project_id != ctx.project_id and not ctx.is_admin:
+            raise not_found(server_uuid)
+        self.policy.enforce(SWAP, {}, ctx)
+        if self.volumes is None:
+            raise errors.ServiceUnavailable("Block storage is not available.")
+        old = self.volumes.volumes.get(ctx, volume_id)  # VolumeNotFound: 404
+        if not getattr(old, "migration_status", None):
+            raise errors.Conflict(f"volume {volume_id} is not migrating; this API should "
+                                  "only be called by Cinder", kind="volume", id=volume_id)
+        raise errors.Conflict(f"Swapping volume {volume_id} for {new_volume_id} is not "
+                              "supported by this cloud's hosts.", kind="volume", id=volume_id)
 
     def detach(self, ctx: RequestContext, server_uuid: str, volume_id: str) -> None:
         """Start detaching ``volume_id`` (``detaching``); it is ``available`` once

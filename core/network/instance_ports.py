@@ -107,13 +107,16 @@ class InstanceNetworking:
                                                   "single configured port ID. Please launch "
                                                   "your instance one by one with different "
                                                   "ports.", param="networks")
-                    out.append({"port_id": self._free_port(s, ctx, str(item["port"]))})
+                    out.append({"port_id": self._free_port(s, ctx, str(item["port"])),
+                                **({"tag": item["tag"]} if item.get("tag") else {})})
                     continue
                 net_id = str(item.get("uuid") or "")
                 net = s.scalar(select(Network).where(Network.id == net_id, _visible(ctx)))
                 if net is None:
                     raise BootNetworkNotFound(net_id)
                 entry: dict[str, Any] = {"network_id": net.id}
+                if item.get("tag"):
+                    entry["tag"] = item["tag"]  # the device tag (2.32 / 2.49)
                 if item.get("fixed_ip"):
                     if count > 1:
                         raise errors.InvalidInput("max_count cannot be greater than 1 if an "
@@ -185,6 +188,7 @@ class InstanceNetworking:
                         raise BootPortInUse(port.id)
                     port.device_id, port.device_owner = instance_uuid, COMPUTE_OWNER
                     port.binding_host_id, port.status = host, "ACTIVE"
+                    port.device_tag = item.get("tag")
                     record_attachment(s, port.id, port.project_id, index)
                     continue
                 net = s.get(Network, item["network_id"])
@@ -195,6 +199,7 @@ class InstanceNetworking:
                                 device_owner=COMPUTE_OWNER, fixed_ips=fixed,
                                 group_ids=gids if net.port_security_enabled else [],
                                 host=host, compute_made=True)
+                port.device_tag = item.get("tag")
                 record_attachment(s, port.id, project_id, index)
                 made.append(port.id)
             if made:
@@ -244,6 +249,7 @@ class InstanceNetworking:
                     raise BootPortInUse(port.id)
                 port.device_id, port.device_owner = instance_uuid, COMPUTE_OWNER
                 port.binding_host_id, port.status = host, "ACTIVE"
+                port.device_tag = request.get("tag")
                 return port.id
             net = s.get(Network, request["network_id"])
             if net is None:
@@ -255,6 +261,7 @@ class InstanceNetworking:
             port = new_port(s, project_id=project_id, network=net, device_id=instance_uuid,
                             device_owner=COMPUTE_OWNER, fixed_ips=fixed, group_ids=gids,
                             host=host, compute_made=True)
+            port.device_tag = request.get("tag")
             return port.id
 
     def detach(self, instance_uuid: str, port_id: str) -> None:
@@ -272,7 +279,7 @@ class InstanceNetworking:
                 self.quotas.release(s, port.project_id, {"ports": 1})
             else:
                 port.device_id = port.device_owner = port.binding_host_id = ""
-                port.status = "DOWN"
+                port.status, port.device_tag = "DOWN", None
 
     def interfaces(self, instance_uuid: str) -> list[dict[str, Any]]:
         """The server's ports as Nova's ``interfaceAttachments`` show them."""
@@ -287,7 +294,8 @@ class InstanceNetworking:
                     .order_by(IpAllocation.ip_address)):
                 fixed[port_id].append({"subnet_id": subnet_id, "ip_address": address})
             return [{"port_id": p.id, "net_id": p.network_id, "fixed_ips": fixed[p.id],
-                     "mac_addr": p.mac_address, "port_state": p.status} for p in ports]
+                     "mac_addr": p.mac_address, "port_state": p.status, "tag": p.device_tag}
+                    for p in ports]
 
     def set_security_groups(self, s: Session, instance_uuid: str, project_id: str,
                             names: Sequence[str]) -> None:

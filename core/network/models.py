@@ -84,6 +84,8 @@ class Port(StandardAttributes, Base):
     extra_dhcp_opts: Mapped[list] = mapped_column(JSON, default=list)
     # Made by compute for a server (deleted with it) rather than given to it.
     compute_made: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The device tag compute attached it with (Nova's virtual interface tag, 2.49).
+    device_tag: Mapped[str | None] = mapped_column(String(60))
 
 
 class IpAllocation(Base):

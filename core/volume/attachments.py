@@ -177,6 +177,13 @@ class AttachmentService(VolumeBase):
             self._connect(s, vol, att, connector)
             return att
 
+    def set_delete_on_termination(self, attachment_id: str, value: bool) -> None:
+        """Nova's block device mapping field (compute's PUT on the attachment, 2.85):
+        whether the volume goes with the server. Compute checked its caller."""
+        with self.db.session() as s:
+            s.execute(update(VolumeAttachment).where(VolumeAttachment.id == attachment_id)
+                      .values(delete_on_termination=bool(value), updated_at=utcnow()))
+
     def complete(self, ctx: RequestContext, attachment_id: str) -> VolumeAttachment:
         """The server has it: attachment ``attached``, volume ``in-use``."""
         with self.db.session() as s:

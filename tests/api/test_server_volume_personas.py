@@ -45,7 +45,8 @@ class Row:
 
 
 ROWS = [Row("volume_attachments.list", READERS), Row("volume_attachments.show", READERS),
-        Row("volume_attachments.create", MEMBERS), Row("volume_attachments.delete", MEMBERS)]
+        Row("volume_attachments.create", MEMBERS), Row("volume_attachments.delete", MEMBERS),
+        Row("volume_attachments.update", MEMBERS)]  # 2.85: delete_on_termination
 
 
 class World:
@@ -103,7 +104,11 @@ def test_persona(world: World, operation: str, persona: str) -> None:
     expected = expected_status(persona, row.allowed, op.success, HIDDEN)
     allowed = expected == op.success
     body = None
+    headers = {}
     volume_id = world.shared
+    if row.op == "volume_attachments.update":
+        body = {"volumeAttachment": {"volumeId": volume_id, "delete_on_termination": False}}
+        headers = {"OpenStack-API-Version": "compute 2.85"}
     if row.op == "volume_attachments.create":
         volume_id = world.volume() if allowed else world.spare
         body = {"volumeAttachment": {"volumeId": volume_id}}
@@ -114,7 +119,7 @@ def test_persona(world: World, operation: str, persona: str) -> None:
         params["volume_id"] = volume_id
     path = request_path(op.path.removeprefix("/v2.1"), params)
     r = world.personas[persona].session.request(f"{world.base}{path}", op.method, json=body,
-                                                raise_exc=False)
+                                                headers=headers, raise_exc=False)
     assert r.status_code == expected, f"{persona} {op.method} {path}: {r.text[:300]}"
     if allowed and row.op == "volume_attachments.create":
         assert r.json()["volumeAttachment"]["device"].startswith("/dev/vd")

@@ -237,6 +237,11 @@ RULES = [
           f"POST {SRV}/os-volume_attachments"),
     _rule("os-volumes-attachments:delete", MEMBER, "Detach a volume from a server.",
           f"DELETE {SRV}/os-volume_attachments/{{volume_id}}"),
+    _rule("os-volumes-attachments:update", MEMBER, "Update a server's volume attachment "
+          "(delete_on_termination, 2.85).", f"PUT {SRV}/os-volume_attachments/{{volume_id}}"),
+    _rule("os-volumes-attachments:swap", ADMIN, "Swap a server's volume for another (the "
+          "block storage service's volume migration).",
+          f"PUT {SRV}/os-volume_attachments/{{volume_id}}"),
     # ---- floating IPs (EC2's *Address* actions) ----
     _rule("os-floating-ips:list", READER, "List the project's floating IPs (and the "
           "pools, the external networks).", "GET /os-floating-ips", "GET /os-floating-ip-pools"),

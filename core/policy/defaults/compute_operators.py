@@ -1,6 +1,6 @@
 """Compute API rules for operators' resources and a server's consoles, with
 Nova's current defaults (nova/policies/aggregates.py, simple_tenant_usage.py,
-remote_consoles.py, server_password.py, server_diagnostics.py,
+remote_consoles.py, console_auth_tokens.py, servers.py (topology), server_password.py, server_diagnostics.py,
 server_external_events.py). Paths are relative to ``/v2.1``."""
 
 from __future__ import annotations
@@ -41,6 +41,15 @@ RULES = [
           f"POST {SRV}/remote-consoles", ACT),
     _rule("os-remote-consoles:connect", "@", "Open the console a console URL names (its "
           "token is the credential).", "GET /console"),
+    _rule("os-console-auth-tokens", ADMIN, "Show what a console token connects to "
+          "(any console type from 2.31).", "GET /os-console-auth-tokens/{console_token}"),
+    # Nova names these two without the os_compute_api prefix
+    RuleDefault("compute:server:topology:index", READER,
+                "Show a server's NUMA topology (2.78).",
+                (("GET", f"{SRV}/topology"),)),  # type: ignore[arg-type]
+    RuleDefault("compute:server:topology:host:index", ADMIN,
+                "See the host NUMA fields (host_node, cpu_pinning) in a server's topology.",
+                (("GET", f"{SRV}/topology"),)),  # type: ignore[arg-type]
     _rule("os-server-password:show", READER, "Show a server's encrypted password.",
           f"GET {SRV}/os-server-password"),
     _rule("os-server-password:clear", MEMBER, "Clear a server's encrypted password.",

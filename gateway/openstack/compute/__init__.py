@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway.openstack.compute.aggregates import Aggregates
 from gateway.openstack.compute.base import ComputeDeps, Handler
-from gateway.openstack.compute.consoles import ConsoleProxy, RemoteConsoles
+from gateway.openstack.compute.consoles import ConsoleAuthTokens, ConsoleProxy, RemoteConsoles
 from gateway.openstack.compute.diagnostics import Diagnostics
 from gateway.openstack.compute.extensions import Extensions
 from gateway.openstack.compute.external_events import ServerExternalEvents
@@ -30,6 +30,7 @@ from gateway.openstack.compute.security_groups import (
 )
 from gateway.openstack.compute.server_groups import ServerGroups
 from gateway.openstack.compute.server_password import ServerPassword
+from gateway.openstack.compute.server_topology import ServerTopologyHandler
 from gateway.openstack.compute.servers import ServerMetadata, Servers, ServerTags
 from gateway.openstack.compute.usage import TenantUsage
 from gateway.openstack.compute.versions import Versions
@@ -49,7 +50,9 @@ HANDLERS: dict[str, type[Handler]] = {
     "aggregates": Aggregates,
     "tenant_usage": TenantUsage,
     "remote_consoles": RemoteConsoles, "console_proxy": ConsoleProxy,
+    "console_auth_tokens": ConsoleAuthTokens,
     "server_password": ServerPassword, "server_diagnostics": Diagnostics,
+    "server_topology": ServerTopologyHandler,
     "server_external_events": ServerExternalEvents}
 
 __all__ = ["HANDLERS", "ComputeDeps", "build_handlers"]

@@ -25,6 +25,7 @@ from core.compute.server_groups import ServerGroupService
 from core.compute.server_interfaces import ServerInterfaces
 from core.compute.server_passwords import ServerPasswords
 from core.compute.server_security_groups import ServerSecurityGroups
+from core.compute.server_topology import ServerTopology
 from core.compute.server_volumes import ServerVolumes
 from core.compute.servers import ServerService
 from core.compute.state_actions import StateActions
@@ -68,6 +69,7 @@ class ComputeDeps:
     consoles: ConsoleService
     server_passwords: ServerPasswords
     server_diagnostics: ServerDiagnostics
+    server_topology: ServerTopology
     external_events: ExternalEvents
 
     @classmethod
@@ -86,6 +88,7 @@ class ComputeDeps:
                    consoles=core.consoles,
                    server_passwords=core.server_passwords,
                    server_diagnostics=core.server_diagnostics,
+                   server_topology=core.server_topology,
                    external_events=core.external_events)
 
 

@@ -1,7 +1,10 @@
-"""Remote consoles: ``POST /servers/{id}/remote-consoles`` (2.6+), the legacy
-``os-getVNCConsole`` / ``os-getSPICEConsole`` / ``os-getSerialConsole`` actions
-(2.1 to 2.5), and the simulated console endpoint their URLs point to
-(``GET /compute/console?token=...``: a small page for a valid token)."""
+"""Remote consoles: ``POST /servers/{id}/remote-consoles`` (2.6+; the
+``spice-direct`` type from 2.99), the legacy ``os-getVNCConsole`` /
+``os-getSPICEConsole`` / ``os-getSerialConsole`` actions (2.1 to 2.5), the
+simulated console endpoint their URLs point to (``GET /compute/console?token=...``:
+a small page for a valid token), and ``GET /os-console-auth-tokens/{token}``
+(admins: what a token connects to; below 2.31 only RDP tokens, which this
+cloud never issues; ``tls_port`` from 2.99)."""
 
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ if TYPE_CHECKING:
     from gateway.openstack.compute.servers import Servers
 
 LEGACY_END = (2, 5)
+SPICE_DIRECT = (2, 99)
+ALL_TOKEN_TYPES = (2, 31)
 PAGE = """<!DOCTYPE html>
 <html><head><title>{title}</title></head>
 <body><h1>{title}</h1>
@@ -40,11 +45,34 @@ class RemoteConsoles(Handler):
     def create(self, server_id: str, body: dict):
         microversions.require((2, 6))
         asked = body["remote_console"]
+        if asked["type"] == "spice-direct" and microversions.current() < SPICE_DIRECT:
+            raise errors.InvalidInput(
+                "Invalid input for field/attribute type. Value: spice-direct. "
+                "'spice-direct' is not one of ['novnc', 'xvpvnc', 'rdp-html5', "
+                "'spice-html5', 'serial', 'webmks']", param="type")
         console = self.consoles.open(self.context(), server_id, asked["protocol"],
                                      asked["type"])
         return {"remote_console": {"protocol": console.protocol, "type": console.type,
                                    "url": console_url(self.deps.base, console)}}
 
+
+class ConsoleAuthTokens(Handler):
+    def __init__(self, deps: ComputeDeps) -> None:
+        super().__init__(deps)
+        self.consoles: ConsoleService = deps.consoles
+
+    def show(self, console_token: str):
+        mv = microversions.current()
+        found = self.consoles.connection(self.context(), console_token)
+        if mv < ALL_TOKEN_TYPES and found.console_type != "rdp-html5":
+            raise errors.Unauthorized("The requested console type details are not "
+                                      "accessible")
+        out: dict[str, Any] = {"instance_uuid": found.instance_uuid, "host": found.host,
+                               "port": found.port,
+                               "internal_access_path": found.internal_access_path}
+        if mv >= SPICE_DIRECT:
+            out["tls_port"] = found.tls_port
+        return {"console": out}
 
 
 class ConsoleProxy(Handler):

@@ -12,8 +12,12 @@ from connexion import NoContent
 
 from core import errors
 from core.compute.server_interfaces import ServerInterfaces
+from gateway.openstack.compute import microversions
 from gateway.openstack.compute.base import Handler
 from gateway.openstack.compute.microversions import APIVersion
+
+TAGGED_ATTACH = (2, 49)  # ``tag`` in the POST
+SHOW_TAG = (2, 70)       # ``tag`` in the answers
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
                   r"[0-9a-fA-F]{12}$")
@@ -63,19 +67,34 @@ def boot_networks(value: Any, mv: APIVersion) -> Any:
     return out
 
 
+def interface_view(item: dict[str, Any], mv: APIVersion) -> dict[str, Any]:
+    out = {k: v for k, v in item.items() if k != "tag"}
+    if mv >= SHOW_TAG:
+        out["tag"] = item.get("tag")
+    return out
+
+
 class ServerInterfacesHandler(Handler):
     @property
     def service(self) -> ServerInterfaces:
         return self.deps.server_interfaces
 
     def list(self, server_id: str):
-        return {"interfaceAttachments": self.service.list(self.context(), server_id)}
+        mv = microversions.current()
+        return {"interfaceAttachments": [interface_view(i, mv) for i in
+                                         self.service.list(self.context(), server_id)]}
 
     def show(self, server_id: str, port_id: str):
-        return {"interfaceAttachment": self.service.show(self.context(), server_id, port_id)}
+        item = self.service.show(self.context(), server_id, port_id)
+        return {"interfaceAttachment": interface_view(item, microversions.current())}
 
     def create(self, server_id: str, body: dict):
+        mv = microversions.current()
         given = body["interfaceAttachment"]
+        if "tag" in given and mv < TAGGED_ATTACH:
+            raise errors.InvalidInput(
+                f"Invalid input for field/attribute interfaceAttachment. Value: {given}. "
+                "Additional properties are not allowed ('tag' was unexpected)", param="tag")
         fixed = given.get("fixed_ips") or []
         if fixed and not given.get("net_id"):
             raise errors.InvalidInput("A fixed IP needs a net_id.", param="fixed_ips")
@@ -84,8 +103,9 @@ class ServerInterfacesHandler(Handler):
                                       "allowed.", param="port_id")
         attached = self.service.attach(
             self.context(), server_id, port_id=given.get("port_id"),
-            network_id=given.get("net_id"), fixed_ip=fixed[0]["ip_address"] if fixed else None)
-        return {"interfaceAttachment": attached}
+            network_id=given.get("net_id"), fixed_ip=fixed[0]["ip_address"] if fixed else None,
+            tag=given.get("tag"))
+        return {"interfaceAttachment": interface_view(attached, mv)}
 
     def delete(self, server_id: str, port_id: str):
         self.service.detach(self.context(), server_id, port_id)

@@ -3,14 +3,14 @@ over a period; paging (``limit``, ``marker``) from 2.40."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from connexion import request
 
 from core import errors
-from core.clock import parse_timestamp, utcnow
+from core.clock import utcnow
 from core.compute.tenant_usage import ProjectUsage, ServerUsage, TenantUsageService
 from core.numbers import BadInteger, parse_int
 from gateway.openstack.compute import microversions
@@ -24,14 +24,25 @@ def _time(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
 
 
+# The only forms Nova's simple_tenant_usage._parse_datetime takes (naive, UTC).
+TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f")
+
+
+def parse_usage_time(text: str) -> datetime:
+    """``text`` in one of :data:`TIME_FORMATS` (a zone, a date alone or any other
+    ISO form is Nova's 400); UTC."""
+    for fmt in TIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise errors.InvalidInput("Invalid datetime string: Datetime is in invalid format",
+                              param="start")
+
+
 def _when(name: str) -> datetime:
     text = request.query_params.get(name)
-    if text is None:
-        return utcnow()
-    try:
-        return parse_timestamp(text)
-    except ValueError:
-        raise errors.InvalidInput(f"Invalid datetime string: {text}", param=name) from None
+    return parse_usage_time(text) if text else utcnow()
 
 
 def server_usage_view(u: ServerUsage) -> dict[str, Any]:
