@@ -38,7 +38,16 @@ class BootRequest:
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     config_drive: bool = False
+    # The server's hostname as asked for (Nova 2.90+, already checked by the edge);
+    # None: made from its name (hostname_for).
     hostname: str | None = None
+    # Nova 2.63: the ids of the certificates the image's signing certificate must
+    # chain to; kept in the instance's system_metadata["trusted_image_certificates"].
+    trusted_certs: list[str] | None = None
+    # Nova 2.74: the host and/or node (hypervisor_hostname) asked for; the
+    # scheduler still runs its filters on it (unlike availability_zone's forced host).
+    requested_host: str | None = None
+    requested_node: str | None = None
     # EC2 RunInstances: its idempotency token and a digest of the request, so a
     # retry returns the first reservation; ``ec2_names``: every instance gets
     # ``name`` as it is (no "-N"), or its EC2 instance ID when there is none.

@@ -96,9 +96,8 @@ class ServerService:
         except DataError:
             # PostgreSQL's regular expressions are not Python's: a pattern Python
             # compiles may still be refused there (SQLSTATE 2201B).
-            if query.name or query.ip:
-                raise errors.InvalidInput("Invalid regular expression in the name or ip "
-                                          "filter.") from None
+            if query.name or query.ip or query.matches:
+                raise errors.InvalidInput("Invalid regular expression in a filter.") from None
             raise
 
     def addresses(self, uuids: list[str]) -> dict[str, list[Address]]:
@@ -169,10 +168,19 @@ class ServerService:
             return replayed
         if req.min_count < 1 or req.max_count < req.min_count:
             raise errors.InvalidInput("min_count must be <= max_count")
+        if req.hostname and req.max_count > 1:
+            raise errors.InvalidInput("Unable to allow requested hostname when creating "
+                                      "multiple instances.", param="hostname")
+        self._check_tags(req.tags)
         zone, force_host = self.checks.zone(ctx, req.availability_zone, target)
+        destination = self.checks.destination(ctx, req.requested_host, req.requested_node,
+                                              target)
         flavor = self.checks.flavor(ctx, req.flavor_ref, req.flavor_by_name)
         image = self.boot_volumes.boot_image(ctx, req.block_devices, req.image_ref, flavor,
                                              self.checks, req.max_count)
+        if req.trusted_certs and not image["id"]:
+            raise errors.InvalidInput("Image certificate validation is not supported when "
+                                      "booting from volume", param="trusted_image_certificates")
         key_name, key_data = self.checks.key(ctx, req.key_name)
         self.checks.check_metadata(req.metadata)
         user_data = self.checks.user_data(req.user_data)
@@ -194,6 +202,7 @@ class ServerService:
         spec = self.request_spec(ctx.project_id or "", ctx.user_id or "", snapshot, image,
                                  zone, force_host, hints, [i.uuid for i in instances])
         spec["block_devices"] = [d.message() for d in req.block_devices if d.is_volume]
+        spec["requested_host"], spec["requested_node"] = destination
         self.conductor.build_instances([i.uuid for i in instances], spec)
         return reservation_id, instances
 
@@ -213,7 +222,7 @@ class ServerService:
                     name = f"{req.name}-{index + 1}"
                 inst = Instance(
                     display_name=name, description=req.description,
-                    hostname=hostname_for(req.hostname or name), project_id=ctx.project_id,
+                    hostname=req.hostname or hostname_for(name), project_id=ctx.project_id,
                     user_id=ctx.user_id, image_ref=image["id"], flavor=snapshot,
                     flavorid=snapshot["flavorid"], vcpus=snapshot["vcpus"],
                     memory_mb=snapshot["memory_mb"], root_gb=snapshot["root_gb"],
@@ -227,7 +236,9 @@ class ServerService:
                     config_drive="True" if req.config_drive else "",
                     access_ip_v4=req.access_ip_v4, access_ip_v6=canonical_ipv6(req.access_ip_v6),
                     quota_held=True, client_token=req.client_token,
-                    request_hash=req.request_hash if req.client_token else None)
+                    request_hash=req.request_hash if req.client_token else None,
+                    system_metadata={"trusted_image_certificates": list(req.trusted_certs)}
+                    if req.trusted_certs else None)
                 s.add(inst)
                 s.flush()
                 for tag in dict.fromkeys(req.tags):
@@ -299,6 +310,8 @@ class ServerService:
             values["display_name"] = changes["name"]
         if "description" in changes:
             values["description"] = changes["description"]
+        if changes.get("hostname"):  # Nova 2.90+, checked by the edge
+            values["hostname"] = changes["hostname"]
         if "accessIPv4" in changes:
             values["access_ip_v4"] = changes["accessIPv4"] or None
         if "accessIPv6" in changes:
