@@ -348,3 +348,18 @@ def test_non_admin_filters_from_2_83(tenant, booted):
     assert booted not in _ids(member, "config_drive=True", "2.83")
     assert booted not in _ids(member, "user_id=someone-else", "2.83")
     assert booted in _ids(member, "user_id=someone-else", "2.82")
+
+
+# ---------------------------------------------------------------- unknown body keys
+
+def test_unknown_body_keys_are_400(env, tenant, booted):
+    """Nova's create and update schemas admit no other key, at any version."""
+    member = tenant.member
+    for mv in ("2.1", "2.75", "2.100"):
+        body = {**_body(env, networks="none"), "no_such_key": 1}
+        r = _post(member, body, mv)
+        assert r.status_code == 400 and "no_such_key" in r.text, (mv, r.text)
+        r = _post(member, _body(env, networks="none", no_such_key=1), mv)
+        assert r.status_code == 400 and "no_such_key" in r.text, (mv, r.text)
+        r = member("PUT", f"/servers/{booted}", {"server": {"no_such_key": 1}}, mv=mv)
+        assert r.status_code == 400 and "no_such_key" in r.text, (mv, r.text)
