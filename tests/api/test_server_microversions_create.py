@@ -363,3 +363,21 @@ def test_unknown_body_keys_are_400(env, tenant, booted):
         assert r.status_code == 400 and "no_such_key" in r.text, (mv, r.text)
         r = member("PUT", f"/servers/{booted}", {"server": {"no_such_key": 1}}, mv=mv)
         assert r.status_code == 400 and "no_such_key" in r.text, (mv, r.text)
+
+
+def test_tagged_volume_of_a_type_boots(server, env, tenant):
+    """2.67 end to end: a blank volume made for the server in the named type, its
+    device tag (2.42) on the attachment."""
+    member = tenant.member
+    sid = env.boot(member, "typed", mv="2.67", networks="none", block_device_mapping_v2=[{
+        "source_type": "blank", "destination_type": "volume", "volume_size": 1,
+        "boot_index": 1, "volume_type": "__DEFAULT__", "tag": "data",
+        "delete_on_termination": True}])[0]
+    attached = member.ok("GET", f"/servers/{sid}/os-volume_attachments", mv="2.67")
+    (attachment,) = attached["volumeAttachments"]
+    volume_url = f"{server.url}/volume/v3/{tenant.project_id}/volumes/{attachment['volumeId']}"
+    volume = member.session.get(volume_url).json()["volume"]
+    assert volume["volume_type"] == "__DEFAULT__"
+    tagged = member.ok("GET", f"/servers/{sid}/os-volume_attachments", mv="2.70")
+    if "tag" in tagged["volumeAttachments"][0]:  # shown from 2.70 (another module's view)
+        assert tagged["volumeAttachments"][0]["tag"] == "data"
