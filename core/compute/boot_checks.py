@@ -20,6 +20,7 @@ from core.compute.models import ComputeService, Flavor
 from core.context import RequestContext
 from core.db import Database
 from core.image.service import ImageService
+from core.placement.models import ComputeNode
 from core.policy import PolicyEnforcer
 from core.settings import Settings
 
@@ -59,6 +60,27 @@ class BootChecks:
                                           kind="availability_zone", id=zone,
                                           param="availability_zone")
         return zone or None, host
+
+    def destination(self, ctx: RequestContext, host: str | None, node: str | None,
+                    target: dict) -> tuple[str | None, str | None]:
+        """Nova 2.74's requested destination (admin only by policy): the host and/or
+        node (hypervisor_hostname) must be a known compute node, or the request is
+        Nova's 400 ComputeHostNotFound. The scheduler still filters it."""
+        if not host and not node:
+            return None, None
+        self.policy.enforce("compute:servers:create:requested_destination", target, ctx)
+        stmt = select(ComputeNode.id)
+        if host:
+            stmt = stmt.where(ComputeNode.host == host)
+        if node:
+            stmt = stmt.where(ComputeNode.hypervisor_hostname == node)
+        with self.db.session() as s:
+            if s.scalar(stmt.limit(1)) is None:
+                missing = node if node else host
+                raise errors.InvalidReference(f"Compute host {missing} could not be found.",
+                                              kind="host", id=missing,
+                                              param="hypervisor_hostname" if node else "host")
+        return host or None, node or None
 
     def flavor(self, ctx: RequestContext, ref: str, by_name: bool = False) -> Flavor:
         """The flavor ``ref`` (an id or a link to it; with ``by_name``, its name)

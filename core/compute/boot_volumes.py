@@ -105,6 +105,10 @@ def parse(mappings: list[dict[str, Any]] | None) -> list[BlockDevice]:
             device = BlockDevice(**{**asdict(device),
                                     "device_name": f"/dev/{device.device_name}"})
         block_devices.check_requested(device.device_name)
+        if device.volume_type and dest == "local":
+            raise errors.InvalidInput("Block Device Mapping is Invalid: Specifying a volume_type "
+                                      "with destination_type=local is not supported.",
+                                      param="block_device_mapping_v2")
         if source in ("volume", "image", "snapshot") and not device.uuid:
             raise errors.InvalidInput("Block Device Mapping is Invalid: a uuid is needed for "
                                       f"source_type {source}.",
@@ -173,6 +177,7 @@ class BootVolumes:
             raise errors.InvalidInput("Block storage is not available: volumes cannot be "
                                       "mapped.", param="block_device_mapping_v2")
         for device in wanted:
+            self._check_volume_type(ctx, device)
             if device.source_type == "volume":
                 if max_count > 1:
                     raise errors.InvalidInput("Cannot attach one or more volumes to multiple "
@@ -189,6 +194,24 @@ class BootVolumes:
                     raise errors.InvalidInput(f"Invalid snapshot: Snapshot {device.uuid} "
                                               "could not be found.", kind="snapshot",
                                               id=device.uuid) from None
+
+    def _check_volume_type(self, ctx: RequestContext, device: BlockDevice) -> None:
+        """Nova 2.67: a volume made for the server may name its volume type, which
+        must exist (for the caller); a volume given already has one."""
+        if not device.volume_type:
+            return
+        if device.source_type == "volume":
+            raise errors.InvalidInput("Block Device Mapping is Invalid: Specifying volume type "
+                                      "to existing volume is not supported.",
+                                      param="block_device_mapping_v2")
+        types = self.volumes.types
+        try:
+            with types.db.session() as s:
+                types.find(s, ctx, device.volume_type)
+        except errors.NotFound:
+            raise errors.InvalidInput(f"Volume type {device.volume_type} could not be found.",
+                                      id=device.volume_type,
+                                      param="block_device_mapping_v2") from None
 
     def _volume(self, ctx: RequestContext, volume_id: str) -> Any:
         try:

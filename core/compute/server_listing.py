@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import Select, String, and_, cast, false, or_, select
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -25,6 +25,9 @@ SORT_KEYS = {
     "instance_type_id": Instance.flavorid, "hostname": Instance.hostname,
     "locked": Instance.locked, "id": Instance.id, "display_description": Instance.description,
     "launch_index": Instance.launch_index, "progress": Instance.progress,
+    "access_ip_v4": Instance.access_ip_v4, "access_ip_v6": Instance.access_ip_v6,
+    "config_drive": Instance.config_drive, "locked_by": Instance.locked_by,
+    "node": Instance.node,
 }
 # Nova lets only admins sort by these (403 for others); "node" is not a key here.
 ADMIN_SORT_KEYS = {"host", "node"}
@@ -49,6 +52,12 @@ class ServerQuery:
     # EC2's view: live instances and those deleted at or after this time.
     deleted_since: datetime | None = None
     locked: bool | None = None
+    vm_states: list[str] = field(default_factory=list)
+    task_states: list[str] = field(default_factory=list)
+    # column name -> regular expression its text must match (Nova's regex filters:
+    # key_name, config_drive, created_at, launched_at, terminated_at, power_state,
+    # progress)
+    matches: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     tags_any: list[str] = field(default_factory=list)
     not_tags: list[str] = field(default_factory=list)
@@ -107,6 +116,12 @@ def build(q: ServerQuery) -> Select:
         stmt = stmt.where(Instance.user_id == q.user_id)
     if q.locked is not None:
         stmt = stmt.where(Instance.locked.is_(q.locked))
+    if q.vm_states:
+        stmt = stmt.where(Instance.vm_state.in_(q.vm_states))
+    if q.task_states:
+        stmt = stmt.where(Instance.task_state.in_(q.task_states))
+    for column, pattern in q.matches.items():
+        stmt = stmt.where(cast(getattr(Instance, column), String).regexp_match(pattern))
     if q.changes_since is not None:
         stmt = stmt.where(Instance.updated_at >= q.changes_since)
     if q.changes_before is not None:

@@ -6,9 +6,6 @@ conductor, which this casts to.
 from __future__ import annotations
 
 import re
-import secrets
-import string
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -18,7 +15,15 @@ from core import errors
 from core.compute import server_listing, states
 from core.compute.access_ips import canonical_ipv6
 from core.compute.boot_checks import BootChecks
-from core.compute.boot_volumes import BlockDevice, BootVolumes
+from core.compute.boot_request import (
+    BootRequest,
+    IdempotentMismatch,
+    IdempotentTerminated,
+    hostname_for,
+    new_reservation_id,
+    target_of,
+)
+from core.compute.boot_volumes import BootVolumes
 from core.compute.flavors import FlavorService
 from core.compute.hosts import service_is_up
 from core.compute.instance_store import InstanceStore, not_found
@@ -40,70 +45,6 @@ MAX_TAGS = 50
 # A resize holds quota for its new flavor (new_flavor) while in these tasks.
 RESIZING = (states.RESIZE_PREP, states.RESIZE_MIGRATING)
 TAG_RE = re.compile(r"^[^,/]{1,60}$")
-
-
-@dataclass
-class BootRequest:
-    """What a create request asks for, as plain values (the edge parses the body)."""
-
-    name: str
-    image_ref: str | None
-    flavor_ref: str  # its id (or a link to it); its name with flavor_by_name
-    key_name: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    user_data: str | None = None
-    availability_zone: str | None = None
-    min_count: int = 1
-    max_count: int = 1
-    description: str | None = None
-    access_ip_v4: str | None = None
-    access_ip_v6: str | None = None
-    security_groups: list[str] = field(default_factory=lambda: ["default"])
-    # Nova's ``networks``: a list of {uuid, fixed_ip} / {port}, "auto", "none", or
-    # None (Nova's choice); EC2 asks for "default" (its default subnet).
-    networks: Any = None
-    scheduler_hints: dict[str, Any] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
-    config_drive: bool = False
-    hostname: str | None = None
-    # EC2 RunInstances: its idempotency token and a digest of the request, so a
-    # retry returns the first reservation; ``ec2_names``: every instance gets
-    # ``name`` as it is (no "-N"), or its EC2 instance ID when there is none.
-    client_token: str | None = None
-    request_hash: str | None = None
-    ec2_names: bool = False
-    flavor_by_name: bool = False  # EC2 names instance types
-    block_devices: list[BlockDevice] = field(default_factory=list)  # boot_volumes.parse
-
-
-class IdempotentMismatch(errors.Conflict):
-    """A client token used again with a different request."""
-
-    default_message = ("Arguments on this idempotent request are inconsistent with "
-                       "arguments used in previous request(s).")
-
-
-class IdempotentTerminated(errors.Conflict):
-    """A client token whose instances are all deleted (AWS answers so since 2025)."""
-
-    default_message = ("The client token you have provided is associated with a "
-                       "terminated instance. Please use a different client token.")
-
-
-def target_of(inst: Instance) -> dict[str, str]:
-    return {"project_id": inst.project_id, "user_id": inst.user_id}
-
-
-def hostname_for(name: str) -> str:
-    """Nova's sanitised hostname: lower case, letters/digits/hyphens, ≤ 63 chars."""
-    text = re.sub(r"[^\w.-]+", "-", name.lower().replace("_", "-"))
-    text = re.sub(r"[.-]+$", "", re.sub(r"^[.-]+", "", text))
-    return text[:63] or "server"
-
-
-def new_reservation_id() -> str:
-    return "r-" + "".join(secrets.choice(string.ascii_lowercase + string.digits)
-                          for _ in range(8))
 
 
 class ServerService:
@@ -155,9 +96,8 @@ class ServerService:
         except DataError:
             # PostgreSQL's regular expressions are not Python's: a pattern Python
             # compiles may still be refused there (SQLSTATE 2201B).
-            if query.name or query.ip:
-                raise errors.InvalidInput("Invalid regular expression in the name or ip "
-                                          "filter.") from None
+            if query.name or query.ip or query.matches:
+                raise errors.InvalidInput("Invalid regular expression in a filter.") from None
             raise
 
     def addresses(self, uuids: list[str]) -> dict[str, list[Address]]:
@@ -228,10 +168,19 @@ class ServerService:
             return replayed
         if req.min_count < 1 or req.max_count < req.min_count:
             raise errors.InvalidInput("min_count must be <= max_count")
+        if req.hostname and req.max_count > 1:
+            raise errors.InvalidInput("Unable to allow requested hostname when creating "
+                                      "multiple instances.", param="hostname")
+        self._check_tags(req.tags)
         zone, force_host = self.checks.zone(ctx, req.availability_zone, target)
+        destination = self.checks.destination(ctx, req.requested_host, req.requested_node,
+                                              target)
         flavor = self.checks.flavor(ctx, req.flavor_ref, req.flavor_by_name)
         image = self.boot_volumes.boot_image(ctx, req.block_devices, req.image_ref, flavor,
                                              self.checks, req.max_count)
+        if req.trusted_certs and not image["id"]:
+            raise errors.InvalidInput("Image certificate validation is not supported when "
+                                      "booting from volume", param="trusted_image_certificates")
         key_name, key_data = self.checks.key(ctx, req.key_name)
         self.checks.check_metadata(req.metadata)
         user_data = self.checks.user_data(req.user_data)
@@ -253,6 +202,7 @@ class ServerService:
         spec = self.request_spec(ctx.project_id or "", ctx.user_id or "", snapshot, image,
                                  zone, force_host, hints, [i.uuid for i in instances])
         spec["block_devices"] = [d.message() for d in req.block_devices if d.is_volume]
+        spec["requested_host"], spec["requested_node"] = destination
         self.conductor.build_instances([i.uuid for i in instances], spec)
         return reservation_id, instances
 
@@ -272,7 +222,7 @@ class ServerService:
                     name = f"{req.name}-{index + 1}"
                 inst = Instance(
                     display_name=name, description=req.description,
-                    hostname=hostname_for(req.hostname or name), project_id=ctx.project_id,
+                    hostname=req.hostname or hostname_for(name), project_id=ctx.project_id,
                     user_id=ctx.user_id, image_ref=image["id"], flavor=snapshot,
                     flavorid=snapshot["flavorid"], vcpus=snapshot["vcpus"],
                     memory_mb=snapshot["memory_mb"], root_gb=snapshot["root_gb"],
@@ -286,7 +236,9 @@ class ServerService:
                     config_drive="True" if req.config_drive else "",
                     access_ip_v4=req.access_ip_v4, access_ip_v6=canonical_ipv6(req.access_ip_v6),
                     quota_held=True, client_token=req.client_token,
-                    request_hash=req.request_hash if req.client_token else None)
+                    request_hash=req.request_hash if req.client_token else None,
+                    system_metadata={"trusted_image_certificates": list(req.trusted_certs)}
+                    if req.trusted_certs else None)
                 s.add(inst)
                 s.flush()
                 for tag in dict.fromkeys(req.tags):
@@ -358,6 +310,8 @@ class ServerService:
             values["display_name"] = changes["name"]
         if "description" in changes:
             values["description"] = changes["description"]
+        if changes.get("hostname"):  # Nova 2.90+, checked by the edge
+            values["hostname"] = changes["hostname"]
         if "accessIPv4" in changes:
             values["access_ip_v4"] = changes["accessIPv4"] or None
         if "accessIPv6" in changes:

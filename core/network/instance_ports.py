@@ -108,15 +108,13 @@ class InstanceNetworking:
                                                   "your instance one by one with different "
                                                   "ports.", param="networks")
                     out.append({"port_id": self._free_port(s, ctx, str(item["port"])),
-                                **({"tag": item["tag"]} if item.get("tag") else {})})
+                                **_device_tag(item)})
                     continue
                 net_id = str(item.get("uuid") or "")
                 net = s.scalar(select(Network).where(Network.id == net_id, _visible(ctx)))
                 if net is None:
                     raise BootNetworkNotFound(net_id)
-                entry: dict[str, Any] = {"network_id": net.id}
-                if item.get("tag"):
-                    entry["tag"] = item["tag"]  # the device tag (2.32 / 2.49)
+                entry: dict[str, Any] = {"network_id": net.id, **_device_tag(item)}
                 if item.get("fixed_ip"):
                     if count > 1:
                         raise errors.InvalidInput("max_count cannot be greater than 1 if an "
@@ -360,3 +358,7 @@ class InstanceNetworking:
                 .order_by(Port.created_at)))
 
 
+def _device_tag(item: dict) -> dict[str, str]:
+    """Nova's device ``tag`` of a requested network or port (2.32, 2.42+), kept with
+    the request so the device metadata can name the interface."""
+    return {"tag": str(item["tag"])} if item.get("tag") else {}

@@ -136,7 +136,7 @@ def test_sdk_listing_paginates(server):
         flavor = conn.compute.find_flavor("m1.tiny")
         name = unique("page")
         srv = conn.compute.create_server(name=name, image_id=image.id, flavor_id=flavor.id,
-                                         min_count=5, max_count=5)
+                                         min_count=5, max_count=5, networks="auto")
         conn.compute.wait_for_server(srv, wait=60)
         names = [s.name for s in conn.compute.servers(name=f"^{name}", limit=2)]
         assert sorted(names) == [f"{name}-{i}" for i in range(1, 6)]

@@ -141,32 +141,36 @@ def test_bad_networks_are_400s(conn, net1):
         with pytest.raises(openstack.exceptions.BadRequestException):
             conn.compute.create_server(name=unique("bad"), image_id=image, flavor_id="1",
                                        networks=networks)
-    with pytest.raises(openstack.exceptions.BadRequestException):  # "auto" below 2.37
-        conn.compute.create_server(name=unique("bad"), image_id=image, flavor_id="1",
-                                   networks="auto")
+    # "auto" is a 400 below 2.37 (the sdk negotiates the server's maximum: pin 2.36)
+    r = conn.compute.post("/servers", json={"server": {
+        "name": unique("bad"), "imageRef": image, "flavorRef": "1", "networks": "auto"}},
+        microversion="2.36", raise_exc=False)
+    assert r.status_code == 400, r.text
 
 
 def test_no_network_named_uses_the_projects_own_then_ambiguity(server, admin_session,
                                                                tmp_path_factory, cli):
+    """networks "auto" (what no networks meant before 2.37, when they became required)."""
     own = project_cloud(server, admin_session, tmp_path_factory.mktemp("amb"), "ambig")
     c = own.connection()
     try:
         image = _image(c)
         # Only the shared default network: the server lands there.
         first = c.compute.wait_for_server(c.compute.create_server(
-            name=unique("vm"), image_id=image, flavor_id="1"), interval=0.05, wait=60)
+            name=unique("vm"), image_id=image, flavor_id="1", networks="auto"), interval=0.05, wait=60)
         assert list(first.addresses) == ["private"]
         # One network of its own: that one.
         net = c.network.create_network(name=unique("own"))
         c.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.5.0.0/24")
         second = c.compute.wait_for_server(c.compute.create_server(
-            name=unique("vm"), image_id=image, flavor_id="1"), interval=0.05, wait=60)
+            name=unique("vm"), image_id=image, flavor_id="1", networks="auto"), interval=0.05, wait=60)
         assert list(second.addresses) == [net.name]
         # Two of its own: Nova's 409.
         other = c.network.create_network(name=unique("own2"))
         c.network.create_subnet(network_id=other.id, ip_version=4, cidr="10.6.0.0/24")
         with pytest.raises(openstack.exceptions.ConflictException) as caught:
-            c.compute.create_server(name=unique("vm"), image_id=image, flavor_id="1")
+            c.compute.create_server(name=unique("vm"), image_id=image, flavor_id="1",
+                                    networks="auto")
         assert "Multiple possible networks found" in str(caught.value)
         for s in (first, second):
             c.compute.delete_server(s)

@@ -30,9 +30,9 @@ def nova(server, demo_session) -> Api:
 def new_server(conn, **kw):
     image = conn.image.find_image("nimbus-tiny")
     flavor = conn.compute.find_flavor("m1.tiny")
-    # the sdk negotiates 2.100: networks is required from 2.37
+    kw.setdefault("networks", "auto")  # required from 2.37
     srv = conn.compute.create_server(name=unique("vm"), image_id=image.id,
-                                     flavor_id=flavor.id, networks="auto", **kw)
+                                     flavor_id=flavor.id, **kw)
     return conn.compute.wait_for_server(srv, **WAIT)
 
 

@@ -76,6 +76,7 @@ def boot(conn: Any, name: str, image: str = "nimbus-tiny", flavor: str = "m1.tin
     """A server booted through the sdk, once ACTIVE (setup, not under test)."""
     image_id = conn.image.find_image(image, ignore_missing=False).id
     flavor_id = conn.compute.find_flavor(flavor, ignore_missing=False).id
+    kw.setdefault("networks", "auto")  # required from 2.37 (the sdk negotiates 2.100)
     made = conn.compute.create_server(name=name, image_id=image_id, flavor_id=flavor_id,
                                       **kw)
     return wait_server(conn, made.id, "ACTIVE", timeout)

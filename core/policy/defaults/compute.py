@@ -48,6 +48,9 @@ RULES = [
     _rule("servers:create", MEMBER, "Create servers.", "POST /servers"),
     _rule("servers:create:forced_host", ADMIN, "Create a server on a named host.",
           "POST /servers"),
+    RuleDefault("compute:servers:create:requested_destination", ADMIN,
+                "Create a server on a requested host or node (2.74); the scheduler still "
+                "checks it.", (("POST", "/servers"),)),
     _rule("servers:create:attach_network", MEMBER, "Create a server on given networks.",
           "POST /servers"),
     _rule("servers:update", MEMBER, "Update a server.", f"PUT {SRV}"),

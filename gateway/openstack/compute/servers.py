@@ -3,23 +3,18 @@ metadata, tags, addresses, actions and instance actions."""
 
 from __future__ import annotations
 
-import re
 import secrets
 import string
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from connexion import NoContent, request
 
 from core import errors
-from core.clock import parse_timestamp
-from core.compute import boot_volumes
 from core.compute.server_actions import ServerActions
-from core.compute.server_listing import ADMIN_SORT_KEYS, SORT_KEYS, ServerQuery
-from core.compute.servers import BootRequest, ServerService
+from core.compute.server_listing import ServerQuery
+from core.compute.servers import ServerService
 from core.context import RequestContext
-from core.numbers import INT64_MIN, BadInteger, as_int, parse_int
 from gateway.openstack.compute import (
     consoles,  # noqa: F401 - registers its actions
     microversions,
@@ -27,8 +22,9 @@ from gateway.openstack.compute import (
     server_actions_move,  # noqa: F401 - registers its actions
     server_actions_state,  # noqa: F401 - registers its actions
 )
-from gateway.openstack.compute.base import MAX_INT, ComputeDeps, Handler, parse_bool
-from gateway.openstack.compute.interfaces import boot_networks
+from gateway.openstack.compute.base import ComputeDeps, Handler, parse_bool
+from gateway.openstack.compute.server_inputs import boot_request, update_changes
+from gateway.openstack.compute.server_query import server_query
 from gateway.openstack.compute.server_views import ServerViews
 
 NO_CONTENT = (NoContent, 204)
@@ -38,37 +34,6 @@ _PASSWORD_CHARS = string.ascii_letters + string.digits
 
 def _admin_password() -> str:
     return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(12))
-
-
-def _time(name: str, text: str) -> datetime:
-    try:
-        return parse_timestamp(text)
-    except ValueError:
-        raise errors.InvalidInput(f"Invalid filter field: {name}.") from None
-
-
-def _bool(text: str) -> bool:
-    return text.strip().lower() in ("1", "true", "t", "yes", "y", "on")
-
-
-def _regex(name: str, text: str) -> None:
-    """A filter the database matches as a regular expression must compile: SQLite
-    runs Python's ``re``, and a broken pattern there is an error mid-query."""
-    try:
-        re.compile(text)
-    except re.error:
-        raise errors.InvalidInput(f"Invalid input for query parameters {name}. Value: "
-                                  f"{text}. '{text}' is not a 'regex'") from None
-
-
-def _count(server: dict[str, Any], name: str, default: Any) -> int:
-    """``min_count`` or ``max_count``: 1 to what an INTEGER column holds."""
-    raw = server.get(name, default)
-    try:
-        return as_int(raw, 1, MAX_INT)
-    except BadInteger as exc:
-        raise errors.InvalidInput(f"Invalid input for field/attribute {name}. Value: "
-                                  f"{raw}. {exc}", param=name) from None
 
 
 def update_shows_full_view(mv: microversions.APIVersion) -> bool:
@@ -116,8 +81,6 @@ class Servers(Handler):
     # ---- list ----------------------------------------------------------------
     def _query(self, ctx: RequestContext) -> ServerQuery:
         p = request.query_params
-        admin = ctx.is_admin
-        q = ServerQuery(project_id=ctx.project_id)
         # Nova: an empty all_tenants means yes; anything not a boolean is a 400
         all_tenants = "all_tenants" in p and (p["all_tenants"] == "" or
                                               parse_bool(p["all_tenants"], "all_tenants"))
@@ -126,61 +89,12 @@ class Servers(Handler):
                 if request.url.path.endswith("/detail") \
                 else "os_compute_api:servers:index:get_all_tenants"
             self.servers.policy.enforce(rule, {"project_id": ctx.project_id}, ctx)
-            q.project_id = p.get("project_id") or p.get("tenant_id") or None
-        elif admin and (p.get("project_id") or p.get("tenant_id")):
-            q.project_id = p.get("project_id") or p.get("tenant_id")
-        for key in ("name", "status", "image", "flavor", "ip", "reservation_id"):
-            if p.get(key):
-                setattr(q, key, p[key])
-        for key in ("name", "ip"):  # regular expressions (Nova's schema: format regex)
-            if p.get(key):
-                _regex(key, p[key])
-        # Nova drops the filters a caller may not use rather than refusing them.
-        if self.auth.policy.authorize("os_compute_api:servers:allow_all_filters",
-                                         {"project_id": ctx.project_id},
-                                         ctx.policy_credentials()):
-            q.host = p.get("host") or None
-            if p.get("ip6") and microversions.current() >= (2, 5):
-                _regex("ip6", p["ip6"])
-                q.ip6 = p["ip6"]
-            q.availability_zone = p.get("availability_zone") or None
-            q.user_id = p.get("user_id") or None
-            if "deleted" in p:
-                q.deleted = _bool(p["deleted"])
-        if p.get("changes-since"):
-            q.changes_since = _time("changes-since", p["changes-since"])
-        mv = microversions.current()
-        if mv >= (2, 26):
-            for key, attr in (("tags", "tags"), ("tags-any", "tags_any"),
-                              ("not-tags", "not_tags"), ("not-tags-any", "not_tags_any")):
-                if p.get(key):
-                    setattr(q, attr, [t for t in p[key].split(",") if t])
-        keys, dirs = p.getlist("sort_key"), p.getlist("sort_dir")
-        for direction in dirs:  # a sort_dir without a sort_key applies to created_at
-            if direction not in ("asc", "desc"):
-                raise errors.InvalidInput(f"Invalid sort direction: {direction}")
-        if keys or dirs:
-            sort = []
-            for i, key in enumerate(keys or ["created_at"]):
-                direction = dirs[i] if i < len(dirs) else (dirs[0] if dirs else "desc")
-                if key not in SORT_KEYS:
-                    raise errors.InvalidInput(f"Invalid sort key: {key}")
-                if key in ADMIN_SORT_KEYS and not admin:
-                    raise errors.Forbidden(f"Only administrators can sort servers by {key}")
-                sort.append((key, direction))
-            q.sort = sort
-        if "limit" in p:
-            try:
-                limit = parse_int(p["limit"], INT64_MIN, self.max_limit, cap=True)
-            except BadInteger:
-                raise errors.InvalidInput("limit param must be an integer") from None
-            if limit < 0:
-                raise errors.InvalidInput("limit param must be positive")
-            q.limit = limit
-        else:
-            q.limit = self.max_limit
-        q.marker = p.get("marker") or None
-        return q
+        all_filters = self.auth.policy.authorize("os_compute_api:servers:allow_all_filters",
+                                                 {"project_id": ctx.project_id},
+                                                 ctx.policy_credentials())
+        return server_query(p, microversions.current(), project_id=ctx.project_id,
+                            admin=ctx.is_admin, all_tenants=all_tenants,
+                            all_filters=all_filters, max_limit=self.max_limit)
 
     def _list(self, detail: bool):
         ctx = self.auth.context()
@@ -208,32 +122,9 @@ class Servers(Handler):
     # ---- create / update / delete ----------------------------------------------
     def create(self, body: dict):
         ctx = self.auth.context()
-        mv = microversions.current()
-        s = body["server"]
-        devices = boot_volumes.parse(s.get("block_device_mapping_v2"))
-        image_ref = s.get("imageRef") or None
-        if not image_ref:
-            image_ref = next((d.uuid for d in devices if d.source_type == "image"
-                              and d.is_root and not d.is_volume), None)
-        hints = dict(body.get("OS-SCH-HNT:scheduler_hints") or
-                     body.get("os:scheduler_hints") or {})
-        req = BootRequest(
-            name=s["name"], image_ref=image_ref, flavor_ref=str(s["flavorRef"]),
-            key_name=s.get("key_name"), metadata=s.get("metadata") or {},
-            user_data=s.get("user_data"), availability_zone=s.get("availability_zone"),
-            min_count=_count(s, "min_count", 1),
-            max_count=_count(s, "max_count", s.get("min_count", 1)),
-            description=s.get("description") if mv >= (2, 19) else None,
-            access_ip_v4=s.get("accessIPv4") or None, access_ip_v6=s.get("accessIPv6") or None,
-            security_groups=[g["name"] for g in s.get("security_groups") or
-                             [{"name": "default"}]],
-            scheduler_hints=hints, config_drive=bool(s.get("config_drive")),
-            networks=boot_networks(s.get("networks"), mv), block_devices=devices)
-        if "description" in s and mv < (2, 19):
-            raise errors.InvalidInput("Invalid input for field/attribute server. Additional "
-                                      "properties are not allowed ('description' was "
-                                      "unexpected)")
+        req = boot_request(body, microversions.current())
         reservation_id, instances = self.servers.create(ctx, req)
+        s = body["server"]
         if s.get("return_reservation_id"):
             return {"reservation_id": reservation_id}, 202
         first = instances[0]
@@ -245,13 +136,8 @@ class Servers(Handler):
 
     def update(self, server_id: str, body: dict):
         ctx = self.auth.context()
-        changes = dict(body["server"])
-        if "description" in changes and microversions.current() < (2, 19):
-            raise errors.InvalidInput("Invalid input for field/attribute server. Additional "
-                                      "properties are not allowed ('description' was "
-                                      "unexpected)")
-        inst = self.servers.update(ctx, server_id, changes)
         mv = microversions.current()
+        inst = self.servers.update(ctx, server_id, update_changes(body, mv))
         if update_shows_full_view(mv):
             return self._one(ctx, inst)
         tags = self.servers.tags_of([inst.uuid]) if mv >= (2, 26) else {}

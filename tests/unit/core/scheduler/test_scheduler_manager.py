@@ -186,6 +186,20 @@ def test_force_host_skips_filters_but_not_the_claim(ledger):
         scheduler().place(make_spec(force_host="elsewhere"), make_hosts(2))
 
 
+def test_requested_destination_limits_the_hosts_but_keeps_the_filters(ledger):
+    """Nova 2.74's host / hypervisor_hostname: only that host or node, through the
+    filters (a disabled one is no valid host, unlike a forced host)."""
+    assert chosen_hosts(scheduler().place(make_spec(requested_host="node2"),
+                                          make_hosts(3))) == ["node2"]
+    assert chosen_hosts(scheduler().place(make_spec(requested_node="node3"),
+                                          make_hosts(3))) == ["node3"]
+    with pytest.raises(NoValidHost):
+        scheduler().place(make_spec(requested_host="node1"), make_hosts(2, enabled=False))
+    with pytest.raises(NoValidHost):
+        scheduler().place(make_spec(requested_host="node1", requested_node="node2"),
+                          make_hosts(2))
+
+
 def test_ignore_hosts_are_never_chosen_nor_alternates(ledger):
     (selections,) = scheduler().place(make_spec(ignore_hosts=["node1", "node3"]),
                                       make_hosts(4))
