@@ -204,9 +204,9 @@ def test_another_projects_server_is_hidden(env, alpha_server, other):
 
 @pytest.mark.parametrize(("version", "status", "name", "message"), [
     ("2.200", 406, "computeFault", "Version 2.200 is not supported by the API. Minimum is 2.1 "
-                                   "and maximum is 2.26."),
-    ("2.45", 406, "computeFault", "Version 2.45 is not supported by the API. Minimum is 2.1 "
-                                  "and maximum is 2.26."),
+                                   "and maximum is 2.100."),
+    ("2.101", 406, "computeFault", "Version 2.101 is not supported by the API. Minimum is 2.1 "
+                                   "and maximum is 2.100."),
     ("2.x", 400, "badRequest", "API Version String 2.x is of invalid format. Must be of "
                                "format MajorNum.MinorNum."),
 ])
