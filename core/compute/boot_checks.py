@@ -127,7 +127,8 @@ class BootChecks:
         props = {k: v for k, v in (image.properties or {}).items() if isinstance(v, str)}
         return {"id": image.id, "name": image.name, "properties": props,
                 "min_ram": image.min_ram or 0, "min_disk": image.min_disk or 0,
-                "size": image.size or 0}
+                "size": image.size or 0, "disk_format": image.disk_format,
+                "container_format": image.container_format}
 
     def key(self, ctx: RequestContext, key_name: str | None) -> tuple[str | None, str | None]:
         if not key_name:
@@ -170,7 +171,11 @@ class BootChecks:
         return data
 
     def hints(self, hints: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+        """The hints as the instance keeps them: same_host and different_host as
+        lists, group as given, and hints no filter reads as they came (Nova keeps
+        them in the request spec and shows them from 2.100)."""
+        out: dict[str, Any] = {k: v for k, v in hints.items()
+                               if k not in ("same_host", "different_host", "group")}
         for key in ("same_host", "different_host"):
             value = hints.get(key)
             if value:

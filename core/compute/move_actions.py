@@ -12,7 +12,7 @@ from typing import Any
 
 from core import errors
 from core.clock import utcnow
-from core.compute import states
+from core.compute import image_meta, states
 from core.compute.hosts import COMPUTE_BINARY, HostService
 from core.compute.instance_store import UnexpectedState, instance_message
 from core.compute.migration_records import COLD, EVACUATION, LIVE, MigrationRecords
@@ -121,7 +121,9 @@ class MoveActions:
             self.actions.checks.check_metadata(metadata)
         if not inst.host:
             raise wrong_state("rebuild", inst)
-        values: dict[str, Any] = {"image_ref": image["id"], "progress": 0}
+        values: dict[str, Any] = {"image_ref": image["id"], "progress": 0,
+                                  "system_metadata": image_meta.with_image(
+                                      inst.system_metadata, image, inst.flavor)}
         if name is not None:
             values["display_name"] = name
         if metadata is not None:

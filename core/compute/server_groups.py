@@ -143,3 +143,14 @@ class ServerGroupService:
         return session.scalar(select(ServerGroup).join(
             ServerGroupMember, ServerGroupMember.group_id == ServerGroup.id)
             .where(ServerGroupMember.instance_uuid == instance_uuid))
+
+    def group_uuids_of(self, instance_uuids: list[str]) -> dict[str, str]:
+        """The UUID of the group each instance belongs to (at most one), for the
+        server view's ``server_groups`` (2.71)."""
+        if not instance_uuids:
+            return {}
+        with self.db.session() as s:
+            return {row.instance_uuid: row.uuid for row in s.execute(
+                select(ServerGroupMember.instance_uuid, ServerGroup.uuid)
+                .join(ServerGroup, ServerGroupMember.group_id == ServerGroup.id)
+                .where(ServerGroupMember.instance_uuid.in_(instance_uuids)))}

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import DataError, IntegrityError
 
 from core import errors
-from core.compute import server_listing, states
+from core.compute import image_meta, server_listing, states
 from core.compute.access_ips import canonical_ipv6
 from core.compute.boot_checks import BootChecks
 from core.compute.boot_request import (
@@ -231,8 +231,8 @@ class ServerService:
                     availability_zone=zone, key_name=key_name, key_data=key_data,
                     user_data=user_data, metadata_items=dict(req.metadata),
                     security_groups=list(req.security_groups), scheduler_hints=hints,
-                    requested_networks=requested,
-                    reservation_id=reservation_id, launch_index=index,
+                    requested_networks=requested, reservation_id=reservation_id,
+                    system_metadata=image_meta.from_image(image, snapshot), launch_index=index,
                     config_drive="True" if req.config_drive else "",
                     access_ip_v4=req.access_ip_v4, access_ip_v6=canonical_ipv6(req.access_ip_v6),
                     quota_held=True, client_token=req.client_token,

@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from gateway.openstack.compute.servers import Servers
 
 _PASSWORD_CHARS = string.ascii_letters + string.digits
-# What Nova's rebuild answers: views/servers.py show() without the extended attributes.
-REBUILD_VIEW = ("id", "name", "status", "tenant_id", "user_id", "metadata", "hostId",
-                "image", "flavor", "created", "updated", "addresses", "accessIPv4",
-                "accessIPv6", "progress", "links", "OS-DCF:diskConfig", "fault", "locked",
-                "description", "tags")
 
 
 def _password(given: Any = None) -> str:
@@ -81,8 +76,7 @@ def _rebuild(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> Any:
     inst = h.deps.move_actions.rebuild(ctx, server_id, image_ref.rstrip("/").rsplit("/", 1)[-1],
                                        name=name, metadata=metadata,
                                        preserve_ephemeral=preserve)
-    full = h._one(ctx, inst)["server"]
-    view = {k: v for k, v in full.items() if k in REBUILD_VIEW}
+    view = h.views.rebuilt(h._one(ctx, inst)["server"], inst, microversions.current())
     view["adminPass"] = _password(body.get("adminPass"))
     return {"server": view}, 202
 

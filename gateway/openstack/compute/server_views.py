@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from core.compute import states
+from core.compute import image_meta, states
 from core.compute.models import Instance, InstanceAction, InstanceFault
 from core.network.instance_ports import Address
 from gateway.jsonutil import isotime
@@ -21,6 +21,28 @@ def _z(value) -> str | None:
 def _usage_time(value) -> str | None:
     """Nova's launched_at / terminated_at: microseconds, no zone."""
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+
+
+def hint_lists(hints: dict[str, Any] | None) -> dict[str, list[str]]:
+    """Scheduler hints as Nova's request spec keeps them: each a list of strings."""
+    return {k: [str(x) for x in v] if isinstance(v, list) else [str(v)]
+            for k, v in (hints or {}).items()}
+
+
+def later_fields(out: dict[str, Any], inst: Instance, mv: APIVersion,
+                 server_groups: list[str] | None) -> None:
+    """The base view's attributes from 2.63 on (they stay in the reduced view)."""
+    if mv >= (2, 63):
+        certs = (inst.system_metadata or {}).get("trusted_image_certificates")
+        out["trusted_image_certificates"] = list(certs) if certs else None
+    if mv >= (2, 71) and server_groups is not None:
+        out["server_groups"] = server_groups
+    if mv >= (2, 73):
+        out["locked_reason"] = inst.locked_reason
+    if mv >= (2, 96):
+        out["pinned_availability_zone"] = inst.requested_availability_zone
+    if mv >= (2, 100):
+        out["scheduler_hints"] = hint_lists(inst.scheduler_hints)
 
 
 class ServerViews:
@@ -48,19 +70,20 @@ class ServerViews:
     def full(self, inst: Instance, mv: APIVersion, *, addresses: list[Address],
              tags: list[str] | None, fault: InstanceFault | None, is_admin: bool,
              host_status: str | None = None,
-             volumes: list[tuple[str, bool]] | None = None) -> dict[str, Any]:
+             volumes: list[tuple[str, bool]] | None = None, extra_specs: bool = False,
+             server_groups: list[str] | None = None) -> dict[str, Any]:
+        """The server as GET /servers/{id} and /servers/detail show it at ``mv``.
+        ``extra_specs``: the caller may read flavor extra specs (the embedded
+        flavor shows them from 2.47); ``server_groups``: the server's group, shown
+        (2.71) by show, PUT and rebuild, not by the list (None)."""
         status = states.status_from_state(inst.vm_state, inst.task_state)
         host_id = hashlib.sha224(f"{inst.project_id}{inst.host}".encode()).hexdigest() \
             if inst.host else ""
-        image: Any = ({"id": inst.image_ref, "links": [
-            {"rel": "bookmark", "href": f"{self.base}/images/{inst.image_ref}"}]}
-            if inst.image_ref else "")
         out: dict[str, Any] = {
             "id": inst.uuid, "name": inst.display_name, "status": status,
             "tenant_id": inst.project_id, "user_id": inst.user_id,
-            "metadata": dict(inst.metadata_items or {}), "hostId": host_id, "image": image,
-            "flavor": {"id": inst.flavorid, "links": [
-                {"rel": "bookmark", "href": f"{self.base}/flavors/{inst.flavorid}"}]},
+            "metadata": dict(inst.metadata_items or {}), "hostId": host_id,
+            "image": self.image(inst, mv), "flavor": self.flavor(inst, mv, extra_specs),
             "created": _z(inst.created_at), "updated": _z(inst.updated_at),
             "addresses": self.addresses(addresses),
             "accessIPv4": inst.access_ip_v4 or "", "accessIPv6": inst.access_ip_v6 or "",
@@ -93,6 +116,8 @@ class ServerViews:
                     "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
                     "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
                     "OS-EXT-SRV-ATTR:user_data": inst.user_data})
+        elif mv >= (2, 90):  # the hostname alone, for everyone
+            out["OS-EXT-SRV-ATTR:hostname"] = inst.hostname
         if mv >= (2, 9):
             out["locked"] = bool(inst.locked)
         if mv >= (2, 16) and host_status is not None:
@@ -101,6 +126,7 @@ class ServerViews:
             out["description"] = inst.description
         if mv >= (2, 26):
             out["tags"] = tags or []
+        later_fields(out, inst, mv, server_groups)
         if fault is not None and status in ("ERROR", "DELETED"):
             f: dict[str, Any] = {"code": fault.code, "created": _z(fault.created_at),
                                  "message": fault.message}
@@ -109,21 +135,57 @@ class ServerViews:
             out["fault"] = f
         return out
 
-    def reduced(self, inst: Instance, mv: APIVersion, *, addresses: list[Address],
-                tags: list[str] | None, fault: InstanceFault | None) -> dict[str, Any]:
+    @staticmethod
+    def reduced(full: dict[str, Any]) -> dict[str, Any]:
         """The server as Nova's PUT /servers/{id} (and rebuild) answered before 2.75:
-        its base view with no extension attributes (no OS-EXT-*, key_name,
-        config_drive, security groups or volumes; addresses without type or MAC)."""
-        out = self.full(inst, mv, addresses=[], tags=tags, fault=fault, is_admin=False)
-        for key in [k for k in out if k.startswith(("OS-EXT-", "OS-SRV-USG:",
-                                                    "os-extended-volumes:"))]:
-            del out[key]
-        for key in ("key_name", "config_drive", "security_groups", "host_status"):
-            out.pop(key, None)
-        plain: dict[str, list[dict[str, Any]]] = {}
-        for a in addresses:
-            plain.setdefault(a.network, []).append({"version": a.version, "addr": a.address})
-        out["addresses"] = plain
+        the ``full`` view without its extension attributes (no OS-EXT-*, key_name,
+        config_drive, security groups, volumes or host_status; addresses without
+        type or MAC). What later versions add to the base view stays."""
+        out = {k: v for k, v in full.items()
+               if not k.startswith(("OS-EXT-", "OS-SRV-USG:", "os-extended-volumes:"))
+               and k not in ("key_name", "config_drive", "security_groups", "host_status")}
+        out["addresses"] = {net: [{"version": a["version"], "addr": a["addr"]} for a in addrs]
+                            for net, addrs in full["addresses"].items()}
+        return out
+
+    def rebuilt(self, full: dict[str, Any], inst: Instance, mv: APIVersion) -> dict[str, Any]:
+        """What rebuild answers (before its adminPass): the reduced view before 2.75
+        (with key_name from 2.54), the full one from 2.75 but user_data under its
+        own name (2.57), not as OS-EXT-SRV-ATTR:user_data."""
+        if mv >= (2, 75):
+            out = {k: v for k, v in full.items() if k != "OS-EXT-SRV-ATTR:user_data"}
+        else:
+            out = self.reduced(full)
+            if mv >= (2, 54):
+                out["key_name"] = inst.key_name
+        if mv >= (2, 57):
+            out["user_data"] = inst.user_data
+        return out
+
+    def image(self, inst: Instance, mv: APIVersion) -> Any:
+        """The embedded image ("" for a server booted from a volume); from 2.98 with
+        the image's properties as they were at boot (or the last rebuild)."""
+        if not inst.image_ref:
+            return ""
+        out: dict[str, Any] = {"id": inst.image_ref, "links": [
+            {"rel": "bookmark", "href": f"{self.base}/images/{inst.image_ref}"}]}
+        if mv >= (2, 98):
+            out["properties"] = image_meta.properties(inst.system_metadata)
+        return out
+
+    def flavor(self, inst: Instance, mv: APIVersion, extra_specs: bool) -> dict[str, Any]:
+        """A link to the flavor before 2.47; from 2.47 the flavor the server has,
+        embedded (it outlives the flavor), extra specs if policy lets the caller."""
+        if mv < (2, 47):
+            return {"id": inst.flavorid, "links": [
+                {"rel": "bookmark", "href": f"{self.base}/flavors/{inst.flavorid}"}]}
+        f = inst.flavor or {}
+        out: dict[str, Any] = {
+            "vcpus": int(f.get("vcpus") or 0), "ram": int(f.get("memory_mb") or 0),
+            "disk": int(f.get("root_gb") or 0), "ephemeral": int(f.get("ephemeral_gb") or 0),
+            "swap": int(f.get("swap") or 0), "original_name": f.get("name")}
+        if extra_specs:
+            out["extra_specs"] = dict(f.get("extra_specs") or {})
         return out
 
     @staticmethod

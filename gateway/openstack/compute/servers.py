@@ -52,7 +52,10 @@ class Servers(Handler):
         self.max_limit = deps.settings.max_limit
 
     # ---- rendering ---------------------------------------------------------
-    def _render(self, ctx: RequestContext, instances: list) -> list[dict[str, Any]]:
+    def _render(self, ctx: RequestContext, instances: list,
+                groups: bool = False) -> list[dict[str, Any]]:
+        """The full view of each instance; with ``groups`` (show, PUT, rebuild: not
+        the list) their server groups from 2.71."""
         mv = microversions.current()
         uuids = [i.uuid for i in instances]
         addresses = self.servers.addresses(uuids)
@@ -67,16 +70,23 @@ class Servers(Handler):
         admin = self.auth.policy.authorize("os_compute_api:os-extended-server-attributes",
                                               {"project_id": ctx.project_id},
                                               ctx.policy_credentials())
+        extra_specs = mv >= (2, 47) and self.auth.policy.authorize(
+            "os_compute_api:os-flavor-extra-specs:index",
+            {"project_id": ctx.project_id, "user_id": ctx.user_id}, ctx.policy_credentials())
+        in_group = self.deps.server_groups.group_uuids_of(uuids) \
+            if groups and mv >= (2, 71) else {}
         return [self.views.full(i, mv, addresses=addresses.get(i.uuid, []),
                                 tags=tags.get(i.uuid), fault=faults.get(i.uuid),
                                 is_admin=admin, volumes=volumes.get(i.uuid),
                                 host_status=host_states.get(i.host or "", "UNKNOWN")
                                 if host_states or (mv >= (2, 16) and not i.host and admin)
-                                else None)
+                                else None, extra_specs=extra_specs,
+                                server_groups=[in_group[i.uuid]] if i.uuid in in_group
+                                else [] if groups else None)
                 for i in instances]
 
     def _one(self, ctx: RequestContext, inst) -> dict[str, Any]:
-        return {"server": self._render(ctx, [inst])[0]}
+        return {"server": self._render(ctx, [inst], groups=True)[0]}
 
     # ---- list ----------------------------------------------------------------
     def _query(self, ctx: RequestContext) -> ServerQuery:
@@ -138,12 +148,10 @@ class Servers(Handler):
         ctx = self.auth.context()
         mv = microversions.current()
         inst = self.servers.update(ctx, server_id, update_changes(body, mv))
+        shown = self._one(ctx, inst)
         if update_shows_full_view(mv):
-            return self._one(ctx, inst)
-        tags = self.servers.tags_of([inst.uuid]) if mv >= (2, 26) else {}
-        return {"server": self.views.reduced(
-            inst, mv, addresses=self.servers.addresses([inst.uuid]).get(inst.uuid, []),
-            tags=tags.get(inst.uuid), fault=self.servers.faults_of([inst]).get(inst.uuid))}
+            return shown
+        return {"server": self.views.reduced(shown["server"])}
 
     def delete(self, server_id: str):
         # A soft delete when reclaim_instance_interval is set (core/compute/state_actions.py).
