@@ -92,7 +92,7 @@ def test_version_list_puts_v20_first(server, path):
     assert r.status_code == 200
     versions = r.json()["versions"]
     assert [v["id"] for v in versions] == ["v2.0", "v2.1"]
-    assert versions[1]["version"] == "2.26" and versions[1]["min_version"] == "2.1"
+    assert versions[1]["version"] == "2.100" and versions[1]["min_version"] == "2.1"
     for v in versions:  # tempest: every self link leads to the same self link
         (link,) = [x for x in v["links"] if x["rel"] == "self"]
         doc = ksa_session_mod.Session().get(link["href"], authenticated=False).json()
@@ -103,7 +103,7 @@ def test_version_list_puts_v20_first(server, path):
 def test_version_document(server, path):
     r = ksa_session_mod.Session().get(f"{server.url}{path}", authenticated=False)
     doc = r.json()["version"]
-    assert doc["id"] == "v2.1" and doc["version"] == "2.26" and doc["status"] == "CURRENT"
+    assert doc["id"] == "v2.1" and doc["version"] == "2.100" and doc["status"] == "CURRENT"
     assert {x["rel"] for x in doc["links"]} == {"self", "describedby"}
     assert doc["media-types"][0]["type"] == "application/vnd.openstack.compute+json;version=2.1"
     assert r.headers[MV] == "compute 2.1"
@@ -119,7 +119,7 @@ def test_keystoneauth_discovers_the_endpoint_and_max_microversion(server, demo_s
     url = demo_session.get_endpoint(service_type="compute", interface="public")
     assert url == f"{server.url}/compute/v2.1"
     data = demo_session.get_endpoint_data(service_type="compute", interface="public")
-    assert tuple(data.max_microversion) == (2, 26)
+    assert tuple(data.max_microversion) == (2, 100)
     assert tuple(data.min_microversion) == (2, 1)
     r = demo_session.get("/flavors", endpoint_filter={"service_type": "compute"},
                          microversion="2.7")
@@ -132,7 +132,7 @@ def test_microversion_headers(demo):
     r = demo("GET", "/flavors")
     assert (r.headers[MV], r.headers[LEGACY]) == ("compute 2.1", "2.1")
     assert r.headers["Vary"] == f"{MV}, {LEGACY}"
-    assert demo("GET", "/flavors", mv="latest").headers[MV] == "compute 2.26"
+    assert demo("GET", "/flavors", mv="latest").headers[MV] == "compute 2.100"
     assert demo("GET", "/flavors", headers={LEGACY: "2.5"}).headers[LEGACY] == "2.5"
     both = demo("GET", "/flavors", headers={MV: "compute 2.9", LEGACY: "2.3"})
     assert both.headers[MV] == "compute 2.9"
@@ -148,7 +148,7 @@ def test_microversion_headers(demo):
 def test_unsupported_microversion_is_406(demo, version):
     r = demo("GET", "/flavors", mv=version)
     fault(r, 406, "computeFault", f"Version {version} is not supported by the API. "
-                                  "Minimum is 2.1 and maximum is 2.26.")
+                                  "Minimum is 2.1 and maximum is 2.100.")
     assert r.headers["Vary"] == f"{MV}, {LEGACY}"
 
 

@@ -18,7 +18,8 @@ from gateway.openstack.compute.extensions import Extensions
 from gateway.openstack.compute.external_events import ServerExternalEvents
 from gateway.openstack.compute.flavors import ExtraSpecs, FlavorAccess, Flavors
 from gateway.openstack.compute.floating_ips import FloatingIps
-from gateway.openstack.compute.hosts import AvailabilityZones, ComputeServices, Hypervisors
+from gateway.openstack.compute.hosts import AvailabilityZones, ComputeServices
+from gateway.openstack.compute.hypervisors import Hypervisors
 from gateway.openstack.compute.interfaces import ServerInterfacesHandler
 from gateway.openstack.compute.keypairs import Keypairs
 from gateway.openstack.compute.limits import Limits, QuotaSets

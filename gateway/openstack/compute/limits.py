@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import errors
 from gateway.openstack.compute import microversions, views
 from gateway.openstack.compute.base import ACCEPTED, Handler, parse_bool
 
@@ -30,6 +31,11 @@ class QuotaSets(Handler):
 
     def update(self, project_id: str, body: dict[str, Any], **_: Any):
         values = dict(body["quota_set"])
+        refused = [k for k in values if k in views.quotas_gone(microversions.current())]
+        if refused:  # Nova's schema of the version leaves them out
+            raise errors.InvalidInput("Invalid input for field/attribute quota_set. "
+                                      "Additional properties are not allowed "
+                                      f"('{refused[0]}' was unexpected)")
         force = parse_bool(values.pop("force", False), "force")
         result = self.deps.quota_sets.update(self.context(), project_id, values,
                                              self.query("user_id"), force)
