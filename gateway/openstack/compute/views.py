@@ -25,17 +25,28 @@ def _time(value: Any) -> str | None:
 
 # ---- flavors -------------------------------------------------------------
 
-def flavor_brief(f: Flavor, links: Links) -> dict[str, Any]:
-    return {"id": f.flavorid, "name": f.name, "links": links}
+def flavor_brief(f: Flavor, links: Links, mv: APIVersion) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": f.flavorid, "name": f.name, "links": links}
+    if mv >= (2, 55):
+        out["description"] = f.description
+    return out
 
 
-def flavor(f: Flavor, links: Links, mv: APIVersion) -> dict[str, Any]:
-    return {"id": f.flavorid, "name": f.name, "ram": f.memory_mb, "vcpus": f.vcpus,
-            "disk": f.root_gb, "OS-FLV-EXT-DATA:ephemeral": f.ephemeral_gb,
-            # "" for no swap until 2.75
-            "swap": f.swap if f.swap or mv >= (2, 75) else "",
-            "rxtx_factor": f.rxtx_factor, "os-flavor-access:is_public": f.is_public,
-            "OS-FLV-DISABLED:disabled": f.disabled, "links": links}
+def flavor(f: Flavor, links: Links, mv: APIVersion,
+           with_specs: bool = False) -> dict[str, Any]:
+    """The full view; ``with_specs`` (2.61+, when the caller may list extra specs)
+    adds ``extra_specs``."""
+    out = {"id": f.flavorid, "name": f.name, "ram": f.memory_mb, "vcpus": f.vcpus,
+           "disk": f.root_gb, "OS-FLV-EXT-DATA:ephemeral": f.ephemeral_gb,
+           # "" for no swap until 2.75
+           "swap": f.swap if f.swap or mv >= (2, 75) else "",
+           "rxtx_factor": f.rxtx_factor, "os-flavor-access:is_public": f.is_public,
+           "OS-FLV-DISABLED:disabled": f.disabled, "links": links}
+    if mv >= (2, 55):
+        out["description"] = f.description
+    if with_specs and mv >= (2, 61):
+        out["extra_specs"] = dict(f.extra_specs or {})
+    return out
 
 
 def flavor_access(flavor_id: str, projects: list[str]) -> dict[str, Any]:
