@@ -109,8 +109,9 @@ class Hypervisors(Handler):
             raise errors.InvalidInput("Paging over hypervisors with the "
                                       "hypervisor_hostname_pattern query parameter is not "
                                       "supported.")
-        page = min(limit, self.deps.settings.max_limit) if limit is not None else (
-            self.deps.settings.max_limit if mv >= (2, 33) else None)
+        # Nova: no limit (or 0) means the largest page
+        page = min(limit or self.deps.settings.max_limit, self.deps.settings.max_limit) \
+            if mv >= (2, 33) else None
         nodes = self.deps.hosts.list_nodes(ctx, detail, pattern, page, marker,
                                            by_uuid=mv >= UUID_IDS)
         if pattern is not None and not nodes:
