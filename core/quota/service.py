@@ -133,7 +133,7 @@ class QuotaService:
         rows = session.execute(select(QuotaLimit.project_id, QuotaLimit.resource,
                                       QuotaLimit.hard_limit)
                                .where(QuotaLimit.project_id.in_(owners))).all()
-        for owner, resource, hard_limit in sorted(rows, key=lambda r: r[0] != owners[0]):
+        for _owner, resource, hard_limit in sorted(rows, key=lambda r: r[0] != owners[0]):
             if resource in limits:
                 limits[resource] = hard_limit
         return limits
