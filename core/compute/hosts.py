@@ -34,7 +34,7 @@ INTERNAL_ZONE = "internal"
 MAX_ID = 0x7FFFFFFF  # larger ids exist nowhere (and overflow the column type)
 
 
-def _require_uuid(text: str) -> None:
+def require_uuid(text: str) -> None:
     """Nova's check of a 2.53 id in a path."""
     try:
         uuid.UUID(text)
@@ -149,7 +149,7 @@ class HostService:
         """Nova's ``PUT /os-services/{uuid}`` (2.53): only a compute service may be
         changed; enabling clears the reason, disabling sets it (None if not given)."""
         self.policy.enforce("os_compute_api:os-services:update", {}, ctx)
-        _require_uuid(service_uuid)
+        require_uuid(service_uuid)
         with self.db.session() as s:
             svc = s.scalar(select(ComputeService).where(ComputeService.uuid == service_uuid))
             if svc is None:
@@ -175,7 +175,7 @@ class HostService:
         self.policy.enforce("os_compute_api:os-services:delete", {}, ctx)
         where: Any
         if by_uuid:
-            _require_uuid(str(service_id))
+            require_uuid(str(service_id))
             where = ComputeService.uuid == str(service_id)
         elif isinstance(service_id, int):
             where = ComputeService.id == (service_id if 0 < service_id <= MAX_ID else -1)
@@ -237,7 +237,7 @@ class HostService:
         does not look like one."""
         self.policy.enforce(f"os_compute_api:os-hypervisors:{rule}", {}, ctx)
         if by_uuid:
-            _require_uuid(str(node_id))
+            require_uuid(str(node_id))
             where = ComputeNode.uuid == str(node_id)
         else:
             number = node_id if isinstance(node_id, int) else _id_in_text(node_id)

@@ -109,6 +109,8 @@ def test_hypervisor_list_query_from_253(admin, server, host):
                     mv="2.75")["hypervisors"][0]["servers"] == []
     shown = admin.ok("GET", f"/os-hypervisors/{host.node_uuid}?with_servers=1", mv="2.75")
     assert shown["hypervisor"]["servers"] == []
+    refused(admin("GET", f"/os-hypervisors/{host.node_uuid}?limit=1", mv="2.53"), 400)
+    assert admin("GET", f"/os-hypervisors/{host.node_id}?limit=1", mv="2.52").status_code == 200
 
 
 def test_hypervisor_paths_gone(admin, host):
@@ -178,6 +180,8 @@ def test_service_update_by_uuid(admin, server):
 def test_service_update_needs_admin(demo, host):
     refused(demo("PUT", f"/os-services/{host.service_uuid}", {"status": "disabled"},
                  mv="2.53"), 403)
+    # Nova reads the id before the policy
+    refused(demo("PUT", "/os-services/disable", {"status": "disabled"}, mv="2.53"), 400)
 
 
 def test_cli_service_force_down(cli, server, admin_client):

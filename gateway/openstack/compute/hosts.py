@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import errors
+from core.compute.hosts import require_uuid
 from gateway.openstack.compute import microversions, views
 from gateway.openstack.compute.base import NO_CONTENT, Handler, parse_bool
 
@@ -42,6 +43,7 @@ class ComputeServices(Handler):
     def _update_by_uuid(self, service_id: str, body: dict[str, Any]):
         """``PUT /os-services/{uuid}`` with ``status``, ``disabled_reason`` and
         ``forced_down`` (2.53); answers the whole service."""
+        require_uuid(service_id)  # before policy, as Nova checks it
         unknown = sorted(set(body) - {"status", "disabled_reason", "forced_down"})
         if unknown:
             raise errors.InvalidInput("Invalid input for field/attribute service. Additional "

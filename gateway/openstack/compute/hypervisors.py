@@ -33,6 +33,15 @@ UUID_IDS = (2, 53)
 LIST_QUERY_253 = frozenset({"hypervisor_hostname_pattern", "with_servers", "limit", "marker"})
 
 
+def _only_query(allowed: frozenset[str]) -> None:
+    """Nova's 2.53 query schemas: no parameters beyond ``allowed`` (400)."""
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise errors.InvalidInput(f"Invalid input for query parameters {unknown[0]}. "
+                                  "Additional properties are not allowed "
+                                  f"('{unknown[0]}' was unexpected)")
+
+
 def uptime_text(node: NodeView, now: datetime.datetime | None = None) -> str:
     """What ``uptime`` prints, for a simulated host up since it registered."""
     now = now or utcnow()
@@ -95,11 +104,7 @@ class Hypervisors(Handler):
         pattern = limit = marker = None
         with_servers = False
         if mv >= UUID_IDS:
-            unknown = sorted(set(request.query_params) - LIST_QUERY_253)
-            if unknown:
-                raise errors.InvalidInput("Invalid input for query parameters "
-                                          f"{unknown[0]}. Additional properties are not "
-                                          f"allowed ('{unknown[0]}' was unexpected)")
+            _only_query(LIST_QUERY_253)
             pattern = self.query("hypervisor_hostname_pattern")
             raw = self.query("with_servers")
             with_servers = raw is not None and parse_bool(raw, "with_servers")
@@ -135,6 +140,8 @@ class Hypervisors(Handler):
 
     def show(self, hypervisor_id: str, **_: Any):
         mv = microversions.current()
+        if mv >= UUID_IDS:
+            _only_query(frozenset({"with_servers"}))
         node = self.deps.hosts.get_node(self.context(), hypervisor_id, by_uuid=mv >= UUID_IDS)
         out = hypervisor(node, True, mv)
         raw = self.query("with_servers") if mv >= UUID_IDS else None
