@@ -24,6 +24,7 @@ from core.compute.consoles import ConsoleService
 from core.compute.external_events import ExternalEvents
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
+from core.compute.image_cache import AggregateImageCache
 from core.compute.instance_records import InstanceRecords
 from core.compute.instance_store import InstanceStore
 from core.compute.keypairs import KeyPairService
@@ -112,6 +113,7 @@ class CoreServices:
     server_interfaces: ServerInterfaces
     server_volumes: ServerVolumes  # Nova's side of volumes (os-volume_attachments)
     aggregates: AggregateService  # host aggregates (os-aggregates)
+    image_cache: AggregateImageCache  # POST /os-aggregates/{id}/images (2.81)
     tenant_usage: TenantUsageService  # os-simple-tenant-usage
     consoles: ConsoleService  # os-remote-consoles and their tokens
     server_passwords: ServerPasswords  # os-server-password
@@ -206,6 +208,7 @@ def build_core(settings: Settings, *, db: Database | None = None,
     state_actions = StateActions(servers, settings, store=store, images=images, agents=agents,
                                  notifier=notifier)
     hosts = HostService(db, policy, settings)
+    aggregates = AggregateService(db, policy)
     ids = Ec2Ids(db)
     vpc = build_vpc(db, policy, settings, network)
     return CoreServices(
@@ -220,7 +223,8 @@ def build_core(settings: Settings, *, db: Database | None = None,
         server_security_groups=ServerSecurityGroups(db, policy, store, security_groups, ipam),
         server_interfaces=ServerInterfaces(policy, store, ipam), volumes=volumes,
         server_volumes=ServerVolumes(policy, store, conductor, volumes),
-        aggregates=AggregateService(db, policy),
+        aggregates=aggregates,
+        image_cache=AggregateImageCache(policy, aggregates, images, agents),
         tenant_usage=TenantUsageService(db, policy),
         consoles=ConsoleService(db, servers, settings.console_token_ttl, policy),
         server_passwords=ServerPasswords(db, servers),

@@ -38,8 +38,8 @@ LAYERS: dict[str, int] = {
     # the ground: values, errors, settings, the clock, logging
     "errors": 0, "context": 0, "settings": 0, "clock": 0, "log": 0, "apis": 0, "extra_specs": 0,
     "service_main": 0, "metrics": 0, "numbers": 0,
-    # storage, the policy language, the bus
-    "db": 1, "policy": 1, "messaging": 1,
+    # storage, the policy language, the bus; the extra specs Nova accepts (2.86)
+    "db": 1, "policy": 1, "messaging": 1, "extra_spec_validation": 1,
     # domains every other one may use
     "identity": 2, "idmap": 2, "quota": 2, "placement": 2,
     "image": 3, "network": 3,

@@ -66,7 +66,7 @@ class ComputeAgent(MoveEndpoints):
         "pause_instance", "unpause_instance", "suspend_instance", "resume_instance",
         "rescue_instance", "unrescue_instance", "set_admin_password", "soft_delete_instance",
         "restore_instance", *MOVE_METHODS,
-        "get_diagnostics"})
+        "get_diagnostics", "cache_images"})
 
     def __init__(self, resources: HostResources, driver: VirtDriver, bus: MessageBus,
                  conductor: ConductorClient, notifier: Notifier,
@@ -334,3 +334,9 @@ class ComputeAgent(MoveEndpoints):
 
     def get_diagnostics(self, instance: dict) -> dict:
         return self.driver.diagnostics(instance)
+
+    def cache_images(self, image_ids: list[str]) -> None:
+        """Pre-cache images an aggregate's hosts were asked for (2.81)."""
+        fetched = [i for i in image_ids if self.driver.cache_image(i)]
+        log.info("%s: cached images %s (%d already cached)", self.host,
+                 ", ".join(image_ids), len(image_ids) - len(fetched))

@@ -20,6 +20,7 @@ from core import errors
 from core.compute.models import Flavor, FlavorProject
 from core.context import RequestContext
 from core.db import Database
+from core.db.base import utcnow
 from core.policy import PolicyEnforcer
 
 SORT_KEYS = ("flavorid", "name", "memory_mb", "vcpus", "root_gb", "ephemeral_gb", "swap",
@@ -167,6 +168,17 @@ class FlavorService:
             except IntegrityError:  # a concurrent create won
                 raise errors.Conflict(f"Flavor with name {name} already exists.") from None
         return flavor
+
+    def update_description(self, ctx: RequestContext, flavor_id: str,
+                           description: str | None) -> Flavor:
+        """Nova's only flavor update (2.55): its description."""
+        self.policy.enforce("os_compute_api:os-flavor-manage:update", {}, ctx)
+        with self.db.session() as s:
+            flavor = self._load(s, None, flavor_id)
+            flavor.description = description
+            flavor.updated_at = utcnow()
+            s.flush()
+            return flavor
 
     def delete(self, ctx: RequestContext, flavor_id: str) -> None:
         self.policy.enforce("os_compute_api:os-flavor-manage:delete", {}, ctx)

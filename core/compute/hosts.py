@@ -10,8 +10,10 @@ absent from every list.
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -30,6 +32,14 @@ from core.settings import Settings
 COMPUTE_BINARY = "nova-compute"
 INTERNAL_ZONE = "internal"
 MAX_ID = 0x7FFFFFFF  # larger ids exist nowhere (and overflow the column type)
+
+
+def require_uuid(text: str) -> None:
+    """Nova's check of a 2.53 id in a path."""
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        raise errors.InvalidInput(f"Invalid uuid {text}") from None
 
 
 def _id_in_text(text: str) -> int | None:
@@ -132,20 +142,50 @@ class HostService:
             svc.updated_at = utcnow()
             return self._view(svc, utcnow(), host_zones(s, [svc.host]))
 
-    def delete_service(self, ctx: RequestContext, service_id: int | str) -> None:
+    def update_service_by_uuid(self, ctx: RequestContext, service_uuid: str,
+                               disabled: bool | None = None,
+                               disabled_reason: str | None = None,
+                               forced_down: bool | None = None) -> ServiceView:
+        """Nova's ``PUT /os-services/{uuid}`` (2.53): only a compute service may be
+        changed; enabling clears the reason, disabling sets it (None if not given)."""
+        self.policy.enforce("os_compute_api:os-services:update", {}, ctx)
+        require_uuid(service_uuid)
+        with self.db.session() as s:
+            svc = s.scalar(select(ComputeService).where(ComputeService.uuid == service_uuid))
+            if svc is None:
+                raise errors.NotFound(f"Service {service_uuid} could not be found.")
+            if svc.binary != COMPUTE_BINARY:
+                raise errors.InvalidInput(f"Updating a {svc.binary} service is not "
+                                          "supported. Only nova-compute services can be "
+                                          "updated.")
+            if disabled is not None:
+                svc.disabled = disabled
+                svc.disabled_reason = disabled_reason if disabled else None
+            if forced_down is not None:
+                svc.forced_down = forced_down
+            svc.updated_at = utcnow()
+            return self._view(svc, utcnow(), host_zones(s, [svc.host]))
+
+    def delete_service(self, ctx: RequestContext, service_id: int | str,
+                       by_uuid: bool = False) -> None:
         """Delete a service (and, for a compute service, its node). Refused while
         the host still has servers. An id given as text (as the client sent it)
-        is read once policy allows the call: not an integer is InvalidInput."""
+        is read once policy allows the call: not an integer is InvalidInput
+        (not a UUID, with ``by_uuid``: Nova's 2.53 ids)."""
         self.policy.enforce("os_compute_api:os-services:delete", {}, ctx)
-        if isinstance(service_id, int):
-            number = service_id if 0 < service_id <= MAX_ID else None
+        where: Any
+        if by_uuid:
+            require_uuid(str(service_id))
+            where = ComputeService.uuid == str(service_id)
+        elif isinstance(service_id, int):
+            where = ComputeService.id == (service_id if 0 < service_id <= MAX_ID else -1)
         elif is_ascii_digits(service_id):
-            number = _id_in_text(service_id)
+            where = ComputeService.id == (_id_in_text(service_id) or -1)
         else:
             raise errors.InvalidInput("Invalid input received: id must be an integer",
                                       param="service_id")
         with self.db.session() as s:
-            svc = s.get(ComputeService, number) if number is not None else None
+            svc = s.scalar(select(ComputeService).where(where))
             if svc is None:
                 raise errors.NotFound(f"Service {service_id} could not be found.")
             if svc.binary == COMPUTE_BINARY:
@@ -167,7 +207,10 @@ class HostService:
         return [NodeView(n, services[n.host]) for n in nodes if n.host in services]
 
     def list_nodes(self, ctx: RequestContext, detail: bool = False,
-                   hostname_pattern: str | None = None) -> list[NodeView]:
+                   hostname_pattern: str | None = None, limit: int | None = None,
+                   marker: str | None = None, by_uuid: bool = False) -> list[NodeView]:
+        """A page of hypervisors in id order, after ``marker`` (a node's id, or
+        its UUID with ``by_uuid``; InvalidInput if no such node)."""
         rule = "list-detail" if detail else "list"
         self.policy.enforce(f"os_compute_api:os-hypervisors:{rule}", {}, ctx)
         q = select(ComputeNode).order_by(ComputeNode.id)
@@ -175,16 +218,32 @@ class HostService:
             q = q.where(ComputeNode.hypervisor_hostname.contains(hostname_pattern,
                                                                   autoescape=True))
         with self.db.session() as s:
+            if marker is not None:
+                after = s.scalar(select(ComputeNode.id).where(
+                    ComputeNode.uuid == marker if by_uuid
+                    else ComputeNode.id == (_id_in_text(marker) or -1)))
+                if after is None:
+                    raise errors.InvalidInput(f"marker [{marker}] not found")
+                q = q.where(ComputeNode.id > after)
+            if limit is not None:
+                q = q.limit(limit)
             return self._nodes(s, s.scalars(q))
 
     def get_node(self, ctx: RequestContext, node_id: int | str,
-                 rule: str = "show") -> NodeView:
+                 rule: str = "show", by_uuid: bool = False) -> NodeView:
         """A hypervisor by id; an id given as text (as the client sent it) is read
-        once policy allows the call, and one that is not an integer is not found."""
+        once policy allows the call, and one that is not an integer is not found.
+        With ``by_uuid`` (Nova's 2.53 ids) it is a UUID, and InvalidInput if it
+        does not look like one."""
         self.policy.enforce(f"os_compute_api:os-hypervisors:{rule}", {}, ctx)
-        number = node_id if isinstance(node_id, int) else _id_in_text(node_id)
+        if by_uuid:
+            require_uuid(str(node_id))
+            where = ComputeNode.uuid == str(node_id)
+        else:
+            number = node_id if isinstance(node_id, int) else _id_in_text(node_id)
+            where = ComputeNode.id == (number or -1)
         with self.db.session() as s:
-            node = s.get(ComputeNode, number) if number is not None else None
+            node = s.scalar(select(ComputeNode).where(where))
             views = self._nodes(s, [node] if node is not None else [])
         if not views:
             raise errors.NotFound(f"Hypervisor with ID '{node_id}' could not be found.")

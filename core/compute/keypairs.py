@@ -29,8 +29,9 @@ from core.policy import PolicyEnforcer
 from core.quota.service import QuotaService, check_count
 
 TYPES = ("ssh", "x509")
-# Nova's safe characters for key pair names (before 2.92 widened them).
+# Nova's safe characters for key pair names; 2.92 adds "@" and ".".
 NAME_CHARS = frozenset("_- " + string.digits + string.ascii_letters)
+NAME_CHARS_WIDE = NAME_CHARS | {"@", "."}
 QUOTA_MESSAGE = "Quota exceeded, too many key pairs."
 
 
@@ -78,11 +79,12 @@ def generate(name: str, key_type: str = "ssh") -> tuple[str, str]:
     return private, f"{public} Generated-by-Nimbus"
 
 
-def validate_name(name: str) -> None:
+def validate_name(name: str, wide: bool = False) -> None:
+    """Nova's name rules; ``wide``: the characters of microversion 2.92."""
     if not 1 <= len(name) <= 255:
         raise errors.InvalidInput("Keypair data is invalid: Keypair name must be string and "
                                   "between 1 and 255 characters long")
-    if not set(name) <= NAME_CHARS:
+    if not set(name) <= (NAME_CHARS_WIDE if wide else NAME_CHARS):
         raise errors.InvalidInput(
             "Keypair data is invalid: Keypair name contains unsafe characters")
 
@@ -118,21 +120,32 @@ class KeyPairService:
             raise not_found(name, user_id)
         return key
 
-    def list_keypairs(self, ctx: RequestContext, user_id: str | None = None) -> list[KeyPair]:
+    def list_keypairs(self, ctx: RequestContext, user_id: str | None = None,
+                      limit: int | None = None, marker: str | None = None) -> list[KeyPair]:
+        """A user's key pairs by name; a page of them after the one named
+        ``marker`` (InvalidInput if the user has none of that name)."""
         owner = self._authorize("index", ctx, user_id)
+        q = select(KeyPair).where(KeyPair.user_id == owner).order_by(KeyPair.name)
         with self.db.session() as s:
-            return list(s.scalars(select(KeyPair).where(KeyPair.user_id == owner)
-                                  .order_by(KeyPair.name)))
+            if marker is not None:
+                if s.scalar(select(KeyPair.id).where(KeyPair.user_id == owner,
+                                                     KeyPair.name == marker)) is None:
+                    raise errors.InvalidInput(f"marker [{marker}] not found")
+                q = q.where(KeyPair.name > marker)
+            if limit is not None:
+                q = q.limit(limit)
+            return list(s.scalars(q))
 
     def show(self, ctx: RequestContext, name: str, user_id: str | None = None) -> KeyPair:
         return self.get(self._authorize("show", ctx, user_id), name)
 
     def create(self, ctx: RequestContext, name: str, public_key: str | None = None,
-               key_type: str = "ssh", user_id: str | None = None
+               key_type: str = "ssh", user_id: str | None = None, wide_name: bool = False
                ) -> tuple[KeyPair, str | None]:
-        """Import ``public_key`` or generate a key; (key pair, private key or None)."""
+        """Import ``public_key`` or generate a key; (key pair, private key or None).
+        ``wide_name``: allow the name characters of microversion 2.92."""
         owner = self._authorize("create", ctx, user_id)
-        validate_name(name)
+        validate_name(name, wide_name)
         if key_type not in TYPES:
             raise errors.InvalidInput(f"Keypair data is invalid: unknown type {key_type}")
         private = None

@@ -261,6 +261,9 @@ class AgentClient:
                              {"instance": instance, "length": length},
                              timeout=self.timeout, server=host)
 
+    def cache_images(self, host: str, image_ids: list[str]) -> None:
+        self._cast(host, "cache_images", image_ids=image_ids)
+
     def get_diagnostics(self, host: str, instance: dict) -> dict:
         return self.bus.call(COMPUTE, "get_diagnostics", {"instance": instance},
                              timeout=self.timeout, server=host)

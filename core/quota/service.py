@@ -61,6 +61,15 @@ RESOURCES = ("instances", "cores", "ram", "key_pairs", "server_groups",
              "server_group_members", "metadata_items", *FIXED_DEFAULTS, *NETWORK, *NEUTRON,
              *CINDER)
 MAX_LIMIT = 0x7FFFFFFF
+# Quota classes keep their limits in quota_limits under an owner no project id
+# can be (project ids are hex): "quota-class:default".
+DEFAULT_CLASS = "default"
+CLASS_OWNER_PREFIX = "quota-class:"
+MAX_CLASS_NAME = 64 - len(CLASS_OWNER_PREFIX)
+
+
+def _class_key(name: str) -> str:
+    return CLASS_OWNER_PREFIX + name
 
 
 def over_quota_message(overs: Iterable[str], requested: Mapping[str, int],
@@ -96,7 +105,8 @@ class QuotaService:
         self._side_engines: dict[str, Engine] = {}  # unpooled, for creating usage rows
 
     # ---- limits ----------------------------------------------------------
-    def defaults(self) -> dict[str, int]:
+    def configured_defaults(self) -> dict[str, int]:
+        """The defaults from settings, before the ``default`` quota class."""
         s = self.settings
         return {"instances": s.quota_instances, "cores": s.quota_cores, "ram": s.quota_ram,
                 "key_pairs": s.quota_key_pairs, "server_groups": s.quota_server_groups,
@@ -110,16 +120,43 @@ class QuotaService:
                 "volumes": s.quota_volumes, "gigabytes": s.quota_gigabytes,
                 "snapshots": s.quota_snapshots}
 
+    def defaults(self) -> dict[str, int]:
+        """Every project's limits unless overridden: the settings' values, with
+        the ``default`` quota class's (``os-quota-class-sets/default``) over them."""
+        with self.db.session() as s:
+            return self.class_limits_in(s, DEFAULT_CLASS)
+
+    def class_limits_in(self, session: Session, name: str) -> dict[str, int]:
+        """A quota class's limits: its own values over the defaults."""
+        limits = self.configured_defaults()
+        owners = [_class_key(DEFAULT_CLASS), _class_key(name)]
+        rows = session.execute(select(QuotaLimit.project_id, QuotaLimit.resource,
+                                      QuotaLimit.hard_limit)
+                               .where(QuotaLimit.project_id.in_(owners))).all()
+        for _owner, resource, hard_limit in sorted(rows, key=lambda r: r[0] != owners[0]):
+            if resource in limits:
+                limits[resource] = hard_limit
+        return limits
+
+    def set_class_limits(self, name: str, values: Mapping[str, int]) -> dict[str, int]:
+        """Set a quota class's limits (only ``default`` matters to projects, as
+        in Nova); returns the class's limits."""
+        self.set_limits(_class_key(name), values)
+        with self.db.session() as s:
+            return self.class_limits_in(s, name)
+
     def limits_in(self, session: Session, project_id: str,
                   user_id: str | None = None) -> dict[str, int]:
         """Like :meth:`limits_for`, read in the caller's session."""
-        limits = self.defaults()
-        rows = session.execute(select(QuotaLimit.user_id, QuotaLimit.resource,
-                                      QuotaLimit.hard_limit)
-                               .where(QuotaLimit.project_id == project_id,
+        limits = self.configured_defaults()
+        default_class = _class_key(DEFAULT_CLASS)
+        rows = session.execute(select(QuotaLimit.project_id, QuotaLimit.user_id,
+                                      QuotaLimit.resource, QuotaLimit.hard_limit)
+                               .where(QuotaLimit.project_id.in_([project_id, default_class]),
                                       QuotaLimit.user_id.in_(["", user_id or ""]))).all()
-        # project values first, then the user's own
-        for uid, resource, hard_limit in sorted(rows, key=lambda r: r[0] != ""):
+        # the default class's values first, then the project's, then the user's own
+        for _, uid, resource, hard_limit in sorted(
+                rows, key=lambda r: (r[0] != default_class, r[1] != "")):
             if resource in limits and (uid == "" or uid == user_id):
                 limits[resource] = hard_limit
         return limits

@@ -48,7 +48,8 @@ from tests.support.spec_operations import load_spec_operations
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml"
 # The operationId groups this table covers; servers have a table of their own.
 GROUPS = {"compute_versions", "extensions", "flavors", "extra_specs", "flavor_access",
-          "keypairs", "limits", "quota_sets", "availability_zones", "hypervisors",
+          "keypairs", "limits", "quota_sets", "quota_class_sets", "availability_zones",
+          "hypervisors",
           "compute_services", "server_groups", "migrations", "aggregates",
           "tenant_usage", "console_proxy", "server_external_events"}
 ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPflNS2ZG62dK07tPVmiMJ7W9f7OvADEUnvrhxZAayyg "
@@ -256,6 +257,18 @@ def _aggregate_action(action: str) -> Builder:
     return build
 
 
+def _image_cache(w: World, p: Persona) -> Req:
+    images = setup_call(w.persona("admin").session, w.base.rsplit("/compute", 1)[0]
+                        + "/image/v2", "GET", "/images?name=nimbus-tiny")
+    return Req({"aggregate_id": w.new_aggregate()},
+               body={"cache": [{"id": images["images"][0]["id"]}]}, mv="2.81")
+
+
+def _service_by_uuid(w: World, p: Persona) -> Req:
+    return Req({"service_id": add_host(w.server, node=False).service_uuid},
+               body={"status": "disabled"}, mv="2.53")
+
+
 def _group(owner: str | None = None) -> Builder:
     def build(w: World, p: Persona) -> Req:
         return Req({"server_group_id": w.new_group(owner) if owner else w.ids["demo_group"]})
@@ -278,6 +291,8 @@ ROWS_LIST: list[Row] = [
     Row("flavors.show", ADMIN, _flavor("private"), variant="private", hidden=NOT_ADMIN),
     Row("flavors.create", ADMIN, _flavor_body()),
     Row("flavors.delete", ADMIN, _new_flavor(public=True)),
+    Row("flavors.update", ADMIN, lambda w, p: Req({"flavor_id": w.ids["public"]}, body={
+        "flavor": {"description": "by a persona"}}, mv="2.55")),
     Row("flavor_access.list", ADMIN, _flavor("shared")),
     Row("flavor_access.action", ADMIN, _access("addTenantAccess"), variant="add"),
     Row("flavor_access.action", ADMIN, _access("removeTenantAccess"), variant="remove",
@@ -320,6 +335,10 @@ ROWS_LIST: list[Row] = [
     Row("quota_sets.defaults", AUTHENTICATED, _quota("demo")),
     Row("quota_sets.update", ADMIN, _quota("third", {"quota_set": {"instances": 12}})),
     Row("quota_sets.delete", ADMIN, _quota("third")),
+    Row("quota_class_sets.show", ADMIN, lambda w, p: Req({"quota_class": "default"})),
+    # a class of its own: 'default' would change every project's defaults
+    Row("quota_class_sets.update", ADMIN, lambda w, p: Req(
+        {"quota_class": "persona-class"}, body={"quota_class_set": {"instances": 12}})),
     # ---- hosts: admins only, but anyone lists availability zones
     Row("availability_zones.list", AUTHENTICATED),
     Row("availability_zones.detail", ADMIN),
@@ -336,6 +355,7 @@ ROWS_LIST: list[Row] = [
     Row("compute_services.update", ADMIN, _service_update("disable", {}), variant="disable"),
     Row("compute_services.update", ADMIN, _service_update("force-down", {"forced_down": True},
                                                           mv="2.11"), variant="force-down"),
+    Row("compute_services.update", ADMIN, _service_by_uuid, variant="by uuid (2.53)"),
     Row("compute_services.delete", ADMIN, _service_delete),
     # ---- every move of every server (resize, migrations, evacuations)
     Row("migrations.index", ADMIN),
@@ -363,6 +383,7 @@ ROWS_LIST: list[Row] = [
         rules=("os_compute_api:os-aggregates:remove_host",)),
     Row("aggregates.action", ADMIN, _aggregate_action("set_metadata"),
         variant="set_metadata", rules=("os_compute_api:os-aggregates:set_metadata",)),
+    Row("aggregates.images", ADMIN, _image_cache, success=202),
     # ---- usage: every project's for admins, one's own for its readers
     Row("tenant_usage.list", ADMIN),
     Row("tenant_usage.show", DEMO, lambda w, p: Req({"tenant_id": w.ids["demo"]})),

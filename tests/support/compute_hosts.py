@@ -18,6 +18,8 @@ class FakeHost:
     host: str
     service_id: int
     node_id: int
+    service_uuid: str = ""  # the ids microversion 2.53 and later show
+    node_uuid: str = ""
 
 
 def add_host(server: Server, zone: str = "nova", binary: str = "nova-compute", up: bool = True,
@@ -35,7 +37,7 @@ def add_host(server: Server, zone: str = "nova", binary: str = "nova-compute", u
                                  availability_zone=zone, last_seen_up=seen)
             s.add(svc)
             s.flush()
-            node_id = 0
+            node_id, node_uuid = 0, ""
             if node:
                 n = ComputeNode(host=host, hypervisor_hostname=f"{host}.local",
                                 vcpus=node_fields.get("vcpus", 16),
@@ -51,7 +53,7 @@ def add_host(server: Server, zone: str = "nova", binary: str = "nova-compute", u
                                 disk_allocation_ratio=0.0)
                 s.add(n)
                 s.flush()
-                node_id = n.id
-            return FakeHost(host, svc.id, node_id)
+                node_id, node_uuid = n.id, n.uuid
+            return FakeHost(host, svc.id, node_id, svc.uuid, node_uuid)
     finally:
         db.dispose()

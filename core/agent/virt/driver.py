@@ -91,6 +91,10 @@ class VirtDriver(Protocol):
     def detach_volume(self, instance: dict, volume_id: str) -> None:
         """Disconnect a volume from the guest (not connected: nothing happens)."""
 
+    def cache_image(self, image_id: str) -> bool:
+        """Fetch an image into the host's local cache ahead of boots (Nova's
+        ``cache_image``); False if it was cached already."""
+
     def power_state(self, uuid: str) -> int:
         """The instance's power state (0 NOSTATE when it does not exist)."""
 

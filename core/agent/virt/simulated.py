@@ -50,6 +50,7 @@ class SimulatedDriver:
         self._lock = threading.RLock()
         self._instances: dict[str, InstanceInfo] = {}
         self._consoles: dict[str, list[str]] = {}
+        self.cached_images: set[str] = set()  # what cache_image fetched ahead of boots
         self.state_file = state_file
         if state_file is not None:
             self._load(state_file, resume_guests)
@@ -104,6 +105,14 @@ class SimulatedDriver:
         return info
 
     # ---- VirtDriver -----------------------------------------------------
+    def cache_image(self, image_id: str) -> bool:
+        with self._lock:
+            if image_id in self.cached_images:
+                return False
+            self._work()
+            self.cached_images.add(image_id)
+            return True
+
     def spawn(self, instance: dict, image: dict) -> None:
         self._work()
         uuid = instance["uuid"]

@@ -31,6 +31,13 @@ RULES = [
           f"POST {AGG}/action"),
     _rule("os-aggregates:set_metadata", ADMIN, "Set an aggregate's metadata.",
           f"POST {AGG}/action"),
+    _rule("os-aggregates:images", ADMIN, "Ask an aggregate's hosts to cache images (2.81).",
+          f"POST {AGG}/images"),
+    # ---- quota classes ----
+    _rule("os-quota-class-sets:show", ADMIN, "Show a quota class (only 'default').",
+          "GET /os-quota-class-sets/{id}"),
+    _rule("os-quota-class-sets:update", ADMIN, "Set a quota class's limits (the defaults).",
+          "PUT /os-quota-class-sets/{id}"),
     # ---- usage ----
     _rule("os-simple-tenant-usage:list", ADMIN, "Show every project's usage.",
           "GET /os-simple-tenant-usage"),

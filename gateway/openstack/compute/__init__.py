@@ -18,10 +18,11 @@ from gateway.openstack.compute.extensions import Extensions
 from gateway.openstack.compute.external_events import ServerExternalEvents
 from gateway.openstack.compute.flavors import ExtraSpecs, FlavorAccess, Flavors
 from gateway.openstack.compute.floating_ips import FloatingIps
-from gateway.openstack.compute.hosts import AvailabilityZones, ComputeServices, Hypervisors
+from gateway.openstack.compute.hosts import AvailabilityZones, ComputeServices
+from gateway.openstack.compute.hypervisors import Hypervisors
 from gateway.openstack.compute.interfaces import ServerInterfacesHandler
 from gateway.openstack.compute.keypairs import Keypairs
-from gateway.openstack.compute.limits import Limits, QuotaSets
+from gateway.openstack.compute.limits import Limits, QuotaClassSets, QuotaSets
 from gateway.openstack.compute.migrations import Migrations, ServerMigrations
 from gateway.openstack.compute.security_groups import (
     SecurityGroupRules,
@@ -39,7 +40,7 @@ from gateway.openstack.compute.volume_attachments import VolumeAttachments
 HANDLERS: dict[str, type[Handler]] = {
     "compute_versions": Versions, "extensions": Extensions, "flavors": Flavors,
     "extra_specs": ExtraSpecs, "flavor_access": FlavorAccess, "keypairs": Keypairs,
-    "limits": Limits, "quota_sets": QuotaSets, "availability_zones": AvailabilityZones,
+    "limits": Limits, "quota_sets": QuotaSets, "quota_class_sets": QuotaClassSets, "availability_zones": AvailabilityZones,
     "hypervisors": Hypervisors, "compute_services": ComputeServices,
     "server_groups": ServerGroups, "servers": Servers, "server_metadata": ServerMetadata,
     "server_tags": ServerTags, "security_groups": SecurityGroups,

@@ -58,6 +58,13 @@ class Aggregates(Handler):
         self.aggregates.delete(self.context(), aggregate_id)
         return NoContent, 200
 
+    def images(self, aggregate_id: str, body: dict):
+        """``POST /os-aggregates/{id}/images`` (2.81): each host caches the images."""
+        microversions.require((2, 81))
+        self.deps.image_cache.cache_images(self.context(), aggregate_id,
+                                           [item["id"] for item in body["cache"]])
+        return NoContent, 202
+
     def action(self, aggregate_id: str, body: dict):
         ctx = self.context()
         if "add_host" in body:

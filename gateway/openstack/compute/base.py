@@ -14,6 +14,7 @@ from core.compute.consoles import ConsoleService
 from core.compute.external_events import ExternalEvents
 from core.compute.flavors import FlavorService
 from core.compute.hosts import HostService
+from core.compute.image_cache import AggregateImageCache
 from core.compute.keypairs import KeyPairService
 from core.compute.migration_records import MigrationRecords
 from core.compute.move_actions import MoveActions
@@ -65,6 +66,7 @@ class ComputeDeps:
     migrations: MigrationRecords
     server_fixed_ips: ServerFixedIps
     aggregates: AggregateService
+    image_cache: AggregateImageCache
     tenant_usage: TenantUsageService
     consoles: ConsoleService
     server_passwords: ServerPasswords
@@ -83,7 +85,7 @@ class ComputeDeps:
                    server_interfaces=core.server_interfaces, floating_ips=core.floating_ips,
                    server_volumes=core.server_volumes, move_actions=core.move_actions,
                    migrations=core.migrations, server_fixed_ips=core.server_fixed_ips,
-                   aggregates=core.aggregates,
+                   aggregates=core.aggregates, image_cache=core.image_cache,
                    tenant_usage=core.tenant_usage,
                    consoles=core.consoles,
                    server_passwords=core.server_passwords,

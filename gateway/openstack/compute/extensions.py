@@ -56,6 +56,7 @@ EXTENSIONS = (
     Extension("os-keypairs", "Keypairs", "Keypair Support."),
     Extension("limits", "Limits", "Limits support."),
     Extension("os-quota-sets", "Quotas", "Quotas management support."),
+    Extension("os-quota-class-sets", "QuotaClasses", "Quota classes management support."),
     Extension("os-server-groups", "ServerGroups", "Server group support."),
     Extension("os-services", "Services", "Services support."),
     Extension("versions", "Versions", "API Version information."),

@@ -1,4 +1,9 @@
-"""Flavors, their extra specs and access lists."""
+"""Flavors, their extra specs and access lists.
+
+Per microversion: ``description`` from 2.55 (shown everywhere, given on create,
+changed by ``PUT /flavors/{id}``); ``extra_specs`` in the full views from 2.61
+when the caller may list extra specs; ``swap`` 0 instead of "" from 2.75; extra
+specs validated from 2.86 (:mod:`core.extra_spec_validation`)."""
 
 from __future__ import annotations
 
@@ -10,11 +15,33 @@ from connexion import request
 
 from core import errors
 from core.compute.flavors import FlavorQuery
+from core.extra_spec_validation import validate_all
 from core.numbers import INT64_MIN, BadInteger, as_int
 from gateway.openstack.compute import microversions, views
 from gateway.openstack.compute.base import ACCEPTED, MAX_INT, Handler, parse_bool, query_int
 
 _SPEC_KEY = re.compile(r"^[a-zA-Z0-9-_:. ]{1,255}$")
+DESCRIPTION = (2, 55)
+DESCRIPTION_MAX = 65535
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _description(spec: dict[str, Any]) -> str | None:
+    """Nova's flavor description: text (or null) of printable characters."""
+    value = spec.get("description")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise errors.InvalidInput(f"Invalid input for field/attribute description. Value: "
+                                  f"{value}. {value!r} is not of type 'string', 'null'")
+    if len(value) > DESCRIPTION_MAX:
+        raise errors.InvalidInput("Invalid input for field/attribute description. Value: "
+                                  f"{value[:40]}... is too long (more than {DESCRIPTION_MAX} "
+                                  "characters)")
+    if _CONTROL.search(value):
+        raise errors.InvalidInput("Invalid input for field/attribute description. It must "
+                                  "hold printable characters only.")
+    return value
 
 
 def _count(body: dict[str, Any], name: str, minimum: int, default: int | None = None) -> int:
@@ -54,8 +81,10 @@ class Flavors(Handler):
         q = self._query(ctx.is_admin)
         rows = self.deps.flavors.list_flavors(ctx, q)
         mv = microversions.current()
-        items = [views.flavor(f, self.links("flavors", f.flavorid), mv) if detail
-                 else views.flavor_brief(f, self.links("flavors", f.flavorid)) for f in rows]
+        specs = detail and self._may_see_specs(mv)
+        items = [views.flavor(f, self.links("flavors", f.flavorid), mv, specs) if detail
+                 else views.flavor_brief(f, self.links("flavors", f.flavorid), mv)
+                 for f in rows]
         out: dict[str, Any] = {"flavors": items}
         if rows and len(rows) >= q.limit:
             params = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"]
@@ -70,14 +99,43 @@ class Flavors(Handler):
     def detail(self, **_: Any):
         return self._list(detail=True)
 
+    def _may_see_specs(self, mv: microversions.APIVersion) -> bool:
+        """Nova shows extra specs in flavor bodies from 2.61 to whoever may list them."""
+        if mv < (2, 61):
+            return False
+        ctx = self.context()
+        return self.auth.policy.authorize("os_compute_api:os-flavor-extra-specs:index",
+                                          {"project_id": ctx.project_id},
+                                          ctx.policy_credentials())
+
+    def _one(self, f: Any) -> dict[str, Any]:
+        mv = microversions.current()
+        return {"flavor": views.flavor(f, self.links("flavors", f.flavorid), mv,
+                                       self._may_see_specs(mv))}
+
     def show(self, flavor_id: str):
-        f = self.deps.flavors.get(self.context(), flavor_id)
-        return {"flavor": views.flavor(f, self.links("flavors", f.flavorid),
-                                       microversions.current())}
+        return self._one(self.deps.flavors.get(self.context(), flavor_id))
+
+    def update(self, flavor_id: str, body: dict[str, Any]):
+        """``PUT /flavors/{id}`` (2.55): the description is all that changes."""
+        microversions.require(DESCRIPTION)
+        spec = body["flavor"]
+        if set(spec) != {"description"}:
+            extra = sorted(set(spec) - {"description"})
+            raise errors.InvalidInput(
+                "Invalid input for field/attribute flavor. " + (
+                    f"Additional properties are not allowed ('{extra[0]}' was unexpected)"
+                    if extra else "'description' is a required property"))
+        return self._one(self.deps.flavors.update_description(
+            self.context(), flavor_id, _description(spec)))
 
     def create(self, body: dict[str, Any]):
         ctx = self.context()
         spec = body["flavor"]
+        if "description" in spec and microversions.current() < DESCRIPTION:
+            raise errors.InvalidInput("Invalid input for field/attribute flavor. Additional "
+                                      "properties are not allowed ('description' was "
+                                      "unexpected)")
         rxtx = spec.get("rxtx_factor", 1.0)
         try:
             rxtx = float(rxtx)
@@ -92,9 +150,9 @@ class Flavors(Handler):
             disk=_count(spec, "disk", 0), flavor_id=spec.get("id"),
             ephemeral=_count(spec, "OS-FLV-EXT-DATA:ephemeral", 0, 0),
             swap=_count(spec, "swap", 0, 0), rxtx_factor=rxtx,
-            is_public=spec.get("os-flavor-access:is_public", True))
-        return {"flavor": views.flavor(f, self.links("flavors", f.flavorid),
-                                       microversions.current())}
+            is_public=spec.get("os-flavor-access:is_public", True),
+            description=_description(spec))
+        return self._one(f)
 
     def delete(self, flavor_id: str):
         self.deps.flavors.delete(self.context(), flavor_id)
@@ -120,12 +178,19 @@ def _specs(values: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _checked_specs(values: dict[str, Any]) -> dict[str, str]:
+    specs = _specs(values)
+    if microversions.current() >= (2, 86):
+        validate_all(specs)
+    return specs
+
+
 class ExtraSpecs(Handler):
     def list(self, flavor_id: str):
         return {"extra_specs": self.deps.flavors.extra_specs(self.context(), flavor_id)}
 
     def create(self, flavor_id: str, body: dict[str, Any]):
-        specs = _specs(body["extra_specs"])
+        specs = _checked_specs(body["extra_specs"])
         self.deps.flavors.set_extra_specs(self.context(), flavor_id, specs)
         return {"extra_specs": specs}
 
@@ -135,7 +200,7 @@ class ExtraSpecs(Handler):
     def update(self, flavor_id: str, key: str, body: dict[str, Any]):
         if key not in body or len(body) != 1:
             raise errors.InvalidInput("Request body and URI mismatch")
-        specs = _specs(body)
+        specs = _checked_specs(body)
         self.deps.flavors.set_extra_specs(self.context(), flavor_id, specs,
                                           rule="os_compute_api:os-flavor-extra-specs:update")
         return specs

@@ -1,16 +1,19 @@
-"""``os-availability-zone``, ``os-hypervisors`` and ``os-services`` (ids are
-integers: UUIDs only come with 2.53)."""
+"""``os-availability-zone`` and ``os-services`` (``os-hypervisors`` is in
+:mod:`gateway.openstack.compute.hypervisors`).
+
+``os-services`` ids are integers below 2.53 and UUIDs from 2.53, where
+``PUT /os-services/{uuid}`` with ``status`` / ``disabled_reason`` /
+``forced_down`` replaces the ``enable``, ``disable``, ``disable-log-reason``
+and ``force-down`` actions (whose bodies the 2.53 schema refuses: 400)."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from core import errors
-from core.clock import utcnow
-from core.compute.hosts import NodeView
+from core.compute.hosts import require_uuid
 from gateway.openstack.compute import microversions, views
-from gateway.openstack.compute.base import NO_CONTENT, Handler
+from gateway.openstack.compute.base import NO_CONTENT, Handler, parse_bool
 
 SERVICE_ACTIONS = ("enable", "disable", "disable-log-reason", "force-down")
 
@@ -25,57 +28,6 @@ class AvailabilityZones(Handler):
         return {"availabilityZoneInfo": [views.zone(z, detail=True) for z in zones]}
 
 
-def uptime_text(node: NodeView, now: datetime.datetime | None = None) -> str:
-    """What ``uptime`` prints, for a simulated host up since it registered."""
-    now = now or utcnow()
-    up = now - node.node.created_at
-    days, rest = divmod(int(up.total_seconds()), 86400)
-    hours, minutes = rest // 3600, rest % 3600 // 60
-    return (f" {now:%H:%M:%S} up {days} days, {hours:2d}:{minutes:02d},  0 users,  "
-            "load average: 0.00, 0.00, 0.00")
-
-
-class Hypervisors(Handler):
-    def _list(self, detail: bool) -> dict[str, Any]:
-        nodes = self.deps.hosts.list_nodes(self.context(), detail,
-                                           self.query("hypervisor_hostname_pattern"))
-        return {"hypervisors": [views.hypervisor(n, detail) for n in nodes]}
-
-    def list(self, **_: Any):
-        return self._list(detail=False)
-
-    def detail(self, **_: Any):
-        return self._list(detail=True)
-
-    def show(self, hypervisor_id: str):
-        node = self.deps.hosts.get_node(self.context(), hypervisor_id)
-        return {"hypervisor": views.hypervisor(node, detail=True)}
-
-    def uptime(self, hypervisor_id: str):
-        node = self.deps.hosts.get_node(self.context(), hypervisor_id, "uptime")
-        return {"hypervisor": {**views.hypervisor(node, detail=False),
-                               "uptime": uptime_text(node)}}
-
-    def search(self, hypervisor_hostname_pattern: str):
-        nodes = self.deps.hosts.search(self.context(), hypervisor_hostname_pattern)
-        return {"hypervisors": [views.hypervisor(n, detail=False) for n in nodes]}
-
-    def servers(self, hypervisor_hostname_pattern: str):
-        hosts = self.deps.hosts
-        nodes = hosts.search(self.context(), hypervisor_hostname_pattern, "servers")
-        servers = hosts.servers_on(nodes)
-        out = []
-        for n in nodes:
-            entry = views.hypervisor(n, detail=False)
-            if servers[n.node.id]:  # Nova leaves the key out when there are none
-                entry["servers"] = [{"uuid": u, "name": name} for u, name in servers[n.node.id]]
-            out.append(entry)
-        return {"hypervisors": out}
-
-    def statistics(self):
-        return {"hypervisor_statistics": self.deps.hosts.statistics(self.context())}
-
-
 class ComputeServices(Handler):
     def list(self, **_: Any):
         services = self.deps.hosts.list_services(self.context(), self.query("host"),
@@ -84,9 +36,44 @@ class ComputeServices(Handler):
         return {"services": [views.service(s, mv) for s in services]}
 
     def update(self, service_id: str, body: dict[str, Any]):
+        if microversions.current() >= (2, 53):
+            return self._update_by_uuid(service_id, body)
+        return self._action(service_id, body)
+
+    def _update_by_uuid(self, service_id: str, body: dict[str, Any]):
+        """``PUT /os-services/{uuid}`` with ``status``, ``disabled_reason`` and
+        ``forced_down`` (2.53); answers the whole service."""
+        require_uuid(service_id)  # before policy, as Nova checks it
+        unknown = sorted(set(body) - {"status", "disabled_reason", "forced_down"})
+        if unknown:
+            raise errors.InvalidInput("Invalid input for field/attribute service. Additional "
+                                      f"properties are not allowed ('{unknown[0]}' was "
+                                      "unexpected)")
+        status = body.get("status")
+        if status is not None and status not in ("enabled", "disabled"):
+            raise errors.InvalidInput(f"Invalid input for field/attribute status. Value: "
+                                      f"{status}. '{status}' is not one of ['enabled', "
+                                      "'disabled']")
+        if status == "enabled" and body.get("disabled_reason"):
+            raise errors.InvalidInput("Specifying 'disabled_reason' with status 'enabled' "
+                                      "is invalid.")
+        forced = body.get("forced_down")
+        forced_down = parse_bool(forced, "forced_down") if "forced_down" in body else None
+        if status is None and forced_down is None:
+            raise errors.InvalidInput("No updates were requested. Fields 'status' or "
+                                      "'forced_down' should be specified.")
+        view = self.deps.hosts.update_service_by_uuid(
+            self.context(), service_id,
+            disabled=None if status is None else status == "disabled",
+            disabled_reason=body.get("disabled_reason"), forced_down=forced_down)
+        return {"service": views.service(view, microversions.current())}
+
+    def _action(self, action: str, body: dict[str, Any]):
         """``PUT /os-services/{action}`` with ``{"host", "binary", ...}`` (below 2.53)."""
         ctx = self.authorized("os_compute_api:os-services:update", {})
-        action = service_id
+        if "status" in body:
+            raise errors.InvalidInput("Invalid input for field/attribute service. Additional "
+                                      "properties are not allowed ('status' was unexpected)")
         if action not in SERVICE_ACTIONS or (action == "force-down"
                                              and microversions.current() < (2, 11)):
             raise errors.NotFound("Unknown action")
@@ -99,8 +86,9 @@ class ComputeServices(Handler):
         if action == "force-down":
             if "forced_down" not in body:
                 raise errors.InvalidInput("Missing forced_down field")
-            hosts.update_service(ctx, host, binary, forced_down=body["forced_down"])
-            out["forced_down"] = body["forced_down"]
+            forced = parse_bool(body["forced_down"], "forced_down")
+            hosts.update_service(ctx, host, binary, forced_down=forced)
+            out["forced_down"] = forced
         elif action == "disable-log-reason":
             reason = body.get("disabled_reason")
             if not reason:
@@ -115,5 +103,6 @@ class ComputeServices(Handler):
 
     def delete(self, service_id: str):
         # The core reads the id once policy allows the call.
-        self.deps.hosts.delete_service(self.context(), service_id)
+        self.deps.hosts.delete_service(self.context(), service_id,
+                                       by_uuid=microversions.current() >= (2, 53))
         return NO_CONTENT

@@ -6,10 +6,9 @@ handler) so that the rules of every microversion stay in one place.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from core.compute.hosts import NodeView, ServiceView
+from core.compute.hosts import ServiceView
 from core.compute.models import Flavor, KeyPair
 from core.compute.server_groups import GroupView
 from gateway.jsonutil import isotime
@@ -26,17 +25,28 @@ def _time(value: Any) -> str | None:
 
 # ---- flavors -------------------------------------------------------------
 
-def flavor_brief(f: Flavor, links: Links) -> dict[str, Any]:
-    return {"id": f.flavorid, "name": f.name, "links": links}
+def flavor_brief(f: Flavor, links: Links, mv: APIVersion) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": f.flavorid, "name": f.name, "links": links}
+    if mv >= (2, 55):
+        out["description"] = f.description
+    return out
 
 
-def flavor(f: Flavor, links: Links, mv: APIVersion) -> dict[str, Any]:
-    return {"id": f.flavorid, "name": f.name, "ram": f.memory_mb, "vcpus": f.vcpus,
-            "disk": f.root_gb, "OS-FLV-EXT-DATA:ephemeral": f.ephemeral_gb,
-            # "" for no swap until 2.75
-            "swap": f.swap if f.swap or mv >= (2, 75) else "",
-            "rxtx_factor": f.rxtx_factor, "os-flavor-access:is_public": f.is_public,
-            "OS-FLV-DISABLED:disabled": f.disabled, "links": links}
+def flavor(f: Flavor, links: Links, mv: APIVersion,
+           with_specs: bool = False) -> dict[str, Any]:
+    """The full view; ``with_specs`` (2.61+, when the caller may list extra specs)
+    adds ``extra_specs``."""
+    out = {"id": f.flavorid, "name": f.name, "ram": f.memory_mb, "vcpus": f.vcpus,
+           "disk": f.root_gb, "OS-FLV-EXT-DATA:ephemeral": f.ephemeral_gb,
+           # "" for no swap until 2.75
+           "swap": f.swap if f.swap or mv >= (2, 75) else "",
+           "rxtx_factor": f.rxtx_factor, "os-flavor-access:is_public": f.is_public,
+           "OS-FLV-DISABLED:disabled": f.disabled, "links": links}
+    if mv >= (2, 55):
+        out["description"] = f.description
+    if with_specs and mv >= (2, 61):
+        out["extra_specs"] = dict(f.extra_specs or {})
+    return out
 
 
 def flavor_access(flavor_id: str, projects: list[str]) -> dict[str, Any]:
@@ -66,13 +76,21 @@ def keypair(k: KeyPair, mv: APIVersion, *, full: bool = False, user: bool = Fals
 # ---- quotas and limits ---------------------------------------------------
 
 NETWORK_QUOTAS = ("fixed_ips", "floating_ips", "security_groups", "security_group_rules")
+FILE_QUOTAS = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
 VOLUME_QUOTAS = ("volumes", "gigabytes", "snapshots")  # the Block Storage API's
+
+
+def quotas_gone(mv: APIVersion) -> tuple[str, ...]:
+    """Quota keys a version neither shows nor takes: the network ones from 2.36,
+    the injected-file ones (personality is gone) from 2.57."""
+    return ((NETWORK_QUOTAS if mv >= (2, 36) else ())
+            + (FILE_QUOTAS if mv >= (2, 57) else ()) + VOLUME_QUOTAS)
 
 
 def quota_set(values: dict[str, Any], mv: APIVersion,
               project_id: str | None = None) -> dict[str, Any]:
-    out = {k: v for k, v in values.items()
-           if (mv < (2, 36) or k not in NETWORK_QUOTAS) and k not in VOLUME_QUOTAS}
+    gone = quotas_gone(mv)
+    out = {k: v for k, v in values.items() if k not in gone}
     if project_id is not None:
         out["id"] = project_id
     return {"quota_set": out}
@@ -80,13 +98,15 @@ def quota_set(values: dict[str, Any], mv: APIVersion,
 
 def absolute_limits(limits: dict[str, int], used: dict[str, int],
                     mv: APIVersion) -> dict[str, Any]:
-    out = {"maxServerMeta": limits["metadata_items"], "maxImageMeta": limits["metadata_items"],
+    out = {"maxServerMeta": limits["metadata_items"],
            "maxTotalCores": limits["cores"], "maxTotalInstances": limits["instances"],
            "maxTotalRAMSize": limits["ram"], "maxTotalKeypairs": limits["key_pairs"],
            "maxServerGroups": limits["server_groups"],
            "maxServerGroupMembers": limits["server_group_members"],
            "totalCoresUsed": used["cores"], "totalInstancesUsed": used["instances"],
            "totalRAMUsed": used["ram"], "totalServerGroupsUsed": used["server_groups"]}
+    if mv < (2, 39):  # the image-metadata proxy is gone from 2.39
+        out["maxImageMeta"] = limits["metadata_items"]
     if mv < (2, 36):
         out.update({"maxSecurityGroups": limits["security_groups"],
                     "maxSecurityGroupRules": limits["security_group_rules"],
@@ -102,38 +122,13 @@ def absolute_limits(limits: dict[str, int], used: dict[str, int],
 
 def service(v: ServiceView, mv: APIVersion) -> dict[str, Any]:
     s = v.service
-    out: dict[str, Any] = {"id": s.id, "binary": s.binary, "host": s.host, "zone": v.zone,
+    out: dict[str, Any] = {"id": s.uuid if mv >= (2, 53) else s.id, "binary": s.binary, "host": s.host, "zone": v.zone,
                            "status": "disabled" if s.disabled else "enabled",
                            "state": "up" if v.up else "down",
                            "updated_at": _time(s.last_seen_up or s.updated_at),
                            "disabled_reason": s.disabled_reason}
     if mv >= (2, 11):
         out["forced_down"] = s.forced_down
-    return out
-
-
-def hypervisor(v: NodeView, detail: bool) -> dict[str, Any]:
-    n, svc = v.node, v.service
-    out: dict[str, Any] = {"id": n.id, "hypervisor_hostname": n.hypervisor_hostname,
-                           "state": "up" if svc.up else "down",
-                           "status": "disabled" if svc.service.disabled else "enabled"}
-    if detail:
-        free_disk = n.local_gb - n.local_gb_used
-        out.update({
-            "hypervisor_type": n.hypervisor_type, "hypervisor_version": n.hypervisor_version,
-            "host_ip": n.host_ip,
-            "service": {"host": svc.service.host, "id": svc.service.id,
-                        "disabled_reason": svc.service.disabled_reason},
-            "vcpus": n.vcpus, "vcpus_used": n.vcpus_used, "memory_mb": n.memory_mb,
-            "memory_mb_used": n.memory_mb_used, "free_ram_mb": n.memory_mb - n.memory_mb_used,
-            "local_gb": n.local_gb, "local_gb_used": n.local_gb_used,
-            "free_disk_gb": free_disk, "disk_available_least": free_disk,
-            "running_vms": n.running_vms, "current_workload": 0,
-            # a JSON string below 2.28
-            "cpu_info": json.dumps({"arch": n.architecture, "model": "nimbus-virtual",
-                                    "vendor": "Nimbus", "features": [],
-                                    "topology": {"cores": n.vcpus, "threads": 1,
-                                                 "sockets": 1}})})
     return out
 
 
@@ -152,8 +147,12 @@ def zone(z: Any, detail: bool) -> dict[str, Any]:
 
 def server_group(v: GroupView, mv: APIVersion) -> dict[str, Any]:
     g = v.group
-    out: dict[str, Any] = {"id": g.uuid, "name": g.name, "policies": [g.policy],
-                           "members": list(v.members), "metadata": {}}
+    out: dict[str, Any] = {"id": g.uuid, "name": g.name}
+    if mv >= (2, 64):
+        out.update({"policy": g.policy, "rules": dict(g.rules or {})})
+    else:
+        out.update({"policies": [g.policy], "metadata": {}})
+    out["members"] = list(v.members)
     if mv >= (2, 13):
         out.update({"project_id": g.project_id, "user_id": g.user_id})
     return out

@@ -167,3 +167,10 @@ def test_diagnostics_of_a_guest():
     assert found == d.diagnostics(inst)  # steady counters
     with pytest.raises(DriverError):
         d.diagnostics({**inst, "uuid": "missing"})
+
+
+def test_cache_image_is_idempotent():
+    d = build_driver("simulated", host="h1")
+    assert d.cache_image("img-1") is True
+    assert d.cache_image("img-1") is False  # a repeated request fetches nothing
+    assert d.cache_image("img-2") is True
