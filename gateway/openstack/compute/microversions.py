@@ -40,7 +40,7 @@ __all__ = ["APIVersion", "InvalidVersion", "MAX_VERSION", "MIN_VERSION", "VERSIO
 MIN_VERSION = APIVersion(2, 1)
 # The newest microversion whose behaviour every compute handler follows. Raise
 # it only when every change up to the new value is implemented.
-MAX_VERSION = APIVersion(2, 26)
+MAX_VERSION = APIVersion(2, 100)
 
 VERSIONS = Microversions(("compute",), MIN_VERSION, MAX_VERSION, nova_fault_body,
                          legacy_header="X-OpenStack-Nova-API-Version")
