@@ -466,8 +466,8 @@ ROWS_LIST: list[Row] = [
         p, w.take)})),
     Row("servers.ips", READERS, _shared()),
     Row("servers.ips_network", READERS, _shared(network="private")),
-    Row("servers.actions", READERS, _shared()),
-    Row("servers.show_action", READERS, _request_id),
+    Row("instance_actions.index", READERS, _shared()),
+    Row("instance_actions.show", READERS, _request_id),
     # ---- actions, each with its own rule
     Row("servers.action", MEMBERS, _action({"os-stop": None}, World.take), variant="os-stop",
         success=202),
