@@ -6,8 +6,9 @@ same flavor: core/conductor/resize.py).
   running guest over and reports; the conductor moves the records, drops the
   parked allocation and has the source remove its copy. ACTIVE stays ACTIVE.
 - evacuation (the source host is down): the same claims, and the destination's
-  agent rebuilds the guest from its image; the source is told to remove its
-  copy (it gets the message when it comes back).
+  agent rebuilds the guest from its image (powered off when the request asked
+  for a stopped server, compute 2.95); the source is told to remove its copy
+  (it gets the message when it comes back).
 - rebuild: the same host spawns the guest again from a new image.
 """
 
@@ -129,8 +130,10 @@ class EvacuateInstance(MoveToNewHost):
             return
         deps.ipam.bind_host(self.uuid, dest)
         deps.notifier.instance(inst, "evacuate")
-        deps.agents.rebuild_instance(dest, move_message(deps, inst), image_of(deps, inst),
-                                     evacuate=True)
+        message = move_message(deps, inst)
+        if self.request_spec.get("target_state") == states.STOPPED:
+            message["vm_state"] = states.STOPPED  # 2.95: the agent leaves it powered off
+        deps.agents.rebuild_instance(dest, message, image_of(deps, inst), evacuate=True)
 
 
 class Moves:

@@ -139,11 +139,16 @@ class Scheduler:
 
     # ---- the steps -------------------------------------------------------
     def candidates(self, spec: RequestSpec, hosts: list[HostState]) -> list[HostState]:
-        """The hosts a request may use at all: only ``force_host`` when given, never
-        one of ``ignore_hosts`` (hosts already tried)."""
+        """The hosts a request may use at all: only ``force_host`` when given (or
+        the requested host / node, which still go through the filters), never one
+        of ``ignore_hosts`` (hosts already tried)."""
         ignored = set(spec.ignore_hosts)
         if spec.force_host is not None:
             return [h for h in hosts if h.host == spec.force_host and h.host not in ignored]
+        if spec.requested_host is not None or spec.requested_node is not None:
+            hosts = [h for h in hosts
+                     if spec.requested_host in (None, h.host)
+                     and spec.requested_node in (None, h.nodename)]
         if not ignored:
             return list(hosts)
         return [h for h in hosts if h.host not in ignored]

@@ -88,6 +88,10 @@ class RequestSpec:
     image: Image = field(default_factory=Image)
     availability_zone: str | None = None
     force_host: str | None = None
+    # Nova's requested_destination (2.74 create with host / hypervisor_hostname):
+    # only this host and/or node, but through the filters, unlike force_host.
+    requested_host: str | None = None
+    requested_node: str | None = None
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     ignore_hosts: list[str] = field(default_factory=list)
     # The conductor flow the claims are taken for (placement's consumer
@@ -129,6 +133,7 @@ class RequestSpec:
             "image": {"id": i.id, "properties": dict(i.properties), "min_ram": i.min_ram,
                       "min_disk": i.min_disk},
             "availability_zone": self.availability_zone, "force_host": self.force_host,
+            "requested_host": self.requested_host, "requested_node": self.requested_node,
             "scheduler_hints": dict(self.scheduler_hints),
             "ignore_hosts": list(self.ignore_hosts), "claim_holder": self.claim_holder,
         }
@@ -141,6 +146,8 @@ class RequestSpec:
                    image=Image.from_dict(data.get("image")),
                    availability_zone=data.get("availability_zone") or None,
                    force_host=data.get("force_host") or None,
+                   requested_host=data.get("requested_host") or None,
+                   requested_node=data.get("requested_node") or None,
                    scheduler_hints=dict(data.get("scheduler_hints") or {}),
                    ignore_hosts=[str(h) for h in data.get("ignore_hosts") or []],
                    claim_holder=str(data["claim_holder"]) if data.get("claim_holder") else None)
