@@ -63,7 +63,7 @@ from tests.support.spec_operations import load_spec_operations
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml"
 GROUPS = {"servers", "server_metadata", "server_tags", "server_interfaces",
           "floating_ips", "server_migrations", "remote_consoles", "server_password",
-          "server_diagnostics"}
+          "server_diagnostics", "instance_actions"}
 SPEC = {op_id: op for op_id, op in load_spec_operations(SPEC_PATH).items()
         if op_id.split(".")[0] in GROUPS}
 POOL_SIZE = 46  # the state-changing cases that are allowed need a server each
@@ -571,6 +571,9 @@ ROWS_LIST: list[Row] = [
     # none is in progress: the admin passes the rule and finds no such migration
     Row("server_migrations.show", ADMIN, lambda w, p: Req(
         {"server_id": w.shared(), "migration_id": "1"}, mv="2.23"), success=404),
+    # the shared server is not migrating: the admin passes the rule and gets a 409
+    Row("server_migrations.delete", ADMIN, lambda w, p: Req(
+        {"server_id": w.shared(), "migration_id": "1"}, mv="2.24"), success=409),
     # ---- metadata
     Row("server_metadata.index", READERS, _shared()),
     Row("server_metadata.create", MEMBERS, lambda w, p: Req(

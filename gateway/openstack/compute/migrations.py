@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from connexion import NoContent
+
 from core import errors
+from core.compute.live_abort import abort_live_migration
 from core.compute.migration_records import IN_PROGRESS, LIVE, MigrationQuery
 from core.compute.models import Migration
 from core.numbers import BadInteger, parse_int
@@ -116,3 +119,17 @@ class ServerMigrations(Handler):
                                   f"for server {server_id}.") from None
         return {"migration": self.server_view(
             self.deps.migrations.get_of_server(ctx, server_id, ident))}
+
+    def delete(self, server_id: str, migration_id: str):
+        """2.24: abort a live migration (from 2.65 also one queued or preparing)."""
+        microversions.require((2, 24))
+        ctx = self.context()
+        try:
+            ident = parse_int(migration_id, 1, MAX_INT)
+        except BadInteger:
+            self.deps.servers.find(ctx, server_id)  # a missing server is the 404 first
+            raise errors.NotFound(f"Migration {migration_id} not found for instance "
+                                  f"{server_id}") from None
+        abort_live_migration(self.deps.move_actions, ctx, server_id, ident,
+                             allow_queued=microversions.current() >= (2, 65))
+        return NoContent, 202
