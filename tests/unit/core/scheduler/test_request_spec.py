@@ -5,7 +5,8 @@ WIRE = {"project_id": "p", "user_id": "u", "instance_uuids": ["i1", "i2"],
                    "swap": 512, "extra_specs": {"capabilities:ssd": "true"}},
         "image": {"id": "img", "properties": {"architecture": "x86_64"}, "min_ram": 0,
                   "min_disk": 1},
-        "availability_zone": "az1", "force_host": None,
+        "availability_zone": "az1", "force_host": None, "requested_host": "h2",
+        "requested_node": None,
         "scheduler_hints": {"same_host": ["a"], "different_host": ["b"], "group": "g"},
         "ignore_hosts": ["h1"], "claim_holder": "flow-1"}
 
