@@ -110,6 +110,10 @@ class MoveActions:
         picks (and claims) when offloaded: in ``availability_zone`` when given
         (2.77; None unpins the server, 2.91), on ``host`` when given (2.91, admin;
         the scheduler still checks it)."""
+        if host is not None:  # Nova checks both rules before the server's state
+            found = self.servers.get(ctx, uuid, UNSHELVE)
+            self.servers.policy.enforce(UNSHELVE_HOST, {"project_id": found.project_id,
+                                                        "user_id": found.user_id}, ctx)
         inst = self._load(ctx, uuid, UNSHELVE, "unshelve",
                           (states.SHELVED, states.SHELVED_OFFLOADED))
         values: dict[str, Any] = {}
@@ -137,8 +141,6 @@ class MoveActions:
                                   f"not in SHELVED_OFFLOADED state (it is {inst.vm_state}).",
                                   kind="instance", id=inst.uuid, state=inst.vm_state)
         if host is not None:
-            self.actions.servers.policy.enforce(UNSHELVE_HOST, {"project_id":
-                                                                inst.project_id}, ctx)
             services = self.hosts.services_of(host, COMPUTE_BINARY)
             if not services:
                 raise errors.InvalidInput(f"Compute host {host} could not be found.",

@@ -200,12 +200,18 @@ def test_rebuild_sets_key_user_data_hostname_and_certificates(env, tenant):
 
 # ---------------------------------------------------------------- 2.45 createImage
 
-def test_create_image_answers_its_id_from_2_45(env, tenant, active):
+def test_create_image_and_backup_answer_the_id_from_2_45(env, tenant, active):
     r = act(tenant.member, active, {"createImage": {"name": f"{PREFIX}-img44"}}, mv="2.44")
     assert r.status_code == 202 and "/images/" in r.headers["Location"] and not r.content
     env.images.append(r.headers["Location"].rsplit("/", 1)[-1])
     wait_for(tenant.member, active, "ACTIVE")
     r = act(tenant.member, active, {"createImage": {"name": f"{PREFIX}-img45"}}, mv="2.45")
+    assert r.status_code == 202 and "Location" not in r.headers
+    env.images.append(r.json()["image_id"])
+    wait_for(tenant.member, active, "ACTIVE")
+    r = act(tenant.member, active, {"createBackup": {"name": f"{PREFIX}-bk45",
+                                                     "backup_type": "weekly", "rotation": 1}},
+            mv="2.45")
     assert r.status_code == 202 and "Location" not in r.headers
     env.images.append(r.json()["image_id"])
     wait_for(tenant.member, active, "ACTIVE")
