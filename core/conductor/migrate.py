@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from core.clock import utcnow
 from core.compute import states
+from core.compute.instance_actions import InstanceActionRecords
 from core.compute.instance_store import InstanceNotFound, UnexpectedState, instance_message
 from core.compute.migration_records import EVACUATION, LIVE, MigrationRecords
 from core.compute.models import Migration
@@ -46,6 +47,7 @@ class MoveToNewHost(Task):
 
     kind = LIVE
     task_state = states.MIGRATING
+    conductor_event = "conductor_live_migrate_instance"  # Nova's event of this step
 
     def __init__(self, deps: ConductorDeps, uuid: str, request_spec: dict) -> None:
         super().__init__(deps)
@@ -54,6 +56,7 @@ class MoveToNewHost(Task):
         self.parked = False
         self.sent = False
         self.records = MigrationRecords(deps.db)
+        self.actions = InstanceActionRecords(deps.db)
 
     def _execute(self) -> None:
         deps, uuid = self.deps, self.uuid
@@ -95,6 +98,8 @@ class MoveToNewHost(Task):
             return
         with deps.db.session() as s:
             deps.store.add_fault(s, self.uuid, 500, message)
+        self.actions.record_event(self.uuid, None, self.conductor_event, inst.host,
+                                  error=message, details=message)
         event = "live_migration._rollback.end" if self.kind == LIVE else "evacuate.error"
         deps.notifier.instance(inst, event, message=message)
 
@@ -115,6 +120,7 @@ class EvacuateInstance(MoveToNewHost):
 
     kind = EVACUATION
     task_state = states.REBUILDING
+    conductor_event = "conductor_rebuild_server"
 
     def hand_over(self, inst, source: str, dest: str, chosen: dict) -> None:
         deps = self.deps
@@ -142,6 +148,7 @@ class Moves:
     def __init__(self, deps: ConductorDeps) -> None:
         self.deps = deps
         self.records = MigrationRecords(deps.db)
+        self.actions = InstanceActionRecords(deps.db)
 
     def rebuild_instance(self, uuid: str, image: dict) -> None:
         deps = self.deps
@@ -169,6 +176,9 @@ class Moves:
             # what the dead source held for it goes either way.
             land(deps, uuid)
             source = _source_of(self.records, uuid)
+        # the event of the action (rebuild or evacuate) the host just finished
+        self.actions.record_event(uuid, None, "compute_rebuild_instance", host, error=error,
+                                  details=error)
         values = ({"vm_state": states.ERROR, "task_state": None} if error else
                   {"vm_state": end_state(power_state), "task_state": None,
                    "power_state": power_state, "launched_at": utcnow()})
@@ -202,6 +212,8 @@ class Moves:
         if inst.task_state != states.MIGRATING:
             return {"ok": False}
         source = inst.host
+        self.actions.record_event(uuid, None, "compute_live_migration", host, error=error,
+                                  details=error)
         if error:
             unpark(deps, uuid)
             self.records.set_status(uuid, "error", kind=LIVE)

@@ -81,7 +81,14 @@ def test_action_events_by_version(env, tenant, moved):
     path = f"/servers/{moved}/os-instance-actions"
     request_id = tenant.member.ok("GET", path)["instanceActions"][0]["request_id"]
     shown = tenant.member.ok("GET", f"{path}/{request_id}", mv="2.58")["instanceAction"]
-    assert shown["updated_at"] and shown["events"] == []
+    assert shown["action"] == "live-migration" and shown["updated_at"]
+    # the destination's step of the (second) live migration, as the owner sees it
+    assert [(e["event"], e["result"]) for e in shown["events"]] == [
+        ("compute_live_migration", "Success")]
+    assert "traceback" not in shown["events"][0]
+    (event,) = env.admin.ok("GET", f"{path}/{request_id}", mv="2.84")["instanceAction"][
+        "events"]
+    assert event["host"] == host_of(env, moved) and event["details"] is None
     assert "updated_at" not in tenant.member.ok("GET", f"{path}/{request_id}",
                                                 mv="2.57")["instanceAction"]
 
