@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 SHELVE = "os_compute_api:os-shelve:shelve"
 SHELVE_OFFLOAD = "os_compute_api:os-shelve:shelve_offload"
 UNSHELVE = "os_compute_api:os-shelve:unshelve"
-REBUILD = "os_compute_api:servers:rebuild"
 MIGRATE = "os_compute_api:os-migrate-server:migrate"
 MIGRATE_LIVE = "os_compute_api:os-migrate-server:migrate_live"
 EVACUATE = "os_compute_api:os-evacuate"
@@ -135,7 +134,7 @@ class MoveActions:
     def _unshelve_target(self, ctx: RequestContext, inst: Instance, zone: Any,
                          host: str | None) -> dict[str, Any]:
         """Nova's checks of an unshelve to a zone or a host: only an offloaded server
-        moves (409), the zone must exist and hold the host (400)."""
+        moves (409), the zone must exist (400) and hold the host (409)."""
         if inst.vm_state != states.SHELVED_OFFLOADED:
             raise errors.Conflict(f"The unshelve action failed: The server {inst.uuid} is "
                                   f"not in SHELVED_OFFLOADED state (it is {inst.vm_state}).",
