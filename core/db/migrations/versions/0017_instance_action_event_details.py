@@ -3,16 +3,16 @@
 Nova's ``details`` of an instance action event (shown from compute API 2.84):
 why an action failed, in words a non-admin may read.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 22:00:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0016'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
