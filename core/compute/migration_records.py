@@ -6,6 +6,7 @@ keeps it, with the statuses Nova gives each kind, and their listing
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -35,13 +36,21 @@ SERVER_SHOW_RULE = "os_compute_api:servers:migrations:show"
 
 @dataclass
 class MigrationQuery:
-    """The filters of ``GET /os-migrations`` Nova knows at 2.1 (and 2.23's type)."""
+    """The filters of ``GET /os-migrations``: Nova's of 2.1, 2.23's type, 2.59's
+    paging (marker: a migration uuid) and changes-since, 2.66's changes-before,
+    2.80's user and project."""
 
     host: str | None = None
     status: str | None = None
     instance_uuid: str | None = None
     migration_type: str | None = None
     source_compute: str | None = None
+    limit: int | None = None
+    marker: str | None = None
+    changes_since: datetime | None = None
+    changes_before: datetime | None = None
+    user_id: str | None = None
+    project_id: str | None = None
 
 
 def flavor_row_id(s: Session, flavor: dict | None) -> int | None:
@@ -113,8 +122,22 @@ class MigrationRecords:
             stmt = stmt.where(Migration.instance_uuid == query.instance_uuid)
         if query.migration_type:
             stmt = stmt.where(Migration.migration_type == query.migration_type)
+        if query.changes_since is not None:
+            stmt = stmt.where(Migration.updated_at >= query.changes_since)
+        if query.changes_before is not None:
+            stmt = stmt.where(Migration.updated_at <= query.changes_before)
+        if query.user_id:
+            stmt = stmt.where(Migration.user_id == query.user_id)
+        if query.project_id:
+            stmt = stmt.where(Migration.project_id == query.project_id)
         with self.db.session() as s:
-            return list(s.scalars(stmt))
+            rows = list(s.scalars(stmt))
+        if query.marker is not None:
+            at = next((i for i, m in enumerate(rows) if m.uuid == query.marker), None)
+            if at is None:
+                raise errors.InvalidInput(f"Marker {query.marker} could not be found.")
+            rows = rows[at + 1:]
+        return rows if query.limit is None else rows[:query.limit]
 
     def of_server(self, ctx: RequestContext, uuid: str, in_progress_only: bool = True,
                   rule: str = SERVER_LIST_RULE) -> list[Migration]:

@@ -184,6 +184,7 @@ class InstanceActionEvent(Base):
     event: Mapped[str] = mapped_column(String(255))
     result: Mapped[str | None] = mapped_column(String(255))
     traceback: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)  # Nova's, shown from 2.84
     host: Mapped[str | None] = mapped_column(String(255))
     start_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finish_time: Mapped[datetime | None] = mapped_column(UTCDateTime)

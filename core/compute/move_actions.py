@@ -12,11 +12,13 @@ from typing import Any
 
 from core import errors
 from core.clock import utcnow
-from core.compute import image_meta, states
+from core.compute import states
 from core.compute.hosts import COMPUTE_BINARY, HostService
+from core.compute.instance_actions import InstanceActionRecords
 from core.compute.instance_store import UnexpectedState, instance_message
 from core.compute.migration_records import COLD, EVACUATION, LIVE, MigrationRecords
-from core.compute.models import Flavor, Instance
+from core.compute.models import Instance
+from core.compute.rebuild import KEEP, RebuildRequest, rebuild
 from core.compute.server_actions import ServerActions, load_for_action, wrong_state
 from core.context import RequestContext
 from core.image.listing import ImageQuery
@@ -27,17 +29,25 @@ log = logging.getLogger(__name__)
 SHELVE = "os_compute_api:os-shelve:shelve"
 SHELVE_OFFLOAD = "os_compute_api:os-shelve:shelve_offload"
 UNSHELVE = "os_compute_api:os-shelve:unshelve"
-REBUILD = "os_compute_api:servers:rebuild"
 MIGRATE = "os_compute_api:os-migrate-server:migrate"
 MIGRATE_LIVE = "os_compute_api:os-migrate-server:migrate_live"
 EVACUATE = "os_compute_api:os-evacuate"
 BACKUP = "os_compute_api:os-create-backup"
+UNSHELVE_HOST = "os_compute_api:os-shelve:unshelve_to_host"
 
 SHELVABLE = (states.ACTIVE, states.STOPPED, states.PAUSED_VM, states.SUSPENDED_VM)
 
 
 class ComputeHostNotFound(errors.NotFound):
     pass
+
+
+def _destination(host: str | None, force: bool | None) -> dict[str, str | None]:
+    """A named host is forced (no filters) when ``force`` is None (the versions
+    before the flag) or True; otherwise the scheduler's filters check it."""
+    if host is None:
+        return {}
+    return {"force_host": host} if force is not False else {"requested_host": host}
 
 
 class MoveActions:
@@ -93,12 +103,22 @@ class MoveActions:
         self.notifier.instance(inst, "shelve_offload.start")
         self.agents.shelve_offload_instance(inst.host or "", instance_message(inst))
 
-    def unshelve(self, ctx: RequestContext, uuid: str) -> None:
+    def unshelve(self, ctx: RequestContext, uuid: str, availability_zone: Any = KEEP,
+                 host: str | None = None) -> None:
         """ACTIVE again: on its host when only shelved, on a host the scheduler
-        picks (and claims) when offloaded."""
+        picks (and claims) when offloaded: in ``availability_zone`` when given
+        (2.77; None unpins the server, 2.91), on ``host`` when given (2.91, admin;
+        the scheduler still checks it)."""
+        if host is not None:  # Nova checks both rules before the server's state
+            found = self.servers.get(ctx, uuid, UNSHELVE)
+            self.servers.policy.enforce(UNSHELVE_HOST, {"project_id": found.project_id,
+                                                        "user_id": found.user_id}, ctx)
         inst = self._load(ctx, uuid, UNSHELVE, "unshelve",
                           (states.SHELVED, states.SHELVED_OFFLOADED))
-        inst = self._claim(ctx, inst, "unshelve", states.UNSHELVING)
+        values: dict[str, Any] = {}
+        if availability_zone is not KEEP or host is not None:
+            values = self._unshelve_target(ctx, inst, availability_zone, host)
+        inst = self._claim(ctx, inst, "unshelve", states.UNSHELVING, **values)
         if inst.vm_state == states.SHELVED and inst.host:
             self.notifier.instance(inst, "unshelve.start")
             self.agents.unshelve_instance(inst.host, instance_message(inst), {})
@@ -106,41 +126,61 @@ class MoveActions:
         image_id = (inst.system_metadata or {}).get("shelved_image_id") or inst.image_ref
         image = self.actions._image_of(ctx, inst) if not image_id else \
             {"id": image_id, "properties": {}, "min_ram": 0, "min_disk": 0}
-        self.conductor.unshelve_instance(inst.uuid, self._spec(inst, image))
+        spec = self._spec(inst, image)
+        if host is not None:
+            spec["requested_host"] = host
+        self.conductor.unshelve_instance(inst.uuid, spec)
 
-    # ---- rebuild ------------------------------------------------------------------------
-    def rebuild(self, ctx: RequestContext, uuid: str, image_ref: str, *,
-                name: str | None = None, metadata: dict[str, str] | None = None,
-                preserve_ephemeral: bool = False) -> Instance:
-        """The same server on the same host, spawned again from ``image_ref``."""
-        inst = self._load(ctx, uuid, REBUILD, "rebuild",
-                          (states.ACTIVE, states.STOPPED, states.ERROR))
-        flavor = Flavor(memory_mb=inst.memory_mb, root_gb=inst.root_gb)
-        image = self.actions.checks.image(ctx, image_ref, flavor)
-        if metadata is not None:
-            self.actions.checks.check_metadata(metadata)
-        if not inst.host:
-            raise wrong_state("rebuild", inst)
-        values: dict[str, Any] = {"image_ref": image["id"], "progress": 0,
-                                  "system_metadata": image_meta.with_image(
-                                      inst.system_metadata, image, inst.flavor)}
-        if name is not None:
-            values["display_name"] = name
-        if metadata is not None:
-            values["metadata_items"] = dict(metadata)
-        inst = self._claim(ctx, inst, "rebuild", states.REBUILDING, **values)
-        self.notifier.instance(inst, "rebuild.start", image_ref_url=image["id"],
-                               preserve_ephemeral=preserve_ephemeral)
-        self.conductor.rebuild_instance(inst.uuid, image)
-        return inst
+    def _unshelve_target(self, ctx: RequestContext, inst: Instance, zone: Any,
+                         host: str | None) -> dict[str, Any]:
+        """Nova's checks of an unshelve to a zone or a host: only an offloaded server
+        moves (409), the zone must exist (400) and hold the host (409)."""
+        if inst.vm_state != states.SHELVED_OFFLOADED:
+            raise errors.Conflict(f"The unshelve action failed: The server {inst.uuid} is "
+                                  f"not in SHELVED_OFFLOADED state (it is {inst.vm_state}).",
+                                  kind="instance", id=inst.uuid, state=inst.vm_state)
+        if host is not None:
+            services = self.hosts.services_of(host, COMPUTE_BINARY)
+            if not services:
+                raise errors.InvalidInput(f"Compute host {host} could not be found.",
+                                          param="host")
+        values: dict[str, Any] = {}
+        zones = self._compute_zones()
+        if zone is not KEEP:
+            if zone is not None and zone not in zones.values():
+                raise errors.InvalidInput("The requested availability zone is not available",
+                                          param="availability_zone")
+            values = {"availability_zone": zone, "requested_availability_zone": zone}
+        if host is not None and zone not in (KEEP, None) and zones.get(host) != zone:
+            raise errors.Conflict(f'Host "{host}" is not in the availability zone "{zone}".',
+                                  kind="host", id=host)
+        return values
+
+    def _compute_zones(self) -> dict[str, str]:
+        """Each compute host's availability zone."""
+        with self.hosts.db.session() as s:
+            return {v.service.host: v.zone
+                    for v in self.hosts._services(s, binary=COMPUTE_BINARY)}
+
+    # ---- rebuild (core/compute/rebuild.py) -----------------------------------------------
+    def rebuild(self, ctx: RequestContext, uuid: str, req: RebuildRequest) -> Instance:
+        """The same server on the same host, spawned again from ``req.image_ref``."""
+        return rebuild(self, ctx, uuid, req)
 
     # ---- migrations ---------------------------------------------------------------------
-    def migrate(self, ctx: RequestContext, uuid: str) -> None:
+    def migrate(self, ctx: RequestContext, uuid: str, host: str | None = None) -> None:
         """A cold migration: a resize to the same flavor on another host (VERIFY_RESIZE
-        then confirmResize / revertResize)."""
+        then confirmResize / revertResize); to ``host`` when given (2.56: the
+        scheduler still checks it)."""
         inst = self._load(ctx, uuid, MIGRATE, "migrate", (states.ACTIVE, states.STOPPED))
         if not inst.host:
             raise wrong_state("migrate", inst)
+        if host is not None:
+            if host == inst.host:
+                raise errors.InvalidInput("Cannot migrate to the same host.", param="host")
+            if not self.hosts.services_of(host, COMPUTE_BINARY):
+                raise errors.InvalidInput(f"Compute host {host} could not be found.",
+                                          param="host")
         try:
             inst = self.store.update(inst.uuid, {"task_state": states.RESIZE_PREP,
                                                  "new_flavor": inst.flavor},
@@ -151,26 +191,53 @@ class MoveActions:
         self.servers.record_action(ctx, inst, "migrate")
         self.migrations.start(inst, COLD, "pre-migrating")
         image = self.actions._image_of(ctx, inst)
-        spec = dict(self._spec(inst, image), ignore_hosts=[inst.host])
+        spec = dict(self._spec(inst, image), ignore_hosts=[inst.host], requested_host=host)
         self.conductor.resize_instance(inst.uuid, spec)
 
-    def live_migrate(self, ctx: RequestContext, uuid: str, host: str | None) -> None:
-        """Move the running guest to ``host`` (or one the scheduler picks)."""
+    def live_migrate(self, ctx: RequestContext, uuid: str, host: str | None,
+                     force: bool | None = None, async_prechecks: bool = False) -> None:
+        """Move the running guest to ``host`` (or one the scheduler picks). A named
+        host is used as given when ``force`` is None (below 2.30) or True, else the
+        scheduler checks it. With ``async_prechecks`` (2.34) a failed check of the
+        destination is no 400: the action records it and the server stays ACTIVE."""
         inst = self._load(ctx, uuid, MIGRATE_LIVE, "os-migrateLive",
                           (states.ACTIVE, states.PAUSED_VM))
         if not inst.host:
             raise wrong_state("os-migrateLive", inst)
         if host is not None:
-            self._check_destination(host, inst, live=True)
+            if not self.hosts.services_of(host, COMPUTE_BINARY):
+                raise errors.InvalidInput(f"Compute host {host} could not be found.",
+                                          param="host")
+            try:
+                self._check_destination(host, inst, live=True)
+            except errors.InvalidInput as exc:
+                if not async_prechecks:
+                    raise
+                self._precheck_failed(ctx, inst, host, str(exc))
+                return
         inst = self._claim(ctx, inst, "live-migration", states.MIGRATING)
         self.migrations.start(inst, LIVE, "accepted", dest=host)
         self.notifier.instance(inst, "live_migration._pre.start")
-        # Below 2.30 a named host is forced: the scheduler checks only its room.
-        spec = dict(self._spec(inst, self.actions._image_of(ctx, inst)), force_host=host)
+        spec = dict(self._spec(inst, self.actions._image_of(ctx, inst)),
+                    **_destination(host, force))
         self.conductor.live_migrate_instance(inst.uuid, spec)
 
-    def evacuate(self, ctx: RequestContext, uuid: str, host: str | None) -> None:
-        """Rebuild the server on another host: its own host's compute service is down."""
+    def _precheck_failed(self, ctx: RequestContext, inst: Instance, host: str,
+                         message: str) -> None:
+        """What Nova's conductor leaves when an asynchronous live-migration precheck
+        fails: the action with an Error event, the migration in error, the server
+        as it was."""
+        self.servers.record_action(ctx, inst, "live-migration")
+        self.migrations.start(inst, LIVE, "error", dest=host)
+        InstanceActionRecords(self.servers.db).record_event(
+            inst.uuid, ctx.request_id, "conductor_live_migrate_instance", inst.host,
+            error=f"MigrationPreCheckError: {message}", details=message)
+
+    def evacuate(self, ctx: RequestContext, uuid: str, host: str | None,
+                 force: bool | None = None, stop: bool = False) -> None:
+        """Rebuild the server on another host: its own host's compute service is down.
+        A named host is used as given when ``force`` is None (below 2.29) or True,
+        else the scheduler checks it; ``stop`` (2.95): the server ends SHUTOFF."""
         inst = self.servers.get(ctx, uuid, EVACUATE)
         if host is not None and host == inst.host:
             raise errors.InvalidInput("The target host can't be the same one.", param="host")
@@ -186,7 +253,10 @@ class MoveActions:
             raise errors.InvalidInput(f"Compute service of {inst.host} is still in use.")
         inst = self._claim(ctx, inst, "evacuate", states.REBUILDING)
         self.migrations.start(inst, EVACUATION, "accepted", dest=host)
-        spec = dict(self._spec(inst, self.actions._image_of(ctx, inst)), force_host=host)
+        spec = dict(self._spec(inst, self.actions._image_of(ctx, inst)),
+                    **_destination(host, force))
+        if stop:
+            spec["target_state"] = states.STOPPED
         self.conductor.evacuate_instance(inst.uuid, spec)
 
     def _check_destination(self, host: str, inst: Instance, live: bool) -> None:

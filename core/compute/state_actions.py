@@ -22,6 +22,7 @@ from core.compute import states
 from core.compute.instance_store import InstanceStore, instance_message
 from core.compute.models import Instance
 from core.compute.notifications import Notifier
+from core.compute.rebuild import root_volume_id
 from core.compute.rpcapi import AgentClient
 from core.compute.server_actions import claim_task, load_for_action, wrong_state
 from core.compute.servers import ServerService
@@ -41,6 +42,10 @@ _PASSWORD_CHARS = string.ascii_letters + string.digits
 def generate_password(length: int = 12) -> str:
     """Nova's utils.generate_password: letters and digits."""
     return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(length))
+
+
+# The image properties that make a stable device rescue possible (Nova 2.87).
+RESCUE_PROPERTIES = {"hw_rescue_bus", "hw_rescue_device"}
 
 
 class StateActions:
@@ -95,19 +100,51 @@ class StateActions:
 
     # ---- rescue / unrescue -------------------------------------------------------------
     def rescue(self, ctx: RequestContext, uuid: str, password: str | None = None,
-               image_ref: str | None = None) -> str:
+               image_ref: str | None = None, allow_volume_backed: bool = False) -> str:
         """Boot the server from a rescue image (its own image unless ``image_ref``)
-        with ``password`` (generated when None); the password."""
+        with ``password`` (generated when None); the password. A volume-backed
+        server only with ``allow_volume_backed`` (2.87, stable device rescue) and a
+        rescue image (given, or its volume's) that names hw_rescue_bus and
+        hw_rescue_device, as Nova."""
         inst = self._load(ctx, uuid, "os-rescue", "rescue",
                           (states.ACTIVE, states.STOPPED, states.ERROR))
         if not inst.image_ref:
-            raise errors.InvalidInput(f"Instance {uuid} cannot be rescued: Cannot rescue a "
-                                      "volume-backed instance", kind="instance", id=uuid)
+            return self._rescue_volume_backed(ctx, inst, password, image_ref,
+                                              allow_volume_backed)
         image = self._rescue_image(ctx, image_ref or inst.image_ref, given=bool(image_ref))
         password = password if password is not None else generate_password()
         inst = self._claim(ctx, inst, "rescue", states.RESCUING)
         self.agents.rescue_instance(inst.host or "", instance_message(inst), image, password)
         return password
+
+    def _rescue_volume_backed(self, ctx: RequestContext, inst: Instance,
+                              password: str | None, image_ref: str | None,
+                              allowed: bool) -> str:
+        if allowed:
+            if image_ref:
+                props = self._image_properties(ctx, image_ref)
+                image = self._rescue_image(ctx, image_ref, given=True)
+            else:
+                volume_id = root_volume_id(self.servers, inst)
+                props = self.servers.boot_volumes.image_of_volume(
+                    ctx, volume_id)["properties"] if volume_id else {}
+                image = {"id": props.get("image_id") or "", "name": props.get("image_name")}
+            allowed = RESCUE_PROPERTIES <= set(props)
+        if not allowed:
+            raise errors.InvalidInput(f"Instance {inst.uuid} cannot be rescued: Cannot "
+                                      "rescue a volume-backed instance", kind="instance",
+                                      id=inst.uuid)
+        password = password if password is not None else generate_password()
+        inst = self._claim(ctx, inst, "rescue", states.RESCUING)
+        self.agents.rescue_instance(inst.host or "", instance_message(inst), image, password)
+        return password
+
+    def _image_properties(self, ctx: RequestContext, ref: str) -> dict[str, Any]:
+        try:
+            return dict(self.images.show(ctx, ref).image.properties or {})
+        except (errors.NotFound, errors.Forbidden):
+            raise errors.InvalidInput(f"Image {ref} could not be found.", kind="image",
+                                      id=ref, param="rescue_image_ref") from None
 
     def _rescue_image(self, ctx: RequestContext, ref: str, given: bool) -> dict[str, Any]:
         try:

@@ -6,8 +6,9 @@ same flavor: core/conductor/resize.py).
   running guest over and reports; the conductor moves the records, drops the
   parked allocation and has the source remove its copy. ACTIVE stays ACTIVE.
 - evacuation (the source host is down): the same claims, and the destination's
-  agent rebuilds the guest from its image; the source is told to remove its
-  copy (it gets the message when it comes back).
+  agent rebuilds the guest from its image (powered off when the request asked
+  for a stopped server, compute 2.95); the source is told to remove its copy
+  (it gets the message when it comes back).
 - rebuild: the same host spawns the guest again from a new image.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from core.clock import utcnow
 from core.compute import states
+from core.compute.instance_actions import InstanceActionRecords
 from core.compute.instance_store import InstanceNotFound, UnexpectedState, instance_message
 from core.compute.migration_records import EVACUATION, LIVE, MigrationRecords
 from core.compute.models import Migration
@@ -45,6 +47,7 @@ class MoveToNewHost(Task):
 
     kind = LIVE
     task_state = states.MIGRATING
+    conductor_event = "conductor_live_migrate_instance"  # Nova's event of this step
 
     def __init__(self, deps: ConductorDeps, uuid: str, request_spec: dict) -> None:
         super().__init__(deps)
@@ -53,6 +56,7 @@ class MoveToNewHost(Task):
         self.parked = False
         self.sent = False
         self.records = MigrationRecords(deps.db)
+        self.actions = InstanceActionRecords(deps.db)
 
     def _execute(self) -> None:
         deps, uuid = self.deps, self.uuid
@@ -94,6 +98,8 @@ class MoveToNewHost(Task):
             return
         with deps.db.session() as s:
             deps.store.add_fault(s, self.uuid, 500, message)
+        self.actions.record_event(self.uuid, None, self.conductor_event, inst.host,
+                                  error=message, details=message)
         event = "live_migration._rollback.end" if self.kind == LIVE else "evacuate.error"
         deps.notifier.instance(inst, event, message=message)
 
@@ -114,6 +120,7 @@ class EvacuateInstance(MoveToNewHost):
 
     kind = EVACUATION
     task_state = states.REBUILDING
+    conductor_event = "conductor_rebuild_server"
 
     def hand_over(self, inst, source: str, dest: str, chosen: dict) -> None:
         deps = self.deps
@@ -129,8 +136,10 @@ class EvacuateInstance(MoveToNewHost):
             return
         deps.ipam.bind_host(self.uuid, dest)
         deps.notifier.instance(inst, "evacuate")
-        deps.agents.rebuild_instance(dest, move_message(deps, inst), image_of(deps, inst),
-                                     evacuate=True)
+        message = move_message(deps, inst)
+        if self.request_spec.get("target_state") == states.STOPPED:
+            message["vm_state"] = states.STOPPED  # 2.95: the agent leaves it powered off
+        deps.agents.rebuild_instance(dest, message, image_of(deps, inst), evacuate=True)
 
 
 class Moves:
@@ -139,6 +148,7 @@ class Moves:
     def __init__(self, deps: ConductorDeps) -> None:
         self.deps = deps
         self.records = MigrationRecords(deps.db)
+        self.actions = InstanceActionRecords(deps.db)
 
     def rebuild_instance(self, uuid: str, image: dict) -> None:
         deps = self.deps
@@ -166,6 +176,9 @@ class Moves:
             # what the dead source held for it goes either way.
             land(deps, uuid)
             source = _source_of(self.records, uuid)
+        # the event of the action (rebuild or evacuate) the host just finished
+        self.actions.record_event(uuid, None, "compute_rebuild_instance", host, error=error,
+                                  details=error)
         values = ({"vm_state": states.ERROR, "task_state": None} if error else
                   {"vm_state": end_state(power_state), "task_state": None,
                    "power_state": power_state, "launched_at": utcnow()})
@@ -199,6 +212,8 @@ class Moves:
         if inst.task_state != states.MIGRATING:
             return {"ok": False}
         source = inst.host
+        self.actions.record_event(uuid, None, "compute_live_migration", host, error=error,
+                                  details=error)
         if error:
             unpark(deps, uuid)
             self.records.set_status(uuid, "error", kind=LIVE)

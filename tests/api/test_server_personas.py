@@ -63,10 +63,10 @@ from tests.support.spec_operations import load_spec_operations
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml"
 GROUPS = {"servers", "server_metadata", "server_tags", "server_interfaces",
           "floating_ips", "server_migrations", "remote_consoles", "server_password",
-          "server_diagnostics"}
+          "server_diagnostics", "instance_actions"}
 SPEC = {op_id: op for op_id, op in load_spec_operations(SPEC_PATH).items()
         if op_id.split(".")[0] in GROUPS}
-POOL_SIZE = 46  # the state-changing cases that are allowed need a server each
+POOL_SIZE = 49  # the state-changing cases that are allowed need a server each
 WAIT = 60.0
 
 
@@ -440,6 +440,17 @@ def _rebuild_body(w: World, p: Persona) -> Req:
     return Req({"server_id": sid}, body={"rebuild": {"imageRef": w.ids["image"]}})
 
 
+def _unshelve_to_host(w: World, p: Persona) -> Req:
+    sid = w.own_or_shared(p, w.shelved)
+    return Req({"server_id": sid}, body={"unshelve": {"host": "no-such-host"}}, mv="2.91")
+
+
+def _rebuild_certs_body(w: World, p: Persona) -> Req:
+    sid = w.own_or_shared(p, w.take)
+    return Req({"server_id": sid}, body={"rebuild": {
+        "imageRef": w.ids["image"], "trusted_image_certificates": ["cert-1"]}}, mv="2.63")
+
+
 def _remove_fixed_ip(w: World, p: Persona) -> Req:
     return Req({"server_id": w.shared()}, body={"removeFixedIp": {"address": w.fixed_ip()}})
 
@@ -466,8 +477,8 @@ ROWS_LIST: list[Row] = [
         p, w.take)})),
     Row("servers.ips", READERS, _shared()),
     Row("servers.ips_network", READERS, _shared(network="private")),
-    Row("servers.actions", READERS, _shared()),
-    Row("servers.show_action", READERS, _request_id),
+    Row("instance_actions.index", READERS, _shared()),
+    Row("instance_actions.show", READERS, _request_id),
     # ---- actions, each with its own rule
     Row("servers.action", MEMBERS, _action({"os-stop": None}, World.take), variant="os-stop",
         success=202),
@@ -547,6 +558,13 @@ ROWS_LIST: list[Row] = [
         rules=("os_compute_api:os-shelve:shelve_offload",)),
     Row("servers.action", MEMBERS, _rebuild_body, variant="rebuild", success=202,
         rules=("os_compute_api:servers:rebuild",)),
+    Row("servers.action", MEMBERS, _rebuild_certs_body, variant="rebuild-certs", success=202,
+        rules=("os_compute_api:servers:rebuild",
+               "os_compute_api:servers:rebuild:trusted_certs")),
+    # 2.91: the admin passes the rule and names a host that does not exist
+    Row("servers.action", ADMIN, _unshelve_to_host, variant="unshelve-host",
+        success=400, rules=("os_compute_api:os-shelve:unshelve",
+                            "os_compute_api:os-shelve:unshelve_to_host")),
     Row("servers.action", ADMIN, _action({"migrate": None}, World.take), variant="migrate",
         success=202, rules=("os_compute_api:os-migrate-server:migrate",)),
     Row("servers.action", ADMIN, lambda w, p: Req(
@@ -571,6 +589,9 @@ ROWS_LIST: list[Row] = [
     # none is in progress: the admin passes the rule and finds no such migration
     Row("server_migrations.show", ADMIN, lambda w, p: Req(
         {"server_id": w.shared(), "migration_id": "1"}, mv="2.23"), success=404),
+    # the shared server is not migrating: the admin passes the rule and gets a 409
+    Row("server_migrations.delete", ADMIN, lambda w, p: Req(
+        {"server_id": w.shared(), "migration_id": "1"}, mv="2.24"), success=409),
     # ---- metadata
     Row("server_metadata.index", READERS, _shared()),
     Row("server_metadata.create", MEMBERS, lambda w, p: Req(

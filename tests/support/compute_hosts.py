@@ -23,10 +23,13 @@ class FakeHost:
 
 
 def add_host(server: Server, zone: str = "nova", binary: str = "nova-compute", up: bool = True,
-             node: bool = True, **node_fields) -> FakeHost:
+             node: bool = True, allocatable: bool = False, disabled: bool = False,
+             **node_fields) -> FakeHost:
     """Register a compute service (and node) as an agent would, straight into the
     test server's database: agents are not needed for these APIs. Names are
-    unique, so hosts the server runs itself never get in the way."""
+    unique, so hosts the server runs itself never get in the way. An
+    ``allocatable`` host has room for a forced move (keep it ``disabled`` so the
+    scheduler sends nothing else there: no agent answers for it)."""
     db = Database(f"sqlite:///{server.data_dir / 'nimbus.db'}")
     host = unique("cmp")
     seen = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
@@ -34,7 +37,8 @@ def add_host(server: Server, zone: str = "nova", binary: str = "nova-compute", u
     try:
         with db.session() as s:
             svc = ComputeService(host=host, binary=binary, topic="compute",
-                                 availability_zone=zone, last_seen_up=seen)
+                                 availability_zone=zone, last_seen_up=seen,
+                                 disabled=disabled)
             s.add(svc)
             s.flush()
             node_id, node_uuid = 0, ""
@@ -49,8 +53,9 @@ def add_host(server: Server, zone: str = "nova", binary: str = "nova-compute", u
                                 running_vms=node_fields.get("running_vms", 1),
                                 # No agent serves this host: with no allocatable room
                                 # the scheduler never sends a build to it.
-                                cpu_allocation_ratio=0.0, ram_allocation_ratio=0.0,
-                                disk_allocation_ratio=0.0)
+                                cpu_allocation_ratio=1.0 if allocatable else 0.0,
+                                ram_allocation_ratio=1.0 if allocatable else 0.0,
+                                disk_allocation_ratio=1.0 if allocatable else 0.0)
                 s.add(n)
                 s.flush()
                 node_id, node_uuid = n.id, n.uuid

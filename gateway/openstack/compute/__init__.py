@@ -20,6 +20,7 @@ from gateway.openstack.compute.flavors import ExtraSpecs, FlavorAccess, Flavors
 from gateway.openstack.compute.floating_ips import FloatingIps
 from gateway.openstack.compute.hosts import AvailabilityZones, ComputeServices
 from gateway.openstack.compute.hypervisors import Hypervisors
+from gateway.openstack.compute.instance_actions import InstanceActions
 from gateway.openstack.compute.interfaces import ServerInterfacesHandler
 from gateway.openstack.compute.keypairs import Keypairs
 from gateway.openstack.compute.limits import Limits, QuotaClassSets, QuotaSets
@@ -47,7 +48,7 @@ HANDLERS: dict[str, type[Handler]] = {
     "security_group_rules": SecurityGroupRules, "server_security_groups": ServerSecurityGroups,
     "server_interfaces": ServerInterfacesHandler, "floating_ips": FloatingIps,
     "volume_attachments": VolumeAttachments, "migrations": Migrations,
-    "server_migrations": ServerMigrations,
+    "server_migrations": ServerMigrations, "instance_actions": InstanceActions,
     "aggregates": Aggregates,
     "tenant_usage": TenantUsage,
     "remote_consoles": RemoteConsoles, "console_proxy": ConsoleProxy,

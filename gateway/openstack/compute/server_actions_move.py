@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 from connexion import NoContent
 
 from core import errors
+from core.compute.rebuild import KEEP
 from core.context import RequestContext
 from core.numbers import BadInteger, as_int
-from gateway.openstack.compute import microversions
+from gateway.openstack.compute import microversions, rebuild_inputs
 from gateway.openstack.compute.base import parse_bool
 from gateway.openstack.compute.server_actions import action
+from gateway.openstack.compute.server_actions_state import object_arg
 
 if TYPE_CHECKING:
     from gateway.openstack.compute.servers import Servers
@@ -51,31 +53,39 @@ def _shelve_offload(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -
 
 @action("unshelve")
 def _unshelve(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> None:
-    if arg is not None:  # a body of its own only from 2.77 (availability_zone)
+    """2.77: ``{"availability_zone": name}``; 2.91: also ``host`` (admin) and a null
+    zone (unpin). Below 2.77 only null."""
+    mv = microversions.current()
+    if arg is None:
+        h.deps.move_actions.unshelve(ctx, server_id)
+        return
+    if mv < (2, 77):
         raise errors.InvalidInput("Invalid input for field/attribute unshelve. Value: "
                                   f"{arg}. {arg!r} is not of type 'null'")
-    h.deps.move_actions.unshelve(ctx, server_id)
+    allowed = ("availability_zone", "host") if mv >= (2, 91) else ("availability_zone",)
+    body = object_arg("unshelve", arg, allowed)
+    zone: Any = KEEP
+    if "availability_zone" in body:
+        zone = body["availability_zone"]
+        if zone is None and mv < (2, 91):
+            raise errors.InvalidInput("Invalid input for field/attribute availability_zone. "
+                                      "Value: None. None is not of type 'string'",
+                                      param="availability_zone")
+        if zone is not None and (not isinstance(zone, str) or not zone.strip()):
+            raise errors.InvalidInput("Invalid input for field/attribute availability_zone.",
+                                      param="availability_zone")
+    host = body.get("host")
+    if "host" in body and (not isinstance(host, str) or not host):
+        raise errors.InvalidInput("Invalid input for field/attribute host.", param="host")
+    h.deps.move_actions.unshelve(ctx, server_id, availability_zone=zone, host=host)
 
 
 # ---- rebuild ---------------------------------------------------------------------------
 @action("rebuild")
 def _rebuild(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> Any:
     body = _body(arg, "rebuild")
-    image_ref = body.get("imageRef")
-    if not isinstance(image_ref, str) or not image_ref.strip():
-        raise errors.InvalidInput("Invalid input for field/attribute imageRef.",
-                                  param="imageRef")
-    name = body.get("name")
-    if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise errors.InvalidInput("Invalid input for field/attribute name.", param="name")
-    metadata = body.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise errors.InvalidInput("Invalid input for field/attribute metadata.",
-                                  param="metadata")
-    preserve = parse_bool(body.get("preserve_ephemeral", False), "preserve_ephemeral")
-    inst = h.deps.move_actions.rebuild(ctx, server_id, image_ref.rstrip("/").rsplit("/", 1)[-1],
-                                       name=name, metadata=metadata,
-                                       preserve_ephemeral=preserve)
+    inst = h.deps.move_actions.rebuild(ctx, server_id,
+                                       rebuild_inputs.parse(body, microversions.current()))
     view = h.views.rebuilt(h._one(ctx, inst)["server"], inst, microversions.current())
     view["adminPass"] = _password(body.get("adminPass"))
     return {"server": view}, 202
@@ -84,10 +94,29 @@ def _rebuild(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> Any:
 # ---- migrations ------------------------------------------------------------------------
 @action("migrate")
 def _migrate(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> None:
-    if arg is not None:  # {"host": ...} only from 2.56
+    """From 2.56 ``{"host": name}`` (or null / {}): the scheduler checks the host."""
+    if arg is not None and microversions.current() < (2, 56):
         raise errors.InvalidInput("Invalid input for field/attribute migrate. Value: "
                                   f"{arg}. {arg!r} is not of type 'null'")
-    h.deps.move_actions.migrate(ctx, server_id)
+    host = object_arg("migrate", arg, ("host",)).get("host") if arg is not None else None
+    if host is not None and (not isinstance(host, str) or not host):
+        raise errors.InvalidInput("Invalid input for field/attribute host.", param="host")
+    h.deps.move_actions.migrate(ctx, server_id, host)
+
+
+def _force(body: dict, host: Any, since: tuple[int, int], name: str) -> bool | None:
+    """The ``force`` flag (``since`` up to 2.67; a 400 outside): None before it
+    existed (a named host is forced), else a strict boolean, and only with a host."""
+    mv = microversions.current()
+    if not since <= mv <= (2, 67):
+        if "force" in body:
+            raise errors.InvalidInput(f"Invalid input for field/attribute {name}. Additional "
+                                      "properties are not allowed ('force' was unexpected)")
+        return None if mv < since else False
+    force = parse_bool(body.get("force", False), "force")
+    if force and not host:
+        raise errors.InvalidInput("Can't force to a non-provided destination")
+    return force
 
 
 @action("os-migrateLive")
@@ -111,7 +140,9 @@ def _migrate_live(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> 
     host = body.get("host")
     if host is not None and (not isinstance(host, str) or not host):
         raise errors.InvalidInput("Invalid input for field/attribute host.", param="host")
-    h.deps.move_actions.live_migrate(ctx, server_id, host)
+    force = _force(body, host, (2, 30), "os-migrateLive")
+    h.deps.move_actions.live_migrate(ctx, server_id, host, force,
+                                     async_prechecks=mv >= (2, 34))
 
 
 @action("evacuate")
@@ -132,7 +163,9 @@ def _evacuate(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> Any:
     host = body.get("host")
     if host is not None and (not isinstance(host, str) or not host):
         raise errors.InvalidInput("Invalid input for field/attribute host.", param="host")
-    h.deps.move_actions.evacuate(ctx, server_id, host)
+    force = _force(body, host, (2, 29), "evacuate")
+    # 2.95: the evacuated server is left stopped
+    h.deps.move_actions.evacuate(ctx, server_id, host, force, stop=mv >= (2, 95))
     if mv >= (2, 14):
         return NoContent, 200
     return {"adminPass": _password(body.get("adminPass"))}, 200

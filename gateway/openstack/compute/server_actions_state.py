@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from core import errors
 from core.context import RequestContext
+from gateway.openstack.compute import microversions
 from gateway.openstack.compute.server_actions import action
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA
                      r"[0-9a-fA-F]{12}$")
 
 
-def _object(name: str, arg: Any, allowed: tuple[str, ...], nullable: bool = False
+def object_arg(name: str, arg: Any, allowed: tuple[str, ...], nullable: bool = False
             ) -> dict[str, Any]:
     """The action's argument as an object with only ``allowed`` keys."""
     if arg is None and nullable:
@@ -68,13 +69,16 @@ def _resume(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> None:
 @action("rescue")
 def _rescue(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> Any:
     """200 ``{"adminPass"}``: the password given, or one generated."""
-    body = _object("rescue", arg, ("adminPass", "rescue_image_ref"), nullable=True)
+    body = object_arg("rescue", arg, ("adminPass", "rescue_image_ref"), nullable=True)
     password = _string("adminPass", body["adminPass"]) if "adminPass" in body else None
     image_ref = body.get("rescue_image_ref")
     if image_ref is not None and not (isinstance(image_ref, str) and UUID_RE.match(image_ref)):
         raise errors.InvalidInput(f"Invalid input for field/attribute rescue_image_ref. "
                                   f"Value: {image_ref}. {image_ref!r} is not a 'uuid'")
-    return {"adminPass": h.deps.state_actions.rescue(ctx, server_id, password, image_ref)}, 200
+    # 2.87: a volume-backed server too (stable device rescue)
+    return {"adminPass": h.deps.state_actions.rescue(
+        ctx, server_id, password, image_ref,
+        allow_volume_backed=microversions.current() >= (2, 87))}, 200
 
 
 @action("unrescue")
@@ -85,7 +89,7 @@ def _unrescue(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> None
 # ---- changePassword, os-resetState ----------------------------------------------------------
 @action("changePassword")
 def _change_password(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> None:
-    body = _object("changePassword", arg, ("adminPass",))
+    body = object_arg("changePassword", arg, ("adminPass",))
     if "adminPass" not in body:
         raise errors.InvalidInput("Invalid input for field/attribute changePassword. Value: "
                                   f"{body}. 'adminPass' is a required property")
@@ -94,7 +98,7 @@ def _change_password(h: Servers, ctx: RequestContext, server_id: str, arg: Any) 
 
 @action("os-resetState")
 def _reset_state(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> None:
-    body = _object("os-resetState", arg, ("state",))
+    body = object_arg("os-resetState", arg, ("state",))
     if "state" not in body:
         raise errors.InvalidInput("Invalid input for field/attribute os-resetState. Value: "
                                   f"{body}. 'state' is a required property")

@@ -1,5 +1,5 @@
 """Server handlers: ``/servers``, ``/servers/detail``, ``/servers/{id}`` and its
-metadata, tags, addresses, actions and instance actions."""
+metadata, tags, addresses and actions (instance actions: instance_actions.py)."""
 
 from __future__ import annotations
 
@@ -179,29 +179,6 @@ class Servers(Handler):
         if network not in networks:
             raise errors.NotFound("Instance is not a member of specified network")
         return {network: networks[network]}
-
-    # ---- instance actions ------------------------------------------------------------
-    def actions(self, server_id: str):
-        ctx = self.auth.context()
-        # From 2.21 the actions of a deleted server stay readable.
-        deleted = microversions.current() >= (2, 21)
-        return {"instanceActions": [self.views.action(a) for a in self.servers.actions(
-            ctx, server_id, deleted=deleted)]}
-
-    def show_action(self, server_id: str, request_id: str):
-        ctx = self.auth.context()
-        for act in self.servers.actions(ctx, server_id,
-                                        "os_compute_api:os-instance-actions:show",
-                                        deleted=microversions.current() >= (2, 21)):
-            if act.request_id == request_id:
-                events: list | None = None
-                if self.auth.policy.authorize("os_compute_api:os-instance-actions:events",
-                                                 {"project_id": act.project_id},
-                                                 ctx.policy_credentials()):
-                    events = []
-                return {"instanceAction": self.views.action(act, events)}
-        raise errors.NotFound(f"Action for request_id {request_id} on instance {server_id} "
-                              "not found")
 
 
 class ServerMetadata(Handler):

@@ -12,6 +12,7 @@ from core import errors
 from core.compute import states
 from core.compute.migration_records import MigrationQuery
 from core.compute.models import InstanceAction, Migration
+from core.compute.rebuild import RebuildRequest
 from core.services import CoreServices
 from tests.support.core_services import (
     ADMIN,
@@ -104,18 +105,20 @@ def test_unshelve_of_a_shelved_server_powers_it_on_where_it_is(core, bus):
 
 def test_rebuild_claims_rebuilding_and_changes_name_and_metadata(core, bus):
     uuid = add_instance(core.db, vm_state=states.ERROR, host="h1")
-    inst = core.move_actions.rebuild(MEMBER, uuid, IMAGE_ID, name="new", metadata={"a": "b"})
+    inst = core.move_actions.rebuild(MEMBER, uuid, RebuildRequest(IMAGE_ID, name="new",
+                                                                  metadata={"a": "b"}))
     assert (inst.vm_state, inst.task_state) == (states.ERROR, states.REBUILDING)
     assert (inst.display_name, inst.metadata_items) == ("new", {"a": "b"})
     assert bus.last("rebuild_instance")[0]["image"]["id"] == IMAGE_ID
     assert recorded(core, uuid) == ["rebuild"]
     with pytest.raises(errors.NotFound):
-        core.move_actions.rebuild(MEMBER, "00000000-0000-4000-8000-000000000000", IMAGE_ID)
+        core.move_actions.rebuild(MEMBER, "00000000-0000-4000-8000-000000000000",
+                                  RebuildRequest(IMAGE_ID))
     with pytest.raises(errors.InvalidInput):
-        core.move_actions.rebuild(MEMBER, add_instance(core.db), "no-such-image")
+        core.move_actions.rebuild(MEMBER, add_instance(core.db), RebuildRequest("no-such-image"))
     shelved = add_instance(core.db, vm_state=states.SHELVED_OFFLOADED, host=None)
     with pytest.raises(errors.Conflict):
-        core.move_actions.rebuild(MEMBER, shelved, IMAGE_ID)
+        core.move_actions.rebuild(MEMBER, shelved, RebuildRequest(IMAGE_ID))
 
 
 # ---------------------------------------------------------------- migrations

@@ -16,6 +16,7 @@ from core.agent.virt import DriverError
 from core.compute import states
 from core.compute.migration_records import MigrationQuery
 from core.compute.models import ComputeService, Instance, Migration
+from core.compute.rebuild import RebuildRequest
 from core.compute.usage import migration_consumer
 from core.placement.models import Allocation, ComputeNode
 from tests.support.core_services import ADMIN, MEMBER
@@ -139,15 +140,16 @@ def test_unshelve_on_the_same_host_powers_on(kept_plane):
 def test_rebuild_keeps_the_host_and_takes_the_new_image(plane):
     uuid = plane.boot()[0]
     host = plane.wait([uuid], active)[0].host
-    inst = plane.core.move_actions.rebuild(CTX, uuid, "11111111-1111-1111-1111-111111111111",
-                                           name="renamed", metadata={"k": "v"})
+    inst = plane.core.move_actions.rebuild(CTX, uuid, RebuildRequest(
+        "11111111-1111-1111-1111-111111111111", name="renamed", metadata={"k": "v"}))
     assert inst.task_state == states.REBUILDING
     inst = plane.wait([uuid], active)[0]
     assert (inst.host, inst.display_name, inst.metadata_items) == (host, "renamed",
                                                                    {"k": "v"})
     assert_claims(plane, uuid)
     with pytest.raises(errors.InvalidInput):
-        plane.core.move_actions.rebuild(CTX, uuid, "22222222-2222-2222-2222-222222222222")
+        plane.core.move_actions.rebuild(CTX, uuid,
+                                        RebuildRequest("22222222-2222-2222-2222-222222222222"))
 
 
 def test_cold_migration_confirm_and_revert(plane):
