@@ -134,13 +134,19 @@ class HostService:
                                                         ComputeService.binary == binary))
             if svc is None:
                 raise errors.NotFound("Unknown service")
-            if disabled is not None:
-                svc.disabled = disabled
-                svc.disabled_reason = disabled_reason if disabled else None
-            if forced_down is not None:
-                svc.forced_down = forced_down
-            svc.updated_at = utcnow()
-            return self._view(svc, utcnow(), host_zones(s, [svc.host]))
+            return self._changed(s, svc, disabled, disabled_reason, forced_down)
+
+    def _changed(self, s: Session, svc: ComputeService, disabled: bool | None,
+                 disabled_reason: str | None, forced_down: bool | None) -> ServiceView:
+        """``svc`` enabled or disabled (a reason only when disabled) and forced down
+        or up, as asked; its view."""
+        if disabled is not None:
+            svc.disabled = disabled
+            svc.disabled_reason = disabled_reason if disabled else None
+        if forced_down is not None:
+            svc.forced_down = forced_down
+        svc.updated_at = utcnow()
+        return self._view(svc, utcnow(), host_zones(s, [svc.host]))
 
     def update_service_by_uuid(self, ctx: RequestContext, service_uuid: str,
                                disabled: bool | None = None,
@@ -158,13 +164,7 @@ class HostService:
                 raise errors.InvalidInput(f"Updating a {svc.binary} service is not "
                                           "supported. Only nova-compute services can be "
                                           "updated.")
-            if disabled is not None:
-                svc.disabled = disabled
-                svc.disabled_reason = disabled_reason if disabled else None
-            if forced_down is not None:
-                svc.forced_down = forced_down
-            svc.updated_at = utcnow()
-            return self._view(svc, utcnow(), host_zones(s, [svc.host]))
+            return self._changed(s, svc, disabled, disabled_reason, forced_down)
 
     def delete_service(self, ctx: RequestContext, service_id: int | str,
                        by_uuid: bool = False) -> None:

@@ -1,7 +1,8 @@
-"""Fixtures for the EC2 API tests: the endpoint, the demo project and its
+"""Fixtures for the API tests. For EC2: the endpoint, the demo project and its
 bootstrap credential, another project with an EC2 credential of its own, and the
-bootstrap image. Module-scoped, like the projects and servers the tests make:
-every module gets clients and another project of its own."""
+bootstrap image. For compute: ``env``, the compute API as its admin (deleting what
+the module made). For all: ``no_server_errors``. Module-scoped, like the projects
+and servers the tests make: every module gets clients and projects of its own."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.conftest import ksa_session, unique
 from tests.support.compute_api import Api
+from tests.support.compute_env import Env, close_env, open_env
 from tests.support.ec2 import Project, bootstrap_keys, client, endpoint_of, new_credential
 
 
@@ -71,3 +73,12 @@ def no_server_errors(server):
     offset = len(server.log_text())
     yield
     assert server.errors_since(offset) == []
+
+
+@pytest.fixture(scope="module")
+def env(server, admin_session) -> Env:
+    """The compute API as the admin; the servers, images and flavors the module
+    made through it are deleted at its end."""
+    e = open_env(server, admin_session)
+    yield e
+    close_env(e, admin_session)

@@ -16,8 +16,10 @@ from tests.conftest import unique
 from tests.support.compute_api import wait_for
 from tests.support.nova import fault
 
-# the move tests' module fixtures (the same all-in-one server, a tenant of this module's)
-env, tenant, no_tracebacks = moves.env, moves.tenant, moves.no_tracebacks
+# the move tests' module fixtures (the same all-in-one server, a tenant of this module's;
+# env is tests/api/conftest.py's)
+tenant = moves.tenant
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 act, host_of, wait_until = moves.act, moves.host_of, moves.wait_until
 
 FUTURE = "2999-01-01T00:00:00Z"

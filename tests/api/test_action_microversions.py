@@ -20,8 +20,10 @@ from tests.support.compute_env import PREFIX, Env
 from tests.support.compute_hosts import add_host
 from tests.support.nova import fault
 
-# the move tests' module fixtures (the same all-in-one server, a tenant of this module's)
-env, tenant, no_tracebacks = moves.env, moves.tenant, moves.no_tracebacks
+# the move tests' module fixtures (the same all-in-one server, a tenant of this module's;
+# env is tests/api/conftest.py's)
+tenant = moves.tenant
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 act, allocations, host_of, wait_until = (moves.act, moves.allocations, moves.host_of,
                                          moves.wait_until)
 
@@ -306,9 +308,22 @@ def test_abort_a_live_migration(env, tenant, active):
           "forbidden")
     fault(env.admin("DELETE", f"/servers/{sid}/migrations/{mid + 1000}", mv="2.24"), 404,
           "itemNotFound")
+    force = {"force_complete": None}
+    forced = f"/servers/{sid}/migrations/{mid}/action"
+    fault(env.admin("POST", forced, force, mv="2.21"), 404, "itemNotFound")
+    fault(tenant.member("POST", forced, force, mv="2.22"), 403, "forbidden")
+    fault(env.admin("POST", f"/servers/{sid}/migrations/{mid + 1000}/action", force,
+                    mv="2.22"), 400, "badRequest")
+    fault(env.admin("POST", f"/servers/{active}/migrations/{mid}/action", force, mv="2.22"),
+          409, "conflictingRequest")
+    r = env.admin("POST", forced, force, mv="2.22")
+    assert r.status_code == 202, r.text
+    events = env.admin.ok("GET", f"/servers/{sid}/os-instance-actions", mv="2.22")
+    assert "live_migration_force_complete" in [a["action"] for a in events["instanceActions"]]
     _set_migration_status(env, mid, "queued")
     fault(env.admin("DELETE", f"/servers/{sid}/migrations/{mid}", mv="2.64"), 400,
           "badRequest")
+    fault(env.admin("POST", forced, force, mv="2.22"), 400, "badRequest")  # not running
     r = env.admin("DELETE", f"/servers/{sid}/migrations/{mid}", mv="2.65")
     assert r.status_code == 202, r.text
     wait_for(tenant.member, sid, "ACTIVE", timeout=WAIT)
@@ -316,3 +331,17 @@ def test_abort_a_live_migration(env, tenant, active):
     assert allocations(env.server, sid) == [(source, 1, 512, 1)]
     listed = env.admin.ok("GET", f"/os-migrations?instance_uuid={sid}", mv="2.59")
     assert listed["migrations"][0]["status"] == "cancelled"
+
+
+# ---------------------------------------------------------------- actions a version lacks
+
+@pytest.mark.parametrize("mv, body", [
+    ("2.44", {"addFloatingIp": {"address": "192.0.2.1"}}),
+    ("2.44", {"removeFloatingIp": {"address": "192.0.2.1"}}),
+    ("2.44", {"addFixedIp": {"networkId": NO_SUCH}}),
+    ("2.44", {"removeFixedIp": {"address": "192.0.2.1"}}),
+    ("2.16", {"trigger_crash_dump": None}),
+])
+def test_an_action_the_version_lacks_is_a_404(tenant, active, mv, body):
+    """Nova's VersionNotFoundForAPIMethod: 404, where an unknown action is a 400."""
+    fault(act(tenant.member, active, body, mv=mv), 404, "itemNotFound")

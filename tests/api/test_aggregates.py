@@ -9,36 +9,27 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import unique
-from tests.support.compute_api import Api, delete_all
+from tests.support.compute_api import Api
 from tests.support.compute_env import PREFIX, Env
 from tests.support.compute_hosts import add_host
 from tests.support.nova import fault as nova_fault
+
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 NAMES = {400: "badRequest", 403: "forbidden", 404: "itemNotFound", 409: "conflictingRequest"}
 
 
 @pytest.fixture(scope="module")
-def env(server, admin_session) -> Env:
-    base = f"{server.url}/compute/v2.1"
-    images = admin_session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()
-    e = Env(server=server, base=base, admin=Api(base, admin_session),
-            image=images["images"][0]["id"])
+def env(env: Env) -> Env:
+    """The compute env of tests/api/conftest.py, and this module's own clean-up."""
+    e = env
     yield e
-    listed = e.admin.ok("GET", f"/servers?all_tenants=1&name=^{PREFIX}")["servers"]
-    delete_all(e.admin, [s["id"] for s in listed])
     for agg in e.admin.ok("GET", "/os-aggregates")["aggregates"]:
         if agg["name"].startswith("agg-t-"):
             for host in agg["hosts"]:
                 e.admin("POST", f"/os-aggregates/{agg['id']}/action",
                         {"remove_host": {"host": host}})
             e.admin("DELETE", f"/os-aggregates/{agg['id']}")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_tracebacks(server):
-    start = len(server.log_text())
-    yield
-    assert server.errors_since(start) == []
 
 
 def fault(r, status: int) -> str:

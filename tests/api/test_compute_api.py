@@ -13,6 +13,8 @@ from tests.conftest import ksa_session, unique
 from tests.support.compute_hosts import add_host
 from tests.support.nova import fault
 
+pytestmark = pytest.mark.usefixtures("no_server_errors")
+
 MV = "OpenStack-API-Version"
 LEGACY = "X-OpenStack-Nova-API-Version"
 ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPflNS2ZG62dK07tPVmiMJ7W9f7OvADEUnvrhxZAayyg "
@@ -75,13 +77,6 @@ def new_member(server, admin_session):
         return Api(f"{server.url}/compute/v2.1", sess), project["id"], user["id"]
 
     return make
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_tracebacks(server):
-    start = len(server.log_text())
-    yield
-    assert server.errors_since(start) == []
 
 
 # ---------------------------------------------------------------- discovery

@@ -11,27 +11,10 @@ import requests
 
 from core.compute.models import ConsoleAuthToken
 from core.db import Database
-from tests.support.compute_api import Api, delete_all, wait_for
-from tests.support.compute_env import PREFIX, Env
+from tests.support.compute_api import Api, wait_for
 from tests.support.nova import fault
 
-
-@pytest.fixture(scope="module")
-def env(server, admin_session) -> Env:
-    base = f"{server.url}/compute/v2.1"
-    images = admin_session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()
-    e = Env(server=server, base=base, admin=Api(base, admin_session),
-            image=images["images"][0]["id"])
-    yield e
-    listed = e.admin.ok("GET", f"/servers?all_tenants=1&name=^{PREFIX}")["servers"]
-    delete_all(e.admin, [s["id"] for s in listed])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_tracebacks(server):
-    start = len(server.log_text())
-    yield
-    assert server.errors_since(start) == []
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +67,9 @@ def test_legacy_actions_below_2_6(env, tenant, vm, name, kind):
     console = r.json()["console"]
     assert console["type"] == kind
     assert requests.get(console["url"], timeout=30).status_code == 200
-    # gone from 2.6 (the remote-consoles API replaces them)
+    # gone from 2.6 (the remote-consoles API replaces them): Nova's 404
     r = tenant.member("POST", f"/servers/{vm}/action", {name: {"type": kind}}, mv="2.6")
-    fault(r, 400, "badRequest")
+    fault(r, 404, "itemNotFound")
 
 
 def test_remote_consoles_api_is_not_below_2_6(env, tenant, vm):

@@ -15,6 +15,8 @@ from tests.support.compute_api import Api, new_tenant
 from tests.support.compute_hosts import add_host
 from tests.support.nova import fault
 
+pytestmark = pytest.mark.usefixtures("no_server_errors")
+
 NAMES = {400: "badRequest", 403: "forbidden", 404: "itemNotFound"}
 
 
@@ -36,13 +38,6 @@ def demo(server, demo_session) -> Api:
 def host(server):
     """A compute host (service and node) of the module's own."""
     return add_host(server, vcpus=12, memory_mb=4096)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_tracebacks(server):
-    start = len(server.log_text())
-    yield
-    assert server.errors_since(start) == []
 
 
 # ---------------------------------------------------------------- hypervisors

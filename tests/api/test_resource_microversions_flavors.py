@@ -10,6 +10,8 @@ from tests.conftest import unique
 from tests.support.compute_api import Api, new_tenant
 from tests.support.nova import fault
 
+pytestmark = pytest.mark.usefixtures("no_server_errors")
+
 NAMES = {400: "badRequest", 403: "forbidden", 404: "itemNotFound"}
 ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPflNS2ZG62dK07tPVmiMJ7W9f7OvADEUnvrhxZAayyg "
            "test@nimbus")
@@ -27,13 +29,6 @@ def admin(server, admin_session) -> Api:
 @pytest.fixture(scope="module")
 def demo(server, demo_session) -> Api:
     return Api(f"{server.url}/compute/v2.1", demo_session)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_tracebacks(server):
-    start = len(server.log_text())
-    yield
-    assert server.errors_since(start) == []
 
 
 @pytest.fixture(scope="module")

@@ -9,31 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.compute_api import Api, Tenant, delete_all, show, wait_for
+from tests.support.compute_api import Api, Tenant, show, wait_for
 from tests.support.compute_env import PREFIX, Env
 from tests.support.nova import fault
+
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 NO_SUCH = "00000000-0000-4000-8000-000000000000"
 ANSIBLE_TAGS_400 = ("Invalid input for field/attribute server. Additional properties are "
                     "not allowed ('tags' was unexpected)")
-
-
-@pytest.fixture(scope="module")
-def env(server, admin_session) -> Env:
-    base = f"{server.url}/compute/v2.1"
-    images = admin_session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()
-    e = Env(server=server, base=base, admin=Api(base, admin_session),
-            image=images["images"][0]["id"])
-    yield e
-    listed = e.admin.ok("GET", f"/servers?all_tenants=1&name=^{PREFIX}")["servers"]
-    delete_all(e.admin, [s["id"] for s in listed])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_tracebacks(server):
-    start = len(server.log_text())
-    yield
-    assert server.errors_since(start) == []
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,10 @@ import pytest
 
 from tests.conftest import sdk_connection, unique
 from tests.support.compute_api import Api, Tenant, delete_all, wait_for
-from tests.support.compute_env import PREFIX, Env
+from tests.support.compute_env import PREFIX
 
 # One worker runs the module in order: one server, booted once (the rebuilds come last).
-pytestmark = pytest.mark.xdist_group("server-microversions-view")
+pytestmark = [pytest.mark.xdist_group("server-microversions-view"), pytest.mark.usefixtures("no_server_errors")]
 
 USER_DATA = base64.b64encode(b"#!/bin/sh\necho views\n").decode()
 
@@ -31,26 +31,6 @@ class Booted:
     zone: str  # the availability zone asked for at boot
     image: str
     hostname: str
-
-
-@pytest.fixture(scope="module")
-def env(server, admin_session) -> Env:
-    base = f"{server.url}/compute/v2.1"
-    images = admin_session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()
-    e = Env(server=server, base=base, admin=Api(base, admin_session),
-            image=images["images"][0]["id"])
-    yield e
-    listed = e.admin.ok("GET", f"/servers?all_tenants=1&name=^{PREFIX}")["servers"]
-    delete_all(e.admin, [s["id"] for s in listed])
-    for image_id in e.images:
-        admin_session.delete(f"{e.image_url}/{image_id}", raise_exc=False)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_tracebacks(server):
-    start = len(server.log_text())
-    yield
-    assert server.errors_since(start) == []
 
 
 @pytest.fixture(scope="module")

@@ -23,18 +23,13 @@ from tests.support.ec2 import bootstrap_keys, client, endpoint_of, error, instan
 from tests.support.nova import fault
 from tests.support.server import Server, make_server
 
+pytestmark = pytest.mark.usefixtures("no_server_errors")
+
 PREFIX = unique("state-act")
 NO_SUCH = "00000000-0000-4000-8000-000000000000"
 
 
 # ---------------------------------------------------------------- fixtures
-
-@pytest.fixture(scope="module", autouse=True)
-def no_tracebacks(server):
-    start = len(server.log_text())
-    yield
-    assert server.errors_since(start) == []
-
 
 @pytest.fixture(scope="module")
 def image(server, demo_session) -> str:

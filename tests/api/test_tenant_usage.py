@@ -8,27 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.compute_api import Api, delete_all, wait_for, wait_gone
-from tests.support.compute_env import PREFIX, Env
+from tests.support.compute_api import wait_for, wait_gone
 from tests.support.nova import fault
 
-
-@pytest.fixture(scope="module")
-def env(server, admin_session) -> Env:
-    base = f"{server.url}/compute/v2.1"
-    images = admin_session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()
-    e = Env(server=server, base=base, admin=Api(base, admin_session),
-            image=images["images"][0]["id"])
-    yield e
-    listed = e.admin.ok("GET", f"/servers?all_tenants=1&name=^{PREFIX}")["servers"]
-    delete_all(e.admin, [s["id"] for s in listed])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_tracebacks(server):
-    start = len(server.log_text())
-    yield
-    assert server.errors_since(start) == []
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 
 def _window(hours: float = 1) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import unique
-from tests.support.compute_api import Api, delete_all
-from tests.support.compute_env import PREFIX, Env
+from tests.support.compute_env import PREFIX
+
+pytestmark = pytest.mark.usefixtures("no_server_errors")
 
 V20_PATCH = "application/openstack-images-v2.0-json-patch"
 
@@ -18,26 +19,6 @@ V20_PATCH = "application/openstack-images-v2.0-json-patch"
 REDUCED_KEYS = {"id", "name", "status", "tenant_id", "user_id", "metadata", "hostId",
                 "image", "flavor", "created", "updated", "addresses", "accessIPv4",
                 "accessIPv6", "progress", "links", "OS-DCF:diskConfig"}
-
-
-@pytest.fixture(scope="module")
-def env(server, admin_session) -> Env:
-    base = f"{server.url}/compute/v2.1"
-    images = admin_session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()
-    e = Env(server=server, base=base, admin=Api(base, admin_session),
-            image=images["images"][0]["id"])
-    yield e
-    listed = e.admin.ok("GET", f"/servers?all_tenants=1&name=^{PREFIX}")["servers"]
-    delete_all(e.admin, [s["id"] for s in listed])
-    for image_id in e.images:
-        admin_session.delete(f"{e.image_url}/{image_id}", raise_exc=False)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_tracebacks(server):
-    start = len(server.log_text())
-    yield
-    assert server.errors_since(start) == []
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from tests.conftest import unique
-from tests.support.compute_api import WAIT, Api, Tenant, new_tenant, wait_for
+from tests.support.compute_api import WAIT, Api, Tenant, delete_all, new_tenant, wait_for
 from tests.support.nova import fault
 
 PREFIX = unique("api-srv")  # every server booted through Env is named PREFIX-...
@@ -99,3 +99,22 @@ def quota_race(env: Env, tenant: Tenant, attempts: int = 50, limit: int = 10) ->
     made = sorted(r.json()["server"]["id"] for r in answers if r.status_code == 202)
     assert sorted(s["id"] for s in listed) == made
     return made
+
+
+def open_env(server: Any, admin_session: Any) -> Env:
+    """The compute API of ``server`` as its admin, with the bootstrap image."""
+    base = f"{server.url}/compute/v2.1"
+    images = admin_session.get(f"{server.url}/image/v2/images?name=nimbus-tiny").json()
+    return Env(server=server, base=base, admin=Api(base, admin_session),
+               image=images["images"][0]["id"])
+
+
+def close_env(env: Env, admin_session: Any) -> None:
+    """Delete what a module made through ``env``: its servers (named PREFIX-...),
+    images and flavors."""
+    listed = env.admin.ok("GET", f"/servers?all_tenants=1&name=^{PREFIX}")["servers"]
+    delete_all(env.admin, [s["id"] for s in listed])
+    for image_id in env.images:
+        admin_session.delete(f"{env.image_url}/{image_id}", raise_exc=False)
+    for flavor in env.flavors:
+        env.admin("DELETE", f"/flavors/{flavor}")

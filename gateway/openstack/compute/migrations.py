@@ -11,9 +11,10 @@ from typing import Any
 from connexion import NoContent
 
 from core import errors
-from core.compute.live_abort import abort_live_migration
+from core.compute.live_abort import abort_live_migration, force_complete_live_migration
 from core.compute.migration_records import IN_PROGRESS, LIVE, MigrationQuery
 from core.compute.models import Migration
+from core.context import RequestContext
 from core.numbers import BadInteger, parse_int
 from gateway.openstack.compute import microversions
 from gateway.openstack.compute.base import MAX_INT, Handler, parse_bool
@@ -120,16 +121,31 @@ class ServerMigrations(Handler):
         return {"migration": self.server_view(
             self.deps.migrations.get_of_server(ctx, server_id, ident))}
 
+    def _migration_id(self, ctx: RequestContext, server_id: str, migration_id: str,
+                      missing: type[errors.CoreError]) -> int:
+        """The path's migration id; ``missing`` (after the server's own 404) when it
+        is not a number, as no migration has such an id."""
+        try:
+            return parse_int(migration_id, 1, MAX_INT)
+        except BadInteger:
+            self.deps.servers.find(ctx, server_id)  # a missing server is the 404 first
+            raise missing(f"Migration {migration_id} not found for instance "
+                          f"{server_id}") from None
+
     def delete(self, server_id: str, migration_id: str):
         """2.24: abort a live migration (from 2.65 also one queued or preparing)."""
         microversions.require((2, 24))
         ctx = self.context()
-        try:
-            ident = parse_int(migration_id, 1, MAX_INT)
-        except BadInteger:
-            self.deps.servers.find(ctx, server_id)  # a missing server is the 404 first
-            raise errors.NotFound(f"Migration {migration_id} not found for instance "
-                                  f"{server_id}") from None
+        ident = self._migration_id(ctx, server_id, migration_id, errors.NotFound)
         abort_live_migration(self.deps.move_actions, ctx, server_id, ident,
                              allow_queued=microversions.current() >= (2, 65))
+        return NoContent, 202
+
+    def action(self, server_id: str, migration_id: str, body: dict):
+        """2.22: ``{"force_complete": null}`` on a running live migration."""
+        microversions.require((2, 22))
+        ctx = self.context()
+        # Nova's MigrationNotFoundForInstance is a 400 here
+        ident = self._migration_id(ctx, server_id, migration_id, errors.InvalidInput)
+        force_complete_live_migration(self.deps.move_actions, ctx, server_id, ident)
         return NoContent, 202

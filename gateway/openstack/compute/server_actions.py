@@ -58,10 +58,13 @@ def dispatch(handler: Servers, ctx: RequestContext, server_id: str, body: dict) 
         raise errors.InvalidInput("There is no such action: " + ",".join(sorted(body)))
     (name, arg), = body.items()
     found = ACTIONS.get(name)
-    mv = microversions.current()
-    if found is None or (found.since is not None and mv < found.since) or \
-            (found.until is not None and mv > found.until):
+    if found is None:
         raise errors.InvalidInput(f"There is no such action: {name}")
+    mv = microversions.current()
+    if (found.since is not None and mv < found.since) or \
+            (found.until is not None and mv > found.until):
+        # Nova's VersionNotFoundForAPIMethod: an action the version lacks is a 404
+        raise errors.NotFound("The resource could not be found.")
     result = found.run(handler, ctx, server_id, arg)
     return ACCEPTED if result is None else result
 
@@ -139,12 +142,12 @@ def _console_output(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -
 
 
 # ---- networking -------------------------------------------------------------------------
-@action("addFloatingIp")
+@action("addFloatingIp", until=(2, 43))
 def _add_floating_ip(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> None:
     floating_action(h, ctx, server_id, "addFloatingIp", arg)
 
 
-@action("removeFloatingIp")
+@action("removeFloatingIp", until=(2, 43))
 def _remove_floating_ip(h: Servers, ctx: RequestContext, server_id: str, arg: Any) -> None:
     floating_action(h, ctx, server_id, "removeFloatingIp", arg)
 
