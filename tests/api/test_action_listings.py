@@ -14,6 +14,7 @@ import pytest
 from tests.api import test_server_move_actions as moves
 from tests.conftest import unique
 from tests.support.compute_api import wait_for
+from tests.support.compute_env import simulated_hosts
 from tests.support.nova import fault
 
 # the move tests' module fixtures (the same all-in-one server, a tenant of this module's;
@@ -148,10 +149,7 @@ def test_the_cli_against_the_newest_version(cli, env, demo_client, admin_client)
         assert shown["action"] == "create"
 
         source = host_of(env, sid)
-        target = next(h["hypervisor_hostname"] for h in api.ok(
-            "GET", "/os-hypervisors")["hypervisors"]
-            if h["state"] == "up" and h["status"] == "enabled"
-            and h["hypervisor_hostname"] != source)
+        target = next(h for h in simulated_hosts(api) if h != source)
         cli.run("admin", "server", "migrate", "--host", target, sid)
         wait_for(api, sid, "VERIFY_RESIZE")
         assert host_of(env, sid) == target

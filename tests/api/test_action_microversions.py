@@ -16,7 +16,7 @@ import pytest
 
 from tests.api import test_server_move_actions as moves
 from tests.support.compute_api import WAIT, wait_for
-from tests.support.compute_env import PREFIX, Env
+from tests.support.compute_env import PREFIX, Env, simulated_hosts
 from tests.support.compute_hosts import add_host
 from tests.support.nova import fault
 
@@ -31,9 +31,7 @@ NO_SUCH = "00000000-0000-4000-8000-000000000000"
 
 
 def hosts_up(env: Env) -> list[str]:
-    return sorted(h["hypervisor_hostname"]
-                  for h in env.admin.ok("GET", "/os-hypervisors")["hypervisors"]
-                  if h["state"] == "up" and h["status"] == "enabled")
+    return simulated_hosts(env.admin)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import sdk_connection
 from tests.support.compute_api import WAIT, Api, Tenant, delete_all, show, wait_for
-from tests.support.compute_env import PREFIX, Env
+from tests.support.compute_env import PREFIX, Env, simulated_hosts
 from tests.support.nova import fault
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
@@ -203,10 +203,7 @@ def test_live_migration(env, tenant, admin_sdk):
     dest = assert_claimed_on_its_host(env, sid)
 
     # at 2.1 the body names disk_over_commit, and a named host is used as given
-    # hosts other tests on this server registered without an agent are down
-    hosts = sorted(h["hypervisor_hostname"]
-                   for h in env.admin.ok("GET", "/os-hypervisors")["hypervisors"]
-                   if h["state"] == "up" and h["status"] == "enabled")
+    hosts = simulated_hosts(env.admin)
     target = next(h for h in hosts if h not in (source, dest))
     r = act(env.admin, sid, {"os-migrateLive": {"host": target, "block_migration": False,
                                                 "disk_over_commit": False}})

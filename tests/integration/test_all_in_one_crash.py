@@ -81,7 +81,7 @@ def test_a_crashed_all_in_one_recovers_on_restart(tmp_path, monkeypatch):
         flavor = conn.compute.find_flavor(FLAVOR)
         image = conn.image.find_image(IMAGE)
         before = [conn.compute.create_server(name=f"before-{i}", flavor_id=flavor.id,
-                                             image_id=image.id) for i in range(3)]
+                                             image_id=image.id, networks="auto") for i in range(3)]
         for s in before:
             wait_status(conn, s.id, "ACTIVE")
         conn.compute.stop_server(before[2])
@@ -89,7 +89,7 @@ def test_a_crashed_all_in_one_recovers_on_restart(tmp_path, monkeypatch):
 
         def boot(i: int) -> str:
             return conn.compute.create_server(name=f"burst-{i}", flavor_id=flavor.id,
-                                              image_id=image.id).id
+                                              image_id=image.id, networks="auto").id
 
         pool = ThreadPoolExecutor(8)
         futures = [pool.submit(boot, i) for i in range(BURST)]
@@ -133,7 +133,7 @@ def test_a_crashed_all_in_one_recovers_on_restart(tmp_path, monkeypatch):
         conn.compute.stop_server(before[0])
         wait_status(conn, before[0].id, "SHUTOFF")
         # A new boot works, and the books balance.
-        new = conn.compute.create_server(name="after", flavor_id=flavor.id, image_id=image.id)
+        new = conn.compute.create_server(name="after", flavor_id=flavor.id, image_id=image.id, networks="auto")
         wait_status(conn, new.id, "ACTIVE")
         seen = invariants(f"sqlite:///{srv.data_dir / 'nimbus.db'}")
         print(f"claims per host: {seen['allocations']}")

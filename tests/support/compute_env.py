@@ -118,3 +118,13 @@ def close_env(env: Env, admin_session: Any) -> None:
         admin_session.delete(f"{env.image_url}/{image_id}", raise_exc=False)
     for flavor in env.flavors:
         env.admin("DELETE", f"/flavors/{flavor}")
+
+
+def simulated_hosts(admin: Api) -> list[str]:
+    """The compute hosts the server itself simulates that are up and enabled:
+    tests register other hosts (``cmp-...``, tests/support/compute_hosts.py) whose
+    agents may never answer, so a move must not be sent to one of those."""
+    return sorted(v["host"] for v in admin.ok(
+        "GET", "/os-services?binary=nova-compute")["services"]
+        if not v["host"].startswith("cmp-") and v["state"] == "up"
+        and v["status"] == "enabled")
