@@ -26,6 +26,7 @@ from core.compute.migration_records import EVACUATION, LIVE, MigrationRecords
 from core.compute.models import Migration
 from core.conductor.move_support import (
     image_of,
+    in_task,
     land,
     move_message,
     park,
@@ -60,11 +61,8 @@ class MoveToNewHost(Task):
 
     def _execute(self) -> None:
         deps, uuid = self.deps, self.uuid
-        try:
-            inst = deps.store.get(uuid)
-        except InstanceNotFound:
-            return
-        if inst.task_state != self.task_state or not inst.host:
+        inst = in_task(deps, uuid, self.task_state)
+        if inst is None or not inst.host:
             return
         source = inst.host
         park(deps, uuid)
@@ -152,11 +150,8 @@ class Moves:
 
     def rebuild_instance(self, uuid: str, image: dict) -> None:
         deps = self.deps
-        try:
-            inst = deps.store.get(uuid)
-        except InstanceNotFound:
-            return
-        if inst.task_state != states.REBUILDING or not inst.host:
+        inst = in_task(deps, uuid, states.REBUILDING)
+        if inst is None or not inst.host:
             return
         deps.agents.rebuild_instance(inst.host, move_message(deps, inst), image)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import errors
-from core.compute.instance_store import instance_message
+from core.compute.instance_store import InstanceNotFound, instance_message
 from core.compute.models import Instance
 from core.compute.server_volumes import attachment_message
 from core.compute.usage import migration_consumer
@@ -48,6 +48,19 @@ def image_of(deps: ConductorDeps, inst: Instance, image_id: str | None = None) -
         return out
     return dict(out, name=image.name, min_ram=image.min_ram or 0,
                 min_disk=image.min_disk or 0)
+
+
+def in_task(deps: ConductorDeps, uuid: str, task_state: str, on_host: bool = True
+            ) -> Instance | None:
+    """The instance, if it still exists in ``task_state`` (and on a host): a
+    message delivered again, or overtaken by a delete, finds it moved on."""
+    try:
+        inst = deps.store.get(uuid)
+    except InstanceNotFound:
+        return None
+    if inst.task_state != task_state or (on_host and not inst.host):
+        return None
+    return inst
 
 
 def park(deps: ConductorDeps, uuid: str) -> None:

@@ -13,6 +13,7 @@ from core.compute.instance_store import InstanceNotFound, UnexpectedState, insta
 from core.compute.migration_records import COLD, RESIZE, MigrationRecords
 from core.compute.models import Instance
 from core.compute.usage import grown, migration_consumer
+from core.conductor.move_support import in_task
 from core.conductor.tasks import NO_VALID_HOST, ConductorDeps, Task
 from core.placement import claims
 
@@ -52,11 +53,8 @@ class ResizeInstance(Task):
 
     def _execute(self) -> None:
         deps, uuid = self.deps, self.uuid
-        try:
-            inst = deps.store.get(uuid)
-        except InstanceNotFound:
-            return
-        if inst.task_state != states.RESIZE_PREP or not inst.new_flavor:
+        inst = in_task(deps, uuid, states.RESIZE_PREP, on_host=False)
+        if inst is None or not inst.new_flavor:
             return
         claims.rename_consumer(deps.db, uuid, migration_consumer(uuid))
         self.parked = True
