@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -65,7 +66,7 @@ pytestmark = pytest.mark.usefixtures("no_server_errors")
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "compute-v2.1.yaml"
 GROUPS = {"servers", "server_metadata", "server_tags", "server_interfaces",
           "floating_ips", "server_migrations", "remote_consoles", "server_password",
-          "server_diagnostics", "instance_actions"}
+          "server_diagnostics", "instance_actions", "server_topology", "console_auth_tokens"}
 SPEC = {op_id: op for op_id, op in load_spec_operations(SPEC_PATH).items()
         if op_id.split(".")[0] in GROUPS}
 POOL_SIZE = 49  # the state-changing cases that are allowed need a server each
@@ -335,6 +336,14 @@ def _shared(**params: str) -> Builder:
     return lambda w, p: Req({"server_id": w.shared(), **params})
 
 
+def _console_token(w: World) -> str:
+    """The token of a VNC console of the shared server (made by its member)."""
+    url = w.call("member", "POST", f"/servers/{w.shared()}/remote-consoles", {
+        "remote_console": {"protocol": "vnc", "type": "novnc"}}, mv="2.6")[
+        "remote_console"]["url"]
+    return parse_qs(urlparse(url).query)["token"][0]
+
+
 def _action(body: Any, make: Callable[[World], str] | None = None) -> Builder:
     """An action on a server of its own (made by ``make``) or on the shared one."""
     def build(w: World, p: Persona) -> Req:
@@ -500,6 +509,11 @@ ROWS_LIST: list[Row] = [
     Row("server_password.show", READERS, _shared()),
     Row("server_password.clear", MEMBERS, _shared()),
     Row("server_diagnostics.show", ADMIN, _shared()),
+    Row("server_topology.index", READERS, lambda w, p: Req({"server_id": w.shared()},
+                                                          mv="2.78")),
+    # not a server's path: another project's member is refused (403), not hidden
+    Row("console_auth_tokens.show", ADMIN, lambda w, p: Req(
+        {"console_token": _console_token(w)}, mv="2.31"), hidden=NOBODY_HIDDEN),
     Row("remote_consoles.create", MEMBERS, lambda w, p: Req(
         {"server_id": w.shared()}, body={"remote_console": {"protocol": "vnc",
                                                             "type": "novnc"}}, mv="2.6")),
@@ -679,17 +693,18 @@ CHECKED_IN_VIEWS = {
     "os_compute_api:os-extended-server-attributes": "test_views_by_microversion_and_role",
     "os_compute_api:servers:show:host_status": "test_views_by_microversion_and_role",
     "os_compute_api:os-instance-actions:events": "test_instance_actions_list_the_history",
+    "compute:server:topology:host:index": "test_attach_microversions.py::test_topology_from_2_78",
 }
 # Defined, but the API has nothing for it to guard: networks are not chosen here.
 UNENFORCED = {"os_compute_api:servers:create:attach_network"}
-SERVER_RULE = re.compile(r"^os_compute_api:(servers:|server-metadata:|os-server-tags:|"
+SERVER_RULE = re.compile(r"^compute:server:topology:|^os_compute_api:(servers:|server-metadata:|os-server-tags:|"
                          r"os-lock-server:|os-console-output|os-instance-actions:|ips:|"
                          r"os-extended-server-attributes|os-attach-interfaces:|"
                          r"os-floating-ips:|os-pause-server:|os-suspend-server:|os-rescue|"
                          r"os-unrescue|os-admin-password|os-admin-actions:|"
                          r"os-deferred-delete:|os-shelve:|os-migrate-server:|os-evacuate|"
                          r"os-create-backup|os-multinic:|os-remote-consoles$|os-server-password:|"
-                         r"os-server-diagnostics)")
+                         r"os-server-diagnostics|os-console-auth-tokens$)")
 
 
 def test_every_server_operation_has_persona_cases() -> None:
