@@ -1,29 +1,18 @@
 """Counting and hashing image data on its way into a store.
 
 Every store wraps the caller's chunks in a :class:`HashingReader`, so the size
-limit and the MD5 / SHA-512 checksums are computed in one place, in one pass.
-:func:`check_range` validates the byte ranges ``get`` accepts.
-
-The two digests run side by side: chunks are gathered into batches of
-:data:`BATCH` bytes, and each batch's MD5 runs on a pool thread while the
-reader's own thread does its SHA-512 (hashlib releases the GIL on buffers that
-large), so hashing costs the slower digest rather than the sum of both, and the
-per-call overhead of the small chunks clients send (16 KiB) is paid once a
-batch. A reader holds at most two batches besides the chunk it yields.
+limit and the MD5 / SHA-512 checksums are computed in one place, in one pass,
+without holding more than one chunk. :func:`check_range` validates the byte
+ranges ``get`` accepts.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from core import errors
 from core.image.stores.base import StoredData
-
-BATCH = 512 * 1024
-# Shared by every reader of the process: one MD5 in flight per reader at a time.
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="image-md5")
 
 
 class HashingReader:
@@ -40,8 +29,6 @@ class HashingReader:
         self.size = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha512 = hashlib.sha512()
-        self._pending = bytearray()
-        self._md5_running: Future | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -57,49 +44,18 @@ class HashingReader:
                 f"The image data exceeds the limit of {self.max_size} bytes.",
                 max_size=self.max_size)
         self.size = size
-        chunk = bytes(chunk)
-        if not self._pending and len(chunk) >= BATCH:
-            self._hash(chunk)
-        else:
-            self._pending += chunk
-            if len(self._pending) >= BATCH:
-                self._hash(self._take_pending())
-        return chunk
-
-    def _take_pending(self) -> bytearray:
-        """The pending batch, handed over whole (a new one starts): the pool
-        thread reads it while the next chunks gather elsewhere."""
-        batch, self._pending = self._pending, bytearray()
-        return batch
-
-    def _hash(self, batch: bytes | bytearray) -> None:
-        """MD5 of ``batch`` on a pool thread (after the previous batch's), its
-        SHA-512 here meanwhile."""
-        self._wait_md5()
-        self._md5_running = _POOL.submit(self._md5.update, batch)
-        self._sha512.update(batch)
-
-    def _wait_md5(self) -> None:
-        if self._md5_running is not None:
-            self._md5_running.result()
-            self._md5_running = None
-
-    def _flush(self) -> None:
-        """Hash what is pending and wait for the MD5 in flight."""
-        if self._pending:
-            self._hash(self._take_pending())
-        self._wait_md5()
+        self._md5.update(chunk)
+        self._sha512.update(chunk)
+        return bytes(chunk)
 
     @property
     def checksum(self) -> str:
         """MD5 of the bytes read so far, hex."""
-        self._flush()
         return self._md5.hexdigest()
 
     @property
     def hash_value(self) -> str:
         """SHA-512 of the bytes read so far, hex."""
-        self._flush()
         return self._sha512.hexdigest()
 
     def stored_at(self, location: str) -> StoredData:
