@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from core import errors
 from core.clock import utcnow
+from core.compute import states
 from core.compute.models import InstanceAction, InstanceActionEvent
 from core.db import Database
 
@@ -65,21 +67,50 @@ class InstanceActionRecords:
                      details: str | None = None) -> None:
         """A finished step ``event`` of the instance's action ``request_id`` (its
         latest action when None); a failed one marks the action ``Error`` as Nova."""
-        now = utcnow()
         with self.db.session() as s:
-            stmt = select(InstanceAction).where(InstanceAction.instance_uuid == instance_uuid)
-            if request_id is not None:
-                stmt = stmt.where(InstanceAction.request_id == request_id)
-            action = s.scalars(stmt.order_by(InstanceAction.start_time.desc(),
-                                             InstanceAction.id.desc()).limit(1)).first()
-            if action is None:
-                return
-            s.add(InstanceActionEvent(action_id=action.id, event=event, host=host,
-                                      result=ERROR if error else SUCCESS, traceback=error,
-                                      details=details if error else None,
-                                      start_time=now, finish_time=now))
-            values: dict = {"updated_at": now}
-            if error:
-                values["message"] = ERROR
-            s.execute(update(InstanceAction).where(InstanceAction.id == action.id)
-                      .values(**values))
+            add_event(s, instance_uuid, request_id, event, host, error, details)
+
+
+def add_event(s: Session, instance_uuid: str, request_id: str | None, event: str,
+              host: str | None, error: str | None = None, details: str | None = None,
+              action_name: str | None = None) -> None:
+    """:meth:`InstanceActionRecords.record_event` in the caller's transaction; with
+    ``action_name``, on the latest action of that name."""
+    now = utcnow()
+    stmt = select(InstanceAction).where(InstanceAction.instance_uuid == instance_uuid)
+    if request_id is not None:
+        stmt = stmt.where(InstanceAction.request_id == request_id)
+    if action_name is not None:
+        stmt = stmt.where(InstanceAction.action == action_name)
+    action = s.scalars(stmt.order_by(InstanceAction.start_time.desc(),
+                                     InstanceAction.id.desc()).limit(1)).first()
+    if action is None:
+        return
+    s.add(InstanceActionEvent(action_id=action.id, event=event, host=host,
+                              result=ERROR if error else SUCCESS, traceback=error,
+                              details=details if error else None,
+                              start_time=now, finish_time=now))
+    values: dict = {"updated_at": now}
+    if error:
+        values["message"] = ERROR
+    s.execute(update(InstanceAction).where(InstanceAction.id == action.id).values(**values))
+
+
+# The compute host's event of each state action, by the task it ends (Nova's
+# wrap_instance_event names: "compute_" and the manager's method).
+TASK_EVENTS = {
+    states.POWERING_OFF: "compute_stop_instance",
+    states.POWERING_ON: "compute_start_instance",
+    states.REBOOTING: "compute_reboot_instance",
+    states.REBOOTING_HARD: "compute_reboot_instance",
+    states.PAUSING: "compute_pause_instance",
+    states.UNPAUSING: "compute_unpause_instance",
+    states.SUSPENDING: "compute_suspend_instance",
+    states.RESUMING: "compute_resume_instance",
+    states.RESCUING: "compute_rescue_instance",
+    states.UNRESCUING: "compute_unrescue_instance",
+    states.UPDATING_PASSWORD: "compute_set_admin_password",
+    states.SOFT_DELETING: "compute_soft_delete_instance",
+    states.RESTORING: "compute_restore_instance",
+}
+BUILD_EVENT = "compute__do_build_and_run_instance"

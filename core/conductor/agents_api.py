@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core import errors
 from core.clock import utcnow
+from core.compute.instance_actions import TASK_EVENTS, InstanceActionRecords
 from core.compute.instance_store import InstanceNotFound, UnexpectedState
 from core.compute.models import ComputeService
 from core.conductor.tasks import ConductorDeps
@@ -71,6 +72,10 @@ class AgentRequests:
         if error:
             values = {"task_state": None}
         result = self.instance_update(uuid, values, expected_task_state, host)
+        event = next((TASK_EVENTS[t] for t in expected_task_state if t in TASK_EVENTS), None)
+        if result["ok"] and not result.get("repeated") and event:
+            InstanceActionRecords(deps.db).record_event(uuid, None, event, host, error=error,
+                                                        details=error)
         if result["ok"]:
             inst = deps.store.get(uuid)
             if error:

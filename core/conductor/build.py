@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from core import errors
 from core.clock import utcnow
 from core.compute import states
+from core.compute.instance_actions import BUILD_EVENT, add_event
 from core.compute.instance_store import InstanceNotFound, UnexpectedState, instance_message
 from core.compute.models import Instance, InstanceAction
 from core.compute.usage import quota_deltas
@@ -283,10 +284,12 @@ class BuildResults:
         deps.notifier.instance(inst, "create.end", fixed_ips)
         deps.metrics.build_finished("ACTIVE")
         with deps.db.session() as s:
-            s.execute(update(InstanceAction).where(
+            finished = s.execute(update(InstanceAction).where(
                 InstanceAction.instance_uuid == uuid, InstanceAction.action == "create",
                 InstanceAction.finish_time.is_(None)).values(finish_time=utcnow(),
                                                             updated_at=utcnow()))
+            if getattr(finished, "rowcount", 0):  # once, with the announcement
+                add_event(s, uuid, None, BUILD_EVENT, host, action_name="create")
         claims.record_build_result(deps.db, host, True)
         self._release_stray_claims(uuid, host)
         return {"ok": True}
@@ -334,6 +337,8 @@ class BuildResults:
         with deps.db.session() as s:
             failed_nodes = list(s.scalars(select(ComputeNode.id).where(
                 ComputeNode.host == host)))
+            add_event(s, uuid, None, BUILD_EVENT, host, error=reason, details=reason,
+                      action_name="create")
         for node_id in failed_nodes:
             claims.release_resources(deps.db, uuid, node_id)
         claims.record_build_result(deps.db, host, False)

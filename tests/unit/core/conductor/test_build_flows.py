@@ -13,7 +13,13 @@ from sqlalchemy import select, update
 
 from core.compute import states
 from core.compute.bootstrap import ensure_default_flavors
-from core.compute.models import ComputeService, Instance, InstanceFault
+from core.compute.models import (
+    ComputeService,
+    Instance,
+    InstanceAction,
+    InstanceActionEvent,
+    InstanceFault,
+)
 from core.compute.servers import BootRequest
 from core.context import RequestContext
 from core.control_plane import ControlPlane
@@ -133,6 +139,19 @@ def test_failed_spawn_reschedules_to_an_alternate(plane):
     with plane.db.session() as s:
         node = s.scalar(select(ComputeNode).where(ComputeNode.host == "compute-1"))
         assert node.failed_builds == 1 and node.memory_mb_used == 0
+    # the create action has each host's attempt, as Nova's build event (recorded
+    # just after the state, as Nova finishes an event after the method)
+    def events() -> list:
+        with plane.db.session() as s:
+            return list(s.execute(select(InstanceActionEvent.host, InstanceActionEvent.result)
+                                  .join(InstanceAction)
+                                  .where(InstanceAction.instance_uuid == uuids[0],
+                                         InstanceAction.action == "create")
+                                  .order_by(InstanceActionEvent.id)))
+    deadline = time.monotonic() + 30
+    while len(events()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert events() == [("compute-1", "Error"), (rows[0].host, "Success")]
 
 
 def test_all_hosts_fail_gives_error_and_releases(plane):

@@ -17,7 +17,7 @@ from core.agent.virt import build_driver
 from core.clock import utcnow
 from core.compute import states
 from core.compute.instance_store import instance_message
-from core.compute.models import InstanceFault
+from core.compute.models import InstanceAction, InstanceActionEvent, InstanceFault
 from core.compute.notifications import Notifier
 from core.conductor.reclaim import Reclaim
 from core.conductor.recovery import BuildWatch
@@ -118,6 +118,33 @@ def test_an_action_overtaken_by_another_changes_nothing(core, agent):
     core.instances.update(uuid, {"task_state": states.DELETING})  # a delete came first
     agent.pause_instance(message)
     assert now(core, uuid)[:2] == (states.ACTIVE, states.DELETING)
+
+
+def events_of(core, uuid) -> list[tuple[str, str, str | None, str | None]]:
+    with core.db.session() as s:
+        return list(s.execute(select(InstanceActionEvent.event, InstanceActionEvent.result,
+                                     InstanceActionEvent.host, InstanceAction.message)
+                              .join(InstanceAction)
+                              .where(InstanceAction.instance_uuid == uuid)))
+
+
+def test_each_action_gets_its_hosts_event_once(core, agent, conductor):
+    uuid, message = guest(core, agent, task_state=states.PAUSING)
+    with core.db.session() as s:
+        s.add(InstanceAction(instance_uuid=uuid, action="pause", request_id="req-1"))
+    agent.pause_instance(message)
+    assert events_of(core, uuid) == [("compute_pause_instance", "Success", "h1", None)]
+    # the agent's report delivered again: applied already, no second event
+    conductor.action_finished(uuid, "h1", "pause", {"vm_state": states.PAUSED_VM,
+                              "power_state": states.PAUSED, "task_state": None},
+                              [states.PAUSING])
+    assert len(events_of(core, uuid)) == 1
+    core.instances.update(uuid, {"task_state": states.SUSPENDING})
+    with core.db.session() as s:
+        s.add(InstanceAction(instance_uuid=uuid, action="suspend", request_id="req-2"))
+    agent.suspend_instance(message)  # a paused guest cannot be suspended: the driver fails
+    failed = [e for e in events_of(core, uuid) if e[0] == "compute_suspend_instance"]
+    assert failed == [("compute_suspend_instance", "Error", "h1", "Error")]
 
 
 # ---------------------------------------------------------------- reclaim
