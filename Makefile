@@ -75,6 +75,7 @@ lint: venv-dev
 	$(PY) tools/check_architecture.py
 
 bench: venv-dev
+	$(PY) -m bench.bus
 	$(PY) -m bench.identity
 	$(PY) -m bench.image
 	$(PY) -m bench.scheduler
