@@ -17,6 +17,7 @@ from typing import Any
 from core.agent.moves import MOVE_METHODS, MoveEndpoints
 from core.agent.virt import DriverError, VirtDriver
 from core.compute import states
+from core.compute.connector import host_connector
 from core.compute.notifications import Notifier
 from core.compute.rpcapi import COMPUTE, ConductorClient
 from core.messaging.interfaces import MessageBus
@@ -288,11 +289,8 @@ class ComputeAgent(MoveEndpoints):
 
     def connector(self, attachment: dict) -> dict[str, Any]:
         """This host's connector, as os-brick describes a host to Cinder."""
-        return {"host": self.host, "ip": self.resources.host_ip,
-                "initiator": f"iqn.2026-01.org.nimbus:{self.host}", "platform": "x86_64",
-                "os_type": "linux", "multipath": False,
-                "mountpoint": attachment.get("mountpoint"),
-                "mode": attachment.get("attach_mode") or "rw"}
+        return host_connector(self.host, self.resources.host_ip, attachment.get("mountpoint"),
+                              attachment.get("attach_mode"))
 
     def attach_volume(self, instance: dict, attachment: dict) -> None:
         """Connect the reserved volume to the guest, then have the conductor complete

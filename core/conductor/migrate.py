@@ -34,6 +34,7 @@ from core.conductor.move_support import (
     unpark,
 )
 from core.conductor.tasks import NO_VALID_HOST, ConductorDeps, Task
+from core.conductor.volumes import VolumeAttachments
 from core.placement import claims
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,8 @@ class Moves:
                 deps.store.add_fault(s, uuid, 500, error, host=host)
             deps.notifier.instance(inst, "rebuild.error", priority="error", message=error)
             return {"ok": False, "error": error}
+        if evacuating:
+            VolumeAttachments(deps).rehome(uuid, host)
         if source and source != host:
             deps.agents.destroy_copy(source, instance_message(inst))
         deps.notifier.instance(inst, "rebuild.end")
@@ -230,6 +233,7 @@ class Moves:
         land(deps, uuid)
         deps.ipam.bind_host(uuid, host)
         self.records.set_status(uuid, "completed", kind=LIVE, dest=host)
+        VolumeAttachments(deps).rehome(uuid, host)
         if source and source != host:
             deps.agents.destroy_copy(source, instance_message(inst))
         deps.notifier.instance(inst, "live_migration._post.end")

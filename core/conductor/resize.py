@@ -15,6 +15,7 @@ from core.compute.models import Instance
 from core.compute.usage import grown, migration_consumer
 from core.conductor.move_support import in_task
 from core.conductor.tasks import NO_VALID_HOST, ConductorDeps, Task
+from core.conductor.volumes import VolumeAttachments
 from core.placement import claims
 
 
@@ -104,6 +105,7 @@ class Resizes:
                 "root_gb": new["root_gb"], "source_host": inst.host, "host": host,
                 "node": host}, expected_task_state=[states.RESIZE_MIGRATING], s=s)
         MigrationRecords(deps.db).set_status(uuid, "finished", kind=(RESIZE, COLD), dest=host)
+        VolumeAttachments(deps).rehome(uuid, host)
         deps.notifier.instance(inst, "resize.end")
         return {"ok": True}
 
@@ -136,5 +138,7 @@ class Resizes:
                 deps.quotas.release(s, inst.project_id, grown(old, new))
         MigrationRecords(deps.db).set_status(uuid, "reverted", kind=(RESIZE, COLD),
                                              expected=("finished", "reverting"))
+        if source:
+            VolumeAttachments(deps).rehome(uuid, source)
         deps.agents.finish_resize(source or "", dict(instance_message(inst), report=False), old)
         deps.notifier.instance(inst, "resize.revert.end")

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 
 from core import errors
 from core.compute import block_devices
+from core.compute.connector import host_connector
 from core.compute.instance_store import InstanceNotFound, instance_message
 from core.compute.models import Instance
 from core.compute.server_volumes import (
@@ -35,6 +36,7 @@ from core.compute.server_volumes import (
 )
 from core.conductor.tasks import ConductorDeps
 from core.context import RequestContext
+from core.placement.models import ComputeNode
 from core.volume.attachments import LIVE
 from core.volume.models import VolumeAttachment
 
@@ -173,6 +175,25 @@ class VolumeAttachments:
             self.volumes.attachments.delete(ctx, attachment_id)
         except errors.NotFound:
             pass  # deleted already: a repeated message
+
+    # ---- a server moved ------------------------------------------------------------
+    def rehome(self, instance_uuid: str, host: str) -> None:
+        """The server runs on ``host`` now: its attached volumes are connected
+        there (each attachment gets the host's connector). Repeating it is harmless."""
+        if self.volumes is None:
+            return
+        with self.deps.db.session() as s:
+            ip = s.scalar(select(ComputeNode.host_ip).where(ComputeNode.host == host))
+        for row in self.live(instance_uuid):
+            if row.attach_status != "attached" or row.attached_host == host:
+                continue
+            try:
+                self.volumes.attachments.rehome(
+                    service_context(row.project_id or None), row.id,
+                    host_connector(host, ip or "127.0.0.1", row.mountpoint, row.attach_mode))
+            except errors.CoreError as exc:
+                log.warning("moving attachment %s of %s to %s failed: %s", row.id,
+                            instance_uuid, host, exc)
 
     # ---- an instance deleted ---------------------------------------------------
     def release_instance_volumes(self, instance_uuid: str, project_id: str | None) -> None:

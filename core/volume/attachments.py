@@ -177,6 +177,19 @@ class AttachmentService(VolumeBase):
             self._connect(s, vol, att, connector)
             return att
 
+    def rehome(self, ctx: RequestContext, attachment_id: str,
+               connector: Mapping[str, Any]) -> None:
+        """The server moved (resize, migration, evacuation): an attached volume's
+        connector and host become the destination's, as Nova's new attachment for
+        the destination replaces the source's. Nothing else changes: the volume
+        stays ``in-use``, so no other server can take it meanwhile."""
+        with self.db.session() as s:
+            att = self._row(s, ctx, attachment_id, "volume:attachment_update")
+            s.execute(update(VolumeAttachment).where(
+                VolumeAttachment.id == att.id, VolumeAttachment.attach_status == "attached")
+                .values(connector=dict(connector), attached_host=connector.get("host"),
+                        updated_at=utcnow()))
+
     def set_delete_on_termination(self, attachment_id: str, value: bool) -> None:
         """Nova's block device mapping field (compute's PUT on the attachment, 2.85):
         whether the volume goes with the server. Compute checked its caller."""

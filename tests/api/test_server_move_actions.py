@@ -325,7 +325,7 @@ def test_add_and_remove_fixed_ip(env, tenant):
 
 # ---------------------------------------------------------------- volumes and deletes
 
-def test_volumes_stay_attached_across_shelve_and_unshelve(env, tenant, sdk):
+def test_volumes_stay_attached_across_shelve_and_unshelve(env, tenant, sdk, admin_sdk):
     sid = env.boot(tenant.member, "shelve-vol")[0]
     volume = sdk.block_storage.create_volume(size=1, name=f"{PREFIX}-vol")
     sdk.block_storage.wait_for_status(volume, "available", interval=0.2, wait=WAIT)
@@ -347,6 +347,15 @@ def test_volumes_stay_attached_across_shelve_and_unshelve(env, tenant, sdk):
     attachment = sdk.block_storage.get_volume(volume.id).attachments[0]
     assert attachment["server_id"] == sid and attachment["device"] == "/dev/vdb"
     assert_claimed_on_its_host(env, sid)
+
+    # moved (live): the volume is connected on the new host, in-use throughout
+    source = host_of(env, sid)
+    admin_sdk.compute.live_migrate_server(sid, host=None, block_migration="auto")
+    wait_until(lambda: host_of(env, sid) != source)
+    wait_for(tenant.member, sid, "ACTIVE")
+    wait_until(lambda: admin_sdk.block_storage.get_volume(volume.id).attachments[0][
+        "host_name"] == host_of(env, sid))
+    assert sdk.block_storage.get_volume(volume.id).status == "in-use"
 
     tenant.member.ok("DELETE", f"/servers/{sid}/os-volume_attachments/{volume.id}")
     sdk.block_storage.wait_for_status(volume, "available", interval=0.2, wait=WAIT)

@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 from core.compute.server_volumes import context_message
 from core.conductor.wiring import build_conductor
 from core.volume.models import DEFAULT_TYPE, Volume, VolumeAttachment, VolumeType
-from tests.support.core_services import MEMBER, OTHER, RecordingBus, add_instance, make_core
+from tests.support.core_services import (
+    MEMBER,
+    OTHER,
+    RecordingBus,
+    add_compute_host,
+    add_instance,
+    make_core,
+)
 
 CONNECTOR = {"host": "h1", "ip": "127.0.0.1", "initiator": "iqn.test:h1", "mountpoint": None}
 
@@ -156,3 +163,24 @@ def test_server_delete_detaches_and_deletes_on_termination(setup):
     assert gone is None or gone.status == "deleting"
     with core.db.session() as s:
         assert s.scalar(select(func.count()).select_from(VolumeAttachment)) == 0
+
+
+def test_a_moved_server_has_its_volumes_connected_on_the_new_host(setup):
+    """A live migration (or resize, evacuation) ends on h2: each attached volume's
+    attachment has h2's connector, the volume stays in-use throughout; again, no
+    change."""
+    core, conductor, bus = setup
+    add_compute_host(core.db, "h2", host_ip="10.0.0.2")
+    uuid = add_instance(core.db)
+    vol = add_volume(core.db)
+    att = attach(conductor, uuid, vol)["attachment"]
+    conductor.volume_attached(uuid, att["id"], "h1", dict(CONNECTOR, mountpoint="/dev/vdb"))
+    core.instances.update(uuid, {"task_state": "migrating"})
+    assert conductor.live_migration_finished(uuid, "h2")["ok"]
+    (row,) = attachments(core.db, vol)
+    assert (row.attach_status, row.attached_host) == ("attached", "h2")
+    assert row.connector["host"] == "h2" and row.connector["ip"] == "10.0.0.2"
+    assert row.connector["mountpoint"] == "/dev/vdb"
+    assert volume(core.db, vol).status == "in-use"
+    assert conductor.live_migration_finished(uuid, "h2") == {"ok": False}  # again
+    assert attachments(core.db, vol)[0].connector == row.connector
