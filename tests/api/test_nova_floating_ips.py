@@ -67,3 +67,18 @@ def test_add_and_remove_on_a_server(demo, image):
     finally:
         api("DELETE", f"/servers/{sid}")
         api("DELETE", f"/os-floating-ips/{made['id']}")
+
+
+def test_the_proxies_are_gone_from_2_36(demo):
+    """Nova answers 404 for its network proxies from 2.36 (and the actions from
+    2.44); clients use the Network API there."""
+    api = demo.compute
+    made = api.ok("POST", "/os-floating-ips", {"pool": "public"}, mv="2.35")["floating_ip"]
+    for method, path, body in (("GET", "/os-floating-ip-pools", None),
+                               ("GET", "/os-floating-ips", None),
+                               ("GET", f"/os-floating-ips/{made['id']}", None),
+                               ("POST", "/os-floating-ips", {"pool": "public"}),
+                               ("DELETE", f"/os-floating-ips/{made['id']}", None)):
+        assert fault(api(method, path, body, mv="2.36")) == (
+            404, "The resource could not be found."), (method, path)
+    assert api("DELETE", f"/os-floating-ips/{made['id']}", mv="2.35").status_code == 202

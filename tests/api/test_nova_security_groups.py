@@ -151,3 +151,26 @@ def test_unknown_ids_are_404(demo, path):
                      + ("/00000000-0000-4000-8000-000000000000"
                         if path == "/os-security-groups" else ""))
     assert r.status_code == 404
+
+
+def test_the_proxies_are_gone_from_2_36(demo):
+    """Nova answers 404 for os-security-groups and os-security-group-rules from
+    2.36; a server's own groups (and add/removeSecurityGroup) stay."""
+    api = demo.compute
+    group = api.ok("POST", "/os-security-groups", {"security_group": {
+        "name": unique("gone"), "description": "d"}}, mv="2.35")["security_group"]
+    rule = {"security_group_rule": {"parent_group_id": group["id"], "ip_protocol": "tcp",
+                                    "from_port": 22, "to_port": 22, "cidr": "0.0.0.0/0"}}
+    for method, path, body in (
+            ("GET", "/os-security-groups", None),
+            ("GET", f"/os-security-groups/{group['id']}", None),
+            ("POST", "/os-security-groups", {"security_group": {"name": "x",
+                                                                 "description": "d"}}),
+            ("PUT", f"/os-security-groups/{group['id']}", {"security_group": {
+                "name": "y", "description": "d"}}),
+            ("DELETE", f"/os-security-groups/{group['id']}", None),
+            ("POST", "/os-security-group-rules", rule),
+            ("DELETE", "/os-security-group-rules/1", None)):
+        assert fault(api(method, path, body, mv="2.36")) == (
+            404, "The resource could not be found."), (method, path)
+    assert api("DELETE", f"/os-security-groups/{group['id']}", mv="2.35").status_code == 202

@@ -11,6 +11,7 @@ from connexion import NoContent
 from core import errors
 from core.context import RequestContext
 from core.network.floating import ADD, REMOVE, AlreadyAssociated, FloatingAddress
+from gateway.openstack.compute import microversions
 from gateway.openstack.compute.base import Handler
 
 
@@ -21,13 +22,16 @@ def floating_view(a: FloatingAddress) -> dict[str, Any]:
 
 class FloatingIps(Handler):
     def list(self):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         addresses = self.deps.floating_ips.list_addresses(self.context())
         return {"floating_ips": [floating_view(a) for a in addresses]}
 
     def show(self, floating_ip_id: str):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         return {"floating_ip": floating_view(self._find(self.context(), floating_ip_id))}
 
     def create(self, body: dict | None = None):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         pool = (body or {}).get("pool")
         if pool is not None and not isinstance(pool, str):
             raise errors.InvalidInput("Invalid input for field/attribute pool.")
@@ -35,6 +39,7 @@ class FloatingIps(Handler):
         return {"floating_ip": floating_view(made)}
 
     def delete(self, floating_ip_id: str):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         ctx = self.context()
         found = self._find(ctx, floating_ip_id)
         if found.instance_uuid:  # Nova disassociates, then releases
@@ -43,6 +48,7 @@ class FloatingIps(Handler):
         return NoContent, 202
 
     def pools(self):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         names = self.deps.floating_ips.pools(self.context())
         return {"floating_ip_pools": [{"name": n} for n in names]}
 

@@ -35,7 +35,7 @@ from gateway.openstack.faults import nova_fault_body
 from gateway.openstack.microversion import APIVersion, InvalidVersion, Microversions
 
 __all__ = ["APIVersion", "InvalidVersion", "MAX_VERSION", "MIN_VERSION", "VERSIONS",
-           "current", "parse", "require"]
+           "current", "parse", "require", "require_proxy"]
 
 MIN_VERSION = APIVersion(2, 1)
 # The newest microversion whose behaviour every compute handler follows. Raise
@@ -47,3 +47,13 @@ VERSIONS = Microversions(("compute",), MIN_VERSION, MAX_VERSION, nova_fault_body
 current = VERSIONS.current
 parse = VERSIONS.parse
 require = VERSIONS.require
+
+
+# The proxies to other services (networks, floating IPs, security groups, images,
+# volumes ...) Nova deprecated at 2.36: a 404 from then on.
+PROXY_API_END = APIVersion(2, 35)
+
+
+def require_proxy() -> None:
+    """NotFound (404) from 2.36 for an API that proxies another service."""
+    require(MIN_VERSION, PROXY_API_END)

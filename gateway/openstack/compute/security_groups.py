@@ -14,6 +14,7 @@ from core import errors
 from core.network.security_group_types import INGRESS, Group, GroupNotFound, Rule, RuleSpec
 from core.network.security_groups import SecurityGroupService
 from core.numbers import INT64_MIN, BadInteger, as_int
+from gateway.openstack.compute import microversions
 from gateway.openstack.compute.base import ACCEPTED, ComputeDeps, Handler, parse_bool
 
 
@@ -85,27 +86,32 @@ class SecurityGroups(Handler):
         self.groups: SecurityGroupService = deps.security_groups
 
     def list(self, **_: Any):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         raw = request.query_params.get("all_tenants")
         everyone = raw is not None and (raw == "" or parse_bool(raw, "all_tenants"))
         groups = self.groups.list_groups(self.context(), all_projects=everyone)
         return {"security_groups": [group_view(g) for g in groups]}
 
     def show(self, security_group_id: str):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         return {"security_group": group_view(self.groups.get(self.context(),
                                                              security_group_id))}
 
     def create(self, body: dict[str, Any]):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         spec = body["security_group"]
         group = self.groups.create(self.context(), spec["name"], spec.get("description", ""))
         return {"security_group": group_view(group)}
 
     def update(self, security_group_id: str, body: dict[str, Any]):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         spec = body["security_group"]
         group = self.groups.update(self.context(), security_group_id, spec.get("name"),
                                    spec.get("description"))
         return {"security_group": group_view(group)}
 
     def delete(self, security_group_id: str):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         self.groups.delete(self.context(), security_group_id)
         return ACCEPTED
 
@@ -116,6 +122,7 @@ class SecurityGroupRules(Handler):
         self.groups: SecurityGroupService = deps.security_groups
 
     def create(self, body: dict[str, Any]):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         ctx = self.context()
         spec = body["security_group_rule"]
         parent = str(spec["parent_group_id"])
@@ -124,6 +131,7 @@ class SecurityGroupRules(Handler):
         return {"security_group_rule": rule_view(rule)}
 
     def delete(self, security_group_rule_id: str):
+        microversions.require_proxy()  # 404 from 2.36, as Nova
         self.groups.delete_rule(self.context(), security_group_rule_id)
         return NoContent, 202
 
