@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import errors
 from core.clock import utcnow
 from core.compute import states
 from core.compute.models import InstanceAction, InstanceActionEvent
+from core.compute.paging import page_after
 from core.db import Database
 
 SUCCESS = "Success"
@@ -49,12 +49,7 @@ class InstanceActionRecords:
             stmt = stmt.where(InstanceAction.updated_at <= query.changes_before)
         with self.db.session() as s:
             rows = list(s.scalars(stmt.order_by(*order)))
-        if query.marker is not None:
-            at = next((i for i, a in enumerate(rows) if a.request_id == query.marker), None)
-            if at is None:
-                raise errors.InvalidInput(f"Marker {query.marker} could not be found.")
-            rows = rows[at + 1:]
-        return rows if query.limit is None else rows[:query.limit]
+        return page_after(rows, query.marker, lambda a: a.request_id, query.limit)
 
     def events(self, action_id: int) -> list[InstanceActionEvent]:
         with self.db.session() as s:

@@ -16,6 +16,7 @@ from core import errors
 from core.clock import utcnow
 from core.compute.instance_store import InstanceStore, not_found
 from core.compute.models import Flavor, Instance, Migration
+from core.compute.paging import page_after
 from core.context import RequestContext
 from core.db import Database
 from core.policy import PolicyEnforcer
@@ -132,12 +133,7 @@ class MigrationRecords:
             stmt = stmt.where(Migration.project_id == query.project_id)
         with self.db.session() as s:
             rows = list(s.scalars(stmt))
-        if query.marker is not None:
-            at = next((i for i, m in enumerate(rows) if m.uuid == query.marker), None)
-            if at is None:
-                raise errors.InvalidInput(f"Marker {query.marker} could not be found.")
-            rows = rows[at + 1:]
-        return rows if query.limit is None else rows[:query.limit]
+        return page_after(rows, query.marker, lambda m: m.uuid, query.limit)
 
     def of_server(self, ctx: RequestContext, uuid: str, in_progress_only: bool = True,
                   rule: str = SERVER_LIST_RULE) -> list[Migration]:
