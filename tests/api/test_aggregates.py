@@ -12,11 +12,10 @@ from tests.conftest import unique
 from tests.support.compute_api import Api
 from tests.support.compute_env import PREFIX, Env
 from tests.support.compute_hosts import add_host
-from tests.support.nova import fault as nova_fault
+from tests.support.nova import refused as fault
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 
-NAMES = {400: "badRequest", 403: "forbidden", 404: "itemNotFound", 409: "conflictingRequest"}
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +29,6 @@ def env(env: Env) -> Env:
                 e.admin("POST", f"/os-aggregates/{agg['id']}/action",
                         {"remove_host": {"host": host}})
             e.admin("DELETE", f"/os-aggregates/{agg['id']}")
-
-
-def fault(r, status: int) -> str:
-    return nova_fault(r, status, NAMES[status])
 
 
 def _name() -> str:

@@ -13,15 +13,11 @@ import pytest
 from tests.conftest import unique
 from tests.support.compute_api import Api, new_tenant
 from tests.support.compute_hosts import add_host
-from tests.support.nova import fault
+from tests.support.nova import refused
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 
-NAMES = {400: "badRequest", 403: "forbidden", 404: "itemNotFound"}
 
-
-def refused(r, status: int) -> str:
-    return fault(r, status, NAMES[status])
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,13 @@ import pytest
 
 from tests.conftest import unique
 from tests.support.compute_api import Api, new_tenant
-from tests.support.nova import fault
+from tests.support.nova import refused
 
 pytestmark = pytest.mark.usefixtures("no_server_errors")
 
-NAMES = {400: "badRequest", 403: "forbidden", 404: "itemNotFound"}
 ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPflNS2ZG62dK07tPVmiMJ7W9f7OvADEUnvrhxZAayyg "
            "test@nimbus")
 
-
-def refused(r, status: int) -> str:
-    return fault(r, status, NAMES[status])
 
 
 @pytest.fixture(scope="module")
