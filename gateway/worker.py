@@ -23,6 +23,8 @@ from uvicorn.config import Config
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
+from gateway.http_protocol import CoalescingHttpToolsProtocol
+
 
 class DrainingServer(Server):
     """A uvicorn server that reports SIGTERM to ``health`` and, if its
@@ -57,7 +59,10 @@ class DrainingServer(Server):
 
 
 class NimbusWorker(UvicornWorker):
-    """``worker_class`` of gunicorn.conf.py."""
+    """``worker_class`` of gunicorn.conf.py: a response's headers and body leave
+    in one write (gateway/http_protocol.py)."""
+
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "http": CoalescingHttpToolsProtocol}
 
     async def _serve(self) -> None:  # as UvicornWorker._serve, with DrainingServer
         self.config.app = self.wsgi
