@@ -33,8 +33,8 @@ from core.compute.rpcapi import ConductorClient
 from core.compute.server_groups import ServerGroupService
 from core.context import RequestContext
 from core.db import Database
-from core.db.base import utcnow
-from core.idmap.ids import Kind, mint_new
+from core.db.base import new_uuid, utcnow
+from core.idmap.ids import Kind, mint_kinds
 from core.network.instance_ports import Address, InstanceNetworking
 from core.network.security_groups import SecurityGroupService
 from core.policy import PolicyEnforcer
@@ -218,14 +218,24 @@ class ServerService:
         with self.db.session() as s:
             count = self._reserve(s, ctx, snapshot, req.min_count, req.max_count)
             self.security_groups.hold_for_boot(s, ctx.project_id or "", req.security_groups)
-            for index in range(count):
-                if req.ec2_names or count == 1:
-                    name = req.name
+            # EC2 IDs (i-… each, r-… for Nova's reservation id) in the same
+            # transaction, so that no EC2 describe has to write; first, so that an
+            # unnamed EC2 instance is inserted with its name.
+            project = ctx.project_id or ""
+            uuids = [new_uuid() for _ in range(count)]
+            ec2_ids = mint_kinds(s, {Kind.INSTANCE: [(u, project) for u in uuids],
+                                     Kind.RESERVATION: [(reservation_id, project)]})
+            for index, uuid in enumerate(uuids):
+                if req.ec2_names and not req.name:
+                    # As ec2-api named them: an unnamed EC2 instance is called by its ID.
+                    name = ec2_ids[Kind.INSTANCE][uuid]
+                    hostname = hostname_for(req.hostname or name)
                 else:
-                    name = f"{req.name}-{index + 1}"
+                    name = req.name if req.ec2_names or count == 1 else f"{req.name}-{index + 1}"
+                    hostname = req.hostname or hostname_for(name)
                 inst = Instance(
-                    display_name=name, description=req.description,
-                    hostname=req.hostname or hostname_for(name), project_id=ctx.project_id,
+                    uuid=uuid, display_name=name, description=req.description,
+                    hostname=hostname, project_id=ctx.project_id,
                     user_id=ctx.user_id, image_ref=image["id"], flavor=snapshot,
                     flavorid=snapshot["flavorid"], vcpus=snapshot["vcpus"],
                     memory_mb=snapshot["memory_mb"], root_gb=snapshot["root_gb"],
@@ -257,16 +267,6 @@ class ServerService:
                                      request_id=ctx.request_id or f"req-{inst.uuid}",
                                      user_id=ctx.user_id, project_id=ctx.project_id))
                 instances.append(inst)
-            # EC2 IDs (i-… each, r-… for Nova's reservation id) in the same
-            # transaction, so that no EC2 describe has to write.
-            project = ctx.project_id or ""
-            ec2_ids = mint_new(s, Kind.INSTANCE, [(i.uuid, project) for i in instances])
-            mint_new(s, Kind.RESERVATION, [(reservation_id, project)])
-            if req.ec2_names and not req.name:
-                # As ec2-api named them: an unnamed EC2 instance is called by its ID.
-                for inst in instances:
-                    inst.display_name = ec2_ids[inst.uuid]
-                    inst.hostname = hostname_for(req.hostname or inst.display_name)
         return instances
 
     @staticmethod

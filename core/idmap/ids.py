@@ -21,11 +21,11 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -132,36 +132,52 @@ def mint_new(s: Session, kind: Kind, objects: Iterable[tuple[str, str]]) -> dict
     commits or rolls back with the object. IDs already taken are drawn again
     before the insert; an object that has an ID keeps it. EC2 IDs by OpenStack
     id."""
-    owners = dict(objects)
-    if len(owners) > _CHUNK:
-        out: dict[str, str] = {}
-        pairs = list(owners.items())
-        for start in range(0, len(pairs), _CHUNK):
-            out.update(mint_new(s, kind, pairs[start:start + _CHUNK]))
+    return mint_kinds(s, {kind: objects})[kind]
+
+
+def mint_kinds(s: Session, wanted: Mapping[Kind, Iterable[tuple[str, str]]]
+               ) -> dict[Kind, dict[str, str]]:
+    """:func:`mint_new` for objects of several kinds made in one transaction (a
+    server and its reservation, a port and its attachment): three statements
+    in all, whatever the kinds, rather than three per kind."""
+    owners = {kind: dict(objects) for kind, objects in wanted.items()}
+    out: dict[Kind, dict[str, str]] = {kind: {} for kind in owners}
+    if sum(map(len, owners.values())) > _CHUNK:
+        for kind, pairs in owners.items():
+            items = list(pairs.items())
+            for start in range(0, len(items), _CHUNK):
+                out[kind].update(mint_kinds(s, {kind: items[start:start + _CHUNK]})[kind])
         return out
+    owners = {kind: pairs for kind, pairs in owners.items() if pairs}
     if not owners:
-        return {}
+        return out
     # Idempotent: an object that has an ID already (a retried call) keeps it.
-    rows = s.execute(select(Ec2Id.os_uuid, Ec2Id.ec2_id).where(
-        Ec2Id.kind == kind.value, Ec2Id.os_uuid.in_(list(owners))))
-    found = {os_uuid: ec2_id for os_uuid, ec2_id in rows}
-    chosen = {u: mint(kind) for u in owners if u not in found}
+    rows = s.execute(select(Ec2Id.kind, Ec2Id.os_uuid, Ec2Id.ec2_id).where(or_(*(
+        and_(Ec2Id.kind == kind.value, Ec2Id.os_uuid.in_(list(pairs)))
+        for kind, pairs in owners.items()))))
+    for kind_value, os_uuid, ec2_id in rows:
+        out[Kind(kind_value)][os_uuid] = ec2_id
+    chosen = {(kind, u): mint(kind) for kind, pairs in owners.items() for u in pairs
+              if u not in out[kind]}
     if not chosen:
-        return found
+        return out
     for _ in range(_ATTEMPTS):
         taken = set(s.scalars(select(Ec2Id.ec2_id).where(Ec2Id.ec2_id.in_(chosen.values()))))
         if not taken and len(set(chosen.values())) == len(chosen):
             break
         seen: set[str] = set()
-        for u, ec2_id in chosen.items():
+        for key, ec2_id in chosen.items():
             if ec2_id in taken or ec2_id in seen:
-                chosen[u] = mint(kind)
-            seen.add(chosen[u])
+                chosen[key] = mint(key[0])
+            seen.add(chosen[key])
     else:
         raise errors.ServiceUnavailable("Could not allocate EC2 IDs; retry later.")
     s.execute(insert(Ec2Id), [{"ec2_id": ec2_id, "kind": kind.value, "os_uuid": u,
-                               "project_id": owners[u] or ""} for u, ec2_id in chosen.items()])
-    return {**found, **chosen}
+                               "project_id": owners[kind][u] or ""}
+                              for (kind, u), ec2_id in chosen.items()])
+    for (kind, u), ec2_id in chosen.items():
+        out[kind][u] = ec2_id
+    return out
 
 
 def forget(s: Session, kind: Kind, os_uuids: Iterable[str]) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core import errors
 from core.context import RequestContext
 from core.db import Database
-from core.network.interface_ids import drop_attachments, mint_interfaces, record_attachment
+from core.network.interface_ids import drop_attachments, mint_bound
 from core.network.models import FloatingIp, IpAllocation, Network, Port, Subnet
 from core.network.ports import delete_port_rows, group_ids, new_port, set_port_groups
 from core.quota.service import QuotaService
@@ -174,6 +174,7 @@ class InstanceNetworking:
             gids = group_ids(s, project_id, list(security_groups), by_name=True) \
                 if security_groups else []
             made: list[str] = []
+            bound: list[tuple[str, str, int]] = []
             # The order asked for is the order of the server's interfaces: EC2's
             # device indexes (0, the primary, first).
             for index, item in enumerate(requested):
@@ -187,7 +188,7 @@ class InstanceNetworking:
                     port.device_id, port.device_owner = instance_uuid, COMPUTE_OWNER
                     port.binding_host_id, port.status = host, "ACTIVE"
                     port.device_tag = item.get("tag")
-                    record_attachment(s, port.id, port.project_id, index)
+                    bound.append((port.id, port.project_id, index))
                     continue
                 net = s.get(Network, item["network_id"])
                 if net is None:
@@ -198,10 +199,10 @@ class InstanceNetworking:
                                 group_ids=gids if net.port_security_enabled else [],
                                 host=host, compute_made=True)
                 port.device_tag = item.get("tag")
-                record_attachment(s, port.id, project_id, index)
+                bound.append((port.id, project_id, index))
                 made.append(port.id)
+            mint_bound(s, [(p, project_id) for p in made], bound)
             if made:
-                mint_interfaces(s, [(p, project_id) for p in made])
                 self.quotas.force(s, project_id, {"ports": len(made)})
 
     def release(self, instance_uuid: str, s: Session | None = None) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from core.idmap.ids import Kind, forget, mint_new
+from core.idmap.ids import Kind, forget, mint_kinds, mint_new
 from core.idmap.models import Ec2Id
 from core.idmap.tag_table import forget_tags
 
@@ -49,6 +49,16 @@ def record_attachment(s: Session, port_id: str, project_id: str, device_index: i
     """The ``eni-attach-`` ID of a binding made in ``s``."""
     key = attachment_key(port_id, device_index)
     return mint_new(s, Kind.ATTACHMENT, [(key, project_id)])[key]
+
+
+def mint_bound(s: Session, made: Iterable[tuple[str, str]],
+               bound: Iterable[tuple[str, str, int]]) -> None:
+    """In one go: the ``eni-`` IDs of ports ``made`` in ``s`` ((port id, project
+    id) pairs) and the ``eni-attach-`` IDs of the bindings made there ((port id,
+    project id, device index))."""
+    mint_kinds(s, {Kind.NETWORK_INTERFACE: made,
+                   Kind.ATTACHMENT: [(attachment_key(port_id, index), project_id)
+                                     for port_id, project_id, index in bound]})
 
 
 def recorded_indexes(s: Session, port_ids: Sequence[str]) -> dict[str, int]:

@@ -8,12 +8,20 @@ import re
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from core.db import Database
 from core.db.migrate import upgrade
 from core.idmap import ids as ids_module
-from core.idmap.ids import Ec2Ids, Kind, MalformedId, canonical_id, key_pair_os_uuid, mint
+from core.idmap.ids import (
+    Ec2Ids,
+    Kind,
+    MalformedId,
+    canonical_id,
+    key_pair_os_uuid,
+    mint,
+    mint_kinds,
+)
 from core.idmap.models import Ec2Id
 
 
@@ -184,3 +192,28 @@ def test_forget_in_the_callers_transaction(ids, db):
     with db.session() as s:
         ids_module.forget(s, Kind.IMAGE, ["doomed"])
     assert ids.existing(Kind.IMAGE, ["doomed"]) == {}
+
+
+def test_mint_kinds_mints_every_kind_in_three_statements(db):
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    with db.session() as s:
+        s.execute(insert(Ec2Id), [{"ec2_id": "i-0000000000000000a", "kind": "i",
+                                   "os_uuid": "kept", "project_id": "p"}])
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        with db.session() as s:
+            out = mint_kinds(s, {Kind.INSTANCE: [("kept", "p"), ("new", "p")],
+                                 Kind.RESERVATION: [("res", "p")],
+                                 Kind.ADDRESS: []})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len([q for q in statements if not q.startswith(("BEGIN", "COMMIT"))]) == 3
+    assert out[Kind.INSTANCE]["kept"] == "i-0000000000000000a"  # an ID is never changed
+    assert out[Kind.INSTANCE]["new"].startswith("i-")
+    assert out[Kind.RESERVATION]["res"].startswith("r-") and out[Kind.ADDRESS] == {}
+    ids = Ec2Ids(db)
+    assert ids.existing(Kind.INSTANCE, ["kept", "new"]) == out[Kind.INSTANCE]
+    assert ids.existing(Kind.RESERVATION, ["res"]) == out[Kind.RESERVATION]
