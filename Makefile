@@ -76,6 +76,7 @@ lint: venv-dev
 
 bench: venv-dev
 	$(PY) -m bench.bus
+	$(PY) -m bench.boot_path
 	$(PY) -m bench.identity
 	$(PY) -m bench.image
 	$(PY) -m bench.scheduler
