@@ -82,9 +82,18 @@ class InstanceStore:
             stmt = stmt.where(Instance.generation == expected_generation)
         values = dict(values)
         values.setdefault("updated_at", utcnow())
-        result = s.execute(stmt.values(generation=Instance.generation + 1, **values))
-        if isinstance(result, CursorResult) and result.rowcount == 1:
-            return self.get(uuid, s)
+        stmt = stmt.values(generation=Instance.generation + 1, **values)
+        if s.get_bind().dialect.update_returning:
+            # PostgreSQL and SQLite hand the changed row back: no second read.
+            # (MariaDB has no UPDATE ... RETURNING.)
+            changed = s.scalars(stmt.returning(Instance), execution_options={
+                "synchronize_session": False, "populate_existing": True}).one_or_none()
+            if changed is not None:
+                return changed
+        else:
+            result = s.execute(stmt)
+            if isinstance(result, CursorResult) and result.rowcount == 1:
+                return self.get(uuid, s)
         inst = s.scalar(select(Instance).where(Instance.uuid == uuid))
         if inst is None or inst.deleted:
             raise not_found(uuid)
