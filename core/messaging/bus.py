@@ -6,9 +6,10 @@ Every message is a JSON envelope::
      "reply_to": "<queue>" (calls only), "deadline": <epoch seconds> (calls only)}
 
 ``id`` is unique per message so idempotent handlers can drop duplicates (see
-``core.messaging.dedup``). A reply is ``{"id": "<id>.reply", "correlation_id":
-"<id>", "result": ... | "error": {"type", "message"}}``, sent to ``reply_to``: the
-one reply queue of the calling bus in its process (``core.messaging.replies``). A server acknowledges a message only after its
+``core.messaging.dedup``). A reply, ``{"id": "<id>.reply", "correlation_id":
+"<id>", "result": ...}`` or with ``"error": {"type": ..., "message": ...}``, goes
+to ``reply_to``: the one reply queue of the calling bus in its process (see
+``core.messaging.replies``). A server acknowledges a message only after its
 handler has finished, with a prefetch of one, so on RabbitMQ a message whose
 worker dies is redelivered to another (at-least-once). Publishing retries with
 backoff across lost connections; on RabbitMQ publishes are confirmed.
@@ -40,6 +41,7 @@ from core.metrics import Metrics
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
+
 
 def new_id() -> str:
     return uuid.uuid4().hex
