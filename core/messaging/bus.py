@@ -6,7 +6,10 @@ Every message is a JSON envelope::
      "reply_to": "<queue>" (calls only), "deadline": <epoch seconds> (calls only)}
 
 ``id`` is unique per message so idempotent handlers can drop duplicates (see
-``core.messaging.dedup``). A server acknowledges a message only after its
+``core.messaging.dedup``). A reply, ``{"id": "<id>.reply", "correlation_id":
+"<id>", "result": ...}`` or with ``"error": {"type": ..., "message": ...}``, goes
+to ``reply_to``: the one reply queue of the calling bus in its process (see
+``core.messaging.replies``). A server acknowledges a message only after its
 handler has finished, with a prefetch of one, so on RabbitMQ a message whose
 worker dies is redelivered to another (at-least-once). Publishing retries with
 backoff across lost connections; on RabbitMQ publishes are confirmed.
@@ -28,19 +31,16 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from kombu import Connection, Consumer, Producer, Queue
-from kombu.message import Message
+from kombu import Connection, Producer, Queue
 
 from core.messaging import transports
 from core.messaging.errors import MessagingTimeout, RemoteError
+from core.messaging.replies import PerProcess, ReplyListener
+from core.messaging.transports import RETRY_POLICY
 from core.metrics import Metrics
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
-
-# Reconnect with backoff: 0.1 s, then +0.5 s per attempt up to 5 s, ten attempts.
-RETRY_POLICY = {"max_retries": 10, "interval_start": 0.1, "interval_step": 0.5, "interval_max": 5}
-
 
 
 def new_id() -> str:
@@ -48,7 +48,8 @@ def new_id() -> str:
 
 
 class Publisher:
-    """One lazily opened connection for publishing, shared by threads under a lock."""
+    """One lazily opened connection for publishing, shared by the threads of one
+    process under a lock (a bus keeps one per process: see ``Bus.publisher``)."""
 
     def __init__(self, connection: Connection) -> None:
         self._template = connection
@@ -56,8 +57,10 @@ class Publisher:
         self._producer: Producer | None = None
         self._lock = threading.Lock()
 
-    def publish(self, body: dict, queue: Queue, declare: list | None = None) -> None:
-        """Publish so that ``queue`` gets ``body``; declares ``queue`` unless told what."""
+    def publish(self, body: dict, queue: Queue, declare: list | None = None,
+                retry: bool = True) -> None:
+        """Publish so that ``queue`` gets ``body``; declares ``queue`` unless told
+        what; retries with backoff across lost connections unless told not to."""
         with self._lock:
             if self._connection is None:
                 self._connection = self._template.clone()
@@ -69,7 +72,7 @@ class Publisher:
                 **transports.target(queue),
                 declare=[queue] if declare is None else declare,
                 delivery_mode=2,
-                retry=True,
+                retry=retry,
                 retry_policy=RETRY_POLICY,
             )
 
@@ -94,7 +97,9 @@ class Bus:
         self.amqp = transports.is_amqp(url)
         self.notification_bounds = notifications or transports.NotificationBounds()
         self.routes = transports.Routes(namespace, self.amqp, self.notification_bounds)
-        self.publisher = Publisher(self.connection)
+        # Threads and sockets do not cross a fork: a child makes its own.
+        self._publishers = PerProcess(lambda: Publisher(self.connection))
+        self._replies = PerProcess(lambda: ReplyListener(self.connection, self.routes))
         self._declared: set[str] = set()  # notification queues this bus has declared
         self._declare_lock = threading.Lock()
 
@@ -136,45 +141,24 @@ class Bus:
               server: str | None) -> Any:
         call_id = new_id()
         deadline = time.time() + timeout
-        reply_queue = self.routes.reply_queue(call_id)
-        replies: list[dict] = []
-
-        def on_reply(body: dict, message: Message) -> None:
-            message.ack()
-            if body.get("correlation_id") == call_id:
-                replies.append(body)
-
-        # A connection per call keeps calls from different threads apart.
-        with self.connection.clone() as conn:
-            conn.ensure_connection(**RETRY_POLICY)
-            channel = conn.channel()
-            try:
-                with Consumer(channel, [reply_queue], callbacks=[on_reply], accept=["json"]):
-                    self.publisher.publish(
-                        {"id": call_id, "method": method, "payload": payload,
-                         "reply_to": reply_queue.name, "deadline": deadline},
-                        self._rpc_queue(topic, server),
-                    )
-                    while not replies:
-                        remaining = deadline - time.time()
-                        if remaining <= 0:
-                            raise MessagingTimeout(
-                                f"no reply to {topic}.{method} within {timeout} s",
-                                topic=topic, method=method)
-                        try:
-                            conn.drain_events(timeout=min(remaining, 1.0))
-                        except TimeoutError:
-                            pass
-            finally:
-                # Cleaning up must never cost a reply already in hand.
-                try:
-                    if not self.amqp:  # exclusive queues vanish with the connection
-                        transports.delete_virtual_queue(channel, reply_queue.name)
-                    channel.close()
-                except Exception:  # noqa: BLE001
-                    log.warning("closing the reply channel of %s.%s failed", topic, method,
-                                exc_info=True)
-        reply = replies[0]
+        replies = self._replies.get()
+        waiter = replies.expect(call_id)
+        reply = None
+        try:
+            # A reply needs its queue declared: the first call starts the
+            # listener, which declares it (and again after a lost connection).
+            if replies.wait_consuming(deadline - time.time()):
+                self.publisher.publish(
+                    {"id": call_id, "method": method, "payload": payload,
+                     "reply_to": replies.queue.name, "deadline": deadline},
+                    self._rpc_queue(topic, server),
+                )
+                reply = replies.wait(waiter, deadline - time.time())
+        finally:
+            replies.forget(call_id)
+        if reply is None:
+            raise MessagingTimeout(f"no reply to {topic}.{method} within {timeout} s",
+                                   topic=topic, method=method)
         if "error" in reply:
             raise RemoteError(reply["error"]["type"], reply["error"]["message"])
         return reply.get("result")
@@ -241,8 +225,21 @@ class Bus:
 
         return NotificationListener(self, handler, priority)
 
+    @property
+    def publisher(self) -> Publisher:
+        """This process's publisher."""
+        return self._publishers.get()
+
     def close(self) -> None:
-        self.publisher.close()
+        """Stop this process's reply listener and close its publishing connection;
+        the bus may still be used (both start again when needed)."""
+        replies = self._replies.pop()
+        if replies is not None:
+            replies.close(lambda body, queue: self.publisher.publish(
+                body, queue, declare=[], retry=False))
+        publisher = self._publishers.pop()
+        if publisher is not None:
+            publisher.close()
 
     # -- helpers --------------------------------------------------------
 

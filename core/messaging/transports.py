@@ -35,6 +35,9 @@ from kombu.transport.virtual import Channel as VirtualChannel
 
 log = logging.getLogger(__name__)
 
+# Reconnect with backoff: 0.1 s, then +0.5 s per attempt up to 5 s, ten attempts.
+RETRY_POLICY = {"max_retries": 10, "interval_start": 0.1, "interval_step": 0.5, "interval_max": 5}
+REPLY_QUEUE_EXPIRES = 600  # seconds unused before RabbitMQ removes a reply queue
 POLL_INTERVAL = 0.05
 # An in-process consumer with nothing to do still looks at its queues this
 # often: a safety net only, since a put wakes it (``Doorbells``).
@@ -117,7 +120,10 @@ class ThreadSafeMemoryChannel(MemoryChannel):
         self.queues.setdefault(queue, SimpleQueue())
 
     def _queue_for(self, queue: str) -> Any:
-        return self.queues.setdefault(queue, SimpleQueue())
+        # Looked up first: a queue.Queue (three conditions) per put costs more
+        # than the rest of the put.
+        found = self.queues.get(queue)
+        return found if found is not None else self.queues.setdefault(queue, SimpleQueue())
 
     def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
         self._queue_for(queue).put(message)
@@ -183,6 +189,14 @@ class FastPollingSqlaTransport(SqlaTransport):
     polling_interval = POLL_INTERVAL
 
 
+def retry_interval(attempt: int) -> float:
+    """Seconds to wait before reconnection attempt ``attempt`` (1, 2, ...) as
+    ``RETRY_POLICY`` spaces them, for loops that retry without a limit."""
+    return float(min(RETRY_POLICY["interval_start"]
+                     + RETRY_POLICY["interval_step"] * (attempt - 1),
+                     RETRY_POLICY["interval_max"]))
+
+
 def is_amqp(url: str) -> bool:
     return url.split("://", 1)[0] in ("amqp", "pyamqp", "amqps")
 
@@ -233,10 +247,16 @@ class Routes:
             return Queue(name, self.fanout_exchange(topic), durable=False, auto_delete=True)
         return Queue(name, Exchange(""), routing_key=name)
 
-    def reply_queue(self, call_id: str) -> Queue:
-        name = f"{self.namespace}.reply.{call_id}"
+    def reply_queue(self, listener_id: str) -> Queue:
+        """One process's replies to its calls (see ``core.messaging.replies``).
+
+        On RabbitMQ neither exclusive nor auto-delete, so it outlives a dropped
+        connection with the replies sent meanwhile; the broker removes it once
+        unused for ``REPLY_QUEUE_EXPIRES`` seconds (its process is gone)."""
+        name = f"{self.namespace}.reply.{listener_id}"
         if self.amqp:
-            return Queue(name, Exchange(""), routing_key=name, exclusive=True, auto_delete=True)
+            return Queue(name, Exchange(""), routing_key=name, durable=False, auto_delete=False,
+                         queue_arguments={"x-expires": REPLY_QUEUE_EXPIRES * 1000})
         return Queue(name, Exchange(""), routing_key=name)
 
     def notifications_queue(self, priority: str = "info") -> Queue:
