@@ -11,15 +11,18 @@ the next checkout (``pool_pre_ping`` drops connections that died meanwhile).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable
 
 from core import errors
+from core.db.write_watch import WriteWatch
 from core.settings import Settings
 
 
@@ -70,6 +73,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, connect_timeout, pool_timeout)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._watches: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -89,21 +93,39 @@ class Database:
         try:
             yield session
             session.commit()
-        except (OperationalError, InterfaceError) as exc:
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
             _rollback_quietly(session)
-            if "database is locked" in str(exc):
-                raise errors.ServiceUnavailable("The database is busy; retry later.") from exc
-            if _unreachable(exc):
-                raise errors.DatabaseUnavailable() from exc
-            raise
-        except PoolTimeout as exc:
-            _rollback_quietly(session)
-            raise errors.DatabaseUnavailable() from exc
+            mapped = _mapped(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
         except BaseException:
             _rollback_quietly(session)
             raise
         finally:
             session.close()
+
+    def scalar(self, statement: Executable) -> Any:
+        """The first column of the first row of one read, on a pooled connection
+        outside any session (no ORM: the cheapest read there is); a database
+        that cannot be reached fails as in :meth:`session`."""
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(statement).scalar()
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+            mapped = _mapped(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    def watch_writes(self, name: str, tables: Iterable[str],
+                     on_commit: Callable[[Session], None]) -> None:
+        """Call ``on_commit(session)`` inside every transaction that wrote to any of
+        ``tables``, just before it commits (see core.db.write_watch). Once per
+        ``name``: a second watch of the same name is ignored."""
+        if name not in self._watches:
+            self._watches.add(name)
+            WriteWatch(name, tables, on_commit).install(self._sessions)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -115,6 +137,17 @@ def _rollback_quietly(session: Session) -> None:
         session.rollback()
     except Exception:  # noqa: BLE001 - the error being handled is the one to report
         pass
+
+
+def _mapped(exc: OperationalError | InterfaceError | PoolTimeout) -> errors.CoreError | None:
+    """The domain error for a database failure, None if none fits."""
+    if isinstance(exc, PoolTimeout):
+        return errors.DatabaseUnavailable()
+    if "database is locked" in str(exc):
+        return errors.ServiceUnavailable("The database is busy; retry later.")
+    if _unreachable(exc):
+        return errors.DatabaseUnavailable()
+    return None
 
 
 def _unreachable(exc: OperationalError | InterfaceError) -> bool:
