@@ -54,12 +54,13 @@ class RevisionCounter:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._current_sql = db.sql(_CURRENT)
         db.watch_writes("identity", WATCHED, self.bump)
 
     def current(self) -> int | None:
         """The revision now (None if the database has no revision row: nothing
         may then be cached)."""
-        return self.db.scalar(_CURRENT)
+        return self.db.scalar(self._current_sql)
 
     def read(self, s: Session) -> int | None:
         """The revision as ``s``'s transaction sees it."""

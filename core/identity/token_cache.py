@@ -1,13 +1,15 @@
 """Validated tokens, cached per process behind one small interface.
 
-What a validation read from the database (``core.identity.validated.Validation``:
-the user and its domain, the scope and its domain, the effective roles, the
-application credential) is kept as plain values with the identity revision it
-was read at (core.identity.revision), under a hash of the token: the token
-itself is never kept, so never logged or dumped. No ORM objects: a shared
-cache such as memcached can hold an entry as JSON (``Validation.as_dict``).
-The token service serves an entry only while its revision is the current one,
-and checks the token's expiry, and its application credential's, on every use.
+An entry (``CachedToken``) is what the token carries, parsed under a given set
+of Fernet keys, and what the database said it stands for
+(``core.identity.validated.Validation``: the user and its domain, the scope and
+its domain, the effective roles, the application credential) at an identity
+revision (core.identity.revision); it is kept under a hash of the token: the
+token itself is never kept, so never logged or dumped. Plain values, no ORM
+objects: a shared cache such as memcached can hold an entry as JSON
+(``CachedToken.as_dict``). The token service serves an entry only while its
+revision is the current one and the keys are the same, and checks the token's
+expiry, and its application credential's, on every use.
 """
 
 from __future__ import annotations
@@ -15,9 +17,40 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from typing import Protocol
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
+from core.identity.fernet import TokenPayload
 from core.identity.validated import Validation
+
+
+@dataclass(frozen=True, slots=True)
+class CachedToken:
+    """A validated token without the token: its payload, parsed under the keys
+    whose fingerprint is ``keys``, and its validation."""
+
+    keys: str
+    payload: TokenPayload
+    validation: Validation
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: strings, numbers, booleans, lists and ISO 8601 times."""
+        payload = asdict(self.payload)
+        for name in ("expires_at", "issued_at"):
+            if payload[name] is not None:
+                payload[name] = payload[name].isoformat()
+        return {"keys": self.keys, "payload": payload,
+                "validation": self.validation.as_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CachedToken:
+        p = d["payload"]
+        payload = TokenPayload(**{
+            **p, "methods": tuple(p["methods"]), "audit_ids": tuple(p["audit_ids"]),
+            "expires_at": datetime.fromisoformat(p["expires_at"]),
+            "issued_at": datetime.fromisoformat(p["issued_at"]) if p.get("issued_at") else None})
+        return cls(d["keys"], payload, Validation.from_dict(d["validation"]))
 
 
 def cache_key(token_id: str) -> str:
@@ -29,9 +62,9 @@ class TokenCache(Protocol):
     """Where validations are kept between requests (this process's memory now;
     memcached, shared by the nodes, later). Entries may vanish at any time."""
 
-    def get(self, key: str) -> Validation | None: ...
+    def get(self, key: str) -> CachedToken | None: ...
 
-    def put(self, key: str, value: Validation) -> None: ...
+    def put(self, key: str, value: CachedToken) -> None: ...
 
     def clear(self) -> None: ...
 
@@ -43,17 +76,17 @@ class LruTokenCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: OrderedDict[str, Validation] = OrderedDict()
+        self._entries: OrderedDict[str, CachedToken] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Validation | None:
+    def get(self, key: str) -> CachedToken | None:
         with self._lock:
             value = self._entries.get(key)
             if value is not None:
                 self._entries.move_to_end(key)
             return value
 
-    def put(self, key: str, value: Validation) -> None:
+    def put(self, key: str, value: CachedToken) -> None:
         if self.size <= 0:
             return
         with self._lock:

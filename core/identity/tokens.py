@@ -34,7 +34,7 @@ from core.identity.models import ApplicationCredential, Domain, Project, Revocat
 from core.identity.passwords import PasswordHasher
 from core.identity.revision import RevisionCounter
 from core.identity.targets import target
-from core.identity.token_cache import TokenCache, cache_key
+from core.identity.token_cache import CachedToken, TokenCache, cache_key
 from core.identity.validated import (
     AppCredRef,
     DomainRef,
@@ -258,27 +258,33 @@ class TokenService:
     def validate(self, token_id: str, allow_expired: bool = False) -> Token:
         """The token's full state, or Unauthorized if it is not valid now.
 
-        The cached validation if the identity revision has not moved since it
-        was read, else one read from the database now (and cached). Expiry, the
-        token's and its application credential's, is checked every time."""
+        From the cache if the identity revision has not moved since the entry
+        was read and the keys are the same (the same token then parses the same
+        way), else parsed and read from the database now, and cached. Expiry,
+        the token's and its application credential's, is checked every time."""
+        key, keys = cache_key(token_id), self.formatter.keys_fingerprint()
+        entry = self.cache.get(key)
+        revision = self._revision() if entry is not None and entry.keys == keys else None
+        if entry is not None and revision is not None and entry.validation.revision == revision:
+            return _from_cache(token_id, entry, allow_expired)
         payload = self._parse(token_id, allow_expired)
-        key = cache_key(token_id)
-        revision = self.revisions.current()
-        if revision is not None and revision < self._newest_revision:
-            # The database went back (restored): its revisions will come again.
-            self.cache.clear()
-        self._newest_revision = revision if revision is not None else -1
-        cached = self.cache.get(key)
-        if cached is not None and revision is not None and cached.revision == revision \
-                and not cached.expired_before(utcnow()):
-            return Token(token_id, payload, cached)
+        if revision is None:
+            revision = self._revision()
         # Read after the revision: what is read is at least as new as the
         # revision it is kept under, never older.
         with self.db.session() as s:
             validation = self._read(s, payload, revision)
         if revision is not None:
-            self.cache.put(key, validation)
+            self.cache.put(key, CachedToken(keys, payload, validation))
         return Token(token_id, payload, validation)
+
+    def _revision(self) -> int | None:
+        revision = self.revisions.current()
+        if revision is not None and revision < self._newest_revision:
+            # The database went back (restored): its revisions will come again.
+            self.cache.clear()
+        self._newest_revision = revision if revision is not None else -1
+        return revision
 
     def _validate(self, s: Session, token_id: str, allow_expired: bool = False) -> Token:
         """Validated inside ``s``, without the cache (re-scoping by token)."""
@@ -287,8 +293,7 @@ class TokenService:
 
     def _parse(self, token_id: str, allow_expired: bool) -> TokenPayload:
         payload = self.formatter.parse(token_id)
-        if payload.expires_at <= utcnow() and not allow_expired:
-            raise errors.Unauthorized("The token has expired.")
+        _check_expiry(payload, allow_expired)
         return payload
 
     def _read(self, s: Session, payload: TokenPayload, revision: int | None) -> Validation:
@@ -434,6 +439,20 @@ class TokenService:
             user_id=user.id, methods=methods, project_id=project.id,
             expires_at=utcnow() + timedelta(seconds=self.expiration),
             audit_ids=(new_audit_id(),)))
+
+
+def _check_expiry(payload: TokenPayload, allow_expired: bool) -> None:
+    if payload.expires_at <= utcnow() and not allow_expired:
+        raise errors.Unauthorized("The token has expired.")
+
+
+def _from_cache(token_id: str, entry: CachedToken, allow_expired: bool) -> Token:
+    """The cached token, if it has not expired since; the same answer as a read
+    from the database would give, the revision being the same."""
+    _check_expiry(entry.payload, allow_expired)
+    if entry.validation.expired_before(utcnow()):
+        raise errors.Unauthorized("The application credential is gone.")
+    return Token(token_id, entry.payload, entry.validation)
 
 
 def _domain_ref(d: Domain) -> DomainRef:

@@ -6,6 +6,7 @@ another sharing only the database; writes elsewhere leave the cache alone."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -19,9 +20,10 @@ from core import errors
 from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
+from core.identity.fernet import TokenPayload
 from core.identity.models import Credential, Region, RevocationEvent, User
 from core.identity.service import IdentityService
-from core.identity.token_cache import LruTokenCache, cache_key
+from core.identity.token_cache import CachedToken, LruTokenCache, cache_key
 from core.identity.tokens import Token
 from core.identity.validated import AppCredRef, DomainRef, RoleRef, UserRef, Validation
 from core.policy import Enforcer
@@ -99,9 +101,9 @@ def template(tmp_path_factory) -> tuple[Settings, dict[str, str]]:
 @pytest.fixture
 def world(template, tmp_path) -> Iterator[World]:
     made, ids = template
-    settings = load_settings({}, data_dir=tmp_path, bcrypt_rounds=4,
-                             key_repository=made.effective_key_repository,
-                             credential_key_repository=made.effective_credential_key_repository)
+    for name in ("effective_key_repository", "effective_credential_key_repository"):
+        shutil.copytree(getattr(made, name), getattr(load_settings({}, data_dir=tmp_path), name))
+    settings = load_settings({}, data_dir=tmp_path, bcrypt_rounds=4)
     with closing(sqlite3.connect(made.effective_database_url.removeprefix("sqlite:///"))) \
             as source, closing(sqlite3.connect(settings.effective_database_url
                                                .removeprefix("sqlite:///"))) as target:
@@ -120,7 +122,8 @@ def role_names(token: Token) -> list[str]:
 
 def served_from_cache(identity: IdentityService, token: Token) -> bool:
     entry = identity.tokens.cache.get(cache_key(token.id))
-    return entry is not None and entry.revision == identity.tokens.revisions.current()
+    return entry is not None and \
+        entry.validation.revision == identity.tokens.revisions.current()
 
 
 Change = Callable[[World], None]
@@ -248,24 +251,34 @@ def test_expiry_is_checked_on_every_use(world):
     token = world.app_cred_token
     key = cache_key(token.id)
     entry = tokens.cache.get(key)
-    assert entry is not None and entry.app_cred is not None
-    # Past its credential's expiry (as if time had passed), the entry is not served.
-    expired = AppCredRef(entry.app_cred.id, entry.app_cred.name, False,
-                         utcnow() - timedelta(seconds=1))
-    tokens.cache.put(key, Validation(entry.revision, entry.user, entry.user_domain,
-                                     entry.roles, entry.project, entry.project_domain,
-                                     app_cred=expired))
-    assert tokens.validate(token.id).app_cred.expires_at is None  # read again
-    # A token past its own expiry is refused before the cache is looked at.
-    payload = tokens.formatter.parse(token.id)
-    late = tokens.formatter.create(replace(payload, expires_at=utcnow()))
-    with pytest.raises(errors.Unauthorized, match="expired"):
-        tokens.validate(late)
+    assert entry is not None and entry.validation.app_cred is not None
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    # As if time had passed since the entry was made: it is not served any more.
+    tokens.cache.put(key, replace(entry, payload=replace(entry.payload, expires_at=an_hour_ago)))
+    with pytest.raises(errors.Unauthorized, match="^The token has expired.$"):
+        tokens.validate(token.id)
+    assert tokens.validate(token.id, allow_expired=True).id == token.id
+    cred = replace(entry.validation.app_cred, expires_at=an_hour_ago)
+    tokens.cache.put(key, replace(entry, validation=replace(entry.validation, app_cred=cred)))
+    with pytest.raises(errors.Unauthorized, match="^The application credential is gone.$"):
+        tokens.validate(token.id)
+
+
+def test_a_rotation_that_drops_the_token_key_refuses_the_cached_token(world):
+    token = world.project_token
+    keys = world.identity.token_keys
+    keys.rotate()  # a new primary: the token's key stays, the cached entry is re-parsed
+    assert world.identity.tokens.validate(token.id).id == token.id
+    assert served_from_cache(world.identity, token)
+    keys.rotate()  # the token's key is purged
+    with pytest.raises(errors.Unauthorized, match="^Invalid token.$"):
+        world.identity.tokens.validate(token.id)
 
 
 def test_the_cache_is_bounded_and_keeps_the_most_recently_used():
     cache = LruTokenCache(2)
-    v = Validation(1, UserRef("u", "n", "d"), DomainRef("d", "D"))
+    v = CachedToken("keys", TokenPayload("u", ("password",), utcnow(), ("a",)),
+                    Validation(1, UserRef("u", "n", "d"), DomainRef("d", "D")))
     cache.put("a", v)
     cache.put("b", v)
     assert cache.get("a") is v
@@ -282,7 +295,8 @@ def test_an_entry_survives_json_and_its_key_is_not_the_token(world):
     token = world.app_cred_token
     entry = world.identity.tokens.cache.get(cache_key(token.id))
     assert entry is not None and token.id not in cache_key(token.id)
-    assert Validation.from_dict(json.loads(json.dumps(entry.as_dict()))) == entry
-    with_expiry = Validation(3, entry.user, entry.user_domain, (RoleRef("r", "reader"),),
+    assert CachedToken.from_dict(json.loads(json.dumps(entry.as_dict()))) == entry
+    v = entry.validation
+    with_expiry = Validation(3, v.user, v.user_domain, (RoleRef("r", "reader"),),
                              app_cred=AppCredRef("c", "ci", True, utcnow()))
     assert Validation.from_dict(json.loads(json.dumps(with_expiry.as_dict()))) == with_expiry
