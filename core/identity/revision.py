@@ -36,7 +36,7 @@ from core.identity.models import (
     User,
 )
 
-# What a validation reads (core.identity.tokens._validate), what the catalog
+# What a validation reads (core.identity.tokens.TokenService._read), what the catalog
 # reads, and the parents whose deletes cascade into them in the database.
 WATCHED = frozenset(m.__tablename__ for m in (
     User, Domain, Project, Role, ImpliedRole, Assignment, Group, GroupMembership,
@@ -49,8 +49,8 @@ _BUMP = update(_TABLE).where(_TABLE.c.id == 1).values(revision=_TABLE.c.revision
 
 
 class RevisionCounter:
-    """The identity revision of one database; made once per process (it makes
-    every write to a watched table through ``db``'s sessions bump it)."""
+    """The identity revision of one database; making it makes every write to a
+    watched table through ``db``'s sessions bump it (once per ``db``)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -61,10 +61,6 @@ class RevisionCounter:
         """The revision now (None if the database has no revision row: nothing
         may then be cached)."""
         return self.db.scalar(self._current_sql)
-
-    def read(self, s: Session) -> int | None:
-        """The revision as ``s``'s transaction sees it."""
-        return s.execute(_CURRENT).scalar()
 
     @staticmethod
     def bump(s: Session) -> None:

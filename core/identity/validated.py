@@ -89,7 +89,6 @@ class Validation:
                    domain=ref(DomainRef, d.get("domain")), app_cred=ref(AppCredRef, cred))
 
 
-
 @dataclass(frozen=True)
 class Token:
     """A validated token: what it carries, and what it stands for now."""
