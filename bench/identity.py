@@ -8,7 +8,11 @@
    and with an ``async def`` one.
 2. The Identity API (wsgi:app, the project's gunicorn.conf.py): token issue
    (POST /auth/tokens, password, project scope) and validation (GET /auth/tokens),
-   each against the bare connexion AsyncApp endpoint of step 1.
+   each against the bare connexion AsyncApp endpoint of step 1; validation also
+   on a second node whose database holds 1,000 revocation events of other
+   tokens and users (a validation must not slow down as they accumulate).
+3. A validation's miss path (read from the database, no cache) in this process,
+   with 1,000 revocation events against none: the indexed revocation check.
 
 All servers run side by side and the measurements take turns, R rounds of S
 seconds each, so drift on a shared machine hits them alike. Per core = requests/s
@@ -38,6 +42,17 @@ import bcrypt
 from bench import load
 from bench.load import Request
 from bench.stack import ROOT, Running, Stack, serving
+from core.apis import SERVED_APIS
+from core.db import Database
+from core.db.base import utcnow
+from core.db.migrate import upgrade
+from core.identity.bootstrap import bootstrap
+from core.identity.fernet import new_audit_id
+from core.identity.models import RevocationEvent
+from core.policy import Enforcer
+from core.policy.defaults import all_defaults
+from core.services import build_identity
+from core.settings import load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PING = Request("GET", "/ping")
@@ -45,6 +60,8 @@ PING_ASYNC = Request("GET", "/ping-async")
 BARE_FLASK = "bare Flask, gunicorn gthread"
 BARE_CONNEXION = "connexion AsyncApp, uvicorn worker"
 NIMBUS = "Nimbus identity (AsyncApp), uvicorn worker"
+NIMBUS_REVOKED = "Nimbus identity, 1,000 revocation events"
+REVOCATION_EVENTS = 1000
 BENCH_BCRYPT_ROUNDS = 4
 
 
@@ -122,14 +139,54 @@ def send(url: str, request: Request) -> tuple[int, Message]:
         return resp.status, resp.headers
 
 
-def nimbus_stack(data_dir: Path) -> Stack:
-    """A bootstrapped data directory and the node serving it."""
+def nimbus_stack(data_dir: Path, name: str = NIMBUS, revocation_events: int = 0) -> Stack:
+    """A bootstrapped data directory (with revocation events of other tokens and
+    users if asked) and the node serving it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NIMBUS_")}
     env.update(NIMBUS_DATA_DIR=str(data_dir), NIMBUS_BCRYPT_ROUNDS=str(BENCH_BCRYPT_ROUNDS),
                NIMBUS_LOG_LEVEL="INFO", GUNICORN_LOGLEVEL="warning")
     subprocess.run([sys.executable, "-m", "core.manage", "bootstrap", "--quiet"], cwd=ROOT,
                    env=env, check=True, capture_output=True)
-    return Stack(NIMBUS, "wsgi:app", env=env)
+    if revocation_events:
+        db = Database(f"sqlite:///{data_dir / 'nimbus.db'}")
+        add_revocation_events(db, revocation_events)
+        db.dispose()
+    return Stack(name, "wsgi:app", env=env)
+
+
+def add_revocation_events(db: Database, count: int) -> None:
+    """``count`` revocation events of other tokens (nine in ten) and other users."""
+    now = utcnow()
+    with db.session() as s:
+        s.add_all(RevocationEvent(audit_id=new_audit_id(), issued_before=now) if i % 10
+                  else RevocationEvent(user_id=os.urandom(16).hex(), issued_before=now)
+                  for i in range(count))
+
+
+def miss_path_ms(events: int, tries: int = 400) -> float:
+    """CPU ms of one validation read from the database (what a cache miss costs),
+    in this process on SQLite, with ``events`` revocation events present."""
+    with tempfile.TemporaryDirectory(prefix="nimbus-bench-") as tmp:
+        settings = load_settings({}, data_dir=Path(tmp), bcrypt_rounds=BENCH_BCRYPT_ROUNDS,
+                                 token_cache_size=0)
+        db = Database.from_settings(settings)
+        try:
+            upgrade(db)
+            identity = build_identity(settings, db, Enforcer(all_defaults(), None))
+            password = bootstrap(settings, identity, services=SERVED_APIS).admin_password
+            add_revocation_events(db, events)
+            token = identity.tokens.authenticate({
+                "identity": {"methods": ["password"], "password": {"user": {
+                    "name": "admin", "domain": {"id": "default"}, "password": password}}},
+                "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}).id
+            for _ in range(20):
+                identity.tokens.validate(token)
+            start = time.process_time()
+            for _ in range(tries):
+                identity.tokens.validate(token)
+            return 1000 * (time.process_time() - start) / tries
+        finally:
+            db.dispose()
 
 
 def token_requests(url: str, data_dir: Path) -> list[tuple[str, Request]]:
@@ -163,11 +220,13 @@ def run(workers: int, rounds: int, seconds: int, connections: int,
     with tempfile.TemporaryDirectory(prefix="nimbus-bench-") as tmp, ExitStack() as stack:
         logs = keep or Path(tmp)
         logs.mkdir(parents=True, exist_ok=True)
+        nimbus_stacks = [nimbus_stack(logs / "data"),
+                         nimbus_stack(logs / "data-revoked", NIMBUS_REVOKED, REVOCATION_EVENTS)]
         servers = {s.name: stack.enter_context(serving(s, workers, logs))
-                   for s in [*peer_stacks(connections), nimbus_stack(logs / "data")]}
+                   for s in [*peer_stacks(connections), *nimbus_stacks]}
         for name, server in servers.items():
-            server.wait("/identity/v3" if name == NIMBUS else "/ping")
-        nimbus = servers.pop(NIMBUS)
+            server.wait("/identity/v3" if name in (NIMBUS, NIMBUS_REVOKED) else "/ping")
+        nimbus, revoked = servers.pop(NIMBUS), servers.pop(NIMBUS_REVOKED)
         jobs = [Job(Measurement(name, name, workers), server, PING)
                 for name, server in servers.items()]
         jobs.append(Job(Measurement(BARE_CONNEXION.replace("AsyncApp", "AsyncApp, async def"),
@@ -175,6 +234,9 @@ def run(workers: int, rounds: int, seconds: int, connections: int,
                         servers[BARE_CONNEXION], PING_ASYNC))
         jobs += [Job(Measurement(name, NIMBUS, workers), nimbus, request)
                  for name, request in token_requests(nimbus.url, logs / "data")]
+        validate = dict(token_requests(revoked.url, logs / "data-revoked"))["token validate"]
+        jobs.append(Job(Measurement(f"token validate, {REVOCATION_EVENTS:,} revocation events",
+                                    NIMBUS, workers), revoked, validate))
         for job in jobs:
             job.check(connections)
         for _ in range(rounds):
@@ -191,6 +253,8 @@ def run(workers: int, rounds: int, seconds: int, connections: int,
         "identity": [j.measurement.as_dict(peers[BARE_CONNEXION])
                      for j in jobs if j.measurement.stack == NIMBUS],
         "bcrypt_check_ms": {r: round(bcrypt_check_ms(r), 2) for r in (4, 12)},
+        "validation_miss_cpu_ms": {n: round(miss_path_ms(n), 3)
+                                   for n in (0, REVOCATION_EVENTS)},
     }
 
 
@@ -215,6 +279,11 @@ def render(report: dict) -> str:
     lines.append(f"bcrypt check: {ms[4]} ms at cost 4 (used here), {ms[12]} ms at cost 12 "
                  f"(the default), which caps password token issue near "
                  f"{1000 / ms[12]:.0f}/s per core.")
+    miss = report["validation_miss_cpu_ms"]
+    none, many = miss[0], miss[REVOCATION_EVENTS]
+    lines.append(f"Validation read from the database (a cache miss), in-process on SQLite: "
+                 f"{none} ms CPU with no revocation events, {many} ms with "
+                 f"{REVOCATION_EVENTS:,} (ratio {many / none:.2f}).")
     return "\n".join(lines)
 
 

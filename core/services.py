@@ -53,8 +53,10 @@ from core.identity.ec2_credentials import Ec2CredentialService
 from core.identity.fernet import DEFAULT_AUTH_METHODS, KeyRepository, SecretCipher, TokenFormatter
 from core.identity.passwords import PasswordHasher
 from core.identity.resource import ResourceService
+from core.identity.revision import RevisionCounter
 from core.identity.role_assignments import RoleAssignmentLister
 from core.identity.service import IdentityService
+from core.identity.token_cache import LruTokenCache
 from core.identity.tokens import TokenService
 from core.identity.users import UserService
 from core.idmap.ids import Ec2Ids
@@ -145,7 +147,10 @@ def build_identity(settings: Settings, db: Database, policy: PolicyEnforcer,
     # Keystone's method bitmask, plus the marker it gives tokens minted from
     # EC2 signatures; every node must use the same list.
     formatter = TokenFormatter(token_keys, auth_methods=(*DEFAULT_AUTH_METHODS, "ec2credential"))
-    tokens = TokenService(db, policy, formatter, hasher, assignments, settings.token_expiration)
+    # Every identity write through db's sessions now moves the revision on.
+    revisions = RevisionCounter(db)
+    tokens = TokenService(db, policy, formatter, hasher, assignments, settings.token_expiration,
+                          revisions, LruTokenCache(settings.token_cache_size))
     return IdentityService(
         settings=settings, hasher=hasher, token_keys=token_keys, credential_keys=credential_keys,
         resources=resources, assignments=assignments,

@@ -50,6 +50,10 @@ class Settings:
     region: str = _doc("Region name used in the service catalog; EC2 (SigV4) signatures must "
                        "be scoped to it.", default="RegionOne")
     token_expiration: int = _doc("Token lifetime in seconds.", default=3600)
+    token_cache_size: int = _doc(
+        "Validated tokens each process keeps in memory (about 1.6 KB each; least recently "
+        "used go first), served only while nothing they depend on has changed; 0: none.",
+        default=10_000)
     key_repository: Path | None = _doc("Fernet key repository for tokens. Default: "
                                        "DATA_DIR/fernet-keys.", default=None)
     credential_key_repository: Path | None = _doc(
@@ -420,6 +424,8 @@ def _validate(s: Settings) -> None:
         raise ValueError("token_expiration must be at least 300 seconds")
     if s.max_active_keys < 2:
         raise ValueError("max_active_keys must be at least 2")
+    if s.token_cache_size < 0:
+        raise ValueError("token_cache_size must not be negative")
     if not 4 <= s.bcrypt_rounds <= 31:
         raise ValueError("bcrypt_rounds must be between 4 and 31")
     unknown = set(s.enabled_image_stores) - {"file", "s3", "swift", "http"}

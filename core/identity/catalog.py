@@ -16,28 +16,35 @@ from core.identity.targets import target
 from core.policy import PolicyEnforcer
 
 INTERFACES = ("public", "internal", "admin")
+# A catalog service as read: id, type, name, (endpoint id, interface, region, URL)...
+_CatalogService = tuple[str, str, str, tuple[tuple[str, str, str | None, str], ...]]
 
 
 class CatalogService:
     def __init__(self, db: Database, policy: PolicyEnforcer) -> None:
         self.db = db
         self.policy = policy
+        # The services and endpoints read at an identity revision (see catalog()).
+        self._services: tuple[int | None, list[_CatalogService]] | None = None
 
     # ---- the catalog as tokens carry it ----------------------------------
-    def catalog(self, project_id: str | None = None) -> list[dict[str, Any]]:
-        """Enabled services with their enabled endpoints, URLs substituted."""
-        with self.db.session() as s:
-            services = list(s.scalars(select(Service).where(Service.enabled.is_(True))
-                                      .order_by(Service.type)))
-            endpoints = list(s.scalars(select(Endpoint).where(Endpoint.enabled.is_(True))))
-        by_service: dict[str, list[Endpoint]] = {}
-        for e in endpoints:
-            by_service.setdefault(e.service_id, []).append(e)
+    def catalog(self, project_id: str | None = None,
+                revision: int | None = None) -> list[dict[str, Any]]:
+        """Enabled services with their enabled endpoints, URLs substituted.
+
+        ``revision``: the identity revision the caller read this request (a
+        validated token's, core.identity.revision): the services and endpoints
+        read at that revision are reused while it is the current one, as the
+        validation itself is. Without it they are read now."""
+        cached = self._services
+        if revision is None or cached is None or cached[0] != revision:
+            cached = (revision, self._read_services())
+            if revision is not None:
+                self._services = cached
         out = []
-        for svc in services:
+        for svc_id, svc_type, svc_name, endpoints in cached[1]:
             eps = []
-            for e in sorted(by_service.get(svc.id, []), key=lambda e: e.interface):
-                url = e.url
+            for ep_id, interface, region_id, url in endpoints:
                 if "$(" in url or "%(" in url:
                     if not project_id:
                         continue  # keystone omits endpoints it cannot substitute
@@ -45,11 +52,23 @@ class CatalogService:
                            .replace("$(tenant_id)s", project_id)
                            .replace("%(project_id)s", project_id)
                            .replace("%(tenant_id)s", project_id))
-                eps.append({"id": e.id, "interface": e.interface, "region_id": e.region_id,
-                            "region": e.region_id, "url": url})
-            out.append({"id": svc.id, "type": svc.type, "name": svc.name or "",
-                        "endpoints": eps})
+                eps.append({"id": ep_id, "interface": interface, "region_id": region_id,
+                            "region": region_id, "url": url})
+            out.append({"id": svc_id, "type": svc_type, "name": svc_name, "endpoints": eps})
         return out
+
+    def _read_services(self) -> list[_CatalogService]:
+        with self.db.session() as s:
+            services = list(s.scalars(select(Service).where(Service.enabled.is_(True))
+                                      .order_by(Service.type)))
+            endpoints = list(s.scalars(select(Endpoint).where(Endpoint.enabled.is_(True))))
+        by_service: dict[str, list[Endpoint]] = {}
+        for e in endpoints:
+            by_service.setdefault(e.service_id, []).append(e)
+        return [(svc.id, svc.type, svc.name or "",
+                 tuple((e.id, e.interface, e.region_id, e.url)
+                       for e in sorted(by_service.get(svc.id, []), key=lambda e: e.interface)))
+                for svc in services]
 
     # ---- regions -------------------------------------------------------
     def list_regions(self, ctx: RequestContext) -> list[Region]:

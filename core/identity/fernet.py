@@ -13,6 +13,7 @@ import base64
 import binascii
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import re
@@ -107,6 +108,7 @@ class KeyRepository:
         self._signature: list[tuple[int, int, int, int]] | None = None
         self._keys: list[bytes] = []
         self._fernet: MultiFernet | None = None
+        self._fingerprint = ""
 
     # -- on-disk operations (keystone-manage fernet_setup / fernet_rotate) --
 
@@ -214,6 +216,13 @@ class KeyRepository:
                 raise KeyRepositoryError(f"no Fernet keys in {self.path}")
             return self._fernet
 
+    def fingerprint(self) -> str:
+        """A digest of the keys in use (checked as :meth:`keys` is): the same on
+        every node with the same keys, another once a key comes or goes."""
+        with self._lock:
+            self._refresh()
+            return self._fingerprint
+
     def _invalidate(self) -> None:
         with self._lock:
             self._checked_at = None
@@ -243,6 +252,8 @@ class KeyRepository:
         self._signature = signature
         self._keys = keys
         self._fernet = MultiFernet([Fernet(k) for k in keys]) if keys else None
+        self._fingerprint = hashlib.sha256(b"nimbus-fernet-keys\n" + b"\n".join(keys)) \
+            .hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -287,6 +298,11 @@ class TokenFormatter:
         """
         packed = msgpack.packb(self._assemble(payload))
         return self._keys.multifernet().encrypt(packed).rstrip(b"=").decode("ascii")
+
+    def keys_fingerprint(self) -> str:
+        """Which keys tokens are parsed with now (KeyRepository.fingerprint): a
+        token parsed under the same fingerprint parses the same way again."""
+        return self._keys.fingerprint()
 
     def parse(self, token: str) -> TokenPayload:
         """Decrypt and decode ``token``; expiry is NOT checked (the caller does).

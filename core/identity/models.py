@@ -1,11 +1,22 @@
 """Identity tables: domains, projects, users, groups, roles, assignments,
-catalog, credentials, application credentials and token revocation events."""
+catalog, credentials, application credentials, token revocation events, and
+the identity revision that validated tokens are cached against."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import MYSQL, Base, UTCDateTime, new_id, utcnow
@@ -174,3 +185,14 @@ class RevocationEvent(Base):
     app_cred_id: Mapped[str | None] = mapped_column(ID, index=True)
     issued_before: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class IdentityRevision(Base):
+    """One row (id 1) whose revision moves on, in the same transaction, with every
+    write to a table that a token validation or the catalog reads
+    (core.identity.revision): what validated tokens are cached against."""
+
+    __tablename__ = "identity_revision"
+    __table_args__ = MYSQL
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)

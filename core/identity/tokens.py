@@ -6,12 +6,18 @@ project's, the effective roles — is read from the database when a token is
 validated, so any API node validates a token issued by another with nothing
 but the shared key repository and database. Revocation is by events: one per
 revoked token (its audit id) or per user (every token issued before a moment).
+
+What a validation read is cached per process (core.identity.token_cache)
+against the identity revision (core.identity.revision), which every change to
+those rows moves on in its own transaction: a validation reads the revision
+(one primary-key lookup) and serves the cached answer only if it has not moved,
+so a revocation or a disable on any node holds everywhere at once, as without
+a cache.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +32,18 @@ from core.identity.assignment import AssignmentService
 from core.identity.fernet import TokenFormatter, TokenPayload, new_audit_id
 from core.identity.models import ApplicationCredential, Domain, Project, RevocationEvent, Role, User
 from core.identity.passwords import PasswordHasher
+from core.identity.revision import RevisionCounter
 from core.identity.targets import target
+from core.identity.token_cache import CachedToken, TokenCache, cache_key
+from core.identity.validated import (
+    AppCredRef,
+    DomainRef,
+    ProjectRef,
+    RoleRef,
+    Token,
+    UserRef,
+    Validation,
+)
 from core.policy import PolicyEnforcer
 
 AUTH_FAILED = "The request you have made requires authentication."
@@ -44,60 +61,19 @@ _ROLES = select(Role).where(Role.id.in_(bindparam("role_ids", expanding=True)))
 SUPPORTED_METHODS = ("password", "token", "application_credential")
 
 
-@dataclass
-class Token:
-    """A validated token and everything it stands for."""
-
-    id: str
-    payload: TokenPayload
-    user: User
-    user_domain: Domain
-    roles: list[Role] = field(default_factory=list)
-    project: Project | None = None
-    project_domain: Domain | None = None
-    domain: Domain | None = None
-    app_cred: ApplicationCredential | None = None
-
-    @property
-    def methods(self) -> tuple[str, ...]:
-        return self.payload.methods
-
-    @property
-    def expires_at(self) -> datetime:
-        return self.payload.expires_at
-
-    @property
-    def issued_at(self) -> datetime:
-        return self.payload.issued_at or utcnow()
-
-    @property
-    def audit_ids(self) -> tuple[str, ...]:
-        return self.payload.audit_ids
-
-    def context(self, is_admin: bool = False, request_id: str | None = None) -> RequestContext:
-        return RequestContext(
-            user_id=self.user.id, user_name=self.user.name, user_domain_id=self.user.domain_id,
-            project_id=self.project.id if self.project else None,
-            project_name=self.project.name if self.project else None,
-            project_domain_id=self.project.domain_id if self.project else None,
-            domain_id=self.domain.id if self.domain else None,
-            system_scope=self.payload.system,
-            roles=tuple(r.name for r in self.roles), role_ids=tuple(r.id for r in self.roles),
-            is_admin=is_admin, audit_ids=self.audit_ids,
-            app_cred_id=self.app_cred.id if self.app_cred else None,
-            request_id=request_id, auth_methods=self.methods)
-
-
 class TokenService:
     def __init__(self, db: Database, policy: PolicyEnforcer, formatter: TokenFormatter,
                  hasher: PasswordHasher, assignments: AssignmentService,
-                 expiration: int) -> None:
+                 expiration: int, revisions: RevisionCounter, cache: TokenCache) -> None:
         self.db = db
         self.policy = policy
         self.formatter = formatter
         self.hasher = hasher
         self.assignments = assignments
         self.expiration = expiration
+        self.revisions = revisions
+        self.cache = cache
+        self._newest_revision = -1
 
     # ---- authentication --------------------------------------------------
     def authenticate(self, auth: dict[str, Any]) -> Token:
@@ -280,45 +256,88 @@ class TokenService:
 
     # ---- validation ------------------------------------------------------
     def validate(self, token_id: str, allow_expired: bool = False) -> Token:
-        """The token's full state, or Unauthorized if it is not valid now."""
+        """The token's full state, or Unauthorized if it is not valid now.
+
+        From the cache if the identity revision has not moved since the entry
+        was read and the keys are the same (the same token then parses the same
+        way), else parsed and read from the database now, and cached. Expiry,
+        the token's and its application credential's, is checked every time."""
+        key, keys = cache_key(token_id), self.formatter.keys_fingerprint()
+        entry = self.cache.get(key)
+        revision = self._revision() if entry is not None and entry.keys == keys else None
+        if entry is not None and revision is not None and entry.validation.revision == revision:
+            return _from_cache(token_id, entry, allow_expired)
+        payload = self._parse(token_id, allow_expired)
+        if revision is None:
+            revision = self._revision()
+        # Read after the revision: what is read is at least as new as the
+        # revision it is kept under, never older.
         with self.db.session() as s:
-            return self._validate(s, token_id, allow_expired)
+            validation = self._read(s, payload, revision)
+        if revision is not None:
+            self.cache.put(key, CachedToken(keys, payload, validation))
+        return Token(token_id, payload, validation)
+
+    def _revision(self) -> int | None:
+        revision = self.revisions.current()
+        if revision is not None and revision < self._newest_revision:
+            # The database went back (restored): its revisions will come again.
+            self.cache.clear()
+        self._newest_revision = revision if revision is not None else -1
+        return revision
 
     def _validate(self, s: Session, token_id: str, allow_expired: bool = False) -> Token:
+        """Validated inside ``s``, without the cache (re-scoping by token)."""
+        payload = self._parse(token_id, allow_expired)
+        return Token(token_id, payload, self._read(s, payload, None))
+
+    def _parse(self, token_id: str, allow_expired: bool) -> TokenPayload:
         payload = self.formatter.parse(token_id)
+        _check_expiry(payload, allow_expired)
+        return payload
+
+    def _read(self, s: Session, payload: TokenPayload, revision: int | None) -> Validation:
+        """What the token stands for, read from the database through ``s``."""
         now = utcnow()
-        if payload.expires_at <= now and not allow_expired:
-            raise errors.Unauthorized("The token has expired.")
         issued = (payload.issued_at or now).replace(microsecond=0)
         revoked = s.scalar(_REVOKED, {"audit_ids": list(payload.audit_ids),
                                       "user_id": payload.user_id, "issued_at": issued})
         if revoked is not None:
             raise errors.Unauthorized("The token has been revoked.")
         user, user_domain = self._enabled_user(s, payload.user_id)
-        token = Token(id=token_id, payload=payload, user=user, user_domain=user_domain)
+        project = project_domain = domain = None
+        app_cred: ApplicationCredential | None = None
+        roles: tuple[RoleRef, ...] = ()
         scope_id = None
         if payload.project_id:
-            token.project, token.project_domain = self._enabled_project(s, payload.project_id)
+            project, project_domain = self._enabled_project(s, payload.project_id)
             scope_id = payload.project_id
         elif payload.domain_id:
-            token.domain = s.get(Domain, payload.domain_id)
-            if token.domain is None or not token.domain.enabled:
+            domain = s.get(Domain, payload.domain_id)
+            if domain is None or not domain.enabled:
                 raise errors.Unauthorized("The token's domain is disabled or gone.")
-            scope_id = token.domain.id
+            scope_id = domain.id
         if scope_id:
             role_ids = self.assignments.effective_role_ids(s, user.id, scope_id)
             if payload.app_cred_id:
-                token.app_cred = s.get(ApplicationCredential, payload.app_cred_id)
-                if token.app_cred is None or (token.app_cred.expires_at is not None
-                                              and token.app_cred.expires_at <= now):
+                app_cred = s.get(ApplicationCredential, payload.app_cred_id)
+                if app_cred is None or (app_cred.expires_at is not None
+                                        and app_cred.expires_at <= now):
                     raise errors.Unauthorized("The application credential is gone.")
-                allowed = set(self.assignments._implied_closure(s, token.app_cred.role_ids))
+                allowed = set(self.assignments._implied_closure(s, app_cred.role_ids))
                 role_ids = [r for r in role_ids if r in allowed]
             if not role_ids:
                 raise errors.Unauthorized("The token's user has no roles in its scope.")
-            roles = {r.id: r for r in s.scalars(_ROLES, {"role_ids": role_ids})}
-            token.roles = [roles[r] for r in role_ids if r in roles]
-        return token
+            names = {r.id: r.name for r in s.scalars(_ROLES, {"role_ids": role_ids})}
+            roles = tuple(RoleRef(r, names[r]) for r in role_ids if r in names)
+        return Validation(
+            revision=revision, user=UserRef(user.id, user.name, user.domain_id),
+            user_domain=_domain_ref(user_domain), roles=roles,
+            project=ProjectRef(project.id, project.name, project.domain_id) if project else None,
+            project_domain=_domain_ref(project_domain) if project_domain else None,
+            domain=_domain_ref(domain) if domain else None,
+            app_cred=AppCredRef(app_cred.id, app_cred.name, bool(app_cred.unrestricted),
+                                app_cred.expires_at) if app_cred else None)
 
     @staticmethod
     def _enabled_user(s: Session, user_id: str) -> tuple[User, Domain]:
@@ -420,6 +439,24 @@ class TokenService:
             user_id=user.id, methods=methods, project_id=project.id,
             expires_at=utcnow() + timedelta(seconds=self.expiration),
             audit_ids=(new_audit_id(),)))
+
+
+def _check_expiry(payload: TokenPayload, allow_expired: bool) -> None:
+    if payload.expires_at <= utcnow() and not allow_expired:
+        raise errors.Unauthorized("The token has expired.")
+
+
+def _from_cache(token_id: str, entry: CachedToken, allow_expired: bool) -> Token:
+    """The cached token, if it has not expired since; the same answer as a read
+    from the database would give, the revision being the same."""
+    _check_expiry(entry.payload, allow_expired)
+    if entry.validation.expired_before(utcnow()):
+        raise errors.Unauthorized("The application credential is gone.")
+    return Token(token_id, entry.payload, entry.validation)
+
+
+def _domain_ref(d: Domain) -> DomainRef:
+    return DomainRef(d.id, d.name)
 
 
 def _check_scope_shape(scope: Any) -> None:

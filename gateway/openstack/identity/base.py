@@ -35,9 +35,10 @@ class Handler:
     @staticmethod
     def query_bool(name: str) -> bool | None:
         """Keystone's flag semantics: present without a value, or a truthy word."""
-        if name not in request.query_params:
+        params = request.query_params  # each access builds a new request object
+        if name not in params:
             return None
-        value = request.query_params.get(name)
+        value = params.get(name)
         if value in ("", None):
             return True
         return parse_bool(value, name)

@@ -15,7 +15,8 @@ class Tokens(Handler):
         # body has no "catalog" key at all.
         scoped = token.project is not None or token.domain is not None
         catalog = None if "nocatalog" in request.query_params or not scoped \
-            else self.identity.catalog.catalog(token.project.id if token.project else None)
+            else self.identity.catalog.catalog(token.project.id if token.project else None,
+                                               token.revision)
         return (self.views.token(token, catalog), status,
                 {"X-Subject-Token": token.id})
 
@@ -51,7 +52,7 @@ class Tokens(Handler):
     def catalog(self):
         ctx, token = self.auth.token()
         self.identity.tokens.auth_catalog_allowed(ctx)
-        catalog = self.identity.catalog.catalog(ctx.project_id) \
+        catalog = self.identity.catalog.catalog(ctx.project_id, token.revision) \
             if (token.project or token.domain) else []
         return {"catalog": catalog, "links": {"self": f"{self.views.base}/auth/catalog"}}
 

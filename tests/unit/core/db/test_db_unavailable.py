@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from core import errors
 from core.db import Database
@@ -35,6 +36,8 @@ def test_a_refused_connection_is_database_unavailable(url):
     assert time.monotonic() - start < 5
     assert caught.value.retry_after == 5
     assert isinstance(caught.value, errors.ServiceUnavailable)
+    with pytest.raises(errors.DatabaseUnavailable):  # the bare read, too
+        db.scalar("SELECT 1")
     db.dispose()
 
 
@@ -46,6 +49,9 @@ def test_no_free_pooled_connection_in_time_is_database_unavailable(tmp_path):
     with db.engine.connect():  # the only connection, held
         with pytest.raises(errors.DatabaseUnavailable), db.session() as s:
             s.execute(text("SELECT 1"))
+        with pytest.raises(errors.DatabaseUnavailable):
+            db.scalar("SELECT 1")
+    assert db.scalar("SELECT 1") == 1
     db.dispose()
 
 
@@ -54,6 +60,8 @@ def test_errors_of_the_request_itself_are_not_unavailability(tmp_path):
     with pytest.raises(Exception) as caught, db.session() as s:
         s.execute(text("SELECT * FROM no_such_table"))
     assert not isinstance(caught.value, errors.ServiceUnavailable)
+    with pytest.raises(OperationalError, match="no such table"):
+        db.scalar("SELECT * FROM no_such_table")
     db.dispose()
 
 

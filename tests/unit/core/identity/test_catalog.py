@@ -5,9 +5,11 @@ managed by admins, and the bootstrap's idempotent registration."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from core import errors
 from core.identity.catalog import CatalogService
+from core.identity.models import Endpoint
 
 
 @pytest.fixture
@@ -61,6 +63,28 @@ def test_disabled_services_and_endpoints_are_left_out(catalog, admin, boot):
     catalog.update_endpoint(admin, public.id, {"enabled": False})
     assert [e["interface"] for e in by_type(catalog.catalog("p1"))["compute"]["endpoints"]] \
         == ["admin", "internal"]
+
+
+def test_the_catalog_read_at_a_revision_serves_until_the_revision_moves(catalog, identity,
+                                                                        admin, boot, db):
+    revisions = identity.tokens.revisions
+
+    def now() -> dict[str, dict]:  # as a token's validation gives the revision
+        return by_type(catalog.catalog("p1", revisions.current()))
+
+    compute = now()["compute"]
+    with db.engine.begin() as conn:  # behind the services' back: the revision stays
+        conn.execute(update(Endpoint).values(url="http://stale"))
+    assert now()["compute"] == compute
+    assert {e["url"] for e in by_type(catalog.catalog("p1"))["compute"]["endpoints"]} == \
+        {"http://stale"}  # without a revision: read now
+    image = catalog.list_services(admin, type="image")[0]
+    catalog.update_service(admin, image.id, {"enabled": False})
+    assert "image" not in now() and now()["compute"]["endpoints"][0]["url"] == "http://stale"
+    catalog.update_endpoint(admin, compute["endpoints"][0]["id"], {"url": "http://new"})
+    assert now()["compute"]["endpoints"][0]["url"] == "http://new"
+    catalog.delete_service(admin, catalog.list_services(admin, type="compute")[0].id)
+    assert "compute" not in now()
 
 
 def test_regions(catalog, admin):
