@@ -147,8 +147,6 @@ class HostService:
         if forced_down is not None:
             svc.forced_down = forced_down
         svc.updated_at = utcnow()
-        if svc.binary == COMPUTE_BINARY:
-            note_hosts_changed(s, [svc.host])  # the schedulers see it at once
         return self._view(svc, utcnow(), host_zones(s, [svc.host]))
 
     def update_service_by_uuid(self, ctx: RequestContext, service_uuid: str,

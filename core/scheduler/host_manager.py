@@ -5,9 +5,10 @@ net for a change written around the log); then each decision first reads the
 host changes log (``core.placement.changes``) past the last entry seen and
 reloads only the nodes it names: this and other schedulers' claims, releases,
 agents' reports, services enabled, disabled, forced down or deleted, aggregates.
-Whether a host is up is asked per decision too: the database lists the hosts
-whose heartbeat is older than ``service_down_time`` (an indexed read of the
-few that are down), and only hosts whose answer changed are touched.
+Whether a host's service is enabled and up is asked per decision, whoever
+changed it: the database lists, through indexes, the few hosts that are
+disabled, forced down or silent for ``service_down_time``, and only the hosts
+whose answer changed are touched.
 
 The claim stays one statement in the database that re-checks the room left, so
 a stale view never over-commits: at worst a claim meets a host another
@@ -38,7 +39,14 @@ from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.placement.changes import ChangeCursor, prune_changes
-from core.scheduler.host_state import HostState, hosts_not_reporting, load_host_rows
+from core.scheduler.host_state import (
+    DISABLED,
+    FORCED_DOWN,
+    SILENT,
+    HostState,
+    load_host_rows,
+    unavailable_hosts,
+)
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,9 +73,10 @@ class HostManager:
         self.monotonic = monotonic
         self._lock = threading.Lock()
         self._states: dict[int, HostState] = {}  # node id -> state, in id order
-        self._may_be_up: dict[int, bool] = {}    # registered and not forced down
+        self._registered: dict[int, bool] = {}   # the node has a compute service
         self._node_of: dict[str, int] = {}       # host -> node id
-        self._down: set[str] = set()             # hosts not reporting, at the last refresh
+        # host -> why it is unavailable (disabled, forced down, silent), as last read
+        self._unavailable: dict[str, frozenset[str]] = {}
         self._claimed: set[int] = set()          # claimed here since the last refresh
         self._cursor = ChangeCursor()
         self._loaded_at: float | None = None     # monotonic time of the last full load
@@ -89,7 +98,7 @@ class HostManager:
                         self._load_all(s, now, tick)
                     else:
                         self._catch_up(s, now, tick)
-                    self._mark_down(s, now)
+                    self._read_services(s, now)
             except BaseException:
                 self._loaded_at = None  # what was read is lost: load every node next time
                 raise
@@ -118,10 +127,10 @@ class HostManager:
     # ---- loading ------------------------------------------------------------------
     def _load_all(self, s: Session, now: datetime, tick: float) -> None:
         self._cursor.start(s.connection(), tick)  # first: what commits meanwhile is read again
-        self._states, self._may_be_up, self._node_of = {}, {}, {}
+        self._states, self._registered, self._node_of = {}, {}, {}
         self._traits, self._capabilities = {}, {}
         self._claimed.clear()
-        self._down = hosts_not_reporting(s, self.settings, now)
+        self._unavailable = unavailable_hosts(s, self.settings, now)
         self._put(load_host_rows(s, self.settings, now, parsed=self._capabilities))
         self._loaded_at = tick
         self.full_loads += 1
@@ -140,20 +149,25 @@ class HostManager:
             state = self._states.pop(gone, None)
             if state is not None:
                 log.info("host %s left the scheduler's view", state.host)
-                self._may_be_up.pop(gone, None)
+                self._registered.pop(gone, None)
                 self._node_of.pop(state.host, None)
 
     def _put(self, rows: Iterable[tuple[HostState, bool]]) -> None:
-        """Take (re)loaded states in, up as of the last heartbeat check."""
-        for state, may_be_up in rows:
+        """Take (re)loaded states in, enabled and up as the services were last read."""
+        for state, registered in rows:
             old = self._states.get(state.node_id)
             if old is not None and old.host != state.host:
                 self._node_of.pop(old.host, None)
-            state.up = may_be_up and state.host not in self._down
+            self._set_service(state, registered)
             state.traits = self._traits_of(state)
             self._states[state.node_id] = state
-            self._may_be_up[state.node_id] = may_be_up
+            self._registered[state.node_id] = registered
             self._node_of[state.host] = state.node_id
+
+    def _set_service(self, state: HostState, registered: bool) -> None:
+        why = self._unavailable.get(state.host, frozenset())
+        state.enabled = registered and DISABLED not in why
+        state.up = registered and FORCED_DOWN not in why and SILENT not in why
 
     def _traits_of(self, h: HostState) -> int:
         meta = tuple(sorted((key, tuple(sorted(values)))
@@ -162,14 +176,16 @@ class HostManager:
                id(h.capabilities), meta)
         return self._traits.setdefault(key, len(self._traits) + 1)
 
-    def _mark_down(self, s: Session, now: datetime) -> None:
-        """Hosts that stopped reporting go down; hosts that came back go up."""
-        down = hosts_not_reporting(s, self.settings, now)
-        for host in down ^ self._down:
-            node_id = self._node_of.get(host)
-            if node_id is not None:
-                self._states[node_id].up = self._may_be_up[node_id] and host not in down
-        self._down = down
+    def _read_services(self, s: Session, now: datetime) -> None:
+        """Hosts disabled, forced down or silent leave; hosts back come back."""
+        unavailable = unavailable_hosts(s, self.settings, now)
+        old = self._unavailable
+        self._unavailable = unavailable
+        for host in unavailable.keys() | old.keys():
+            if unavailable.get(host) != old.get(host):
+                node_id = self._node_of.get(host)
+                if node_id is not None:
+                    self._set_service(self._states[node_id], self._registered[node_id])
 
     def _prune(self, tick: float) -> None:
         """Delete the log entries this scheduler had read ``RETAIN`` seconds ago.

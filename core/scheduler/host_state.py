@@ -3,8 +3,8 @@
 ``load_host_rows`` reads every node (or the nodes named) with its
 ``nova-compute`` service row in a single Core select (no ORM objects: 10,000
 hosts must load quickly); the scheduler keeps them in memory
-(``core.scheduler.host_manager``). ``hosts_not_reporting`` finds the hosts
-whose heartbeats stopped.
+(``core.scheduler.host_manager``). ``unavailable_hosts`` finds, through
+indexes, the few hosts whose service is disabled, forced down or silent.
 ``load_spec_context`` looks up only what one request's hints need: the hosts of
 the instances named by ``same_host`` / ``different_host`` and where the members
 of its server group run.
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, cast, select, union_all
+from sqlalchemy import Text, and_, bindparam, cast, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from core.compute.aggregates import ZONE_KEY, host_metadata
@@ -126,30 +126,35 @@ _NODE_DETAILS = (ComputeNode.hypervisor_type, ComputeNode.hypervisor_version,
 _HOSTS = (select(*_NODE_COLUMNS, ComputeService.disabled.is_(False),
                  ComputeService.forced_down.is_(False),
                  ComputeService.last_seen_up >= bindparam("cutoff", type_=UTCDateTime()),
-                 *_NODE_DETAILS, cast(ComputeNode.capabilities, Text))
+                 *_NODE_DETAILS, cast(ComputeNode.capabilities, Text), ComputeService.id)
           .outerjoin(ComputeService, and_(ComputeService.host == ComputeNode.host,
                                           ComputeService.binary == COMPUTE_BINARY))
           .order_by(ComputeNode.id))
 _HOSTS_BY_ID = _HOSTS.where(ComputeNode.id.in_(bindparam("ids", expanding=True)))
-# Two ranges of the (binary, last_seen_up) index: an OR of the two would read
-# every compute service's entry.
-_NOT_REPORTING = union_all(
-    select(ComputeService.host).where(
-        ComputeService.binary == COMPUTE_BINARY,
-        ComputeService.last_seen_up < bindparam("cutoff", type_=UTCDateTime())),
-    select(ComputeService.host).where(ComputeService.binary == COMPUTE_BINARY,
-                                      ComputeService.last_seen_up.is_(None)))
-
+# What makes a host unavailable, as ``unavailable_hosts`` reports it.
+SILENT, DISABLED, FORCED_DOWN = "silent", "disabled", "forced_down"
+# Index ranges only (an OR of these would read every compute service's entry):
+# heartbeats older than the cutoff, or none; disabled; forced down.
+_IS_COMPUTE = ComputeService.binary == COMPUTE_BINARY
+_UNAVAILABLE = union_all(
+    select(ComputeService.host, literal(SILENT)).where(
+        _IS_COMPUTE, ComputeService.last_seen_up < bindparam("cutoff", type_=UTCDateTime())),
+    select(ComputeService.host, literal(SILENT)).where(
+        _IS_COMPUTE, ComputeService.last_seen_up.is_(None)),
+    select(ComputeService.host, literal(DISABLED)).where(
+        _IS_COMPUTE, ComputeService.disabled == true()),
+    select(ComputeService.host, literal(FORCED_DOWN)).where(
+        _IS_COMPUTE, ComputeService.forced_down == true()))
 
 def load_host_rows(session: Session, settings: Settings, now: datetime,
                    node_ids: Iterable[int] | None = None,
                    parsed: dict[str, dict[str, Any]] | None = None
                    ) -> list[tuple[HostState, bool]]:
-    """``(state, may_be_up)`` of every compute node (or of ``node_ids``), by id.
+    """``(state, registered)`` of every compute node (or of ``node_ids``), by id.
 
-    ``may_be_up``: the node has a ``nova-compute`` service that is not forced
-    down, so it is up while it reports. ``parsed`` maps capabilities as stored
-    (JSON text) to their dict, shared by the hosts that report the same.
+    ``registered``: the node has a ``nova-compute`` service (without one it is
+    disabled and down). ``parsed`` maps capabilities as stored (JSON text) to
+    their dict, shared by the hosts that report the same.
     """
     cutoff = now - timedelta(seconds=settings.service_down_time)
     conn = session.connection()
@@ -164,14 +169,14 @@ def load_host_rows(session: Session, settings: Settings, now: datetime,
     for row in rows:
         (host, nodename, node_id, node_uuid, zone, vcpus, ram, disk, vcpus_used, ram_used,
          disk_used, cpu_ratio, ram_ratio, disk_ratio, vms, failed, generation, is_enabled,
-         reporting, is_fresh, hv_type, hv_version, arch, host_ip, caps) = row
+         not_forced, is_fresh, hv_type, hv_version, arch, host_ip, caps, registered) = row
         capabilities = parsed.get(caps or "")
         if capabilities is None:
             capabilities = parsed[caps or ""] = json.loads(caps) if caps else {}
         state = HostState(
             host, nodename, node_id, node_uuid, zone or default_zone, vcpus, ram, disk,
             vcpus_used, ram_used, disk_used, cpu_ratio, ram_ratio, disk_ratio, vms, failed,
-            generation, bool(is_enabled), bool(reporting and is_fresh), hv_type, hv_version,
+            generation, bool(is_enabled), bool(not_forced and is_fresh), hv_type, hv_version,
             arch, host_ip, capabilities)
         meta = aggregated.get(host)
         if meta:  # an aggregate's zone is its hosts' zone
@@ -179,7 +184,7 @@ def load_host_rows(session: Session, settings: Settings, now: datetime,
             zones = meta.get(ZONE_KEY)
             if zones:
                 state.availability_zone = min(zones)
-        out.append((state, bool(reporting)))
+        out.append((state, registered is not None))
     return out
 
 
@@ -194,11 +199,17 @@ def load_host_states(session_or_db: Session | Database, settings: Settings,
     return [state for state, _ in load_host_rows(session_or_db, settings, now)]
 
 
-def hosts_not_reporting(session: Session, settings: Settings, now: datetime) -> set[str]:
-    """The hosts whose ``nova-compute`` service has not reported within
-    ``service_down_time`` seconds before ``now`` (an indexed read of just those)."""
+def unavailable_hosts(session: Session, settings: Settings, now: datetime
+                      ) -> dict[str, frozenset[str]]:
+    """The hosts whose ``nova-compute`` service is disabled, forced down or has
+    not reported within ``service_down_time`` seconds before ``now`` (SILENT),
+    with what of these holds for each. Read through indexes: it costs what the
+    hosts found cost, however many are fine."""
     cutoff = now - timedelta(seconds=settings.service_down_time)
-    return set(session.connection().execute(_NOT_REPORTING, {"cutoff": cutoff}).scalars())
+    found: dict[str, set[str]] = {}
+    for host, why in session.connection().execute(_UNAVAILABLE, {"cutoff": cutoff}):
+        found.setdefault(host, set()).add(why)
+    return {host: frozenset(why) for host, why in found.items()}
 
 
 def load_spec_context(session: Session, spec: RequestSpec) -> None:

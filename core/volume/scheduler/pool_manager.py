@@ -51,8 +51,9 @@ class PoolManager:
         cutoff = (now or utcnow()) - timedelta(seconds=self.down_time)
         with self._lock:
             with self.db.session() as s:
-                versions = {pool_id: _version(*rest)
-                            for pool_id, *rest in s.execute(_VERSIONS).all()}
+                versions = {pool_id: _version(generation, updated_at, disabled)
+                            for pool_id, generation, updated_at, disabled
+                            in s.execute(_VERSIONS).all()}
                 changed = [pool_id for pool_id, version in versions.items()
                            if self._pools.get(pool_id, (None,))[0] != version]
                 if changed:

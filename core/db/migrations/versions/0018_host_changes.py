@@ -3,8 +3,8 @@
 Every change to what a scheduler knows of a compute node (a claim, a release,
 an agent's report, a service enabled or forced down, an aggregate) appends a
 row; each scheduler reloads only the nodes of the rows it has not seen. The
-index on compute_services (binary, last_seen_up) finds the hosts that stopped
-reporting without reading every service.
+indexes on compute_services find the hosts that are disabled, forced down or
+stopped reporting without reading every service.
 
 Revision ID: 0018
 Revises: 0017
@@ -33,9 +33,15 @@ def upgrade() -> None:
     with op.batch_alter_table('compute_services', schema=None) as batch_op:
         batch_op.create_index('ix_compute_services_binary_last_seen_up',
                               ['binary', 'last_seen_up'], unique=False)
+        batch_op.create_index('ix_compute_services_binary_disabled',
+                              ['binary', 'disabled'], unique=False)
+        batch_op.create_index('ix_compute_services_binary_forced_down',
+                              ['binary', 'forced_down'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('compute_services', schema=None) as batch_op:
+        batch_op.drop_index('ix_compute_services_binary_forced_down')
+        batch_op.drop_index('ix_compute_services_binary_disabled')
         batch_op.drop_index('ix_compute_services_binary_last_seen_up')
     op.drop_table('host_changes')

@@ -74,7 +74,9 @@ def test_disabled_forced_down_deleted_and_silent_hosts_leave_the_candidates(core
         add_compute_host(core.db, name)
     scheduler = Scheduler(core.db, core.settings)
     assert all(h.enabled and h.up for h in states(scheduler).values())
-    core.hosts.update_service(ADMIN, "h1", "nova-compute", disabled=True)
+    with other.session() as s:  # around the API, as an operator's SQL would
+        s.execute(update(ComputeService).where(ComputeService.host == "h1").values(
+            disabled=True))
     core.hosts.update_service(ADMIN, "h2", "nova-compute", forced_down=True)
     service_id = next(v.service.id for v in core.hosts.list_services(ADMIN, host="h3"))
     core.hosts.delete_service(ADMIN, service_id)
