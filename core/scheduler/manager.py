@@ -36,7 +36,7 @@ from core.placement import claims
 from core.scheduler.filters import HostFilter, build_filters
 from core.scheduler.host_manager import HostManager
 from core.scheduler.host_state import HostState, load_spec_context
-from core.scheduler.ranking import Ranking, weights
+from core.scheduler.ranking import Ranking, scores
 from core.scheduler.request_spec import RequestSpec, Selection
 from core.scheduler.weighers import (
     SOFT_POLICY_MULTIPLIER,
@@ -206,15 +206,15 @@ class Scheduler:
                     ) -> list[tuple[HostState, float]]:
         """``(host, weight)`` best first: each weigher's values normalised to 0..1
         across ``hosts``, times its multiplier, summed. Ties keep the given order."""
-        totals = weights(self._weighers_for(spec), hosts, spec)
+        totals, offset = scores(self._weighers_for(spec), hosts, spec)
         order = sorted(range(len(hosts)), key=totals.__getitem__, reverse=True)
-        return [(hosts[i], totals[i]) for i in order]
+        return [(hosts[i], totals[i] - offset) for i in order]
 
     def rank_hosts(self, hosts: list[HostState], spec: RequestSpec,
                    full: set[int] | None = None) -> Ranking:
         """``hosts`` weighed as ``weigh_hosts`` does, put in order as far as the
         claim and the alternates need (leaving out the nodes in ``full``)."""
-        totals = weights(self._weighers_for(spec), hosts, spec)
+        totals, _ = scores(self._weighers_for(spec), hosts, spec)
         return Ranking(hosts, totals, set() if full is None else full,
                        self.settings.host_subset_size + self.settings.max_attempts)
 
