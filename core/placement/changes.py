@@ -3,12 +3,12 @@
 Every writer of something the schedulers filter or weigh on appends the node's
 id in the transaction that makes the change, so the two commit together or not
 at all: a claim or a release (``core.placement.claims``), an agent's report (the
-conductor), a service enabled, disabled, forced down or deleted, a host joining
-or leaving an aggregate, an aggregate's metadata (``core.compute``). A scheduler
-reads the entries past the last one it has seen (:class:`ChangeCursor`) and
-reloads just those nodes. Heartbeats are not logged (every host beats every few
-seconds): whether a host is up is read per decision from the indexed
-``compute_services.last_seen_up``.
+conductor), a compute service deleted with its node, a host joining or leaving
+an aggregate, an aggregate's metadata (``core.compute``). A scheduler reads the
+entries past the last one it has seen (:class:`ChangeCursor`) and reloads just
+those nodes. A service's state is not logged (every host beats every few
+seconds): the schedulers read which hosts are disabled, forced down or silent
+per decision, through indexes on ``compute_services``.
 
 Sequence numbers are handed out when an entry is inserted but become visible
 when its transaction commits, and on PostgreSQL and MariaDB transactions commit

@@ -4,7 +4,7 @@ Every node is loaded once (and again every ``RESYNC_INTERVAL`` seconds, a safety
 net for a change written around the log); then each decision first reads the
 host changes log (``core.placement.changes``) past the last entry seen and
 reloads only the nodes it names: this and other schedulers' claims, releases,
-agents' reports, services enabled, disabled, forced down or deleted, aggregates.
+agents' reports, deleted services, aggregates.
 Whether a host's service is enabled and up is asked per decision, whoever
 changed it: the database lists, through indexes, the few hosts that are
 disabled, forced down or silent for ``service_down_time``, and only the hosts

@@ -1,7 +1,7 @@
 """host changes log for the schedulers' in-memory host states
 
 Every change to what a scheduler knows of a compute node (a claim, a release,
-an agent's report, a service enabled or forced down, an aggregate) appends a
+an agent's report, a deleted service, an aggregate) appends a
 row; each scheduler reloads only the nodes of the rows it has not seen. The
 indexes on compute_services find the hosts that are disabled, forced down or
 stopped reporting without reading every service.
