@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
 from core.numbers import BadInteger, parse_int
+from core.placement.changes import note_hosts_changed
 from core.policy import PolicyEnforcer
 
 ZONE_KEY = "availability_zone"
@@ -60,13 +61,24 @@ def host_zones(s: Session, hosts: Iterable[str] | None = None) -> dict[str, str]
     return {host: zone for host, zone in s.execute(stmt)}
 
 
-def host_metadata(s: Session) -> dict[str, dict[str, set[str]]]:
-    """Every aggregated host's metadata: key -> the values its aggregates give it."""
+# Built once: every scheduler refresh reads the metadata of the hosts it reloads.
+_HOST_METADATA = (select(AggregateHost.host, AggregateMetadata.key, AggregateMetadata.value)
+                  .join(AggregateMetadata,
+                        AggregateMetadata.aggregate_id == AggregateHost.aggregate_id))
+_HOST_METADATA_OF = _HOST_METADATA.where(
+    AggregateHost.host.in_(bindparam("hosts", expanding=True)))
+
+
+def host_metadata(s: Session, hosts: Iterable[str] | None = None
+                  ) -> dict[str, dict[str, set[str]]]:
+    """Every aggregated host's metadata (or only that of ``hosts``): key -> the
+    values its aggregates give it."""
+    if hosts is None:
+        rows = s.connection().execute(_HOST_METADATA)
+    else:
+        rows = s.connection().execute(_HOST_METADATA_OF, {"hosts": list(hosts)})
     out: dict[str, dict[str, set[str]]] = {}
-    for host, key, value in s.execute(
-            select(AggregateHost.host, AggregateMetadata.key, AggregateMetadata.value)
-            .join(AggregateMetadata,
-                  AggregateMetadata.aggregate_id == AggregateHost.aggregate_id)):
+    for host, key, value in rows:
         out.setdefault(host, {}).setdefault(key, set()).add(value)
     return out
 
@@ -170,6 +182,7 @@ class AggregateService:
             if value is not None:
                 s.add(AggregateMetadata(aggregate_id=agg.id, key=key, value=value))
         agg.updated_at = utcnow()
+        note_hosts_changed(s, AggregateService._hosts(s, agg))  # zones and metadata changed
 
     @staticmethod
     def _hosts(s: Session, agg: Aggregate) -> list[str]:
@@ -256,6 +269,7 @@ class AggregateService:
             except errors.InvalidInput as exc:  # Nova answers 409 here
                 raise errors.Conflict(exc.message) from None
             s.add(AggregateHost(aggregate_id=agg.id, host=host))
+            note_hosts_changed(s, [host])
             agg.updated_at = utcnow()
             s.flush()
             return self._views(s, [agg])[0]
@@ -270,6 +284,7 @@ class AggregateService:
                                       kind="host", id=host)
             s.execute(delete(AggregateHost).where(AggregateHost.aggregate_id == agg.id,
                                                   AggregateHost.host == host))
+            note_hosts_changed(s, [host])
             agg.updated_at = utcnow()
             s.flush()
             return self._views(s, [agg])[0]

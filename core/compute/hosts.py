@@ -25,6 +25,7 @@ from core.context import RequestContext
 from core.db import Database
 from core.db.base import utcnow
 from core.numbers import BadInteger, is_ascii_digits, parse_int
+from core.placement.changes import note_hosts_changed
 from core.placement.models import ComputeNode
 from core.policy import PolicyEnforcer
 from core.settings import Settings
@@ -194,6 +195,7 @@ class HostService:
                 if hosted:
                     raise errors.Conflict("Unable to delete compute service that is hosting "
                                           "instances. Migrate or delete the instances first.")
+                note_hosts_changed(s, [svc.host])  # the schedulers drop the node
                 s.execute(delete(ComputeNode).where(ComputeNode.host == svc.host))
             s.delete(svc)
 

@@ -241,7 +241,13 @@ class ComputeService(Base):
     """A control-plane service on a host: nova-compute agents, conductors, schedulers."""
 
     __tablename__ = "compute_services"
-    __table_args__ = (UniqueConstraint("host", "binary"), MYSQL)
+    # The indexes answer the schedulers' "which hosts are disabled, forced down or
+    # silent" at each request, reading only those hosts' entries.
+    __table_args__ = (UniqueConstraint("host", "binary"),
+                      Index("ix_compute_services_binary_last_seen_up", "binary", "last_seen_up"),
+                      Index("ix_compute_services_binary_disabled", "binary", "disabled"),
+                      Index("ix_compute_services_binary_forced_down", "binary", "forced_down"),
+                      MYSQL)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     host: Mapped[str] = mapped_column(String(255))

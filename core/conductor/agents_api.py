@@ -14,6 +14,7 @@ from core.compute.instance_actions import TASK_EVENTS, InstanceActionRecords
 from core.compute.instance_store import InstanceNotFound, UnexpectedState
 from core.compute.models import ComputeService
 from core.conductor.tasks import ConductorDeps
+from core.placement.changes import note_nodes_changed
 from core.placement.models import ComputeNode
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ class AgentRequests:
                     cn.hypervisor_hostname = node.get("hypervisor_hostname") or host
                     cn.availability_zone = zone
                     cn.updated_at = now
+                    s.flush()  # a new node gets its id
+                    note_nodes_changed(s, [cn.id])  # the schedulers reload it
                 return {"ok": True, "disabled": svc.disabled}
             except errors.ServiceUnavailable:
                 raise

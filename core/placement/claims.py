@@ -5,7 +5,10 @@ result still fits under ``total * allocation_ratio``) and the Allocation row
 insert, in one transaction. The database serialises concurrent UPDATEs of a row
 and re-checks the condition against the newest committed values (PostgreSQL and
 MariaDB under READ COMMITTED; SQLite has a single writer), so several schedulers
-never over-commit a node. A release deletes each allocation row before giving its
+never over-commit a node, however stale the host states they chose it from.
+Every change to a node's usage also appends to the host changes log
+(``core.placement.changes``) in its transaction: the schedulers' in-memory host
+states follow it. A release deletes each allocation row before giving its
 resources back: whoever deleted the row gives them back, exactly once. Nodes are
 visited in id order; a deadlock victim or a busy SQLite database is retried a few
 times.
@@ -27,15 +30,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Final, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
-from sqlalchemy import Executable, Table, delete, insert, select, update
+from sqlalchemy import Executable, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from core import errors
 from core.db import Database
 from core.db.base import utcnow
+from core.placement.changes import note_hosts_changed, note_nodes_changed
 from core.placement.models import Allocation, ComputeNode
 
 NODES = cast(Table, ComputeNode.__table__)
@@ -44,6 +48,24 @@ ATTEMPTS = 6
 ANY_HOLDER: Final = "*"  # release_resources: every claim of the consumer, whoever holds it
 
 T = TypeVar("T")
+
+# The claim's statements, built once (a scheduler runs them for every instance).
+# It takes the resources only if the counters stay within total * ratio.
+_FITS = update(NODES).where(
+    NODES.c.id == bindparam("node"),
+    NODES.c.vcpus_used + bindparam("add_vcpus") <= NODES.c.vcpus * NODES.c.cpu_allocation_ratio,
+    NODES.c.memory_mb_used + bindparam("add_ram")
+    <= NODES.c.memory_mb * NODES.c.ram_allocation_ratio,
+    NODES.c.local_gb_used + bindparam("add_disk")
+    <= NODES.c.local_gb * NODES.c.disk_allocation_ratio,
+).values(vcpus_used=NODES.c.vcpus_used + bindparam("add_vcpus"),
+         memory_mb_used=NODES.c.memory_mb_used + bindparam("add_ram"),
+         local_gb_used=NODES.c.local_gb_used + bindparam("add_disk"),
+         running_vms=NODES.c.running_vms + 1, generation=NODES.c.generation + 1)
+_FITS_AT_GENERATION = _FITS.where(NODES.c.generation == bindparam("at_generation"))
+_ADD_ALLOCATION = insert(ALLOCATIONS)
+_HOLDER = select(ALLOCATIONS.c.holder).where(ALLOCATIONS.c.consumer_uuid == bindparam("consumer"),
+                                             ALLOCATIONS.c.node_id == bindparam("node"))
 
 
 def _transient(exc: BaseException) -> bool:
@@ -88,17 +110,9 @@ def claim_resources(db: Database, consumer_uuid: str, node_id: int,
                         int(resources["disk_gb"]))
     if min(vcpus, ram, disk) < 0:
         raise errors.InvalidInput("resources to claim must not be negative")
-    fits = update(NODES).where(
-        NODES.c.id == node_id,
-        NODES.c.vcpus_used + vcpus <= NODES.c.vcpus * NODES.c.cpu_allocation_ratio,
-        NODES.c.memory_mb_used + ram <= NODES.c.memory_mb * NODES.c.ram_allocation_ratio,
-        NODES.c.local_gb_used + disk <= NODES.c.local_gb * NODES.c.disk_allocation_ratio,
-    ).values(vcpus_used=NODES.c.vcpus_used + vcpus,
-             memory_mb_used=NODES.c.memory_mb_used + ram,
-             local_gb_used=NODES.c.local_gb_used + disk,
-             running_vms=NODES.c.running_vms + 1, generation=NODES.c.generation + 1)
-    if generation is not None:
-        fits = fits.where(NODES.c.generation == generation)
+    fits = _FITS if generation is None else _FITS_AT_GENERATION
+    amounts = {"node": node_id, "add_vcpus": vcpus, "add_ram": ram, "add_disk": disk,
+               "at_generation": generation}
 
     def transaction() -> bool:
         with db.session() as s:
@@ -106,11 +120,13 @@ def claim_resources(db: Database, consumer_uuid: str, node_id: int,
             if existing is not None:
                 return existing == (holder,)
             # Node row first (it is locked until commit), then the allocation row.
-            if matched_rows(s, fits) != 1:
+            if matched_rows(s, fits, amounts) != 1:
                 return False
-            s.execute(insert(ALLOCATIONS).values(
-                consumer_uuid=consumer_uuid, node_id=node_id, vcpus=vcpus, memory_mb=ram,
-                disk_gb=disk, project_id=project_id, holder=holder, created_at=utcnow()))
+            s.connection().execute(_ADD_ALLOCATION, {
+                "consumer_uuid": consumer_uuid, "node_id": node_id, "vcpus": vcpus,
+                "memory_mb": ram, "disk_gb": disk, "project_id": project_id,
+                "holder": holder, "created_at": utcnow()})
+            note_nodes_changed(s, [node_id])
         return True
 
     try:
@@ -121,9 +137,9 @@ def claim_resources(db: Database, consumer_uuid: str, node_id: int,
             return _holder_of(s, consumer_uuid, node_id) == (holder,)
 
 
-def matched_rows(s: Session, stmt: Executable) -> int:
+def matched_rows(s: Session, stmt: Executable, params: dict[str, Any] | None = None) -> int:
     """Rows an UPDATE or DELETE matched, run in the session's transaction."""
-    return s.connection().execute(stmt).rowcount
+    return s.connection().execute(stmt, params).rowcount
 
 
 def _holds(s: Session, consumer_uuid: str, node_id: int) -> bool:
@@ -132,9 +148,7 @@ def _holds(s: Session, consumer_uuid: str, node_id: int) -> bool:
 
 def _holder_of(s: Session, consumer_uuid: str, node_id: int) -> tuple[str | None] | None:
     """``(holder,)`` of the consumer's allocation on the node, None when it has none."""
-    row = s.execute(select(ALLOCATIONS.c.holder).where(
-        ALLOCATIONS.c.consumer_uuid == consumer_uuid,
-        ALLOCATIONS.c.node_id == node_id)).first()
+    row = s.connection().execute(_HOLDER, {"consumer": consumer_uuid, "node": node_id}).first()
     return None if row is None else (row.holder,)
 
 
@@ -143,6 +157,7 @@ def _give_back(s: Session, node_id: int, vcpus: int, ram: int, disk: int, vms: i
         vcpus_used=NODES.c.vcpus_used - vcpus, memory_mb_used=NODES.c.memory_mb_used - ram,
         local_gb_used=NODES.c.local_gb_used - disk, running_vms=NODES.c.running_vms - vms,
         generation=NODES.c.generation + 1))
+    note_nodes_changed(s, [node_id])
 
 
 def release_resources(db: Database, consumer_uuid: str, node_id: int | None = None,
@@ -211,11 +226,16 @@ def rename_consumer(db: Database, old_uuid: str, new_uuid: str) -> int:
 
 def record_build_result(db: Database, host: str, success: bool) -> None:
     """Count a failed build on ``host`` (BuildFailureWeigher), or reset the count
-    after a successful one."""
-    value = 0 if success else NODES.c.failed_builds + 1
+    after a successful one (writing nothing when there is none to reset)."""
+    stmt = update(NODES).where(NODES.c.host == host)
+    if success:
+        stmt = stmt.where(NODES.c.failed_builds != 0).values(failed_builds=0)
+    else:
+        stmt = stmt.values(failed_builds=NODES.c.failed_builds + 1)
 
     def transaction() -> None:
         with db.session() as s:
-            s.execute(update(NODES).where(NODES.c.host == host).values(failed_builds=value))
+            if matched_rows(s, stmt):
+                note_hosts_changed(s, [host])
 
     with_retries(transaction)

@@ -1,14 +1,16 @@
-"""What the scheduler places instances on: compute nodes and their allocations.
+"""What the scheduler places instances on: compute nodes and their allocations,
+and the log of node changes the schedulers' in-memory host states follow.
 
-A node's ``generation`` is bumped by every claim or release; a claim is a
-compare-and-swap on it, so two schedulers never both take the last room on a host.
+A node's ``generation`` is bumped by every claim or release. A claim is one
+conditional UPDATE that re-checks the room left (and, when asked, the
+generation), so two schedulers never both take the last room on a host.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import MYSQL, Base, UTCDateTime, new_uuid, utcnow
@@ -63,3 +65,20 @@ class Allocation(Base):
     # the claim of the live flow it duplicates.
     holder: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HostChange(Base):
+    """One change to what the schedulers know of a compute node: its usage (a
+    claim or a release), its report, its service (enabled, forced down), its
+    aggregates; or its removal. Written in the transaction that makes the change
+    (``core.placement.changes``); each scheduler reads the rows past the last one
+    it has seen and reloads only those nodes."""
+
+    __tablename__ = "host_changes"
+    # AUTOINCREMENT: SQLite must never hand out a number again once the rows
+    # below it are pruned (readers remember the last one they saw).
+    __table_args__ = {**MYSQL, "sqlite_autoincrement": True}
+    # 64 bits: a busy cloud makes thousands of changes a second.
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                     primary_key=True, autoincrement=True)
+    node_id: Mapped[int] = mapped_column(Integer)

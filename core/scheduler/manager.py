@@ -8,9 +8,13 @@ its multiplier, summed); the scheduler claims the best host in the database
 taken the room meanwhile, drops that host and claims the next. The chosen host
 comes back with up to ``max_attempts - 1`` alternates for rescheduling.
 
-Host states are loaded once per request; each placement is also applied to
-them in memory, so later instances of the request see the earlier ones (an
-anti-affinity group spreads, an affinity group stacks).
+The host states live in memory (``core.scheduler.host_manager``), brought up
+to date from the database's log of host changes at the start of each request;
+each placement is also applied to them, so later instances of the request see
+the earlier ones (an anti-affinity group spreads, an affinity group stacks).
+Filters that read only a host's traits (zone, hypervisor, capabilities,
+aggregates) are asked once per kind of host; the others, and the weighers, run
+over the list at once (``filter_all``, ``weigh_all``).
 
 A scheduler that has just started may find no host only because the hosts have
 not reported since a restart of the whole cloud: while enabled hosts are down
@@ -30,7 +34,9 @@ from core.db import Database
 from core.errors import CoreError
 from core.placement import claims
 from core.scheduler.filters import HostFilter, build_filters
-from core.scheduler.host_state import HostState, load_host_states, load_spec_context
+from core.scheduler.host_manager import HostManager
+from core.scheduler.host_state import HostState, load_spec_context
+from core.scheduler.ranking import Ranking, scores
 from core.scheduler.request_spec import RequestSpec, Selection
 from core.scheduler.weighers import (
     SOFT_POLICY_MULTIPLIER,
@@ -38,7 +44,6 @@ from core.scheduler.weighers import (
     WEIGHERS,
     HostWeigher,
     build_weighers,
-    normalize,
 )
 from core.settings import Settings
 
@@ -77,6 +82,7 @@ class Scheduler:
         self.clock = clock
         self.sleep: Callable[[float], None] = time.sleep
         self.started = clock()
+        self.host_manager = HostManager(db, settings, clock)
 
     # ---- the RPC operation ---------------------------------------------
     def select_destinations(self, spec: RequestSpec) -> list[list[Selection]]:
@@ -87,9 +93,10 @@ class Scheduler:
         finds no host, after releasing every claim this call made.
         """
         while True:
-            with self.db.session() as s:
-                hosts = load_host_states(s, self.settings, self.clock())
-                load_spec_context(s, spec)
+            hosts = self.host_manager.host_states()
+            if spec.same_host or spec.different_host or spec.group_uuid:
+                with self.db.session() as s:
+                    load_spec_context(s, spec)
             try:
                 return self.place(spec, hosts)
             except NoValidHost:
@@ -117,20 +124,21 @@ class Scheduler:
         full: set[int] = set()  # nodes whose claim failed: another scheduler filled them
         claimed: list[tuple[str, int]] = []
         results: list[list[Selection]] = []
+        attempts = self.settings.max_attempts
         try:
             for uuid in spec.instance_uuids:
-                usable = [h for h in candidates if h.node_id not in full]
+                usable = [h for h in candidates if h.node_id not in full] if full else candidates
                 # A forced host skips the filters (as in Nova); the claim still checks room.
                 passing = usable if forced else self.filter_hosts(usable, spec)
-                ranked = [h for h, _ in self.weigh_hosts(passing, spec)]
-                chosen = self._claim_best(uuid, spec, ranked, full)
+                ranking = self.rank_hosts(passing, spec, full)
+                chosen = self._claim_best(uuid, spec, ranking, full)
                 claimed.append((uuid, chosen.node_id))
-                chosen.consume(spec.resources)
+                self.host_manager.consumed(chosen, spec.resources)
                 if spec.group is not None:
                     spec.group.hosts[chosen.host] += 1
-                alternates = [h for h in ranked if h is not chosen and h.node_id not in full]
-                alternates = alternates[:self.settings.max_attempts - 1]
-                results.append([_selection(chosen), *(_selection(h) for h in alternates)])
+                alternates = [h for h in ranking.best(attempts) if h is not chosen]
+                results.append([_selection(chosen),
+                                *(_selection(h) for h in alternates[:attempts - 1])])
         except BaseException:
             for uuid, node_id in claimed:
                 claims.release_resources(self.db, uuid, node_id, holder=spec.claim_holder)
@@ -154,50 +162,86 @@ class Scheduler:
         return [h for h in hosts if h.host not in ignored]
 
     def filter_hosts(self, hosts: list[HostState], spec: RequestSpec) -> list[HostState]:
-        """The hosts passing every enabled filter, in the order given."""
-        passing = hosts
-        for host_filter in self.filters:
+        """The hosts passing every enabled filter, in the order given. The filters
+        that read only traits go first, asked once per traits (hosts that share
+        none are asked one by one); then the others, over the whole list."""
+        applying = [f for f in self.filters if f.applies_to(spec)]
+        alike = [f for f in applying if f.traits_only(spec)]
+        passing = self._filter_by_traits(alike, hosts, spec) if alike else hosts
+        for host_filter in applying:
             if not passing:
                 break
-            if host_filter.applies_to(spec):
-                before = len(passing)
-                passing = [h for h in passing if host_filter.host_passes(h, spec)]
-                if len(passing) < before:
-                    log.debug("%s: %d of %d hosts pass", type(host_filter).__name__,
-                              len(passing), before)
+            if host_filter in alike:
+                continue
+            before = len(passing)
+            passing = host_filter.filter_all(passing, spec)
+            if len(passing) < before:
+                log.debug("%s: %d of %d hosts pass", type(host_filter).__name__,
+                          len(passing), before)
+        return passing
+
+    @staticmethod
+    def _filter_by_traits(filters: list[HostFilter], hosts: list[HostState],
+                          spec: RequestSpec) -> list[HostState]:
+        """``hosts`` that pass ``filters``, each asked once per traits (with one
+        host that has them); hosts without traits are asked one by one."""
+        def passes(h: HostState) -> bool:
+            return all(f.host_passes(h, spec) for f in filters)
+
+        alike = {h.traits: h for h in hosts}
+        failing = {t for t, h in alike.items() if t is not None and not passes(h)}
+        if None in alike:
+            passing = [h for h in hosts if h.traits not in failing
+                       and (h.traits is not None or passes(h))]
+        elif failing:
+            passing = [h for h in hosts if h.traits not in failing]
+        else:
+            return hosts
+        if len(passing) < len(hosts):
+            log.debug("%s: %d of %d hosts pass", ", ".join(type(f).__name__ for f in filters),
+                      len(passing), len(hosts))
         return passing
 
     def weigh_hosts(self, hosts: list[HostState], spec: RequestSpec
                     ) -> list[tuple[HostState, float]]:
         """``(host, weight)`` best first: each weigher's values normalised to 0..1
         across ``hosts``, times its multiplier, summed. Ties keep the given order."""
-        totals = [0.0] * len(hosts)
-        weighers = list(self.weighers)
-        if spec.group is not None and spec.group.policy in self.soft_weighers:
-            weighers.append((self.soft_weighers[spec.group.policy], SOFT_POLICY_MULTIPLIER))
-        for weigher, multiplier in weighers:
-            if multiplier == 0.0 or len(hosts) < 2:
-                continue
-            raw = [weigher.weigh(h, spec) for h in hosts]
-            for i, value in enumerate(normalize(raw)):
-                totals[i] += multiplier * value
-        order = sorted(range(len(hosts)), key=lambda i: -totals[i])
-        return [(hosts[i], totals[i]) for i in order]
+        totals, offset = scores(self._weighers_for(spec), hosts, spec)
+        order = sorted(range(len(hosts)), key=totals.__getitem__, reverse=True)
+        return [(hosts[i], totals[i] - offset) for i in order]
 
-    def _claim_best(self, uuid: str, spec: RequestSpec, ranked: list[HostState],
+    def rank_hosts(self, hosts: list[HostState], spec: RequestSpec,
+                   full: set[int] | None = None) -> Ranking:
+        """``hosts`` weighed as ``weigh_hosts`` does, put in order as far as the
+        claim and the alternates need (leaving out the nodes in ``full``)."""
+        totals, _ = scores(self._weighers_for(spec), hosts, spec)
+        return Ranking(hosts, totals, set() if full is None else full,
+                       self.settings.host_subset_size + self.settings.max_attempts)
+
+    def _weighers_for(self, spec: RequestSpec) -> list[tuple[HostWeigher, float]]:
+        if spec.group is not None and spec.group.policy in self.soft_weighers:
+            return [*self.weighers,
+                    (self.soft_weighers[spec.group.policy], SOFT_POLICY_MULTIPLIER)]
+        return self.weighers
+
+    def _claim_best(self, uuid: str, spec: RequestSpec, ranking: Ranking,
                     full: set[int]) -> HostState:
+        """Claim the best host (at random among the best ``host_subset_size``);
+        a host whose claim fails (its room went to another scheduler since the
+        host states were read) joins ``full`` and the next is tried."""
         subset = self.settings.host_subset_size
-        ranked = list(ranked)
-        while ranked:
-            best = self.rng.choice(ranked[:subset]) if subset > 1 else ranked[0]
+        while True:
+            window = ranking.best(subset)
+            if not window:
+                log.info("no valid host for %s", uuid)
+                raise NoValidHost(instance_uuid=uuid)
+            best = self.rng.choice(window) if subset > 1 else window[0]
             if claims.claim_resources(self.db, uuid, best.node_id, spec.resources,
                                       spec.project_id, holder=spec.claim_holder):
                 return best
             log.info("claim for %s on %s lost a race; trying the next host", uuid, best.host)
+            self.host_manager.claim_failed(best)
             full.add(best.node_id)
-            ranked.remove(best)
-        log.info("no valid host for %s", uuid)
-        raise NoValidHost(instance_uuid=uuid)
 
 
 def _selection(h: HostState) -> Selection:

@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core.compute.models import ComputeService
 from core.placement import claims
+from core.placement.changes import ChangeCursor, note_hosts_changed, note_nodes_changed
 from core.placement.models import Allocation, ComputeNode
 from core.scheduler.host_state import load_host_states
 from core.scheduler.manager import NoValidHost, Scheduler
@@ -298,3 +299,37 @@ def test_host_states_on_each_database(db, tmp_path):
         "forced": (True, False), "lonely": (False, False)}
     assert states["up"].capabilities == {"cpu_arch": "x86_64", "numa": {"nodes": 2}}
     assert states["stale"].capabilities == {}
+
+
+def test_in_memory_host_states_follow_the_log_on_each_database(db, tmp_path):
+    ids = {host: add_node(db, host) for host in ("a", "b", "c")}
+    settings = load_settings(environ={}, data_dir=tmp_path, service_down_time=60)
+    manager = Scheduler(db, settings).host_manager
+    assert {h.host for h in manager.host_states() if h.up} == {"a", "b", "c"}
+    assert claims.claim_resources(db, "c1", ids["a"], SMALL, "p")
+    with db.session() as s:
+        s.execute(update(ComputeService).where(ComputeService.host == "b").values(
+            disabled=True))
+        note_hosts_changed(s, ["b"])
+        s.execute(update(ComputeService).where(ComputeService.host == "c").values(
+            last_seen_up=datetime.now(UTC) - timedelta(seconds=61)))  # no heartbeat
+    states = {h.host: h for h in manager.host_states()}
+    assert (states["a"].vcpus_used, states["b"].enabled, states["c"].up) == (1, False, False)
+    assert manager.full_loads == 1
+
+
+def test_a_change_committed_out_of_order_is_read_late(db, backend):
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer at a time: changes commit in their order")
+    cursor = ChangeCursor()
+    with db.session() as s:
+        cursor.start(s.connection(), 0.0)
+    with db.session() as first:
+        note_nodes_changed(first, [1])  # numbered first, committed last
+        with db.session() as second:
+            note_nodes_changed(second, [2])
+        with db.session() as s:
+            assert cursor.read(s.connection(), 1.0) == {2}
+    with db.session() as s:
+        assert cursor.read(s.connection(), 2.0) == {1}
+    assert cursor.gaps == {}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from core.compute.models import ComputeService
 from core.db import Database
+from core.placement.changes import note_nodes_changed
 from core.placement.models import ComputeNode
 from tests.conftest import unique
 from tests.support.server import Server
@@ -59,6 +60,7 @@ def add_host(server: Server, zone: str = "nova", binary: str = "nova-compute", u
                 s.add(n)
                 s.flush()
                 node_id, node_uuid = n.id, n.uuid
+                note_nodes_changed(s, [node_id])  # as a registration: schedulers see it
             return FakeHost(host, svc.id, node_id, svc.uuid, node_uuid)
     finally:
         db.dispose()

@@ -23,6 +23,7 @@ from core.db import Database
 from core.db.migrate import upgrade
 from core.image.models import Image
 from core.network.bootstrap import ensure_default_networks
+from core.placement.changes import note_nodes_changed
 from core.placement.models import ComputeNode
 from core.services import CoreServices, build_core
 from core.settings import Settings, load_settings
@@ -156,8 +157,8 @@ def add_instance(db: Database, *, project_id: str = "p1", user_id: str = "u1",
 def add_compute_host(db: Database, host: str, *, zone: str = "nova",
                      binary: str = "nova-compute", up: bool = True, node: bool = True,
                      **node_fields: Any) -> tuple[int, int | None]:
-    """A compute service (and its node) registered as an agent registers it;
-    returns their ids."""
+    """A compute service (and its node) registered as an agent registers it
+    (the schedulers' host changes log included); returns their ids."""
     seen = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
         seconds=0 if up else 3600)
     with db.session() as s:
@@ -174,4 +175,5 @@ def add_compute_host(db: Database, host: str, *, zone: str = "nova",
             s.add(row)
             s.flush()
             node_id = row.id
+            note_nodes_changed(s, [node_id])
         return svc.id, node_id

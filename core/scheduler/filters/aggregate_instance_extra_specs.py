@@ -20,6 +20,9 @@ class AggregateInstanceExtraSpecsFilter(HostFilter):
     def applies_to(self, spec: RequestSpec) -> bool:
         return bool(spec.flavor.extra_specs)
 
+    def traits_only(self, spec: RequestSpec) -> bool:
+        return True
+
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
         for key, requirement in spec.flavor.extra_specs.items():
             scope, _, rest = key.partition(":")

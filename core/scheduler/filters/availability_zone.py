@@ -14,6 +14,9 @@ class AvailabilityZoneFilter(HostFilter):
     def applies_to(self, spec: RequestSpec) -> bool:
         return spec.availability_zone is not None
 
+    def traits_only(self, spec: RequestSpec) -> bool:
+        return True
+
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
         if not spec.availability_zone:
             return True

@@ -6,13 +6,15 @@ from typing import Any
 
 from core import extra_specs
 from core.scheduler.filters.base import HostFilter
-from core.scheduler.host_state import HostState
+from core.scheduler.host_state import TRAIT_FIELDS, HostState
 from core.scheduler.request_spec import RequestSpec
 
 SCOPE = "capabilities"
 # Host fields an extra spec may name besides the capabilities dict.
-_HOST_FIELDS = frozenset(HostState.__dataclass_fields__) - {"capabilities"} | {
+_HOST_FIELDS = frozenset(HostState.__dataclass_fields__) - {"capabilities", "traits"} | {
     "free_ram_mb", "free_disk_gb", "free_vcpus"}
+# Of those, the ones that differ between hosts of equal traits (usage, names, ...).
+_PER_HOST_FIELDS = _HOST_FIELDS - TRAIT_FIELDS
 
 
 def _lookup(host_state: HostState, path: list[str]) -> Any:
@@ -40,6 +42,19 @@ class ComputeCapabilitiesFilter(HostFilter):
 
     def applies_to(self, spec: RequestSpec) -> bool:
         return bool(spec.flavor.extra_specs)
+
+    def traits_only(self, spec: RequestSpec) -> bool:
+        """Unless an extra spec names a field of the host's own (``free_ram_mb``,
+        ``host``, ...) rather than a capability or a trait."""
+        for key in spec.flavor.extra_specs:
+            scope = key.split(":")
+            if len(scope) > 1:
+                if scope[0] != SCOPE:
+                    continue
+                scope = scope[1:]
+            if scope[0] in _PER_HOST_FIELDS:
+                return False
+        return True
 
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
         for key, requirement in spec.flavor.extra_specs.items():

@@ -12,5 +12,8 @@ class CoreFilter(HostFilter):
     the same condition the claim checks in the database."""
 
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
-        limit = host_state.vcpus_total * host_state.cpu_allocation_ratio
-        return host_state.vcpus_used + spec.flavor.vcpus <= limit
+        return host_state.vcpus_used + spec.flavor.vcpus <= host_state.vcpus_limit
+
+    def filter_all(self, hosts: list[HostState], spec: RequestSpec) -> list[HostState]:
+        need = spec.flavor.vcpus
+        return [h for h in hosts if h.vcpus_used + need <= h.vcpus_limit]

@@ -12,5 +12,8 @@ class DiskFilter(HostFilter):
     disk is root + ephemeral + swap (rounded up to GiB), as the claim checks it."""
 
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
-        limit = host_state.local_gb * host_state.disk_allocation_ratio
-        return host_state.local_gb_used + spec.flavor.disk_gb <= limit
+        return host_state.local_gb_used + spec.flavor.disk_gb <= host_state.local_gb_limit
+
+    def filter_all(self, hosts: list[HostState], spec: RequestSpec) -> list[HostState]:
+        need = spec.flavor.disk_gb
+        return [h for h in hosts if h.local_gb_used + need <= h.local_gb_limit]

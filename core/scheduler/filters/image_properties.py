@@ -32,6 +32,9 @@ class ImagePropertiesFilter(HostFilter):
     def applies_to(self, spec: RequestSpec) -> bool:
         return bool(spec.image.properties)
 
+    def traits_only(self, spec: RequestSpec) -> bool:
+        return True
+
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
         props = spec.image.properties
         arch = props.get("hw_architecture") or props.get("architecture")

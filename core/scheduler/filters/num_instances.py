@@ -17,3 +17,7 @@ class NumInstancesFilter(HostFilter):
 
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
         return host_state.num_instances < self.max_instances
+
+    def filter_all(self, hosts: list[HostState], spec: RequestSpec) -> list[HostState]:
+        limit = self.max_instances
+        return [h for h in hosts if h.num_instances < limit]

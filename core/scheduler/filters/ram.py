@@ -12,5 +12,8 @@ class RamFilter(HostFilter):
     the same condition the claim checks in the database."""
 
     def host_passes(self, host_state: HostState, spec: RequestSpec) -> bool:
-        limit = host_state.memory_mb * host_state.ram_allocation_ratio
-        return host_state.memory_mb_used + spec.flavor.memory_mb <= limit
+        return host_state.memory_mb_used + spec.flavor.memory_mb <= host_state.memory_mb_limit
+
+    def filter_all(self, hosts: list[HostState], spec: RequestSpec) -> list[HostState]:
+        need = spec.flavor.memory_mb
+        return [h for h in hosts if h.memory_mb_used + need <= h.memory_mb_limit]

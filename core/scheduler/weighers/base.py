@@ -24,6 +24,12 @@ class HostWeigher:
         """The raw weight of ``host_state`` for one instance of ``spec``."""
         raise NotImplementedError
 
+    def weigh_all(self, hosts: list[HostState], spec: RequestSpec) -> list[float]:
+        """The raw weight of each of ``hosts``, in order (as Nova's
+        ``weigh_objects``). A weigher of every host of a large cloud says the
+        same in one expression."""
+        return [self.weigh(h, spec) for h in hosts]
+
 
 def normalize(values: Sequence[float]) -> list[float]:
     """Min-max scale ``values`` to 0..1; all equal (or none) gives all 0, as in Nova."""

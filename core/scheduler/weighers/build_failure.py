@@ -16,3 +16,6 @@ class BuildFailureWeigher(HostWeigher):
 
     def weigh(self, host_state: HostState, spec: RequestSpec) -> float:
         return -float(host_state.failed_builds)
+
+    def weigh_all(self, hosts: list[HostState], spec: RequestSpec) -> list[float]:
+        return [-float(h.failed_builds) for h in hosts]

@@ -12,3 +12,6 @@ class CPUWeigher(HostWeigher):
 
     def weigh(self, host_state: HostState, spec: RequestSpec) -> float:
         return host_state.free_vcpus
+
+    def weigh_all(self, hosts: list[HostState], spec: RequestSpec) -> list[float]:
+        return [h.vcpus_limit - h.vcpus_used for h in hosts]

@@ -12,3 +12,6 @@ class DiskWeigher(HostWeigher):
 
     def weigh(self, host_state: HostState, spec: RequestSpec) -> float:
         return host_state.free_disk_gb
+
+    def weigh_all(self, hosts: list[HostState], spec: RequestSpec) -> list[float]:
+        return [h.local_gb_limit - h.local_gb_used for h in hosts]

@@ -16,3 +16,6 @@ class NumInstancesWeigher(HostWeigher):
 
     def weigh(self, host_state: HostState, spec: RequestSpec) -> float:
         return float(host_state.num_instances)
+
+    def weigh_all(self, hosts: list[HostState], spec: RequestSpec) -> list[float]:
+        return [float(h.num_instances) for h in hosts]

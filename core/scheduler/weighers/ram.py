@@ -12,3 +12,6 @@ class RAMWeigher(HostWeigher):
 
     def weigh(self, host_state: HostState, spec: RequestSpec) -> float:
         return host_state.free_ram_mb
+
+    def weigh_all(self, hosts: list[HostState], spec: RequestSpec) -> list[float]:
+        return [h.memory_mb_limit - h.memory_mb_used for h in hosts]

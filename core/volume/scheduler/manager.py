@@ -6,6 +6,9 @@ its host (compare-and-swap on ``creating`` without a host), or neither happens.
 The agent's create is cast after the commit. A message delivered again finds
 the volume placed and casts the agent's create again (it is idempotent), so a
 scheduler dying between the commit and the cast loses nothing.
+
+The pools are kept in memory (``pool_manager``), reloaded as their versions
+change; filters (registered by name) and the weigher run over them.
 """
 
 from __future__ import annotations
@@ -26,11 +29,8 @@ from core.volume import claims
 from core.volume.models import Snapshot, Volume, VolumePool, VolumeType
 from core.volume.rpcapi import VolumeAgentClient, volume_message
 from core.volume.scheduler.filters import build_filters, filter_pools
-from core.volume.scheduler.pool_state import (
-    PoolState,
-    VolumeRequest,
-    load_pool_states,
-)
+from core.volume.scheduler.pool_manager import PoolManager
+from core.volume.scheduler.pool_state import PoolState, VolumeRequest
 from core.volume.scheduler.reports import record_report
 from core.volume.scheduler.weighers import CapacityWeigher
 
@@ -62,6 +62,7 @@ class VolumeScheduler:
         self.filters = build_filters(settings.enabled_volume_filters, settings)
         self.weigher = CapacityWeigher(settings.volume_capacity_weight_multiplier)
         self.max_attempts = settings.volume_max_attempts
+        self.pools = PoolManager(db, settings.service_down_time)
         self._lock = threading.Lock()
         self.counts = {"placed": 0, "no_valid_backend": 0}
 
@@ -89,8 +90,7 @@ class VolumeScheduler:
         request = VolumeRequest(volume_id=volume_id, size=volume.size,
                                 availability_zone=volume.availability_zone,
                                 extra_specs=specs, attempted=tried)
-        pools = [p for p in load_pool_states(self.db, self.settings.service_down_time)
-                 if p.name not in tried]
+        pools = [p for p in self.pools.pool_states() if p.name not in tried]
         source = self._source_backend(volume)
         if source is not None:
             # From a snapshot or a volume: on the back end that holds it (Cinder).
@@ -99,7 +99,7 @@ class VolumeScheduler:
         for _, pool in self.weigher.weigh(candidates, request):
             placed = self._place(volume, pool, request)
             if placed is None:
-                continue  # full since it was read: the next best
+                continue  # full since it was read (reloaded next time): the next best
             if placed:
                 self._count("placed")
                 volume.host = pool.name

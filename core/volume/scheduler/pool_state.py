@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
-from core.clock import utcnow
-from core.db import Database
 from core.volume.claims import capacity_limit
 from core.volume.models import VolumePool
 
@@ -90,14 +85,3 @@ class VolumeRequest:
         if listed:
             return [z.strip() for z in str(listed).split(",") if z.strip()]
         return [self.availability_zone] if self.availability_zone else []
-
-
-def load_pool_states(db: Database, down_time: float, now: datetime | None = None
-                     ) -> list[PoolState]:
-    """Enabled pools reported within the last ``down_time`` seconds, by name."""
-    cutoff = (now or utcnow()) - timedelta(seconds=down_time)
-    with db.session() as s:
-        rows = s.scalars(select(VolumePool).where(
-            VolumePool.disabled.is_(False), VolumePool.updated_at >= cutoff)
-            .order_by(VolumePool.name)).all()
-        return [PoolState.from_row(r) for r in rows]

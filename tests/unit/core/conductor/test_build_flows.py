@@ -28,6 +28,7 @@ from core.db.migrate import upgrade
 from core.image.models import Image
 from core.messaging import Bus
 from core.network.bootstrap import ensure_default_networks
+from core.placement.changes import note_hosts_changed
 from core.placement.models import Allocation, ComputeNode
 from core.quota.models import QuotaLimit
 from core.services import build_core
@@ -130,9 +131,10 @@ def test_build_spreads_and_notifies(plane):
 
 def test_failed_spawn_reschedules_to_an_alternate(plane):
     plane.agent("compute-1").driver.fail_next = 1
-    with plane.db.session() as s:  # the RAM weigher now prefers compute-1
+    with plane.db.session() as s:  # the RAM weigher now prefers compute-1 (as reported)
         s.execute(update(ComputeNode).where(ComputeNode.host == "compute-1")
                   .values(memory_mb=ComputeNode.memory_mb * 2))
+        note_hosts_changed(s, ["compute-1"])
     uuids = plane.boot()
     rows = plane.wait(uuids, active)
     assert rows[0].host != "compute-1"
@@ -173,8 +175,9 @@ def test_all_hosts_fail_gives_error_and_releases(plane):
 
 def test_no_valid_host(plane):
     plane.wait(plane.boot(), active)
-    with plane.db.session() as s:
+    with plane.db.session() as s:  # as the agents would report it
         s.execute(update(ComputeNode).values(memory_mb=1024))
+        note_hosts_changed(s, [agent.host for agent in plane.plane.agents])
     uuids = plane.boot(flavor="2")  # 2 GiB no longer fits anywhere
     rows = plane.wait(uuids, lambda i: i.vm_state == states.ERROR)
     with plane.db.session() as s:

@@ -10,7 +10,15 @@ from core.compute.models import ComputeService, Instance, ServerGroup, ServerGro
 from core.db import Database
 from core.db.migrate import upgrade
 from core.placement.models import ComputeNode
-from core.scheduler.host_state import load_host_states, load_spec_context
+from core.scheduler.host_state import (
+    _UNAVAILABLE,
+    DISABLED,
+    FORCED_DOWN,
+    SILENT,
+    load_host_states,
+    load_spec_context,
+    unavailable_hosts,
+)
 from tests.unit.core.scheduler.factories import make_host, make_settings, make_spec
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -66,6 +74,25 @@ def test_loads_every_node_with_usage_and_service_state(db):
     assert (states["forced"].enabled, states["forced"].up) == (True, False)
     assert (states["lonely"].enabled, states["lonely"].up) == (False, False)
     assert states["zoneless"].availability_zone == "nova"
+
+
+def test_unavailable_hosts_are_the_disabled_forced_down_and_silent_ones(db):
+    with db.session() as s:
+        found = unavailable_hosts(s, make_settings(service_down_time=60), NOW)
+    assert found == {"stale": {SILENT}, "disabled": {DISABLED}, "forced": {FORCED_DOWN}}
+
+
+def test_unavailable_hosts_are_read_through_indexes_only(db):
+    """The plan: index ranges (SEARCH), never a read of every service (SCAN)."""
+    with db.engine.connect() as conn:
+        compiled = _UNAVAILABLE.compile(dialect=conn.dialect)
+        params = tuple(NOW.replace(tzinfo=None) if name == "cutoff" else compiled.params[name]
+                       for name in compiled.positiontup)
+        plan = [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}",
+                                                       params)]
+    searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
+    assert len(searches) == 4 and all(
+        step.startswith("SEARCH compute_services USING INDEX") for step in searches), plan
 
 
 def test_down_time_comes_from_settings(db):

@@ -9,6 +9,7 @@ import pytest
 
 from core.errors import CoreError
 from core.placement import claims
+from core.scheduler.filters.image_properties import ImagePropertiesFilter
 from core.scheduler.manager import NoValidHost, Scheduler
 from tests.unit.core.scheduler.factories import (
     make_group,
@@ -93,6 +94,37 @@ def test_equal_hosts_weigh_zero_and_keep_their_order():
     weighed = s.weigh_hosts(make_hosts(3), make_spec())
     assert [(h.host, w) for h, w in weighed] == [("node1", 0.0), ("node2", 0.0),
                                                 ("node3", 0.0)]
+
+
+def test_the_best_few_come_in_the_order_of_a_full_sort():
+    s = scheduler()  # 1 + 3 wanted of 100: only those are put in order
+    hosts = [make_host(f"n{i}", i, memory_mb_used=512 * (i % 7), vcpus_used=i % 3)
+             for i in range(100)]
+    spec = make_spec()
+    everyone = [h for h, _ in s.weigh_hosts(hosts, spec)]
+    assert s.rank_hosts(hosts, spec).best(4) == everyone[:4]
+    # Once those lose their claims, the rest is sorted in full.
+    full = {h.node_id for h in everyone[:6]}
+    assert s.rank_hosts(hosts, spec, full).best(10) == everyone[6:16]
+    assert s.rank_hosts(hosts, spec, {h.node_id for h in hosts}).best(1) == []
+
+
+def test_a_filter_of_traits_asks_once_per_kind_of_host(monkeypatch):
+    asked = Counter()
+    original = ImagePropertiesFilter.host_passes
+
+    def counting(self, host_state, spec):
+        asked[host_state.traits] += 1
+        return original(self, host_state, spec)
+
+    monkeypatch.setattr(ImagePropertiesFilter, "host_passes", counting)
+    hosts = [*make_hosts(5, cpu_arch="x86_64", traits=1),
+             *(make_host(f"arm{i}", 10 + i, cpu_arch="aarch64", traits=2) for i in range(3)),
+             make_host("odd", 20, cpu_arch="aarch64")]  # like no other
+    spec = make_spec(image={"properties": {"architecture": "aarch64"}})
+    passing = scheduler().filter_hosts(hosts, spec)
+    assert [h.host for h in passing] == ["arm0", "arm1", "arm2", "odd"]
+    assert asked == {1: 1, 2: 1, None: 1}
 
 
 def test_negative_ram_multiplier_stacks():
