@@ -6,7 +6,7 @@ row; each scheduler reloads only the nodes of the rows it has not seen. The
 indexes on compute_services find the hosts that are disabled, forced down or
 stopped reporting without reading every service.
 
-Revision ID: 0018
+Revision ID: 0019
 Revises: 0017
 Create Date: 2026-12-08 01:00:00.000000
 """
