@@ -296,7 +296,7 @@ def stages(data_dir: Path, sent: dict[str, float], start: float, posts_end: floa
 
     from core.compute.models import Instance
     from core.db import Database
-    from core.network.models import FixedIP
+    from core.network.models import Port
     from core.placement.models import Allocation
 
     ids = list(sent)
@@ -310,8 +310,10 @@ def stages(data_dir: Path, sent: dict[str, float], start: float, posts_end: floa
                                                func.min(Allocation.created_at))
                                         .where(Allocation.consumer_uuid.in_(ids))
                                         .group_by(Allocation.consumer_uuid)).all()),
-                "fixed IP": dict(s.execute(select(FixedIP.instance_uuid, FixedIP.allocated_at)
-                                           .where(FixedIP.instance_uuid.in_(ids))).all()),
+                # the port (and its fixed IP) the conductor makes once a host is chosen
+                "fixed IP": dict(s.execute(select(Port.device_id, func.min(Port.created_at))
+                                           .where(Port.device_id.in_(ids))
+                                           .group_by(Port.device_id)).all()),
                 "launched": dict(s.execute(select(Instance.uuid, Instance.launched_at)
                                            .where(Instance.uuid.in_(ids))).all())}
     finally:
