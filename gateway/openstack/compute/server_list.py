@@ -26,7 +26,7 @@ from gateway.jsonutil import dumps
 from gateway.openstack.compute.microversions import APIVersion
 from gateway.openstack.compute.server_views import ServerViews
 
-MAX_FRAGMENTS = 20_000  # about 1.5 KB each
+MAX_FRAGMENTS = 10_000  # each about 1.5 KB of JSON and its key (the row: about 1 KB)
 
 
 class FragmentCache:
