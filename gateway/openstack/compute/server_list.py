@@ -15,49 +15,26 @@ cache is bounded and forgets the oldest entries first).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Hashable
 from typing import Any
 
 import orjson
 
 from core.compute.server_rows import ServerPage
+from gateway.fragments import FragmentCache
 from gateway.jsonutil import dumps
 from gateway.openstack.compute.microversions import APIVersion
 from gateway.openstack.compute.server_views import ServerViews
 
-MAX_FRAGMENTS = 10_000  # each about 1.5 KB of JSON and its key (the row: about 1 KB)
-
-
-class FragmentCache:
-    """Rendered views by their key, oldest forgotten first past ``limit`` entries.
-    Reads take no lock (a dict read is atomic); writes, only made on a miss, do."""
-
-    def __init__(self, limit: int = MAX_FRAGMENTS) -> None:
-        self.limit = limit
-        self._items: dict[Hashable, bytes] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> bytes | None:
-        return self._items.get(key)
-
-    def put(self, key: Hashable, value: bytes) -> None:
-        with self._lock:
-            items = self._items
-            items[key] = value
-            while len(items) > self.limit:
-                del items[next(iter(items))]
-
-    def __len__(self) -> int:
-        return len(self._items)
+# Each about 1.5 KB of JSON and its key (the row: about 1 KB).
+MAX_FRAGMENTS = 10_000
 
 
 class ServerList:
     """The detail list's body as bytes, from a page of rows."""
 
-    def __init__(self, views: ServerViews, cache: FragmentCache | None = None) -> None:
+    def __init__(self, views: ServerViews, cache: FragmentCache[bytes] | None = None) -> None:
         self.views = views
-        self.cache = cache if cache is not None else FragmentCache()
+        self.cache = cache if cache is not None else FragmentCache(MAX_FRAGMENTS)
 
     def fragments(self, page: ServerPage, mv: APIVersion, *, is_admin: bool,
                   extra_specs: bool, host_states: dict[str, str]) -> list[bytes]:
