@@ -76,7 +76,9 @@ def read_page(s: Session, q: server_listing.ServerQuery, *, tags: bool = True,
     (fixed, then floating) and live volume attachments, with ``tags`` their tags
     (sorted)."""
     ordered = server_listing.ordered(s, q)
-    rows: list[Any] = list(s.execute(ordered.with_only_columns(*RAW).limit(q.limit + 1)))
+    # Core execution (the connection's, not the session's): no ORM result layer.
+    conn = s.connection()
+    rows: list[Any] = list(conn.execute(ordered.with_only_columns(*RAW).limit(q.limit + 1)))
     more = len(rows) > q.limit
     rows = rows[:q.limit]
     page = ServerPage(rows, more)
@@ -101,7 +103,7 @@ def tags_in(s: Session, among: Sequence[str] | Select) -> dict[str, list[str]]:
     """Each server's tags, sorted (servers without any are absent)."""
     out: dict[str, list[str]] = defaultdict(list)
     for cond in in_ids(InstanceTag.instance_uuid, among):
-        for uuid, tag in s.execute(select(InstanceTag.instance_uuid, InstanceTag.tag)
+        for uuid, tag in s.connection().execute(select(InstanceTag.instance_uuid, InstanceTag.tag)
                                    .where(cond).order_by(InstanceTag.tag)):
             out[uuid].append(tag)
     return out
@@ -112,7 +114,7 @@ def volumes_in(s: Session, among: Sequence[str] | Select) -> dict[str, list[tupl
     out: dict[str, list[tuple[str, bool]]] = defaultdict(list)
     a = VolumeAttachment
     for cond in in_ids(a.instance_uuid, among):
-        for uuid, volume_id, dot in s.execute(
+        for uuid, volume_id, dot in s.connection().execute(
                 select(a.instance_uuid, a.volume_id, a.delete_on_termination)
                 .where(cond, a.attach_status.in_(LIVE_ATTACHMENTS))
                 .order_by(a.created_at, a.id)):
@@ -127,7 +129,7 @@ def latest_faults_in(s: Session, uuids: Sequence[str]) -> dict[str, FaultRow]:
     columns: list[Column] = [f.instance_uuid, f.code, f.message, f.details, f.created_at]
     raw = [type_coerce(c, NullType()).label(c.name) for c in columns]
     for cond in in_ids(f.instance_uuid, uuids):
-        for row in s.execute(select(*raw).where(cond).order_by(f.id)):
+        for row in s.connection().execute(select(*raw).where(cond).order_by(f.id)):
             out[row.instance_uuid] = FaultRow(row.code, row.message, row.details,
                                               row.created_at)
     return out

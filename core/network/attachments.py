@@ -89,12 +89,18 @@ def source_dest_check(pairs: Sequence[dict] | None) -> bool:
     return not any(p.get("ip_address") == "0.0.0.0/0" for p in pairs or ())
 
 
+_INTERFACE_COLUMNS = (Port.id, Port.project_id, Port.network_id, Port.mac_address,
+                      Port.description, Port.device_id, Port.device_owner,
+                      Port.allowed_address_pairs, Port.updated_at, Port.compute_made,
+                      Port.created_at)
+
+
 def _bound_ports(s: Session, instance_uuids: Sequence[str]) -> list[Any]:
-    """The ports bound to the servers, as read-only rows (a Port's attributes)."""
+    """The ports bound to the servers, as read-only rows (the Port attributes
+    interfaces read)."""
     out: list[Any] = []
-    columns = Port.__table__.c
     for start in range(0, len(instance_uuids), 500):
-        out.extend(s.execute(select(*columns).where(
+        out.extend(s.execute(select(*_INTERFACE_COLUMNS).where(
             Port.device_id.in_(list(instance_uuids[start:start + 500])),
             Port.device_owner.like("compute:%")).order_by(Port.created_at, Port.id)))
     return out

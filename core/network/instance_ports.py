@@ -352,7 +352,7 @@ def fixed_addresses(s: Session, among: Sequence[str] | Select) -> dict[str, list
     of the servers ``among`` names (their uuids, or a select of them)."""
     out: dict[str, list[Address]] = defaultdict(list)
     for cond in in_ids(Port.device_id, among):
-        for device, address, name, mac in s.execute(
+        for device, address, name, mac in s.connection().execute(
                 select(Port.device_id, IpAllocation.ip_address, Network.name,
                        Port.mac_address)
                 .join(IpAllocation, IpAllocation.port_id == Port.id)
@@ -367,7 +367,7 @@ def addresses_in(s: Session, among: Sequence[str] | Select) -> dict[str, list[Ad
     """:meth:`InstanceNetworking.addresses_with_floating` in session ``s``, of
     the servers ``among`` names (their uuids, or a select of them)."""
     out = fixed_addresses(s, among)
-    rows = [row for cond in in_ids(Port.device_id, among) for row in s.execute(
+    rows = [row for cond in in_ids(Port.device_id, among) for row in s.connection().execute(
         select(Port.device_id, FloatingIp.floating_ip_address, FloatingIp.fixed_ip_address)
         .join(Port, Port.id == FloatingIp.port_id).where(cond)
         .order_by(FloatingIp.floating_ip_address))]
