@@ -78,7 +78,8 @@ def read_page(s: Session, q: server_listing.ServerQuery, *, tags: bool = True,
     ordered = server_listing.ordered(s, q)
     # Core execution (the connection's, not the session's): no ORM result layer.
     conn = s.connection()
-    rows: list[Any] = list(conn.execute(ordered.with_only_columns(*RAW).limit(q.limit + 1)))
+    rows: list[Any] = list(conn.execute(ordered.with_only_columns(*RAW).limit(q.limit + 1))
+                           .all())
     more = len(rows) > q.limit
     rows = rows[:q.limit]
     page = ServerPage(rows, more)
@@ -104,7 +105,7 @@ def tags_in(s: Session, among: Sequence[str] | Select) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
     for cond in in_ids(InstanceTag.instance_uuid, among):
         for uuid, tag in s.connection().execute(select(InstanceTag.instance_uuid, InstanceTag.tag)
-                                   .where(cond).order_by(InstanceTag.tag)):
+                                   .where(cond).order_by(InstanceTag.tag)).all():
             out[uuid].append(tag)
     return out
 
@@ -117,7 +118,7 @@ def volumes_in(s: Session, among: Sequence[str] | Select) -> dict[str, list[tupl
         for uuid, volume_id, dot in s.connection().execute(
                 select(a.instance_uuid, a.volume_id, a.delete_on_termination)
                 .where(cond, a.attach_status.in_(LIVE_ATTACHMENTS))
-                .order_by(a.created_at, a.id)):
+                .order_by(a.created_at, a.id)).all():
             out[uuid or ""].append((volume_id, bool(dot)))
     return out
 
@@ -129,7 +130,7 @@ def latest_faults_in(s: Session, uuids: Sequence[str]) -> dict[str, FaultRow]:
     columns: list[Column] = [f.instance_uuid, f.code, f.message, f.details, f.created_at]
     raw = [type_coerce(c, NullType()).label(c.name) for c in columns]
     for cond in in_ids(f.instance_uuid, uuids):
-        for row in s.connection().execute(select(*raw).where(cond).order_by(f.id)):
+        for row in s.connection().execute(select(*raw).where(cond).order_by(f.id)).all():
             out[row.instance_uuid] = FaultRow(row.code, row.message, row.details,
                                               row.created_at)
     return out

@@ -358,7 +358,7 @@ def fixed_addresses(s: Session, among: Sequence[str] | Select) -> dict[str, list
                 .join(IpAllocation, IpAllocation.port_id == Port.id)
                 .join(Network, Network.id == Port.network_id)
                 .where(cond, Port.device_owner.like("compute:%"))
-                .order_by(Port.created_at, Port.id, IpAllocation.ip_address)):
+                .order_by(Port.created_at, Port.id, IpAllocation.ip_address)).all():
             out[device].append(Address(address, name, mac))
     return out
 
@@ -370,7 +370,7 @@ def addresses_in(s: Session, among: Sequence[str] | Select) -> dict[str, list[Ad
     rows = [row for cond in in_ids(Port.device_id, among) for row in s.connection().execute(
         select(Port.device_id, FloatingIp.floating_ip_address, FloatingIp.fixed_ip_address)
         .join(Port, Port.id == FloatingIp.port_id).where(cond)
-        .order_by(FloatingIp.floating_ip_address))]
+        .order_by(FloatingIp.floating_ip_address)).all()]
     for device, address, fixed in rows:
         held = out.get(device, [])
         mapped = next((a for a in held if a.address == fixed), held[0] if held else None)
