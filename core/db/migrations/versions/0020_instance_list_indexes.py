@@ -7,15 +7,15 @@ without sorting the whole project. The (project_id, deleted)
 index is the new project index's prefix and goes.
 tests/db/test_list_query_plans.py reads the plans on SQLite and PostgreSQL.
 
-Revision ID: 0019
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-08 01:40:00.000000
 """
 from alembic import op
 
 
-revision = '0019'
-down_revision = '0017'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
