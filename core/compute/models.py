@@ -69,7 +69,12 @@ class Instance(Base):
     so that EC2 can show terminated instances for a while and actions keep history."""
 
     __tablename__ = "instances"
-    __table_args__ = (Index("ix_instances_project_deleted", "project_id", "deleted"),
+    __table_args__ = (
+        # The server lists' default order (newest first) within a project, read in
+        # index order with no sort (migration 0019).
+        Index("ix_instances_project_listing", "project_id", "deleted", "created_at", "id"),
+        # a sort key of GET /servers (a TEXT column: MySQL indexes a prefix)
+        Index("ix_instances_description", "description", mysql_length=255),
                       # EC2 RunInstances' ClientToken: one reservation per token and
                       # project, so two calls racing with one token boot once.
                       UniqueConstraint("project_id", "client_token", "launch_index",
@@ -79,9 +84,9 @@ class Instance(Base):
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     display_name: Mapped[str] = mapped_column(String(255), index=True)
     description: Mapped[str | None] = mapped_column(Text)
-    hostname: Mapped[str | None] = mapped_column(String(255))
+    hostname: Mapped[str | None] = mapped_column(String(255), index=True)
     project_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
     image_ref: Mapped[str | None] = mapped_column(String(36), index=True)
     # The flavor as it was at boot (Nova embeds it too): flavorid, name, vcpus,
     # memory_mb, root_gb, ephemeral_gb, swap, extra_specs.
@@ -93,14 +98,14 @@ class Instance(Base):
     memory_mb: Mapped[int] = mapped_column(Integer)
     root_gb: Mapped[int] = mapped_column(Integer)
     vm_state: Mapped[str] = mapped_column(String(32), index=True, default="building")
-    task_state: Mapped[str | None] = mapped_column(String(32), default="scheduling")
-    power_state: Mapped[int] = mapped_column(Integer, default=0)
+    task_state: Mapped[str | None] = mapped_column(String(32), default="scheduling", index=True)
+    power_state: Mapped[int] = mapped_column(Integer, default=0, index=True)
     host: Mapped[str | None] = mapped_column(String(255), index=True)
-    node: Mapped[str | None] = mapped_column(String(255))
+    node: Mapped[str | None] = mapped_column(String(255), index=True)
     source_host: Mapped[str | None] = mapped_column(String(255))
-    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    availability_zone: Mapped[str | None] = mapped_column(String(255), index=True)
     requested_availability_zone: Mapped[str | None] = mapped_column(String(255))
-    key_name: Mapped[str | None] = mapped_column(String(255))
+    key_name: Mapped[str | None] = mapped_column(String(255), index=True)
     key_data: Mapped[str | None] = mapped_column(Text)
     user_data: Mapped[str | None] = mapped_column(Text)
     metadata_items: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -110,19 +115,19 @@ class Instance(Base):
     requested_networks: Mapped[list | None] = mapped_column(JSON)
     scheduler_hints: Mapped[dict] = mapped_column(JSON, default=dict)
     reservation_id: Mapped[str] = mapped_column(String(255), index=True)
-    launch_index: Mapped[int] = mapped_column(Integer, default=0)
-    config_drive: Mapped[str] = mapped_column(String(255), default="")
-    access_ip_v4: Mapped[str | None] = mapped_column(String(39))
-    access_ip_v6: Mapped[str | None] = mapped_column(String(39))
-    locked: Mapped[bool] = mapped_column(Boolean, default=False)
-    locked_by: Mapped[str | None] = mapped_column(String(10))
+    launch_index: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    config_drive: Mapped[str] = mapped_column(String(255), default="", index=True)
+    access_ip_v4: Mapped[str | None] = mapped_column(String(39), index=True)
+    access_ip_v6: Mapped[str | None] = mapped_column(String(39), index=True)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    locked_by: Mapped[str | None] = mapped_column(String(10), index=True)
     locked_reason: Mapped[str | None] = mapped_column(Text)
-    progress: Mapped[int] = mapped_column(Integer, default=0)
-    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    progress: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # Whether the instance still counts against its project's quota (a failed
     # build releases its quota at once; deleting it later must not release twice).

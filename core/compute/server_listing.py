@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, false, or_, select
+from sqlalchemy import Select, String, and_, cast, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -65,6 +65,11 @@ class ServerQuery:
     sort: list[tuple[str, str]] = field(default_factory=list)
     limit: int = 1000
     marker: str | None = None
+    # EC2's filters the database applies first (each passes a superset of what
+    # the filter passes; the edge applies the filter itself after): server
+    # uuids, EC2 state names.
+    uuids: list[str] | None = None
+    ec2_states: list[str] = field(default_factory=list)
 
 
 def build(q: ServerQuery) -> Select:
@@ -72,12 +77,12 @@ def build(q: ServerQuery) -> Select:
     if q.project_id is not None:
         stmt = stmt.where(Instance.project_id == q.project_id)
     if q.deleted:
-        stmt = stmt.where(Instance.deleted.is_(True))
+        stmt = stmt.where(Instance.deleted == true())
     elif q.deleted_since is not None:
-        stmt = stmt.where(or_(Instance.deleted.is_(False),
+        stmt = stmt.where(or_(Instance.deleted == false(),
                               Instance.deleted_at >= q.deleted_since))
     elif q.changes_since is None and q.changes_before is None:
-        stmt = stmt.where(Instance.deleted.is_(False))
+        stmt = stmt.where(Instance.deleted == false())
         if (q.status or "").upper() != "SOFT_DELETED":
             # As Nova's database API: soft-deleted servers are listed only when
             # asked for by status (or with the deleted ones).
@@ -146,7 +151,43 @@ def build(q: ServerQuery) -> Select:
         stmt = stmt.where(Instance.uuid.not_in(having_all))
     if q.not_tags_any:
         stmt = stmt.where(Instance.uuid.not_in(_tagged(q.not_tags_any)))
+    if q.uuids is not None:
+        stmt = stmt.where(Instance.uuid.in_(q.uuids))
+    if q.ec2_states:
+        stmt = stmt.where(or_(*(_EC2_STATES[name]() for name in q.ec2_states
+                                if name in _EC2_STATES), false()))
     return stmt
+
+
+def _live(*conds: Any) -> Any:
+    return and_(Instance.deleted == false(), or_(*conds))
+
+
+_SHELVING = (states.SHELVING, states.SHELVING_IMAGE_PENDING_UPLOAD,
+             states.SHELVING_IMAGE_UPLOADING)
+_NOT_RUNNING = (states.PAUSED_VM, states.SUSPENDED_VM, states.BUILDING, states.DELETED,
+                states.ERROR, states.SHELVED, states.SHELVED_OFFLOADED, states.STOPPED,
+                states.SOFT_DELETED)
+# For each EC2 state name, the instances that may show it: a superset of those
+# gateway/ec2/handlers/instances.py's state_of gives that name (a unit test
+# holds the two together over every state combination).
+_EC2_STATES: dict[str, Any] = {
+    "terminated": lambda: or_(Instance.deleted == true(),
+                              Instance.vm_state.in_((states.DELETED, states.ERROR))),
+    "shutting-down": lambda: _live(
+        Instance.task_state.in_((states.DELETING, states.SOFT_DELETING)),
+        Instance.vm_state == states.SOFT_DELETED),
+    "stopped": lambda: _live(Instance.vm_state.in_((
+        states.PAUSED_VM, states.SUSPENDED_VM, states.SHELVED, states.SHELVED_OFFLOADED,
+        states.STOPPED, states.RESIZED))),
+    "pending": lambda: _live(
+        Instance.vm_state.in_((states.BUILDING, states.SHELVED, states.SHELVED_OFFLOADED,
+                               states.STOPPED)),
+        Instance.task_state == states.SPAWNING),
+    "stopping": lambda: _live(Instance.task_state.in_((*_SHELVING, states.POWERING_OFF))),
+    "running": lambda: _live(Instance.vm_state.not_in(_NOT_RUNNING)),
+}
+EC2_STATE_NAMES = frozenset(_EC2_STATES)
 
 
 def _tagged(tags: list[str]) -> Select:
@@ -161,6 +202,13 @@ def _tasks_overriding(vm_state: str) -> list[tuple[str, str]]:
 
 def page(s: Session, q: ServerQuery) -> tuple[list[Instance], bool]:
     """One page of instances and whether more follow."""
+    rows = list(s.scalars(ordered(s, q).limit(q.limit + 1)))
+    return rows[:q.limit], len(rows) > q.limit
+
+
+def ordered(s: Session, q: ServerQuery) -> Select:
+    """The query of ``q`` in its sort order, after its marker (no limit): the
+    instances as ORM rows; ``with_only_columns`` reads chosen columns instead."""
     sort = q.sort or [("created_at", "desc"), ("id", "desc")]
     if not any(k in ("id", "uuid") for k, _ in sort):
         sort = [*sort, ("id", sort[0][1])]
@@ -182,8 +230,7 @@ def page(s: Session, q: ServerQuery) -> tuple[list[Instance], bool]:
         if explicit_nulls:
             order = order.nulls_last() if direction == "desc" else order.nulls_first()
         stmt = stmt.order_by(order)
-    rows = list(s.scalars(stmt.limit(q.limit + 1)))
-    return rows[:q.limit], len(rows) > q.limit
+    return stmt
 
 
 def _after(marker: Instance, sort: list[tuple[str, str]]):
@@ -208,7 +255,8 @@ def _attr(key: str) -> str:
     return {"instance_type_id": "flavorid", "display_description": "description"}.get(key, key)
 
 
-__all__ = ["SORT_KEYS", "ADMIN_SORT_KEYS", "ServerQuery", "build", "page"]
+__all__ = ["SORT_KEYS", "ADMIN_SORT_KEYS", "EC2_STATE_NAMES", "ServerQuery", "build", "ordered",
+           "page"]
 
 
 def _with_address(*conditions):

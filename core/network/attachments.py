@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -88,16 +89,24 @@ def source_dest_check(pairs: Sequence[dict] | None) -> bool:
     return not any(p.get("ip_address") == "0.0.0.0/0" for p in pairs or ())
 
 
-def _bound_ports(s: Session, instance_uuids: Sequence[str]) -> list[Port]:
-    out: list[Port] = []
+_INTERFACE_COLUMNS = (Port.id, Port.project_id, Port.network_id, Port.mac_address,
+                      Port.description, Port.device_id, Port.device_owner,
+                      Port.allowed_address_pairs, Port.updated_at, Port.compute_made,
+                      Port.created_at)
+
+
+def _bound_ports(s: Session, instance_uuids: Sequence[str]) -> list[Any]:
+    """The ports bound to the servers, as read-only rows (the Port attributes
+    interfaces read)."""
+    out: list[Any] = []
     for start in range(0, len(instance_uuids), 500):
-        out.extend(s.scalars(select(Port).where(
+        out.extend(s.execute(select(*_INTERFACE_COLUMNS).where(
             Port.device_id.in_(list(instance_uuids[start:start + 500])),
             Port.device_owner.like("compute:%")).order_by(Port.created_at, Port.id)))
     return out
 
 
-def _indexes(s: Session, ports: Sequence[Port]) -> dict[str, int]:
+def _indexes(s: Session, ports: Sequence[Any]) -> dict[str, int]:
     recorded = recorded_indexes(s, [p.id for p in ports])
     by_device: dict[str, list[str]] = defaultdict(list)
     for port in ports:
@@ -186,7 +195,7 @@ class InterfaceAttachments:
     def of_ports(self, port_ids: Sequence[str]) -> dict[str, Interface]:
         """The interfaces that are these ports (bound or not), by port id."""
         with self.db.session() as s:
-            ports: list[Port] = []
+            ports: list[Any] = []
             for start in range(0, len(port_ids), 500):
                 ports.extend(s.scalars(select(Port).where(
                     Port.id.in_(list(port_ids[start:start + 500])))))
@@ -209,7 +218,7 @@ def _group_names(s: Session, ids: Sequence[str]) -> dict[str, list[tuple[str, st
     return out
 
 
-def _interfaces(s: Session, ports: Sequence[Port]) -> list[Interface]:
+def _interfaces(s: Session, ports: Sequence[Any]) -> list[Interface]:
     """Ports as interfaces; the device indexes of bound ones need all the
     ports of their servers in ``ports``."""
     ids = [p.id for p in ports]

@@ -9,10 +9,9 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from core import errors
@@ -26,8 +25,7 @@ from core.quota.service import QuotaService
 COMPUTE_OWNER = "compute:nova"
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(NamedTuple):
     address: str
     network: str
     mac_address: str
@@ -309,41 +307,19 @@ class InstanceNetworking:
     # ---- addresses -------------------------------------------------------------------------
     def addresses_for(self, instance_uuids: Sequence[str]) -> dict[str, list[Address]]:
         """Each server's fixed addresses (by port, then address), in one query."""
-        out: dict[str, list[Address]] = defaultdict(list)
         if not instance_uuids:
-            return out
+            return defaultdict(list)
         with self.db.session() as s:
-            for start in range(0, len(instance_uuids), 500):
-                chunk = list(instance_uuids[start:start + 500])
-                for device, address, name, mac in s.execute(
-                        select(Port.device_id, IpAllocation.ip_address, Network.name,
-                               Port.mac_address)
-                        .join(IpAllocation, IpAllocation.port_id == Port.id)
-                        .join(Network, Network.id == Port.network_id)
-                        .where(Port.device_id.in_(chunk), Port.device_owner.like("compute:%"))
-                        .order_by(Port.created_at, Port.id, IpAllocation.ip_address)):
-                    out[device].append(Address(address, name, mac))
-        return out
+            return fixed_addresses(s, instance_uuids)
 
     def addresses_with_floating(self, instance_uuids: Sequence[str]
                                 ) -> dict[str, list[Address]]:
         """Fixed addresses, then each floating address under the network (and
         with the MAC) of the fixed address it maps to, as Nova shows them."""
-        out = self.addresses_for(instance_uuids)
         if not instance_uuids:
-            return out
+            return defaultdict(list)
         with self.db.session() as s:
-            rows = s.execute(select(Port.device_id, FloatingIp.floating_ip_address,
-                                    FloatingIp.fixed_ip_address)
-                             .join(Port, Port.id == FloatingIp.port_id)
-                             .where(Port.device_id.in_(list(instance_uuids)))
-                             .order_by(FloatingIp.floating_ip_address)).all()
-        for device, address, fixed in rows:
-            held = out.get(device, [])
-            mapped = next((a for a in held if a.address == fixed), held[0] if held else None)
-            out[device].append(Address(address, mapped.network if mapped else "",
-                                       mapped.mac_address if mapped else "", 4, "floating"))
-        return out
+            return addresses_in(s, instance_uuids)
 
     def instance_with_address(self, address: str) -> str | None:
         with self.db.session() as s:
@@ -363,3 +339,42 @@ def _device_tag(item: dict) -> dict[str, str]:
     """Nova's device ``tag`` of a requested network or port (2.32, 2.42+), kept with
     the request so the device metadata can name the interface."""
     return {"tag": str(item["tag"])} if item.get("tag") else {}
+
+
+def in_ids(column: Any, among: Sequence[str] | Select) -> list[Any]:
+    """``column IN among``: per 500 ids of a list, or once for a select of ids."""
+    if isinstance(among, Select):
+        return [column.in_(among)]
+    return [column.in_(list(among[i:i + 500])) for i in range(0, len(among), 500)]
+
+
+def fixed_addresses(s: Session, among: Sequence[str] | Select) -> dict[str, list[Address]]:
+    """Each server's fixed addresses (by port, then address), in session ``s``:
+    of the servers ``among`` names (their uuids, or a select of them)."""
+    out: dict[str, list[Address]] = defaultdict(list)
+    for cond in in_ids(Port.device_id, among):
+        for device, address, name, mac in s.connection().execute(
+                select(Port.device_id, IpAllocation.ip_address, Network.name,
+                       Port.mac_address)
+                .join(IpAllocation, IpAllocation.port_id == Port.id)
+                .join(Network, Network.id == Port.network_id)
+                .where(cond, Port.device_owner.like("compute:%"))
+                .order_by(Port.created_at, Port.id, IpAllocation.ip_address)).all():
+            out[device].append(Address(address, name, mac))
+    return out
+
+
+def addresses_in(s: Session, among: Sequence[str] | Select) -> dict[str, list[Address]]:
+    """:meth:`InstanceNetworking.addresses_with_floating` in session ``s``, of
+    the servers ``among`` names (their uuids, or a select of them)."""
+    out = fixed_addresses(s, among)
+    rows = [row for cond in in_ids(Port.device_id, among) for row in s.connection().execute(
+        select(Port.device_id, FloatingIp.floating_ip_address, FloatingIp.fixed_ip_address)
+        .join(Port, Port.id == FloatingIp.port_id).where(cond)
+        .order_by(FloatingIp.floating_ip_address)).all()]
+    for device, address, fixed in rows:
+        held = out.get(device, [])
+        mapped = next((a for a in held if a.address == fixed), held[0] if held else None)
+        out[device].append(Address(address, mapped.network if mapped else "",
+                                   mapped.mac_address if mapped else "", 4, "floating"))
+    return out

@@ -13,7 +13,9 @@ it under the wire names the model gives (``<keySet><item><keyName>``):
 - ``<return>true</return>`` for actions without output.
 
 Strings are written as fast string joins (no DOM): listing answers are where
-the time goes.
+the time goes. The items of the big lists (instances) are kept once written,
+keyed by their value as compact JSON (every value they are made of, types
+told apart), so an unchanged instance is written once, not per call.
 """
 
 from __future__ import annotations
@@ -24,13 +26,19 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from botocore.model import OperationModel, ServiceModel, Shape
+
+from gateway.fragments import FragmentCache
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 NAMESPACE = "http://ec2.amazonaws.com/doc/{version}/"
 # Characters XML 1.0 cannot carry at all; they are dropped.
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPECIAL = re.compile("[&<>\r\"\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Structures written once per distinct value (list items of the big answers).
+CACHED_SHAPES = frozenset({"Instance"})
+MAX_CACHED = 4_000  # about 4 KB each with its key
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;",
                            '"': "&quot;"})
 
@@ -55,6 +63,7 @@ class XmlRenderer:
         self.model = model
         # shape name -> member name -> (element name, member shape)
         self._members: dict[str, dict[str, tuple[str, Shape]]] = {}
+        self._written: FragmentCache[str] = FragmentCache(MAX_CACHED)
 
     def response(self, operation: OperationModel, result: Mapping[str, Any] | None,
                  request_id: str, version: str) -> bytes:
@@ -99,7 +108,10 @@ class XmlRenderer:
         if kind == "string":
             out.append(escape(value if isinstance(value, str) else str(value)))
         elif kind == "structure":
-            self._structure(out, shape, value)
+            if shape.name in CACHED_SHAPES:
+                self._cached_structure(out, shape, value)
+            else:
+                self._structure(out, shape, value)
         elif kind == "list":
             member = shape.member  # type: ignore[attr-defined]
             for item in value:
@@ -121,3 +133,20 @@ class XmlRenderer:
             out.append(base64.b64encode(raw).decode())
         else:  # maps do not occur in EC2 output shapes
             raise ValueError(f"cannot render a {kind} ({shape.name})")
+
+    def _cached_structure(self, out: list[str], shape: Shape, value: Mapping[str, Any]) -> None:
+        """``_structure``, kept by the value's compact JSON. A value JSON cannot
+        carry exactly (datetimes, sets, bytes) is written afresh every time."""
+        try:
+            key = (shape.name, orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATETIME
+                                            | orjson.OPT_PASSTHROUGH_DATACLASS))
+        except TypeError:
+            self._structure(out, shape, value)
+            return
+        text = self._written.get(key)
+        if text is None:
+            part: list[str] = []
+            self._structure(part, shape, value)
+            text = "".join(part)
+            self._written.put(key, text)
+        out.append(text)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.compute.models import Instance
+from core.compute.raw_values import json_value
 from core.context import RequestContext
 from gateway.ec2.handlers.base import Ec2Deps
 from gateway.ec2.handlers.interface_views import InterfaceViews
@@ -57,7 +58,7 @@ class InstanceNetwork:
             out[uuid] = NetView(items, first.get("PrivateIpAddress"), _public(items),
                                 first.get("SubnetId"), first.get("VpcId"))
         rest = [i for i in instances if i.uuid not in out]
-        asked = {i.uuid: next((r["network_id"] for r in i.requested_networks or []
+        asked = {i.uuid: next((r["network_id"] for r in json_value(i.requested_networks) or []
                                if r.get("network_id")), None) for i in rest}
         wanted = {n for n in asked.values() if n}
         if not wanted:

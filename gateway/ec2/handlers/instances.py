@@ -22,14 +22,19 @@ from core import errors
 from core.clock import utcnow
 from core.compute import states
 from core.compute.models import Instance
+from core.compute.raw_values import json_value, millis_z, seconds_space
 from core.compute.server_listing import ServerQuery
 from core.context import RequestContext
 from core.dns.names import public_dns_name
-from core.idmap.ids import Kind, canonical_id
+from core.idmap.ids import Kind, MalformedId, canonical_id
 from gateway.ec2.api import Call, action
 from gateway.ec2.errors import Ec2Error
 from gateway.ec2.handlers.base import Ec2Deps, Handler
-from gateway.ec2.handlers.instance_filters import INSTANCE_FILTERS, STATUS_FILTERS
+from gateway.ec2.handlers.instance_filters import (
+    INSTANCE_FILTERS,
+    STATUS_FILTERS,
+    database_query,
+)
 from gateway.ec2.handlers.instance_network import InstanceNetwork, NetView
 from gateway.ec2.handlers.network_names import Where
 from gateway.ec2.handlers.volume_views import instance_block_devices
@@ -116,19 +121,20 @@ class Instances(Handler):
         """Instances deleted before this are gone from EC2's view too."""
         return utcnow() - timedelta(seconds=self.deps.settings.ec2_terminated_visible_seconds)
 
-    def _own(self, ctx: RequestContext) -> list[Instance]:
-        """Every server of the caller's project, the recently terminated too."""
-        out: list[Instance] = []
-        marker: str | None = None
-        since = self._visible_since()
+    def _own(self, ctx: RequestContext, query: ServerQuery | None = None) -> list[Any]:
+        """Every server of the caller's project, the recently terminated too, as
+        plain rows (core/compute/server_rows.py); ``query``: narrowed by filters
+        the database can apply (a superset of what the filters pass)."""
+        out: list[Any] = []
+        query = query or ServerQuery()
+        query.project_id, query.limit = ctx.project_id, LIST_CHUNK
+        query.deleted_since = self._visible_since()
         while True:
-            query = ServerQuery(project_id=ctx.project_id, limit=LIST_CHUNK, marker=marker,
-                                deleted_since=since)
-            chunk, more = self.deps.servers.list_servers(ctx, query, detail=True)
-            out.extend(chunk)
-            if not more or not chunk:
+            page = self.deps.servers.list_page(ctx, query, True, tags=False, attached=False)
+            out.extend(page.rows)
+            if not page.more or not page.rows:
                 return out
-            marker = chunk[-1].uuid
+            query.marker = page.rows[-1].uuid
 
     def _by_id(self, ctx: RequestContext, wanted: Sequence[str]) -> list[Instance]:
         """The caller's instances named by ``wanted`` (all, or InvalidInstanceID.*),
@@ -155,6 +161,17 @@ class Instances(Handler):
                                   ids=missing)
         return found
 
+    def _uuids_of(self, values: Sequence[str]) -> dict[str, str]:
+        """Server uuids by the instance IDs among ``values`` (a filter's: an
+        ill-formed one names nothing, as the filter would match nothing)."""
+        ids = []
+        for value in values:
+            try:
+                ids.append(canonical_id(Kind.INSTANCE, value))
+            except MalformedId:
+                continue
+        return self.deps.ids.os_uuids_for(Kind.INSTANCE, ids)
+
     def find(self, ctx: RequestContext, wanted: Sequence[str]) -> list[Instance]:
         """The instances named by EC2 IDs, as the actions take them: every one
         of the caller's, or MalformedId / NotFound naming the bad ones (so an
@@ -176,7 +193,7 @@ class Instances(Handler):
         ids: dict[tuple[str, str], str] = {}
         for project in {i.project_id for i in instances}:
             names = {str(g) for i in instances if i.project_id == project
-                     for g in (i.security_groups or [])}
+                     for g in (json_value(i.security_groups) or [])}
             ids.update(((project, n), sg_id) for n, sg_id in
                        self.deps.security_groups.ec2_ids_by_name(project, names).items())
         # a VPC's own default group is "default" to EC2 (its real name is the VPC's ID)
@@ -187,7 +204,7 @@ class Instances(Handler):
         def shown(project: str, name: str) -> dict[str, str | None]:
             sg_id = ids.get((project, name))
             return {"GroupName": "default" if sg_id in defaults else name, "GroupId": sg_id}
-        return {i.uuid: [shown(i.project_id, str(g)) for g in (i.security_groups or [])]
+        return {i.uuid: [shown(i.project_id, str(g)) for g in (json_value(i.security_groups) or [])]
                 for i in instances}
 
     def _image_ids(self, ctx: RequestContext, refs: set[str]) -> dict[str, str]:
@@ -229,7 +246,7 @@ class Instances(Handler):
             net = networks.get(inst.uuid) or NetView()
             ip = net.private_ip
             instance_id = instance_ids[inst.uuid]
-            tags = {str(k): str(v) for k, v in (inst.metadata_items or {}).items()}
+            tags = {str(k): str(v) for k, v in (json_value(inst.metadata_items) or {}).items()}
             # An instance launched through EC2 without a Name tag is named by its ID.
             if inst.display_name and inst.display_name != instance_id:
                 tags["Name"] = inst.display_name
@@ -250,8 +267,8 @@ class Instances(Handler):
                 "ClientToken": inst.client_token,
                 "KeyName": inst.key_name,
                 "AmiLaunchIndex": inst.launch_index or 0,
-                "InstanceType": (inst.flavor or {}).get("name"),
-                "LaunchTime": wire_time(launched) if launched else None,
+                "InstanceType": (json_value(inst.flavor) or {}).get("name"),
+                "LaunchTime": millis_z(launched),
                 "Placement": {"AvailabilityZone": inst.availability_zone or zone,
                               "Tenancy": "default", "GroupName": ""},
                 "Monitoring": {"State": "disabled"},
@@ -277,8 +294,8 @@ class Instances(Handler):
             return {"Code": "Server.InternalError",
                     "Message": fault.message if fault else "Instance failed to launch."}, ""
         if inst.deleted or inst.vm_state == states.STOPPED:
-            when = inst.deleted_at if inst.deleted else inst.updated_at
-            stamp = f" ({when:%Y-%m-%d %H:%M:%S} GMT)" if when else ""
+            when = seconds_space(inst.deleted_at if inst.deleted else inst.updated_at)
+            stamp = f" ({when} GMT)" if when else ""
             return {"Code": "Client.UserInitiatedShutdown",
                     "Message": "Client.UserInitiatedShutdown: User initiated shutdown"}, \
                 f"User initiated{stamp}"
@@ -315,9 +332,11 @@ class Instances(Handler):
         max_results = call.get("MaxResults")
         reject_ids_with_max_results(wanted, max_results, "instanceIds")
         check_max_results(max_results, 5)
-        instances = self._by_id(ctx, wanted) if wanted else self._own(ctx)
+        filters = call.get("Filters")
+        instances = self._by_id(ctx, wanted) if wanted else self._own(
+            ctx, database_query(filters, self._uuids_of))
         views = self._views(ctx, instances)
-        views = INSTANCE_FILTERS.apply(views, self.owner_filters(call.get("Filters")))
+        views = INSTANCE_FILTERS.apply(views, self.owner_filters(filters))
         views.sort(key=order_key)
         chunk, token = page(views, order_key, max_results, call.get("NextToken"))
         reservations: dict[str, dict[str, Any]] = {}
@@ -339,7 +358,9 @@ class Instances(Handler):
         max_results = call.get("MaxResults")
         reject_ids_with_max_results(wanted, max_results, "instanceIds")
         check_max_results(max_results, 5)
-        instances = self._by_id(ctx, wanted) if wanted else self._own(ctx)
+        filters = call.get("Filters")
+        instances = self._by_id(ctx, wanted) if wanted else self._own(
+            ctx, database_query(filters, self._uuids_of))
         hosts = self.deps.servers.host_states({i.host for i in instances if i.host})
         ids = self.ec2_ids(instances)
         zone = self.deps.settings.default_availability_zone
@@ -364,7 +385,7 @@ class Instances(Handler):
                              "InstanceState": state_wire(state),
                              "InstanceStatus": summary, "SystemStatus": dict(summary),
                              "Events": []})
-        statuses = STATUS_FILTERS.apply(statuses, call.get("Filters"))
+        statuses = STATUS_FILTERS.apply(statuses, filters)
         statuses.sort(key=lambda v: v["InstanceId"])
         chunk, token = page(statuses, lambda v: v["InstanceId"], max_results,
                             call.get("NextToken"))

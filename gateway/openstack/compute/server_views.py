@@ -1,5 +1,10 @@
 """Server JSON as Nova renders it, by microversion (nova/api/openstack/compute/views/
-servers.py): the short list form, the full form, addresses, faults, actions."""
+servers.py): the short list form, the full form, addresses, faults, actions.
+
+The full form reads an ORM instance or a list row (core/compute/server_rows.py)
+alike: timestamps and JSON columns go through :mod:`core.compute.raw_values`,
+which takes them as the driver returns them or as the ORM does.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,16 @@ import hashlib
 from typing import Any
 
 from core.compute import image_meta, states
-from core.compute.models import Instance, InstanceAction, InstanceFault
+from core.compute.models import InstanceAction
+from core.compute.raw_values import json_value, micro, seconds_z
 from core.network.instance_ports import Address
-from gateway.jsonutil import isotime
 from gateway.openstack.compute.microversions import APIVersion
 
-
-def _z(value) -> str | None:
-    """Nova's created/updated format: seconds and a Z."""
-    return isotime(value, micro=False)
-
-
-def _usage_time(value) -> str | None:
-    """Nova's launched_at / terminated_at: microseconds, no zone."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+_z = seconds_z  # Nova's created/updated: seconds and a Z
+_usage_time = micro  # Nova's launched_at / terminated_at: microseconds, no zone
+# An ORM instance (core.compute.models.Instance) or a list row (server_rows):
+# the same attribute names.
+Server = Any
 
 
 def hint_lists(hints: dict[str, Any] | None) -> dict[str, list[str]]:
@@ -29,11 +30,11 @@ def hint_lists(hints: dict[str, Any] | None) -> dict[str, list[str]]:
             for k, v in (hints or {}).items()}
 
 
-def later_fields(out: dict[str, Any], inst: Instance, mv: APIVersion,
+def later_fields(out: dict[str, Any], inst: Server, mv: APIVersion,
                  server_groups: list[str] | None) -> None:
     """The base view's attributes from 2.63 on (they stay in the reduced view)."""
     if mv >= (2, 63):
-        certs = (inst.system_metadata or {}).get("trusted_image_certificates")
+        certs = (json_value(inst.system_metadata) or {}).get("trusted_image_certificates")
         out["trusted_image_certificates"] = list(certs) if certs else None
     if mv >= (2, 71) and server_groups is not None:
         out["server_groups"] = server_groups
@@ -42,21 +43,35 @@ def later_fields(out: dict[str, Any], inst: Instance, mv: APIVersion,
     if mv >= (2, 96):
         out["pinned_availability_zone"] = inst.requested_availability_zone
     if mv >= (2, 100):
-        out["scheduler_hints"] = hint_lists(inst.scheduler_hints)
+        out["scheduler_hints"] = hint_lists(json_value(inst.scheduler_hints))
 
 
 class ServerViews:
     def __init__(self, base: str) -> None:
         self.base = base.rstrip("/")  # http://h/compute
         self.v21 = f"{self.base}/v2.1"
+        self._host_ids: dict[tuple[str, str], str] = {}  # (project, host) -> hostId
 
     def links(self, kind: str, ident: str) -> list[dict[str, str]]:
         return [{"rel": "self", "href": f"{self.v21}/{kind}/{ident}"},
                 {"rel": "bookmark", "href": f"{self.base}/{kind}/{ident}"}]
 
-    def brief(self, inst: Instance) -> dict[str, Any]:
+    def brief(self, inst: Server) -> dict[str, Any]:
         return {"id": inst.uuid, "name": inst.display_name,
                 "links": self.links("servers", inst.uuid)}
+
+    def host_id(self, project_id: str, host: str | None) -> str:
+        """Nova's hostId: a digest of the project and the host ("" without a host)."""
+        if not host:
+            return ""
+        key = (project_id, host)
+        digest = self._host_ids.get(key)
+        if digest is None:
+            if len(self._host_ids) > 65536:  # a bound: digests are cheap to redo
+                self._host_ids.clear()
+            digest = hashlib.sha224(f"{project_id}{host}".encode()).hexdigest()
+            self._host_ids[key] = digest
+        return digest
 
     @staticmethod
     def addresses(addresses: list[Address]) -> dict[str, list[dict[str, Any]]]:
@@ -67,27 +82,30 @@ class ServerViews:
                  "OS-EXT-IPS-MAC:mac_addr": a.mac_address})
         return out
 
-    def full(self, inst: Instance, mv: APIVersion, *, addresses: list[Address],
-             tags: list[str] | None, fault: InstanceFault | None, is_admin: bool,
+    def full(self, inst: Server, mv: APIVersion, *, addresses: list[Address],
+             tags: list[str] | None, fault: Any, is_admin: bool,
              host_status: str | None = None,
              volumes: list[tuple[str, bool]] | None = None, extra_specs: bool = False,
              server_groups: list[str] | None = None) -> dict[str, Any]:
         """The server as GET /servers/{id} and /servers/detail show it at ``mv``.
         ``extra_specs``: the caller may read flavor extra specs (the embedded
         flavor shows them from 2.47); ``server_groups``: the server's group, shown
-        (2.71) by show, PUT and rebuild, not by the list (None)."""
+        (2.71) by show, PUT and rebuild, not by the list (None); ``fault``: the
+        latest (an InstanceFault or a server_rows.FaultRow)."""
+        uuid, host = inst.uuid, inst.host
         status = states.status_from_state(inst.vm_state, inst.task_state)
-        host_id = hashlib.sha224(f"{inst.project_id}{inst.host}".encode()).hexdigest() \
-            if inst.host else ""
+        groups = json_value(inst.security_groups)
         out: dict[str, Any] = {
-            "id": inst.uuid, "name": inst.display_name, "status": status,
+            "id": uuid, "name": inst.display_name, "status": status,
             "tenant_id": inst.project_id, "user_id": inst.user_id,
-            "metadata": dict(inst.metadata_items or {}), "hostId": host_id,
+            "metadata": dict(json_value(inst.metadata_items) or {}),
+            "hostId": self.host_id(inst.project_id, host),
             "image": self.image(inst, mv), "flavor": self.flavor(inst, mv, extra_specs),
             "created": _z(inst.created_at), "updated": _z(inst.updated_at),
-            "addresses": self.addresses(addresses),
+            "addresses": self.addresses(addresses) if addresses else {},
             "accessIPv4": inst.access_ip_v4 or "", "accessIPv6": inst.access_ip_v6 or "",
-            "links": self.links("servers", inst.uuid),
+            "links": [{"rel": "self", "href": f"{self.v21}/servers/{uuid}"},
+                      {"rel": "bookmark", "href": f"{self.base}/servers/{uuid}"}],
             "key_name": inst.key_name, "config_drive": inst.config_drive or "",
             "OS-DCF:diskConfig": "MANUAL",
             "OS-EXT-AZ:availability_zone": inst.availability_zone or "",
@@ -98,14 +116,13 @@ class ServerViews:
             "os-extended-volumes:volumes_attached": [
                 {"id": vol, "delete_on_termination": bool(dot)} if mv >= (2, 3) else {"id": vol}
                 for vol, dot in volumes or []],
-            "security_groups": [{"name": n} for n in (inst.security_groups or [])],
         }
-        if not out["security_groups"]:
-            del out["security_groups"]
+        if groups:
+            out["security_groups"] = [{"name": n} for n in groups]
         if status in states.PROGRESS_STATUSES:
             out["progress"] = inst.progress or 0
         if is_admin:
-            out["OS-EXT-SRV-ATTR:host"] = inst.host
+            out["OS-EXT-SRV-ATTR:host"] = host
             out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = inst.node
             out["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{inst.id:08x}"
             if mv >= (2, 3):
@@ -121,12 +138,13 @@ class ServerViews:
         if mv >= (2, 9):
             out["locked"] = bool(inst.locked)
         if mv >= (2, 16) and host_status is not None:
-            out["host_status"] = host_status if inst.host else ""
+            out["host_status"] = host_status if host else ""
         if mv >= (2, 19):
             out["description"] = inst.description
         if mv >= (2, 26):
             out["tags"] = tags or []
-        later_fields(out, inst, mv, server_groups)
+        if mv >= (2, 63):
+            later_fields(out, inst, mv, server_groups)
         if fault is not None and status in ("ERROR", "DELETED"):
             f: dict[str, Any] = {"code": fault.code, "created": _z(fault.created_at),
                                  "message": fault.message}
@@ -148,7 +166,7 @@ class ServerViews:
                             for net, addrs in full["addresses"].items()}
         return out
 
-    def rebuilt(self, full: dict[str, Any], inst: Instance, mv: APIVersion) -> dict[str, Any]:
+    def rebuilt(self, full: dict[str, Any], inst: Server, mv: APIVersion) -> dict[str, Any]:
         """What rebuild answers (before its adminPass): the reduced view before 2.75
         (with key_name from 2.54), the full one from 2.75 but user_data under its
         own name (2.57), not as OS-EXT-SRV-ATTR:user_data."""
@@ -162,7 +180,7 @@ class ServerViews:
             out["user_data"] = inst.user_data
         return out
 
-    def image(self, inst: Instance, mv: APIVersion) -> Any:
+    def image(self, inst: Server, mv: APIVersion) -> Any:
         """The embedded image ("" for a server booted from a volume); from 2.98 with
         the image's properties as they were at boot (or the last rebuild)."""
         if not inst.image_ref:
@@ -170,16 +188,16 @@ class ServerViews:
         out: dict[str, Any] = {"id": inst.image_ref, "links": [
             {"rel": "bookmark", "href": f"{self.base}/images/{inst.image_ref}"}]}
         if mv >= (2, 98):
-            out["properties"] = image_meta.properties(inst.system_metadata)
+            out["properties"] = image_meta.properties(json_value(inst.system_metadata))
         return out
 
-    def flavor(self, inst: Instance, mv: APIVersion, extra_specs: bool) -> dict[str, Any]:
+    def flavor(self, inst: Server, mv: APIVersion, extra_specs: bool) -> dict[str, Any]:
         """A link to the flavor before 2.47; from 2.47 the flavor the server has,
         embedded (it outlives the flavor), extra specs if policy lets the caller."""
         if mv < (2, 47):
             return {"id": inst.flavorid, "links": [
                 {"rel": "bookmark", "href": f"{self.base}/flavors/{inst.flavorid}"}]}
-        f = inst.flavor or {}
+        f = json_value(inst.flavor) or {}
         out: dict[str, Any] = {
             "vcpus": int(f.get("vcpus") or 0), "ram": int(f.get("memory_mb") or 0),
             "disk": int(f.get("root_gb") or 0), "ephemeral": int(f.get("ephemeral_gb") or 0),

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from connexion import NoContent, request
+from starlette.responses import Response
 
 from core import errors
 from core.compute.server_actions import ServerActions
@@ -24,6 +25,7 @@ from gateway.openstack.compute import (
 )
 from gateway.openstack.compute.base import ComputeDeps, Handler, parse_bool
 from gateway.openstack.compute.server_inputs import boot_request, update_changes
+from gateway.openstack.compute.server_list import ServerList
 from gateway.openstack.compute.server_query import server_query
 from gateway.openstack.compute.server_views import ServerViews
 
@@ -48,6 +50,7 @@ class Servers(Handler):
         self.servers: ServerService = deps.servers
         self.actions_: ServerActions = deps.server_actions
         self.views = ServerViews(deps.base)
+        self.listing = ServerList(self.views)
         self.base = deps.base.rstrip("/")
         self.max_limit = deps.settings.max_limit
 
@@ -106,24 +109,45 @@ class Servers(Handler):
                             admin=ctx.is_admin, all_tenants=all_tenants,
                             all_filters=all_filters, max_limit=self.max_limit)
 
-    def _list(self, detail: bool):
-        ctx = self.auth.context()
-        q = self._query(ctx)
-        rows, more = self.servers.list_servers(ctx, q, detail)
-        items = self._render(ctx, rows) if detail else [self.views.brief(i) for i in rows]
-        out: dict[str, Any] = {"servers": items}
-        if more and rows:
-            params = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"]
-            path = "servers/detail" if detail else "servers"
-            out["servers_links"] = [{"rel": "next", "href": f"{self.base}/v2.1/{path}?"
-                                     + urlencode([*params, ("marker", rows[-1].uuid)])}]
-        return out
+    def _next_links(self, detail: bool, more: bool, rows: list) -> list[dict[str, str]] | None:
+        if not (more and rows):
+            return None
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"]
+        path = "servers/detail" if detail else "servers"
+        return [{"rel": "next", "href": f"{self.base}/v2.1/{path}?"
+                 + urlencode([*params, ("marker", rows[-1].uuid)])}]
 
     def list(self, **_: Any):
-        return self._list(False)
+        ctx = self.auth.context()
+        page = self.servers.list_page(ctx, self._query(ctx), False, tags=False,
+                                      attached=False)
+        out: dict[str, Any] = {"servers": [self.views.brief(i) for i in page.rows]}
+        links = self._next_links(False, page.more, page.rows)
+        if links:
+            out["servers_links"] = links
+        return out
 
     def detail(self, **_: Any):
-        return self._list(True)
+        """The full view of each server on the page, spliced from fragments
+        rendered once per distinct view (gateway/openstack/compute/server_list.py)."""
+        ctx = self.auth.context()
+        mv = microversions.current()
+        page = self.servers.list_page(ctx, self._query(ctx), True, tags=mv >= (2, 26))
+        rows = page.rows
+        creds, target = ctx.policy_credentials(), {"project_id": ctx.project_id}
+        authorize = self.auth.policy.authorize
+        host_states: dict[str, str] = {}
+        if rows and mv >= (2, 16) and authorize("os_compute_api:servers:show:host_status",
+                                                target, creds):
+            host_states = self.servers.host_states({r.host for r in rows if r.host})
+        admin = authorize("os_compute_api:os-extended-server-attributes", target, creds)
+        extra_specs = mv >= (2, 47) and authorize(
+            "os_compute_api:os-flavor-extra-specs:index",
+            {"project_id": ctx.project_id, "user_id": ctx.user_id}, creds)
+        fragments = self.listing.fragments(page, mv, is_admin=admin, extra_specs=extra_specs,
+                                           host_states=host_states)
+        body = self.listing.body(fragments, self._next_links(True, page.more, rows))
+        return Response(body, media_type="application/json")
 
     def show(self, server_id: str):
         ctx = self.auth.context()

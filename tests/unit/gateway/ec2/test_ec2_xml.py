@@ -119,3 +119,25 @@ def test_timestamps_are_utc_with_milliseconds():
     assert iso8601(datetime.datetime(2024, 1, 1, 1, 0, tzinfo=cet)) == \
         "2024-01-01T00:00:00.000Z"
     assert iso8601(datetime.datetime(2024, 1, 1)) == "2024-01-01T00:00:00.000Z"
+
+
+def test_instances_are_written_once_per_distinct_value():
+    renderer = XmlRenderer(MODEL)
+    op = MODEL.operation_model("DescribeInstances")
+
+    def answer(*instances) -> bytes:
+        return renderer.response(op, {"Reservations": [{"ReservationId": "r-1", "OwnerId": "1",
+                                                        "Instances": list(instances)}]},
+                                 "req-1", "2016-11-15")
+
+    one = {"InstanceId": "i-1", "AmiLaunchIndex": 0, "EbsOptimized": False,
+           "Tags": [{"Key": "Name", "Value": "a"}]}
+    first = answer(one)
+    assert answer(dict(one)) == first and len(renderer._written) == 1
+    # types are told apart: 1 is not True, "0" is not 0
+    assert b"<ebsOptimized>true</ebsOptimized>" in answer({**one, "EbsOptimized": True})
+    assert b"<amiLaunchIndex>7</amiLaunchIndex>" in answer({**one, "AmiLaunchIndex": 7})
+    # a datetime is written each time (JSON would not tell it from its text)
+    timed = {**one, "LaunchTime": WHEN}
+    assert b"2024-01-02T03:04:05.678Z" in answer(timed)
+    assert len(renderer._written) == 3
