@@ -7,7 +7,7 @@ indexes on compute_services find the hosts that are disabled, forced down or
 stopped reporting without reading every service.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-08 01:00:00.000000
 """
 from alembic import op
