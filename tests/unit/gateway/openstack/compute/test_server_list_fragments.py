@@ -76,3 +76,20 @@ def test_the_cache_forgets_the_oldest_past_its_limit():
     for key in "abc":
         cache.put(key, key.encode())
     assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (None, b"b", b"c", 2)
+
+
+def test_rows_as_postgresql_gives_them_are_cached_too():
+    # psycopg hands JSON columns over as dicts and lists, and timestamps as datetimes.
+    import datetime
+
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5, 1)
+    later = datetime.datetime(2026, 1, 2, 3, 4, 6, 1)
+    pg = row(flavor={"name": "m1.tiny", "vcpus": 1}, metadata_items={"k": "v"},
+             security_groups=["default"], created_at=when, updated_at=later)
+    listing = ServerList(ServerViews("http://x/compute"))
+    shown = render(listing, ServerPage([pg], False))[0]
+    assert shown == render(listing, ServerPage([row()], False))[0]
+    assert render(listing, ServerPage([pg], False))[0] == shown  # from the cache
+    changed = row(flavor={"name": "m1.tiny", "vcpus": 1}, metadata_items={"k": "w"},
+                  security_groups=["default"], created_at=when, updated_at=later)
+    assert render(listing, ServerPage([changed], False))[0]["metadata"] == {"k": "w"}
