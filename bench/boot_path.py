@@ -35,10 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import requests
 from botocore.config import Config
 
-from bench.compute import fixed_range
+from bench.compute import Client, fixed_range
 from bench.ec2 import nimbus_keys
 from bench.stack import ROOT, free_port
 
@@ -164,26 +163,14 @@ def wait_active(core: Any, uuid: str, timeout: float = 60) -> float:
         time.sleep(0.002)
 
 
-def token(url: str, data_dir: Path) -> str:
-    password = (data_dir / "demo-password").read_text().strip()
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": "demo", "domain": {"id": "default"}, "password": password}}},
-        "scope": {"project": {"name": "demo", "domain": {"id": "default"}}}}}
-    r = requests.post(f"{url}/identity/v3/auth/tokens", json=body, timeout=30)
-    r.raise_for_status()
-    return r.headers["X-Subject-Token"]
-
-
 def boots(url: str, core: Any, data_dir: Path, n: int) -> dict[str, list[dict]]:
     from core.idmap.ids import Kind
 
-    session = requests.Session()
-    session.headers.update({"X-Auth-Token": token(url, data_dir),
-                            "OpenStack-API-Version": "compute 2.26"})
-    image = session.get(f"{url}/image/v2/images?name=nimbus-tiny").json()["images"][0]["id"]
+    client = Client(url, data_dir)  # the demo user's token, compute 2.26
+    session, image = client.session, client.image_id("nimbus-tiny")
+    keys = nimbus_keys(data_dir)
     ec2 = boto3.client("ec2", endpoint_url=f"{url}/ec2/", region_name="RegionOne",
-                       aws_access_key_id=nimbus_keys(data_dir)[0],
-                       aws_secret_access_key=nimbus_keys(data_dir)[1],
+                       aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
                        config=Config(retries={"max_attempts": 1}))
     ami = ec2.describe_images(Filters=[{"Name": "name", "Values": ["nimbus-tiny"]}])
     ami_id = ami["Images"][0]["ImageId"]

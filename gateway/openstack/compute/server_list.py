@@ -29,11 +29,6 @@ from gateway.openstack.compute.server_views import ServerViews
 MAX_FRAGMENTS = 10_000
 
 
-def hashable(row: Any) -> tuple:
-    """A row's values as a tuple (the cache key's part for the row)."""
-    return tuple(row)
-
-
 def freeze(value: Any) -> Any:
     """``value`` with every dict and list inside made hashable: PostgreSQL's
     driver gives JSON columns as dicts and lists, SQLite's as text."""
@@ -67,14 +62,14 @@ class ServerList:
             tagged = tags.get(uuid)
             fault = faults.get(uuid)
             attached = volumes.get(uuid)
-            key = (shared, hashable(row), tuple(held) if held else None,
+            key = (shared, tuple(row), tuple(held) if held else None,
                    tuple(tagged) if tagged else None, fault,
                    tuple(attached) if attached else None, host_status)
             try:
-                hash(key)
+                fragment = cache.get(key)
             except TypeError:  # JSON values as dicts (PostgreSQL), lists in the rest
                 key = freeze(key)
-            fragment = cache.get(key)
+                fragment = cache.get(key)
             if fragment is None:
                 fragment = dumps(views.full(row, mv, addresses=held or [], tags=tagged,
                                             fault=fault, is_admin=is_admin,
